@@ -1,0 +1,77 @@
+// SSH public and private keys: the wire blob formats (RFC 4253 §6.6, RFC 5656, RFC 8709,
+// RFC 8332), OpenSSH's private key file format (PROTOCOL.key) and PEM, signing and verification
+// through OpenSSL EVP. Certificates (PROTOCOL.certkeys) extend this in the authentication issue.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/bytes.h"
+#include "common/ossl.h"
+#include "common/result.h"
+
+namespace postern {
+
+enum class KeyType { kEd25519, kEcdsaP256, kEcdsaP384, kEcdsaP521, kRsa };
+
+class PublicKey {
+ public:
+  // Parses a public key blob ("string type, ..."); refuses unknown types and trailing bytes.
+  static Result<PublicKey> from_blob(ByteView blob);
+  // Parses "type base64 [comment]" as in authorized_keys or *.pub files (no options).
+  static Result<PublicKey> from_openssh_text(std::string_view line);
+
+  KeyType type() const { return m_type; }
+  // The blob's type name: "ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", ...
+  std::string_view type_name() const;
+  // The name OpenSSH's logs use: "ED25519", "RSA", "ECDSA".
+  std::string_view log_name() const;
+  size_t bits() const;
+  const Bytes& blob() const { return m_blob; }
+  // "SHA256:" + unpadded base64 of SHA-256(blob), as ssh-keygen -l prints it.
+  std::string fingerprint_sha256() const;
+  // "type base64"
+  std::string to_openssh_text() const;
+
+  // Signature algorithms this key can verify: ssh-ed25519; ecdsa-sha2-nistpN;
+  // rsa-sha2-512, rsa-sha2-256, ssh-rsa.
+  std::vector<std::string> signature_algorithms() const;
+  // Verifies an SSH signature blob (string alg, string sig) over data. If `alg_out` is given,
+  // it receives the signature's algorithm name, so callers can check it against policy.
+  bool verify(ByteView signature, ByteView data, std::string* alg_out = nullptr) const;
+
+  bool operator==(const PublicKey& o) const { return m_blob == o.m_blob; }
+  EVP_PKEY* pkey() const { return m_pkey.get(); }
+
+ private:
+  PublicKey() = default;
+  KeyType m_type{};
+  Bytes m_blob;
+  std::shared_ptr<EVP_PKEY> m_pkey;
+};
+
+class PrivateKey {
+ public:
+  // Loads an unencrypted private key: OpenSSH format ("-----BEGIN OPENSSH PRIVATE KEY-----") or
+  // PEM (PKCS#1, PKCS#8, SEC1). Errors name the file and what was wrong.
+  static Result<PrivateKey> load_file(const std::string& path);
+  static Result<PrivateKey> parse(std::string_view text);
+  static Result<PrivateKey> generate(KeyType type, int rsa_bits = 3072);
+  // OpenSSH private key file text (unencrypted), as ssh-keygen writes it.
+  std::string to_openssh_text(std::string_view comment = "") const;
+
+  KeyType type() const { return m_public.type(); }
+  const PublicKey& public_key() const { return m_public; }
+  // Signs `data` with the given algorithm ("rsa-sha2-512", "ssh-ed25519", ...) and returns the
+  // SSH signature blob (string alg, string sig).
+  Result<Bytes> sign(std::string_view algorithm, ByteView data) const;
+
+ private:
+  PrivateKey(PublicKey pub, EvpPkeyPtr key);
+  PublicKey m_public;
+  std::shared_ptr<EVP_PKEY> m_pkey;
+};
+
+}  // namespace postern
