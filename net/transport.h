@@ -1,0 +1,106 @@
+// The SSH transport layer (RFC 4253), role-neutral and free of I/O (CONVENTIONS.md: bytes in
+// through received(), bytes out through pending_output()), so it runs the same in the pre-auth
+// child, in the session process after the handoff, in the bastion's upstream client, and in
+// tests over an in-memory pipe.
+//
+// Owner: transport helper. This header is the contract other components code against; the
+// implementation may add members but should keep these.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/bytes.h"
+#include "common/result.h"
+#include "net/host_key_signer.h"
+
+namespace postern::net {
+
+enum class Role { kServer, kClient };
+
+struct TransportConfig {
+  Role role = Role::kServer;
+  // Our identification string without CR LF, e.g. "SSH-2.0-postern_0.1".
+  std::string version = "SSH-2.0-postern_0.1";
+  std::vector<std::string> kex_algorithms;        // empty: supported defaults
+  std::vector<std::string> host_key_algorithms;   // server: filtered by the signer's algorithms()
+  std::vector<std::string> ciphers;
+  std::vector<std::string> macs;
+  std::vector<std::string> compression = {"none"};
+  uint64_t rekey_bytes = 0;     // 0: the cipher's default (RFC 4344 §3.2)
+  uint64_t rekey_seconds = 0;   // 0: never by time
+  std::string moduli_file = "/etc/ssh/moduli";  // server, group exchange
+  // Server: the value of server-sig-algs in EXT_INFO (PubkeyAcceptedAlgorithms).
+  std::vector<std::string> server_sig_algs;
+  HostKeySigner* host_key_signer = nullptr;  // server
+  // Client: accept or refuse the server's host key blob.
+  std::function<bool(ByteView host_key_blob)> verify_host_key;
+};
+
+// Everything another process needs to continue this transport after the post-auth handoff.
+struct TransportState {
+  SecretBytes bytes;  // opaque, produced by export_state(), consumed by Transport::import_state
+};
+
+class Transport {
+ public:
+  explicit Transport(TransportConfig config);
+  ~Transport();
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+
+  // Bytes from the peer. Throws ProtocolError on violations (bad MAC, oversized packet, bad
+  // version line, kex failure); throws ConnectionClosed when the peer sent DISCONNECT.
+  void received(ByteView data);
+  // The next message for the layers above (service request, userauth, connection protocol), or
+  // nullopt when none is complete. Transport messages (KEXINIT..NEWKEYS, IGNORE, DEBUG,
+  // UNIMPLEMENTED, EXT_INFO, PING/PONG) are handled inside. The view stays valid until the next
+  // call to next_message() or received().
+  std::optional<ByteView> next_message();
+  // Queues a message. During a key exchange, non-transport messages wait until it completes.
+  void send(ByteView payload);
+  // Zero-copy send for bulk data: returns room for `payload_len` bytes of payload inside the
+  // output buffer; fill it, then call commit_packet(). Only valid outside key exchange
+  // (check can_send_direct()).
+  MutableByteView begin_packet(size_t payload_len);
+  void commit_packet();
+  bool can_send_direct() const;
+  // Replies to a message number we do not implement (RFC 4253 §11.4), for the layers above.
+  void send_unimplemented();
+  void send_disconnect(uint32_t reason, std::string_view description);
+
+  ByteView pending_output() const;
+  void consume_output(size_t n);
+  bool has_output() const { return !pending_output().empty(); }
+
+  // Starts a key re-exchange (RekeyLimit is checked internally; this is for explicit requests).
+  void start_rekey();
+  // Call periodically (e.g. once per poll wakeup) so time-based rekeying happens.
+  void tick(uint64_t now_seconds);
+  // Seconds until the next time-based deadline, or -1 when none (for poll timeouts).
+  int next_timeout_seconds(uint64_t now_seconds) const;
+
+  bool first_kex_done() const;
+  ByteView session_id() const;
+  const std::string& peer_version() const;
+  // Negotiated names, for logging ("kex: client->server cipher: ...").
+  std::string negotiated_summary() const;
+
+  TransportState export_state() const;
+  static std::unique_ptr<Transport> import_state(TransportConfig config, const TransportState& state);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+// Blocking helpers around a socket, for simple loops (the pre-auth child): write everything
+// pending; read what is available (returns false on EOF; throws ConnectionClosed on errors).
+void flush_blocking(Transport& t, int fd);
+bool read_into(Transport& t, int fd);
+
+}  // namespace postern::net
