@@ -1,0 +1,66 @@
+// The connection protocol (RFC 4254) as the session process runs it after authentication.
+// Owner: session helper. This header is the contract between the process that starts the
+// session (privsep helper: receives the state from the monitor, drops privileges, imports the
+// transport) and the channel layer (session helper).
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+#include "common/unique_fd.h"
+#include "net/transport.h"
+
+namespace postern::session {
+
+struct LoginUser {
+  std::string name;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string home;
+  std::string shell;
+};
+
+struct PeerInfo {
+  std::string remote_addr;
+  int remote_port = 0;
+  std::string local_addr;
+  int local_port = 0;
+};
+
+// What the channel layer needs of the effective (Match-evaluated) configuration.
+struct SessionOptions {
+  std::vector<std::string> accept_env;                            // AcceptEnv patterns
+  std::vector<std::pair<std::string, std::string>> subsystems;    // Subsystem name → command
+  std::string force_command;                                      // ForceCommand, "" for none
+  bool permit_tty = true;                                         // PermitTTY
+  bool print_motd = true;                                         // PrintMotd
+  unsigned max_sessions = 10;                                     // MaxSessions
+  std::vector<std::pair<std::string, std::string>> set_env;       // SetEnv
+};
+
+struct PtyAllocation {
+  UniqueFd master;
+  UniqueFd slave;
+  std::string tty_name;  // "/dev/pts/3"
+};
+
+// Privileged operations the session process asks of the monitor (over IPC).
+class PrivilegedOps {
+ public:
+  virtual ~PrivilegedOps() = default;
+  // Opens a pty whose slave is owned by the user with mode 0620 (group tty).
+  virtual Result<PtyAllocation> allocate_pty() = 0;
+};
+
+// Runs the connection protocol on an established, authenticated transport until the connection
+// ends (peer disconnect, all channels closed after the client says so, or an error). The caller
+// has already dropped privileges to `user`. `sock` is the client socket. Returns the process
+// exit status (0 normal). Logs what OpenSSH logs for sessions.
+int run_connection(net::Transport& transport, int sock, const LoginUser& user, const PeerInfo& peer,
+                   const SessionOptions& options, PrivilegedOps& privileged);
+
+}  // namespace postern::session
