@@ -12,13 +12,31 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/bytes.h"
+#include "common/protocol_error.h"
 #include "common/result.h"
 #include "net/host_key_signer.h"
 
 namespace postern::net {
+
+// The peer sent SSH_MSG_DISCONNECT (RFC 4253 §11.1). The caller logs it in OpenSSH's form
+// ("Received disconnect from A port P:REASON: DESCRIPTION").
+class DisconnectReceived : public ConnectionClosed {
+ public:
+  DisconnectReceived(uint32_t reason, std::string description)
+      : ConnectionClosed("Received disconnect: " + std::to_string(reason) + ": " + description),
+        m_reason(reason),
+        m_description(std::move(description)) {}
+  uint32_t reason() const { return m_reason; }
+  const std::string& description() const { return m_description; }
+
+ private:
+  uint32_t m_reason;
+  std::string m_description;
+};
 
 enum class Role { kServer, kClient };
 
@@ -55,7 +73,13 @@ class Transport {
 
   // Bytes from the peer. Throws ProtocolError on violations (bad MAC, oversized packet, bad
   // version line, kex failure); throws ConnectionClosed when the peer sent DISCONNECT.
+  // After a ProtocolError the caller should still try to write pending_output() (it may hold a
+  // text line for the peer, e.g. "Protocol major versions differ.") and then send_disconnect().
   void received(ByteView data);
+  // The same without a copy: room for at least `min_len` bytes at the end of the input buffer;
+  // read into it, then call received_in_place() with the number of bytes read.
+  MutableByteView receive_buffer(size_t min_len);
+  void received_in_place(size_t n);
   // The next message for the layers above (service request, userauth, connection protocol), or
   // nullopt when none is complete. Transport messages (KEXINIT..NEWKEYS, IGNORE, DEBUG,
   // UNIMPLEMENTED, EXT_INFO, PING/PONG) are handled inside. The view stays valid until the next
@@ -85,11 +109,19 @@ class Transport {
   int next_timeout_seconds(uint64_t now_seconds) const;
 
   bool first_kex_done() const;
+  // A key exchange is running (export_state() needs it finished).
+  bool kex_in_progress() const;
   ByteView session_id() const;
   const std::string& peer_version() const;
   // Negotiated names, for logging ("kex: client->server cipher: ...").
   std::string negotiated_summary() const;
+  // Client: the extensions of the server's EXT_INFO (RFC 8308), e.g. {"server-sig-algs", ...}.
+  const std::vector<std::pair<std::string, std::string>>& peer_extensions() const;
+  // Server: whether the client offered ext-info-c (so userauth may use server-sig-algs).
+  bool peer_wants_ext_info() const;
 
+  // Only between key exchanges (!kex_in_progress()); carries unprocessed input and unsent output
+  // too, so the importer continues byte for byte. Throws std::logic_error during a kex.
   TransportState export_state() const;
   static std::unique_ptr<Transport> import_state(TransportConfig config, const TransportState& state);
 

@@ -1,0 +1,223 @@
+// ServerConfig: the sshd_config(5) model every postern process reads.
+//
+// API (what the listener, monitor and session code use):
+//   auto cfg = load_server_config("/etc/ssh/sshd_config", {"Port=2222"});  // -o options first
+//   if (!cfg) fatal("%s", cfg.error().message.c_str());  // "FILE line N: ..." as OpenSSH says it
+//   ConnectionInfo ci{.user = "bob", .host = "h", .addr = "10.0.0.1", .laddr = "10.0.0.2",
+//                     .lport = 22};
+//   ServerConfig eff = apply_match(*cfg, ci);   // Match blocks for this connection
+//   std::string text = dump_config(eff);         // `sshd -T` text
+//   std::string wire = serialize_config(eff);    // hand to a child; deserialize_config(wire)
+//                                                // gives back an equal ServerConfig (Match
+//                                                // blocks included, so the child can apply them)
+//
+// Members are named after their keyword in snake_case and hold the effective value after defaults
+// were filled in: times are seconds, "none" strings are empty, algorithm lists are the final
+// comma-separated list (+, -, ^ already applied against the defaults). Enumerated keywords are
+// ints holding the constants of the small structs below (e.g. PermitRootLogin::kProhibitPassword).
+// keywords.cpp holds the one table that drives parsing, -T, Match copying and serialisation.
+#pragma once
+
+#include <bitset>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/log.h"
+#include "common/result.h"
+
+namespace postern::config {
+
+struct AddressFamily { enum : int { kAny, kInet, kInet6 }; };
+struct PermitRootLogin { enum : int { kNo, kForcedCommandsOnly, kProhibitPassword, kYes }; };
+struct IgnoreRhosts { enum : int { kNo, kYes, kShostsOnly }; };
+struct GatewayPorts { enum : int { kNo, kYes, kClientSpecified }; };
+// AllowTcpForwarding and AllowStreamLocalForwarding.
+struct Forwarding { enum : int { kNo, kLocal, kRemote, kAll }; };
+struct Compression { enum : int { kNo, kDelayed, kYes }; };
+struct FingerprintHash { enum : int { kMd5, kSha256 }; };
+struct PermitTunnel { enum : int { kNo, kPointToPoint, kEthernet, kYes }; };
+
+struct ListenAddress {
+  std::string host;     // literal address or name, without brackets; empty = wildcard
+  int port = 0;         // 0: every Port
+  std::string rdomain;  // empty: none
+  bool operator==(const ListenAddress&) const = default;
+};
+
+struct Subsystem {
+  std::string name;
+  std::string command;  // program and its arguments, as written
+  bool operator==(const Subsystem&) const = default;
+};
+
+// One line kept for re-evaluating Match blocks later (after Include expansion).
+struct ConfigLine {
+  std::string file;
+  int line = 0;
+  std::string text;
+  int match_block = -1;  // index into ServerConfig::match_blocks, -1 for global lines
+  bool operator==(const ConfigLine&) const = default;
+};
+
+inline constexpr size_t kMaxKeywords = 160;
+
+struct ServerConfig {
+  std::vector<int> ports;
+  int address_family = AddressFamily::kAny;
+  std::vector<ListenAddress> listen_addresses;  // after defaults: one entry per endpoint
+  bool use_pam = false;
+  int login_grace_time = 120;
+  int x11_display_offset = 10;
+  int max_auth_tries = 6;
+  int max_sessions = 10;
+  int client_alive_interval = 0;
+  int client_alive_count_max = 3;
+  int required_rsa_size = 1024;
+  int stream_local_bind_mask = 0177;
+  int unused_connection_timeout = 0;  // 0: none
+  int permit_root_login = PermitRootLogin::kProhibitPassword;
+  int ignore_rhosts = IgnoreRhosts::kYes;
+  bool ignore_user_known_hosts = false;
+  bool hostbased_authentication = false;
+  bool hostbased_uses_name_from_packet_only = false;
+  bool pubkey_authentication = true;
+  bool kerberos_authentication = false;
+  bool kerberos_or_local_passwd = true;
+  bool kerberos_ticket_cleanup = true;
+  bool gssapi_authentication = false;
+  bool gssapi_cleanup_credentials = true;
+  bool gssapi_key_exchange = false;
+  bool gssapi_strict_acceptor_check = true;
+  bool gssapi_store_credentials_on_rekey = false;
+  std::string gssapi_kex_algorithms;
+  bool password_authentication = true;
+  bool kbd_interactive_authentication = true;
+  bool print_motd = true;
+  bool print_last_log = true;
+  bool x11_forwarding = false;
+  bool x11_use_localhost = true;
+  bool permit_tty = true;
+  bool permit_user_rc = true;
+  bool strict_modes = true;
+  bool tcp_keep_alive = true;
+  bool permit_empty_passwords = false;
+  int compression = Compression::kDelayed;
+  int gateway_ports = GatewayPorts::kNo;
+  bool use_dns = false;
+  int allow_tcp_forwarding = Forwarding::kAll;
+  bool allow_agent_forwarding = true;
+  bool disable_forwarding = false;
+  int allow_stream_local_forwarding = Forwarding::kAll;
+  bool stream_local_bind_unlink = false;
+  int fingerprint_hash = FingerprintHash::kSha256;
+  bool expose_auth_info = false;
+  std::string pid_file;
+  std::string moduli_file;
+  std::string xauth_location;
+  std::string ciphers;
+  std::string macs;
+  std::string banner;
+  std::string force_command;
+  std::string chroot_directory;
+  std::string trusted_user_ca_keys;
+  std::string revoked_keys;
+  std::string security_key_provider;
+  std::string authorized_principals_file;
+  std::string version_addendum;
+  std::string authorized_keys_command;
+  std::string authorized_keys_command_user;
+  std::string authorized_principals_command;
+  std::string authorized_principals_command_user;
+  std::string host_key_agent;
+  std::string kex_algorithms;
+  std::string ca_signature_algorithms;
+  std::string hostbased_accepted_algorithms;
+  std::string host_key_algorithms;
+  std::string pubkey_accepted_algorithms;
+  LogLevel log_level = LogLevel::kInfo;
+  int syslog_facility = 4 << 3;  // LOG_AUTH
+  std::vector<std::string> authorized_keys_files;  // empty: none
+  std::vector<std::string> host_keys;
+  std::vector<std::string> host_certificates;
+  std::vector<std::string> allow_users;
+  std::vector<std::string> deny_users;
+  std::vector<std::string> allow_groups;
+  std::vector<std::string> deny_groups;
+  std::vector<std::string> accept_env;
+  std::vector<std::string> set_env;                 // NAME=value
+  std::vector<std::string> authentication_methods;  // {"any"} by default
+  std::vector<std::string> log_verbose;
+  std::vector<std::string> channel_timeout;
+  std::vector<Subsystem> subsystems;
+  int max_startups_begin = 10;
+  int max_startups_rate = 30;
+  int max_startups_full = 100;
+  int per_source_max_startups = 0;  // 0: none
+  int per_source_netblock_size_ipv4 = 32;
+  int per_source_netblock_size_ipv6 = 128;
+  int permit_tunnel = PermitTunnel::kNo;
+  int ip_qos_interactive = 0x10;  // IPTOS_LOWDELAY
+  int ip_qos_bulk = 0x08;         // IPTOS_THROUGHPUT
+  int64_t rekey_limit_bytes = 0;  // 0: the cipher's default
+  int rekey_limit_seconds = 0;    // 0: none
+  std::vector<std::string> permit_open;    // {"any"} by default, {"none"}
+  std::vector<std::string> permit_listen;  // {"any"} by default, {"none"}
+  std::string permit_user_environment;     // "no", "yes" or a pattern list
+  std::vector<std::string> pubkey_auth_options;  // touch-required, verify-required
+  std::string rdomain;
+  bool debian_banner = true;
+  std::vector<std::string> per_source_penalties;  // OpenSSH 9.8 extension
+  std::string per_source_penalty_exempt_list;
+
+  // Which keywords (index into the keyword table) were given a value (first one wins).
+  std::bitset<kMaxKeywords> explicitly_set;
+  // Match blocks: the criteria text of each, and every line for re-evaluation.
+  std::vector<std::string> match_blocks;
+  std::vector<ConfigLine> match_lines;
+
+  bool operator==(const ServerConfig&) const = default;
+};
+
+// Who is connecting, for Match evaluation. Empty strings / -1 mean "not known yet"; a criterion
+// about an unknown attribute does not match (as OpenSSH, which re-evaluates once the user is known).
+struct ConnectionInfo {
+  std::string user;
+  std::string host;
+  std::string addr;
+  std::string laddr;
+  int lport = -1;
+  std::string rdomain;
+};
+
+struct LoadOptions {
+  std::string sysconfdir;  // base of relative Include paths and default files; "" = built-in
+};
+
+// Reads the file (Include expanded), applies `cmdline_options` ("Key value" or "Key=value", as
+// given to -o) first so they win, fills defaults. On error the message is OpenSSH's text
+// ("FILE line N: ..." lines, then "FILE: terminating, N bad configuration options").
+Result<ServerConfig> load_server_config(const std::string& path,
+                                        const std::vector<std::string>& cmdline_options,
+                                        const LoadOptions& options = {});
+// Same, from text already in memory (`name` is used in messages).
+Result<ServerConfig> parse_server_config(std::string_view text, const std::string& name,
+                                         const std::vector<std::string>& cmdline_options,
+                                         const LoadOptions& options = {});
+// The defaults alone.
+ServerConfig default_server_config(const LoadOptions& options = {});
+
+// Returns `config` with the Match blocks that match `ci` applied (first value in them wins and
+// overrides the global value).
+ServerConfig apply_match(const ServerConfig& config, const ConnectionInfo& ci);
+// Parses `-C` text: "user=u,host=h,addr=a,laddr=l,lport=p,rdomain=r".
+Result<ConnectionInfo> parse_connection_spec(std::string_view spec);
+
+// `sshd -T` output.
+std::string dump_config(const ServerConfig& config);
+// Text that deserialize_config() turns back into an equal ServerConfig.
+std::string serialize_config(const ServerConfig& config);
+Result<ServerConfig> deserialize_config(std::string_view text);
+
+}  // namespace postern::config

@@ -1,0 +1,105 @@
+// Transport-layer message structs (RFC 4253 §11, §12; RFC 8308; RFC 4419; OpenSSH PROTOCOL §2.4),
+// encoded and decoded by common/wire.h. KEXINIT has a fixed-size cookie and lives in kexinit.h.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/wire.h"
+
+namespace postern::net {
+
+// RFC 4250 §4.1.2 message numbers used by the transport.
+enum MsgType : uint8_t {
+  kMsgDisconnect = 1,
+  kMsgIgnore = 2,
+  kMsgUnimplemented = 3,
+  kMsgDebug = 4,
+  kMsgServiceRequest = 5,
+  kMsgServiceAccept = 6,
+  kMsgExtInfo = 7,  // RFC 8308 §2.3
+  kMsgKexInit = 20,
+  kMsgNewKeys = 21,
+  kMsgKexFirst = 30,  // 30..49: method-specific (RFC 4250 §4.1.2)
+  kMsgKexLast = 49,
+  kMsgPing = 192,  // OpenSSH PROTOCOL §2.4
+  kMsgPong = 193,
+};
+
+// Method-specific numbers: ECDH (RFC 5656 §7.1) and DH (RFC 4253 §8) share 30/31; group
+// exchange uses 31..34 (RFC 4419 §5).
+inline constexpr uint8_t kMsgKexEcdhInit = 30;
+inline constexpr uint8_t kMsgKexEcdhReply = 31;
+inline constexpr uint8_t kMsgKexGexGroup = 31;
+inline constexpr uint8_t kMsgKexGexInit = 32;
+inline constexpr uint8_t kMsgKexGexReply = 33;
+inline constexpr uint8_t kMsgKexGexRequest = 34;
+
+struct DisconnectMsg {
+  static constexpr uint8_t kType = kMsgDisconnect;
+  uint32_t reason;
+  std::string description;
+  std::string language;
+  auto fields() { return std::tie(reason, description, language); }
+};
+
+struct UnimplementedMsg {
+  static constexpr uint8_t kType = kMsgUnimplemented;
+  uint32_t seqno;
+  auto fields() { return std::tie(seqno); }
+};
+
+struct DebugMsg {
+  static constexpr uint8_t kType = kMsgDebug;
+  bool always_display;
+  std::string message;
+  std::string language;
+  auto fields() { return std::tie(always_display, message, language); }
+};
+
+struct ServiceRequestMsg {
+  static constexpr uint8_t kType = kMsgServiceRequest;
+  std::string service;
+  auto fields() { return std::tie(service); }
+};
+
+struct ServiceAcceptMsg {
+  static constexpr uint8_t kType = kMsgServiceAccept;
+  std::string service;
+  auto fields() { return std::tie(service); }
+};
+
+struct NewKeysMsg {
+  static constexpr uint8_t kType = kMsgNewKeys;
+  auto fields() { return std::tie(); }
+};
+
+// RFC 4419 §3: the client's group size request.
+struct GexRequestMsg {
+  static constexpr uint8_t kType = kMsgKexGexRequest;
+  uint32_t min;
+  uint32_t n;
+  uint32_t max;
+  auto fields() { return std::tie(min, n, max); }
+};
+
+struct GexGroupMsg {
+  static constexpr uint8_t kType = kMsgKexGexGroup;
+  Mpint p;
+  Mpint g;
+  auto fields() { return std::tie(p, g); }
+};
+
+struct PingMsg {
+  static constexpr uint8_t kType = kMsgPing;
+  Bytes data;
+  auto fields() { return std::tie(data); }
+};
+
+struct PongMsg {
+  static constexpr uint8_t kType = kMsgPong;
+  Bytes data;
+  auto fields() { return std::tie(data); }
+};
+
+}  // namespace postern::net

@@ -1,0 +1,78 @@
+// The pre-auth child's jail (DESIGN.md): chroot to the empty privsep directory, the privsep
+// user's uid/gid with no supplementary groups, no capabilities (not even in the bounding set),
+// PR_SET_NO_NEW_PRIVS, and a seccomp allow-list built with libseccomp.
+//
+// SandboxPolicy is a small fluent builder, so the allow-list reads as what the child's poll loop
+// needs: `SandboxPolicy().allow_io().allow_memory().deny(SCMP_SYS(openat), EACCES)...`.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace postern::net {
+
+class SandboxPolicy {
+ public:
+  // What happens on a syscall that is neither allowed nor denied with an errno.
+  enum class Violation {
+    kKillProcess,  // SIGSYS, the whole process dies (production)
+    kTrap,         // SIGSYS handler writes the syscall number to stderr, then _exit(255) (debug)
+  };
+
+  SandboxPolicy& on_violation(Violation v) {
+    m_violation = v;
+    return *this;
+  }
+  SandboxPolicy& allow(int syscall_nr);
+  // Fails the syscall with `err` instead of killing, for calls libraries make and cope with
+  // failing (open of a config file, a socket for a resolver).
+  SandboxPolicy& deny(int syscall_nr, int err);
+
+  // Groups of syscalls, named for what the child does with them.
+  SandboxPolicy& allow_io();      // read/write on fds it already holds, sendmsg/recvmsg, close
+  SandboxPolicy& allow_poll();    // poll/ppoll/select/epoll_wait
+  SandboxPolicy& allow_memory();  // brk, mmap, munmap, mremap, mprotect, madvise
+  SandboxPolicy& allow_time();    // clock_gettime, gettimeofday, nanosleep
+  SandboxPolicy& allow_random();  // getrandom
+  SandboxPolicy& allow_exit();    // exit, exit_group, rt_sigreturn, and the signal mask calls
+  SandboxPolicy& allow_futex();   // futex (libstdc++ and OpenSSL's locks)
+
+  // The pre-auth child's policy: everything its transport and userauth loop needs; open(),
+  // socket() fail with EACCES; anything else (execve, ptrace, ...) kills the process.
+  static SandboxPolicy net_child();
+
+  // Sets PR_SET_NO_NEW_PRIVS and loads the filter into this process (irreversible).
+  Result<void> apply() const;
+
+ private:
+  struct Rule {
+    int nr;
+    int err;  // 0: allow
+  };
+  std::vector<Rule> m_rules;
+  Violation m_violation = Violation::kKillProcess;
+};
+
+// Where and as whom the pre-auth child runs.
+struct JailSpec {
+  std::string chroot_dir;  // e.g. /run/sshd; empty: no chroot (tests run unprivileged)
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+// Looks up the privsep user (must be done before chroot, /etc/passwd is outside it).
+Result<JailSpec> privsep_jail(const std::string& user, const std::string& dir);
+
+// Enters the jail: chroot + chdir("/"), setgroups(0)/setgid/setuid, drops every capability
+// (effective, permitted, inheritable, ambient and bounding). Verifies that root cannot be
+// regained. Must run as root; the seccomp policy is applied separately, last.
+Result<void> enter_jail(const JailSpec& spec);
+
+// Drops every capability of the current process, including the bounding set.
+Result<void> drop_all_capabilities();
+
+}  // namespace postern::net

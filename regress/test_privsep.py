@@ -1,0 +1,92 @@
+"""The pre-auth child is what DESIGN.md says: unprivileged, chrooted, sandboxed."""
+
+import os
+import socket
+import subprocess
+import time
+
+import pytest
+
+
+def children(pid):
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return [int(x) for x in out.stdout.split()]
+
+
+def proc_status(pid):
+    fields = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            fields[k] = v.strip()
+    return fields
+
+
+def find_net_child(server, timeout=5):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for session in children(server.proc.pid):
+            for child in children(session):
+                try:
+                    exe = os.readlink(f"/proc/{child}/exe")
+                except OSError:
+                    continue
+                if exe.endswith("sshd-net"):
+                    return session, child
+        time.sleep(0.05)
+    raise AssertionError("no sshd-net child found")
+
+
+@pytest.fixture
+def preauth_connection(server):
+    """A connection that has exchanged versions and sits before authentication."""
+    c = socket.create_connection(("127.0.0.1", server.port))
+    c.sendall(b"SSH-2.0-PosternTest_1.0\r\n")
+    assert c.recv(256).startswith(b"SSH-2.0-")
+    yield c
+    c.close()
+
+
+def test_preauth_child_is_unprivileged_chrooted_and_sandboxed(server, preauth_connection):
+    import pwd
+    session, net = find_net_child(server)
+    st = proc_status(net)
+    sshd_uid = pwd.getpwnam("sshd").pw_uid
+    assert st["Uid"].split() == [str(sshd_uid)] * 4
+    assert st["Seccomp"] == "2"
+    assert st["NoNewPrivs"] == "1"
+    assert int(st["CapEff"], 16) == 0 and int(st["CapPrm"], 16) == 0 and int(st["CapBnd"], 16) == 0
+    assert os.readlink(f"/proc/{net}/root") == "/run/sshd"
+    # The monitor stays root and is a different process.
+    assert proc_status(session)["Uid"].split()[0] == "0"
+
+
+def test_session_process_runs_as_user_without_capabilities(server, user):
+    r = server.ssh("grep -E '^(Uid|Gid|CapEff|CapPrm|NoNewPrivs)' /proc/$PPID/status")
+    st = dict(line.split(":", 1) for line in r.stdout.splitlines())
+    assert st["Uid"].split() == [str(user.pw_uid)] * 4
+    assert int(st["CapEff"].strip(), 16) == 0 and int(st["CapPrm"].strip(), 16) == 0
+
+
+def test_garbage_after_version_is_a_disconnect_not_a_crash(server):
+    for payload in (b"\x00\x00\x00\x0c\x0a\x14" + b"\x00" * 10,      # KEXINIT truncated
+                    b"\xff\xff\xff\xff" + os.urandom(64),             # absurd length
+                    os.urandom(2000)):
+        c = socket.create_connection(("127.0.0.1", server.port))
+        c.sendall(b"SSH-2.0-Garbage_1.0\r\n" + payload)
+        c.settimeout(10)
+        data = b""
+        try:
+            while True:
+                b = c.recv(65536)
+                if not b:
+                    break
+                data += b
+        except OSError:
+            pass
+        c.close()
+        assert data.startswith(b"SSH-2.0-")
+    # The listener survives and still serves.
+    r = server.ssh("echo alive")
+    assert r.stdout == "alive\n"
+    assert "Segmentation" not in server.log_text()

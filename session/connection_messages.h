@@ -1,0 +1,120 @@
+// The messages of the SSH connection protocol (RFC 4254), one struct per message in wire order
+// (common/wire.h encodes and decodes them). The bulk data messages (CHANNEL_DATA and
+// CHANNEL_EXTENDED_DATA) are parsed and built by hand on the data path so no payload is copied
+// into a temporary.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <tuple>
+
+#include "common/wire.h"
+
+namespace postern::session {
+
+// RFC 4254 §9 message numbers.
+inline constexpr uint8_t kMsgGlobalRequest = 80;
+inline constexpr uint8_t kMsgRequestSuccess = 81;
+inline constexpr uint8_t kMsgRequestFailure = 82;
+inline constexpr uint8_t kMsgChannelOpen = 90;
+inline constexpr uint8_t kMsgChannelOpenConfirmation = 91;
+inline constexpr uint8_t kMsgChannelOpenFailure = 92;
+inline constexpr uint8_t kMsgChannelWindowAdjust = 93;
+inline constexpr uint8_t kMsgChannelData = 94;
+inline constexpr uint8_t kMsgChannelExtendedData = 95;
+inline constexpr uint8_t kMsgChannelEof = 96;
+inline constexpr uint8_t kMsgChannelClose = 97;
+inline constexpr uint8_t kMsgChannelRequest = 98;
+inline constexpr uint8_t kMsgChannelSuccess = 99;
+inline constexpr uint8_t kMsgChannelFailure = 100;
+
+// RFC 4254 §5.1 reason codes for CHANNEL_OPEN_FAILURE.
+inline constexpr uint32_t kOpenAdministrativelyProhibited = 1;
+inline constexpr uint32_t kOpenConnectFailed = 2;
+inline constexpr uint32_t kOpenUnknownChannelType = 3;
+inline constexpr uint32_t kOpenResourceShortage = 4;
+
+// RFC 4254 §5.2: the only extended data type defined.
+inline constexpr uint32_t kExtendedDataStderr = 1;
+
+// Header sizes of the bulk data messages: byte type, uint32 channel, [uint32 code,] uint32 len.
+inline constexpr size_t kDataHeaderSize = 1 + 4 + 4;
+inline constexpr size_t kExtendedDataHeaderSize = 1 + 4 + 4 + 4;
+
+struct GlobalRequestMsg {  // RFC 4254 §4
+  static constexpr uint8_t kType = kMsgGlobalRequest;
+  std::string request;
+  bool want_reply = false;
+  Rest data;
+  auto fields() { return std::tie(request, want_reply, data); }
+};
+
+struct ChannelOpenMsg {  // RFC 4254 §5.1
+  static constexpr uint8_t kType = kMsgChannelOpen;
+  std::string channel_type;
+  uint32_t sender_channel = 0;
+  uint32_t initial_window = 0;
+  uint32_t max_packet = 0;
+  Rest data;
+  auto fields() { return std::tie(channel_type, sender_channel, initial_window, max_packet, data); }
+};
+
+struct ChannelOpenConfirmationMsg {  // RFC 4254 §5.1
+  static constexpr uint8_t kType = kMsgChannelOpenConfirmation;
+  uint32_t recipient_channel = 0;
+  uint32_t sender_channel = 0;
+  uint32_t initial_window = 0;
+  uint32_t max_packet = 0;
+  auto fields() { return std::tie(recipient_channel, sender_channel, initial_window, max_packet); }
+};
+
+struct ChannelOpenFailureMsg {  // RFC 4254 §5.1
+  static constexpr uint8_t kType = kMsgChannelOpenFailure;
+  uint32_t recipient_channel = 0;
+  uint32_t reason = 0;
+  std::string description;
+  std::string language;
+  auto fields() { return std::tie(recipient_channel, reason, description, language); }
+};
+
+struct ChannelWindowAdjustMsg {  // RFC 4254 §5.2
+  static constexpr uint8_t kType = kMsgChannelWindowAdjust;
+  uint32_t recipient_channel = 0;
+  uint32_t bytes_to_add = 0;
+  auto fields() { return std::tie(recipient_channel, bytes_to_add); }
+};
+
+struct ChannelEofMsg {  // RFC 4254 §5.3
+  static constexpr uint8_t kType = kMsgChannelEof;
+  uint32_t recipient_channel = 0;
+  auto fields() { return std::tie(recipient_channel); }
+};
+
+struct ChannelCloseMsg {  // RFC 4254 §5.3
+  static constexpr uint8_t kType = kMsgChannelClose;
+  uint32_t recipient_channel = 0;
+  auto fields() { return std::tie(recipient_channel); }
+};
+
+struct ChannelRequestMsg {  // RFC 4254 §5.4
+  static constexpr uint8_t kType = kMsgChannelRequest;
+  uint32_t recipient_channel = 0;
+  std::string request;
+  bool want_reply = false;
+  Rest data;
+  auto fields() { return std::tie(recipient_channel, request, want_reply, data); }
+};
+
+struct ChannelSuccessMsg {  // RFC 4254 §5.4
+  static constexpr uint8_t kType = kMsgChannelSuccess;
+  uint32_t recipient_channel = 0;
+  auto fields() { return std::tie(recipient_channel); }
+};
+
+struct ChannelFailureMsg {  // RFC 4254 §5.4
+  static constexpr uint8_t kType = kMsgChannelFailure;
+  uint32_t recipient_channel = 0;
+  auto fields() { return std::tie(recipient_channel); }
+};
+
+}  // namespace postern::session
