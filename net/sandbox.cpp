@@ -55,7 +55,9 @@ SandboxPolicy& SandboxPolicy::allow_time() {
   return *this;
 }
 
-SandboxPolicy& SandboxPolicy::allow_random() { return allow(SCMP_SYS(getrandom)); }
+SandboxPolicy& SandboxPolicy::allow_random() {
+  return allow(SCMP_SYS(getrandom));
+}
 
 SandboxPolicy& SandboxPolicy::allow_exit() {
   for (int nr : {SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(rt_sigreturn),
@@ -64,7 +66,9 @@ SandboxPolicy& SandboxPolicy::allow_exit() {
   return *this;
 }
 
-SandboxPolicy& SandboxPolicy::allow_futex() { return allow(SCMP_SYS(futex)); }
+SandboxPolicy& SandboxPolicy::allow_futex() {
+  return allow(SCMP_SYS(futex));
+}
 
 SandboxPolicy SandboxPolicy::net_child() {
   SandboxPolicy p;
@@ -170,7 +174,8 @@ Result<void> enter_jail(const JailSpec& spec) {
     if (::stat(spec.chroot_dir.c_str(), &st) != 0)
       return Unexpected("Missing privilege separation directory: " + spec.chroot_dir);
     if (st.st_uid != 0 || (st.st_mode & 022) != 0)
-      return Unexpected(spec.chroot_dir + " must be owned by root and not group or world-writable.");
+      return Unexpected(spec.chroot_dir +
+                        " must be owned by root and not group or world-writable.");
     if (::chroot(spec.chroot_dir.c_str()) != 0)
       return Unexpected("chroot(\"" + spec.chroot_dir + "\"): " + std::strerror(errno));
     if (::chdir("/") != 0) return Unexpected(std::string("chdir(\"/\"): ") + std::strerror(errno));
