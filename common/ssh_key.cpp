@@ -48,7 +48,9 @@ constexpr KeyTypeInfo kKeyTypes[] = {
     {KeyType::kRsa, "ssh-rsa", "RSA", nullptr, nullptr, 0, nullptr},
 };
 
-const KeyTypeInfo& info(KeyType t) { return kKeyTypes[static_cast<size_t>(t)]; }
+const KeyTypeInfo& info(KeyType t) {
+  return kKeyTypes[static_cast<size_t>(t)];
+}
 
 const KeyTypeInfo* info_by_name(std::string_view name) {
   for (const auto& i : kKeyTypes)
@@ -138,10 +140,14 @@ EvpPkeyPtr make_rsa_key(const BIGNUM* n, const BIGNUM* e, const BIGNUM* d = null
   if (!bld || !OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, n) ||
       !OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, e))
     return nullptr;
+  // OSSL_PARAM_BLD keeps pointers until OSSL_PARAM_BLD_to_param: these must outlive the build.
+  BignumPtr dmp1, dmq1;
   if (d) {
     // OpenSSH's format carries iqmp, p and q but not the CRT exponents: derive them.
     BnCtxPtr bnctx(BN_CTX_new());
-    BignumPtr p1(BN_new()), q1(BN_new()), dmp1(BN_new()), dmq1(BN_new());
+    BignumPtr p1(BN_new()), q1(BN_new());
+    dmp1.reset(BN_new());
+    dmq1.reset(BN_new());
     if (!bnctx || !p1 || !q1 || !dmp1 || !dmq1 || !BN_sub(p1.get(), p, BN_value_one()) ||
         !BN_sub(q1.get(), q, BN_value_one()) || !BN_mod(dmp1.get(), d, p1.get(), bnctx.get()) ||
         !BN_mod(dmq1.get(), d, q1.get(), bnctx.get()))
@@ -162,7 +168,8 @@ Bytes ec_point(const EVP_PKEY* pkey, const KeyTypeInfo& ki) {
   BignumPtr x = get_bn(pkey, OSSL_PKEY_PARAM_EC_PUB_X), y = get_bn(pkey, OSSL_PKEY_PARAM_EC_PUB_Y);
   if (!x || !y) return {};
   Bytes out{0x04};
-  Bytes xb = bn_bytes_padded(x.get(), ki.field_bytes), yb = bn_bytes_padded(y.get(), ki.field_bytes);
+  Bytes xb = bn_bytes_padded(x.get(), ki.field_bytes),
+        yb = bn_bytes_padded(y.get(), ki.field_bytes);
   if (xb.empty() || yb.empty()) return {};
   out.insert(out.end(), xb.begin(), xb.end());
   out.insert(out.end(), yb.begin(), yb.end());
@@ -242,10 +249,10 @@ Result<Bytes> ecdsa_der_to_ssh(ByteView der) {
 // which hashes internally: RFC 8032).
 bool evp_verify(EVP_PKEY* pkey, const char* digest, ByteView sig, ByteView data) {
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
-  bool ok = ctx &&
-            EVP_DigestVerifyInit_ex(ctx.get(), nullptr, digest, nullptr, nullptr, pkey, nullptr) ==
-                1 &&
-            EVP_DigestVerify(ctx.get(), sig.data(), sig.size(), data.data(), data.size()) == 1;
+  bool ok =
+      ctx &&
+      EVP_DigestVerifyInit_ex(ctx.get(), nullptr, digest, nullptr, nullptr, pkey, nullptr) == 1 &&
+      EVP_DigestVerify(ctx.get(), sig.data(), sig.size(), data.data(), data.size()) == 1;
   ERR_clear_error();
   return ok;
 }
@@ -357,7 +364,8 @@ Result<EvpPkeyPtr> parse_openssh_private(std::string_view text) {
   if (!raw) return Unexpected(raw.error());
   try {
     Reader r(*raw);
-    if (r.remaining() < kOpensshMagic.size() || as_string(r.raw(kOpensshMagic.size())) != kOpensshMagic)
+    if (r.remaining() < kOpensshMagic.size() ||
+        as_string(r.raw(kOpensshMagic.size())) != kOpensshMagic)
       return Unexpected("not an openssh-key-v1 private key");
     std::string_view cipher = r.text(64), kdf = r.text(64);
     r.string(1024);  // kdfoptions
@@ -396,7 +404,9 @@ Result<EvpPkeyPtr> parse_openssh_private(std::string_view text) {
 }
 
 // PEM passwords are never prompted for: a host key must load unattended.
-int no_password(char*, int, int, void*) { return -1; }
+int no_password(char*, int, int, void*) {
+  return -1;
+}
 
 Result<EvpPkeyPtr> parse_pem_private(std::string_view text) {
   if (text.find("ENCRYPTED") != text.npos)
@@ -495,8 +505,12 @@ Result<PublicKey> PublicKey::from_openssh_text(std::string_view line) {
   return key;
 }
 
-std::string_view PublicKey::type_name() const { return info(m_type).name; }
-std::string_view PublicKey::log_name() const { return info(m_type).log_name; }
+std::string_view PublicKey::type_name() const {
+  return info(m_type).name;
+}
+std::string_view PublicKey::log_name() const {
+  return info(m_type).log_name;
+}
 
 size_t PublicKey::bits() const {
   if (m_type == KeyType::kEd25519) return 256;
@@ -559,8 +573,8 @@ PrivateKey::PrivateKey(PublicKey pub, EvpPkeyPtr key)
     : m_public(std::move(pub)), m_pkey(key.release(), EVP_PKEY_free) {}
 
 Result<PrivateKey> PrivateKey::parse(std::string_view text) {
-  Result<EvpPkeyPtr> key = text.find(kOpensshBegin) != text.npos ? parse_openssh_private(text)
-                                                                  : parse_pem_private(text);
+  Result<EvpPkeyPtr> key =
+      text.find(kOpensshBegin) != text.npos ? parse_openssh_private(text) : parse_pem_private(text);
   if (!key) return Unexpected(key.error());
   KeyType kt{};
   auto blob = public_blob_of(key->get(), kt);

@@ -77,8 +77,8 @@ const KeygenCase kCases[] = {
 std::string keygen(const TempDir& dir, const KeygenCase& c, const std::string& file,
                    const std::string& extra = "") {
   std::string path = dir / file;
-  std::string cmd = "ssh-keygen -q -t " + std::string(c.type) + " -N '' -C test-comment " +
-                    extra + " -f " + path;
+  std::string cmd =
+      "ssh-keygen -q -t " + std::string(c.type) + " -N '' -C test-comment " + extra + " -f " + path;
   if (c.bits) cmd += " -b " + std::to_string(c.bits);
   int st = 0;
   run(cmd + " </dev/null 2>&1", &st);
@@ -101,13 +101,21 @@ std::string make_sshsig(const PrivateKey& key, std::string_view alg, std::string
   unsigned mdlen = 0;
   EVP_Digest(message.data(), message.size(), md, &mdlen, EVP_sha512(), nullptr);
   Writer signed_data;
-  signed_data.raw(as_bytes("SSHSIG")).string(ns).string("").string("sha512").string(
-      ByteView(md, mdlen));
+  signed_data.raw(as_bytes("SSHSIG"))
+      .string(ns)
+      .string("")
+      .string("sha512")
+      .string(ByteView(md, mdlen));
   auto sig = key.sign(alg, signed_data.buffer());
   EXPECT_TRUE(sig) << (sig ? "" : sig.error().message);
   Writer w;
-  w.raw(as_bytes("SSHSIG")).u32(1).string(ByteView(key.public_key().blob())).string(ns).string(
-      "").string("sha512").string(ByteView(*sig));
+  w.raw(as_bytes("SSHSIG"))
+      .u32(1)
+      .string(ByteView(key.public_key().blob()))
+      .string(ns)
+      .string("")
+      .string("sha512")
+      .string(ByteView(*sig));
   std::string b64 = base64_encode(w.buffer());
   std::string out = "-----BEGIN SSH SIGNATURE-----\n";
   for (size_t i = 0; i < b64.size(); i += 76) out += b64.substr(i, 76) + "\n";
@@ -136,8 +144,11 @@ bool verify_sshsig(const PublicKey& key, const std::string& armoured, std::strin
   unsigned mdlen = 0;
   EVP_Digest(message.data(), message.size(), md, &mdlen, EVP_sha512(), nullptr);
   Writer signed_data;
-  signed_data.raw(as_bytes("SSHSIG")).string(ns).string("").string("sha512").string(
-      ByteView(md, mdlen));
+  signed_data.raw(as_bytes("SSHSIG"))
+      .string(ns)
+      .string("")
+      .string("sha512")
+      .string(ByteView(md, mdlen));
   return key.verify(sig, signed_data.buffer(), alg);
 }
 
@@ -231,10 +242,10 @@ TEST_P(KeygenTest, SshKeygenVerifiesOurSignatures) {
     if (alg == "ssh-rsa") continue;  // SSHSIG refuses SHA-1 RSA signatures
     write_file(m_dir / "msg.sig", make_sshsig(*priv, alg, "our message", "file"), 0644);
     int st = 0;
-    std::string out = run("ssh-keygen -Y verify -f " + (m_dir / "allowed") +
-                              " -I tester@example -n file -s " + (m_dir / "msg.sig") + " < " +
-                              (m_dir / "msg") + " 2>&1",
-                          &st);
+    std::string out =
+        run("ssh-keygen -Y verify -f " + (m_dir / "allowed") + " -I tester@example -n file -s " +
+                (m_dir / "msg.sig") + " < " + (m_dir / "msg") + " 2>&1",
+            &st);
     EXPECT_EQ(st, 0) << alg << ": " << out;
   }
 }
