@@ -19,6 +19,7 @@
 #include "common/protocol_error.h"
 #include "common/result.h"
 #include "net/host_key_signer.h"
+#include "net/kex_dh.h"
 
 namespace postern::net {
 
@@ -44,14 +45,17 @@ struct TransportConfig {
   Role role = Role::kServer;
   // Our identification string without CR LF, e.g. "SSH-2.0-postern_0.1".
   std::string version = "SSH-2.0-postern_0.1";
-  std::vector<std::string> kex_algorithms;        // empty: supported defaults
-  std::vector<std::string> host_key_algorithms;   // server: filtered by the signer's algorithms()
+  std::vector<std::string> kex_algorithms;       // empty: supported defaults
+  std::vector<std::string> host_key_algorithms;  // server: filtered by the signer's algorithms()
   std::vector<std::string> ciphers;
   std::vector<std::string> macs;
   std::vector<std::string> compression = {"none"};
-  uint64_t rekey_bytes = 0;     // 0: the cipher's default (RFC 4344 §3.2)
-  uint64_t rekey_seconds = 0;   // 0: never by time
+  uint64_t rekey_bytes = 0;                     // 0: the cipher's default (RFC 4344 §3.2)
+  uint64_t rekey_seconds = 0;                   // 0: never by time
   std::string moduli_file = "/etc/ssh/moduli";  // server, group exchange
+  // Server, group exchange: when set, chooses the group instead of reading moduli_file (the
+  // sandboxed net child cannot open files: it asks the monitor or uses groups read earlier).
+  std::function<Result<DhGroup>(uint32_t min, uint32_t wanted, uint32_t max)> choose_dh_group;
   // Server: the value of server-sig-algs in EXT_INFO (PubkeyAcceptedAlgorithms).
   std::vector<std::string> server_sig_algs;
   HostKeySigner* host_key_signer = nullptr;  // server
@@ -123,7 +127,8 @@ class Transport {
   // Only between key exchanges (!kex_in_progress()); carries unprocessed input and unsent output
   // too, so the importer continues byte for byte. Throws std::logic_error during a kex.
   TransportState export_state() const;
-  static std::unique_ptr<Transport> import_state(TransportConfig config, const TransportState& state);
+  static std::unique_ptr<Transport> import_state(TransportConfig config,
+                                                 const TransportState& state);
 
  private:
   struct Impl;
