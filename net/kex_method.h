@@ -54,5 +54,8 @@ std::unique_ptr<KexMethod> make_dh_kex(std::string_view name, const EVP_MD* hash
                                        ByteView g);
 // Every supported method name, OpenSSH 9.2's server default order first.
 std::vector<std::string> supported_kex_methods();
+// The leading part of supported_kex_methods() that a server offers when KexAlgorithms is not
+// configured (OpenSSH 9.2's default); the rest (SHA-1, 1024-bit) only when configured.
+std::vector<std::string> default_kex_methods();
 
 }  // namespace postern::net

@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <bit>
 #include <cstring>
 #include <stdexcept>
 

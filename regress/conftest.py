@@ -61,7 +61,8 @@ def keydir():
 def user(keydir):
     """A real account whose authorized_keys holds the test keys (not id_other)."""
     subprocess.run(["userdel", "-r", TEST_USER], stderr=subprocess.DEVNULL)
-    subprocess.run(["useradd", "-m", "-s", "/bin/bash", TEST_USER], check=True)
+    # "*": no password, but not a locked account ("!"), which sshd refuses without PAM.
+    subprocess.run(["useradd", "-m", "-s", "/bin/bash", "-p", "*", TEST_USER], check=True)
     pw = pwd.getpwnam(TEST_USER)
     ssh_dir = Path(pw.pw_dir) / ".ssh"
     ssh_dir.mkdir(mode=0o700)

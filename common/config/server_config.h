@@ -58,7 +58,10 @@ struct ConfigLine {
   int line = 0;
   std::string text;
   int match_block = -1;  // index into ServerConfig::match_blocks, -1 for global lines
-  bool operator==(const ConfigLine&) const = default;
+  // Where a line came from is not part of its meaning (serialisation renumbers it).
+  bool operator==(const ConfigLine& o) const {
+    return text == o.text && match_block == o.match_block;
+  }
 };
 
 inline constexpr size_t kMaxKeywords = 160;

@@ -1,0 +1,111 @@
+// Algorithm lists in sshd_config(5): a comma-separated list replaces the default; "+list" appends
+// to it, "-list" removes names (wildcards allowed) from it, "^list" puts names at its head.
+// Duplicates are dropped, keeping the first. The names are the ones OpenSSH 9.2 knows, so an
+// existing sshd_config parses; the transport offers only those it implements.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "common/config/keywords.h"
+
+namespace postern::config::detail {
+namespace {
+
+constexpr const char* kCiphers[] = {
+    "chacha20-poly1305@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr",
+    "aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-cbc", "aes192-cbc", "aes256-cbc",
+    "rijndael-cbc@lysator.liu.se", "3des-cbc"};
+constexpr const char* kMacs[] = {
+    "hmac-sha1", "hmac-sha1-96", "hmac-sha2-256", "hmac-sha2-512", "hmac-md5", "hmac-md5-96",
+    "umac-64@openssh.com", "umac-128@openssh.com", "hmac-sha1-etm@openssh.com",
+    "hmac-sha1-96-etm@openssh.com", "hmac-sha2-256-etm@openssh.com",
+    "hmac-sha2-512-etm@openssh.com", "hmac-md5-etm@openssh.com", "hmac-md5-96-etm@openssh.com",
+    "umac-64-etm@openssh.com", "umac-128-etm@openssh.com"};
+constexpr const char* kKex[] = {
+    "diffie-hellman-group1-sha1", "diffie-hellman-group14-sha1", "diffie-hellman-group14-sha256",
+    "diffie-hellman-group16-sha512", "diffie-hellman-group18-sha512",
+    "diffie-hellman-group-exchange-sha1", "diffie-hellman-group-exchange-sha256",
+    "ecdh-sha2-nistp256", "ecdh-sha2-nistp384", "ecdh-sha2-nistp521", "curve25519-sha256",
+    "curve25519-sha256@libssh.org", "sntrup761x25519-sha512@openssh.com",
+    "sntrup761x25519-sha512"};
+constexpr const char* kKeyTypes[] = {
+    "ssh-ed25519", "ssh-ed25519-cert-v01@openssh.com", "sk-ssh-ed25519@openssh.com",
+    "sk-ssh-ed25519-cert-v01@openssh.com", "ssh-rsa", "rsa-sha2-256", "rsa-sha2-512",
+    "ssh-dss", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+    "sk-ecdsa-sha2-nistp256@openssh.com", "webauthn-sk-ecdsa-sha2-nistp256@openssh.com",
+    "ssh-rsa-cert-v01@openssh.com", "rsa-sha2-256-cert-v01@openssh.com",
+    "rsa-sha2-512-cert-v01@openssh.com", "ssh-dss-cert-v01@openssh.com",
+    "ecdsa-sha2-nistp256-cert-v01@openssh.com", "ecdsa-sha2-nistp384-cert-v01@openssh.com",
+    "ecdsa-sha2-nistp521-cert-v01@openssh.com", "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com"};
+constexpr const char* kGssKex[] = {"gss-gex-sha1-", "gss-group1-sha1-", "gss-group14-sha1-",
+                                   "gss-group14-sha256-", "gss-group16-sha512-",
+                                   "gss-nistp256-sha256-", "gss-curve25519-sha256-"};
+
+std::vector<std::string> split_commas(std::string_view s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t end = s.find(',', start);
+    if (end == std::string_view::npos) end = s.size();
+    out.emplace_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+bool is_known_algorithm(AlgorithmKind kind, std::string_view name) {
+  auto in = [&](const auto& list) {
+    return std::any_of(std::begin(list), std::end(list), [&](const char* n) { return name == n; });
+  };
+  switch (kind) {
+    case AlgorithmKind::kCipher: return in(kCiphers);
+    case AlgorithmKind::kMac: return in(kMacs);
+    case AlgorithmKind::kKex: return in(kKex);
+    case AlgorithmKind::kKeyType: return in(kKeyTypes);
+    case AlgorithmKind::kGssKex: return in(kGssKex);
+  }
+  return false;
+}
+
+bool assemble_algorithms(AlgorithmKind kind, std::string_view spec, std::string_view defaults,
+                         std::string& out) {
+  if (spec.empty()) return false;
+  char op = spec[0];
+  std::vector<std::string> names;
+  std::vector<std::string> def = split_commas(defaults);
+  std::vector<std::string> given = split_commas(op == '+' || op == '-' || op == '^'
+                                                    ? spec.substr(1)
+                                                    : spec);
+  for (const auto& n : given) {
+    if (n.empty()) return false;
+    if (op != '-' && !is_known_algorithm(kind, n)) return false;
+  }
+  if (op == '-') {
+    for (const auto& d : def) {
+      bool removed = std::any_of(given.begin(), given.end(),
+                                 [&](const std::string& p) { return match_pattern(d, p); });
+      if (!removed) names.push_back(d);
+    }
+  } else if (op == '+') {
+    names = def;
+    names.insert(names.end(), given.begin(), given.end());
+  } else if (op == '^') {
+    names = given;
+    names.insert(names.end(), def.begin(), def.end());
+  } else {
+    names = given;
+  }
+  out.clear();
+  std::vector<std::string> seen;
+  for (const auto& n : names) {
+    if (std::find(seen.begin(), seen.end(), n) != seen.end()) continue;
+    seen.push_back(n);
+    if (!out.empty()) out += ',';
+    out += n;
+  }
+  return true;
+}
+
+}  // namespace postern::config::detail

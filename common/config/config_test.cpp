@@ -1,0 +1,193 @@
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "common/config/server_config.h"
+
+namespace postern::config {
+namespace {
+
+LoadOptions etc_ssh() { return LoadOptions{"/etc/ssh"}; }
+
+ServerConfig parse_ok(std::string_view text, const std::vector<std::string>& opts = {}) {
+  auto r = parse_server_config(text, "test.conf", opts, etc_ssh());
+  EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message);
+  return r ? *r : ServerConfig{};
+}
+
+std::string parse_error(std::string_view text) {
+  auto r = parse_server_config(text, "test.conf", {}, etc_ssh());
+  EXPECT_FALSE(r.has_value());
+  return r ? "" : r.error().message;
+}
+
+TEST(Config, Defaults) {
+  ServerConfig c = parse_ok("");
+  EXPECT_EQ(c.ports, std::vector<int>{22});
+  ASSERT_EQ(c.listen_addresses.size(), 2u);
+  EXPECT_EQ(c.listen_addresses[0].host, "::");
+  EXPECT_EQ(c.listen_addresses[1].host, "0.0.0.0");
+  EXPECT_EQ(c.permit_root_login, PermitRootLogin::kProhibitPassword);
+  EXPECT_EQ(c.authorized_keys_files,
+            (std::vector<std::string>{".ssh/authorized_keys", ".ssh/authorized_keys2"}));
+  EXPECT_TRUE(c.strict_modes);
+  EXPECT_EQ(c.max_auth_tries, 6);
+  EXPECT_EQ(c.login_grace_time, 120);
+  EXPECT_EQ(c.ciphers,
+            "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,"
+            "aes128-gcm@openssh.com,aes256-gcm@openssh.com");
+  EXPECT_EQ(c.moduli_file, "/etc/ssh/moduli");
+  EXPECT_EQ(c.host_keys.size(), 3u);
+  EXPECT_EQ(c.log_level, LogLevel::kInfo);
+  EXPECT_EQ(c.authentication_methods, std::vector<std::string>{"any"});
+}
+
+TEST(Config, FirstValueWinsAndSyntax) {
+  ServerConfig c = parse_ok(
+      "# comment\n"
+      "  MaxAuthTries=3\n"
+      "maxauthtries 9\n"
+      "LoginGraceTime = 1h30m\n"
+      "ForceCommand /bin/echo \"a b\"  \n"
+      "AcceptEnv LANG LC_*\n"
+      "AcceptEnv FOO\n"
+      "SetEnv A=1 \"B=x y\"\n"
+      "SetEnv C=3\n"
+      "AuthorizedKeysFile none\n"
+      "Subsystem sftp /usr/lib/openssh/sftp-server -l INFO\n");
+  EXPECT_EQ(c.max_auth_tries, 3);
+  EXPECT_EQ(c.login_grace_time, 5400);
+  EXPECT_EQ(c.force_command, "/bin/echo \"a b\"");
+  EXPECT_EQ(c.accept_env, (std::vector<std::string>{"LANG", "LC_*", "FOO"}));
+  EXPECT_EQ(c.set_env, (std::vector<std::string>{"A=1", "B=x y"}));
+  EXPECT_TRUE(c.authorized_keys_files.empty());
+  ASSERT_EQ(c.subsystems.size(), 1u);
+  EXPECT_EQ(c.subsystems[0].command, "/usr/lib/openssh/sftp-server -l INFO");
+}
+
+TEST(Config, CommandLineOptionsWin) {
+  ServerConfig c = parse_ok("Port 22\nMaxSessions 2\n", {"Port=2222", "MaxSessions 5"});
+  EXPECT_EQ(c.ports, (std::vector<int>{2222, 22}));
+  EXPECT_EQ(c.max_sessions, 5);
+}
+
+TEST(Config, AlgorithmModifiers) {
+  EXPECT_EQ(parse_ok("Ciphers +aes128-cbc").ciphers,
+            "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,"
+            "aes128-gcm@openssh.com,aes256-gcm@openssh.com,aes128-cbc");
+  EXPECT_EQ(parse_ok("Ciphers -*ctr").ciphers,
+            "chacha20-poly1305@openssh.com,aes128-gcm@openssh.com,aes256-gcm@openssh.com");
+  EXPECT_EQ(parse_ok("Ciphers ^aes256-ctr,aes128-cbc").ciphers,
+            "aes256-ctr,aes128-cbc,chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,"
+            "aes128-gcm@openssh.com,aes256-gcm@openssh.com");
+  EXPECT_EQ(parse_ok("Ciphers aes128-ctr,aes128-ctr").ciphers, "aes128-ctr");
+  EXPECT_EQ(parse_error("Ciphers foo"), "test.conf line 1 Bad SSH2 cipher spec 'foo'.");
+  EXPECT_EQ(parse_error("MACs +foo"), "test.conf line 1 Bad SSH2 mac spec '+foo'.");
+}
+
+TEST(Config, ValuesAndSizes) {
+  ServerConfig c = parse_ok("RekeyLimit 1G 1h\nIPQoS af21\nMaxStartups 5:20:50\n"
+                            "PerSourceNetBlockSize 24\nStreamLocalBindMask 022\n");
+  EXPECT_EQ(c.rekey_limit_bytes, 1LL << 30);
+  EXPECT_EQ(c.rekey_limit_seconds, 3600);
+  EXPECT_EQ(c.ip_qos_interactive, 0x48);
+  EXPECT_EQ(c.ip_qos_bulk, 0x48);
+  EXPECT_EQ(c.max_startups_rate, 20);
+  EXPECT_EQ(c.per_source_netblock_size_ipv4, 24);
+  EXPECT_EQ(c.stream_local_bind_mask, 022);
+}
+
+TEST(Config, ErrorsInOpenSSHWords) {
+  EXPECT_EQ(parse_error("Port 22\n\nFoo bar\n"),
+            "test.conf: line 3: Bad configuration option: Foo\n"
+            "test.conf: terminating, 1 bad configuration options");
+  EXPECT_EQ(parse_error("Port\n"),
+            "test.conf line 1: no argument after keyword \"Port\"\n"
+            "test.conf: terminating, 1 bad configuration options");
+  EXPECT_EQ(parse_error("PermitRootLogin yes yes\n"),
+            "test.conf line 1: keyword PermitRootLogin extra arguments at end of line\n"
+            "test.conf: terminating, 1 bad configuration options");
+  EXPECT_EQ(parse_error("StrictModes maybe"), "test.conf line 1 unsupported option \"maybe\".");
+  EXPECT_EQ(parse_error("MaxAuthTries -1"), "test.conf line 1 MaxAuthTries integer value too small.");
+  EXPECT_EQ(parse_error("LoginGraceTime 1x"), "test.conf line 1 invalid time value.");
+  EXPECT_EQ(parse_error("Port abc"), "test.conf line 1 Badly formatted port number.");
+  EXPECT_EQ(parse_error("Match User bob\nPort 22"),
+            "test.conf line 2: Directive 'Port' is not allowed within a Match block");
+  EXPECT_EQ(parse_error("Match Foo bob"),
+            "Unsupported Match attribute Foo\ntest.conf line 1: Bad Match condition");
+  EXPECT_EQ(parse_error("Subsystem sftp /a\nSubsystem sftp /b"),
+            "test.conf line 2 Subsystem 'sftp' already defined.");
+  // Deprecated and ignored keywords are accepted.
+  parse_ok("UsePrivilegeSeparation sandbox\nProtocol 2\nChallengeResponseAuthentication no\n");
+}
+
+TEST(Config, MatchEvaluation) {
+  ServerConfig c = parse_ok(
+      "PasswordAuthentication yes\n"
+      "Match User bob,!root Address 10.0.0.0/8\n"
+      "  PasswordAuthentication no\n"
+      "  AcceptEnv X\n"
+      "Match Address 192.168.1.0/24,!192.168.1.7\n"
+      "  PasswordAuthentication yes\n"
+      "  MaxSessions 1\n"
+      "Match LocalPort 2222 Host *.example.com\n"
+      "  Banner /etc/b\n"
+      "Match All\n"
+      "  MaxSessions 4\n");
+  auto at = [&](ConnectionInfo ci) { return apply_match(c, ci); };
+  ServerConfig bob = at({"bob", "h", "10.1.2.3", "10.0.0.1", 22, ""});
+  EXPECT_FALSE(bob.password_authentication);
+  EXPECT_EQ(bob.accept_env, std::vector<std::string>{"X"});
+  EXPECT_EQ(bob.max_sessions, 4);
+  ServerConfig other = at({"alice", "h", "10.1.2.3", "10.0.0.1", 22, ""});
+  EXPECT_TRUE(other.password_authentication);
+  EXPECT_EQ(at({"alice", "h", "192.168.1.5", "", 22, ""}).max_sessions, 1);
+  EXPECT_EQ(at({"alice", "h", "192.168.1.7", "", 22, ""}).max_sessions, 4);
+  EXPECT_EQ(at({"a", "X.Example.com", "1.1.1.1", "", 2222, ""}).banner, "/etc/b");
+  EXPECT_EQ(at({"a", "X.Example.com", "1.1.1.1", "", 22, ""}).banner, "");
+}
+
+TEST(Config, IncludeWithGlobs) {
+  auto dir = std::filesystem::temp_directory_path() / ("postern_cfg_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir / "conf.d");
+  std::ofstream(dir / "conf.d" / "10-a.conf") << "MaxSessions 3\nInclude conf.d/nested.inc\n";
+  std::ofstream(dir / "conf.d" / "20-b.conf") << "MaxSessions 7\nMaxAuthTries 2\n";
+  std::ofstream(dir / "conf.d" / "nested.inc") << "PrintMotd no\n";
+  std::ofstream(dir / "sshd_config") << "Include conf.d/*.conf\nMaxAuthTries 5\n";
+  auto r = load_server_config((dir / "sshd_config").string(), {}, LoadOptions{dir.string()});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->max_sessions, 3);
+  EXPECT_EQ(r->max_auth_tries, 2);
+  EXPECT_FALSE(r->print_motd);
+  std::ofstream(dir / "loop.conf") << "Include " << (dir / "loop.conf").string() << "\n";
+  auto loop = load_server_config((dir / "loop.conf").string(), {}, LoadOptions{dir.string()});
+  EXPECT_FALSE(loop);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Config, SerializeRoundTrip) {
+  ServerConfig c = parse_ok(
+      "Port 2200\nListenAddress 127.0.0.1\nSetEnv \"A=x y\"\nForceCommand echo hi\n"
+      "Ciphers -*cbc\nSubsystem sftp internal-sftp -l INFO\nAcceptEnv LANG\n"
+      "Match User bob\n  X11Forwarding yes\n  AuthorizedKeysFile \"/etc/keys/%u\"\n");
+  auto back = deserialize_config(serialize_config(c));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, c) << serialize_config(c) << "\n----\n" << serialize_config(*back);
+  EXPECT_EQ(dump_config(*back), dump_config(c));
+  ConnectionInfo bob{"bob", "", "", "", -1, ""};
+  EXPECT_EQ(apply_match(*back, bob), apply_match(c, bob));
+  EXPECT_TRUE(apply_match(*back, bob).x11_forwarding);
+}
+
+TEST(Config, ConnectionSpec) {
+  auto ci = parse_connection_spec("user=bob,host=h.example,addr=1.2.3.4,laddr=5.6.7.8,lport=22");
+  ASSERT_TRUE(ci);
+  EXPECT_EQ(ci->user, "bob");
+  EXPECT_EQ(ci->lport, 22);
+  EXPECT_FALSE(parse_connection_spec("foo=bar"));
+}
+
+}  // namespace
+}  // namespace postern::config

@@ -1,0 +1,104 @@
+// The keyword table (internal to common/config): one row per sshd_config(5) keyword, in the order
+// `sshd -T` prints them. A row names the member, whether Match may set it, its default as config
+// text, and the format functions that parse, print and copy it. Adding a keyword = adding a row.
+#pragma once
+
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/config/server_config.h"
+
+namespace postern::config::detail {
+
+// The arguments of one line after the keyword.
+struct Args {
+  std::vector<std::string> words;  // split and unquoted
+  std::string rest;                // raw text after the keyword and separator
+  size_t pos = 0;
+  bool done() const { return pos >= words.size(); }
+  const std::string* next() { return done() ? nullptr : &words[pos++]; }
+};
+
+struct ParseContext {
+  std::string where;     // "FILE line N"
+  std::string keyword;   // as written
+  bool apply = true;     // store the value (active and first, or accumulating)
+  std::string fatal;     // set by a format on a bad value
+  const LoadOptions* options = nullptr;
+  bool fail(std::string message) {
+    fatal = where + ": " + message;
+    return false;
+  }
+  bool fail_plain(std::string message) {  // OpenSSH's "FILE line N: msg" (no colon after file)
+    fatal = where + " " + message;
+    return false;
+  }
+};
+
+struct Keyword;
+using ParseFn = bool (*)(const Keyword&, Args&, ServerConfig&, ParseContext&);
+// Values to print, one per output line. `quote`: for config text (serialisation) rather than -T.
+using DumpFn = std::vector<std::string> (*)(const Keyword&, const ServerConfig&, bool quote);
+
+using Member = std::variant<std::monostate, int ServerConfig::*, bool ServerConfig::*,
+                            std::string ServerConfig::*, std::vector<std::string> ServerConfig::*,
+                            LogLevel ServerConfig::*, std::vector<int> ServerConfig::*,
+                            std::vector<ListenAddress> ServerConfig::*,
+                            std::vector<Subsystem> ServerConfig::*, int64_t ServerConfig::*>;
+using CopyFn = void (*)(ServerConfig& dst, const ServerConfig& src);
+
+struct Choice {
+  const char* name;
+  int value;
+};
+
+enum KeywordFlags : unsigned {
+  kInMatch = 1,       // allowed inside Match
+  kNoDump = 2,        // not printed by -T
+  kAccumulate = 4,    // every line adds values (HostKey, AcceptEnv...), no first-wins
+  kDumpIfSet = 8,     // printed by -T only when not empty
+};
+
+struct Keyword {
+  const char* name;         // canonical spelling (sshd_config(5))
+  Member member;
+  unsigned flags;
+  const char* def;          // default as config text ("@" = sysconfdir), nullptr = none
+  ParseFn parse;
+  DumpFn dump;
+  std::span<const Choice> choices = {};
+  CopyFn copy = nullptr;    // for keywords spanning several members
+  int min = 0;              // integer range
+  int max = 0x7fffffff;
+  const char* error = nullptr;  // format-specific error text (e.g. "Bad SSH2 cipher spec")
+  int algorithms = 0;           // AlgorithmKind for algorithm lists
+};
+
+std::span<const Keyword> keyword_table();
+// Index into keyword_table() of `name` (case-insensitive, aliases resolved), or -1.
+int find_keyword(std::string_view name);
+
+enum class Special { kNone, kDeprecated, kUnsupported, kIgnored };
+Special special_keyword(std::string_view name);
+
+void copy_member(const Keyword& kw, ServerConfig& dst, const ServerConfig& src);
+
+// Config-text quoting for one word.
+std::string quote_word(const std::string& word);
+// Splits an argument string the way sshd_config(5) does: whitespace, "double" and 'single'
+// quotes, backslash escapes; an unquoted '#' at the start of a word ends the line.
+bool split_words(std::string_view text, std::vector<std::string>& out, std::string& error);
+
+// Algorithm lists (algorithms.cpp).
+enum class AlgorithmKind { kCipher, kMac, kKex, kKeyType, kGssKex };
+bool is_known_algorithm(AlgorithmKind kind, std::string_view name);
+// Applies a list with optional +, - or ^ prefix to `defaults`; false if a name is unknown.
+bool assemble_algorithms(AlgorithmKind kind, std::string_view spec, std::string_view defaults,
+                         std::string& out);
+
+// Glob-style pattern matching (match.cpp): '*', '?', case-sensitive.
+bool match_pattern(std::string_view s, std::string_view pattern);
+
+}  // namespace postern::config::detail

@@ -1,0 +1,257 @@
+// Match blocks: which connections a block applies to. Criteria are ANDed; each value is a pattern
+// list ('*', '?', '!' negation) or, for addresses, patterns and CIDR blocks.
+#include <arpa/inet.h>
+#include <grp.h>
+#include <pwd.h>
+#include <strings.h>
+
+#include <cstring>
+
+#include "common/config/keywords.h"
+#include "common/config/match_eval.h"
+
+namespace postern::config::detail {
+namespace {
+
+std::vector<std::string_view> split_list(std::string_view s) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t end = s.find(',', start);
+    if (end == std::string_view::npos) end = s.size();
+    out.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Parses "addr/bits" (or "addr"): family, bytes, prefix length. False if malformed.
+bool parse_cidr(std::string_view entry, int& family, unsigned char (&bytes)[16], int& bits) {
+  std::string s(entry);
+  size_t slash = s.find('/');
+  std::string host = s.substr(0, slash);
+  family = host.find(':') != std::string::npos ? AF_INET6 : AF_INET;
+  if (inet_pton(family, host.c_str(), bytes) != 1) return false;
+  int max = family == AF_INET ? 32 : 128;
+  bits = max;
+  if (slash != std::string::npos) {
+    std::string b = s.substr(slash + 1);
+    if (b.empty() || b.size() > 3 || b.find_first_not_of("0123456789") != std::string::npos)
+      return false;
+    bits = std::stoi(b);
+    if (bits > max) return false;
+    // Host bits must be zero, as OpenSSH insists.
+    for (int i = bits; i < max; ++i)
+      if (bytes[i / 8] & (0x80 >> (i % 8))) return false;
+  }
+  return true;
+}
+
+bool looks_like_cidr(std::string_view e) {
+  return e.find('/') != std::string_view::npos ||
+         (e.find_first_not_of("0123456789.") == std::string_view::npos && !e.empty()) ||
+         (e.find(':') != std::string_view::npos && e.find_first_of("*?") == std::string_view::npos);
+}
+
+bool user_in_group(const std::string& user, std::string_view list) {
+  struct passwd* pw = getpwnam(user.c_str());
+  if (pw == nullptr) return false;
+  int n = 64;
+  std::vector<gid_t> gids(n);
+  if (getgrouplist(user.c_str(), pw->pw_gid, gids.data(), &n) < 0) {
+    gids.resize(n);
+    if (getgrouplist(user.c_str(), pw->pw_gid, gids.data(), &n) < 0) return false;
+  }
+  gids.resize(n);
+  bool positive = false;
+  for (gid_t g : gids) {
+    struct group* gr = getgrgid(g);
+    if (gr == nullptr) continue;
+    for (auto pat : split_list(list)) {
+      bool neg = !pat.empty() && pat[0] == '!';
+      if (neg) pat.remove_prefix(1);
+      if (match_pattern(gr->gr_name, pat)) {
+        if (neg) return false;
+        positive = true;
+      }
+    }
+  }
+  return positive;
+}
+
+constexpr const char* kAttributes[] = {"user",         "group",     "host",   "address",
+                                       "localaddress", "localport", "rdomain"};
+
+}  // namespace
+
+bool match_pattern(std::string_view s, std::string_view p) {
+  size_t si = 0, pi = 0, star = std::string_view::npos, back = 0;
+  while (si < s.size()) {
+    if (pi < p.size() && (p[pi] == '?' || p[pi] == s[si])) {
+      ++si;
+      ++pi;
+    } else if (pi < p.size() && p[pi] == '*') {
+      star = pi++;
+      back = si;
+    } else if (star != std::string_view::npos) {
+      pi = star + 1;
+      si = ++back;
+    } else {
+      return false;
+    }
+  }
+  while (pi < p.size() && p[pi] == '*') ++pi;
+  return pi == p.size();
+}
+
+bool match_pattern_list(std::string_view s, std::string_view list, bool fold_case) {
+  std::string subject = fold_case ? lower(s) : std::string(s);
+  bool positive = false;
+  for (auto pat : split_list(list)) {
+    bool neg = !pat.empty() && pat[0] == '!';
+    if (neg) pat.remove_prefix(1);
+    std::string p = fold_case ? lower(pat) : std::string(pat);
+    if (match_pattern(subject, p)) {
+      if (neg) return false;
+      positive = true;
+    }
+  }
+  return positive;
+}
+
+int match_address_list(std::string_view addr, std::string_view list) {
+  int afam = 0, abits;
+  unsigned char abytes[16] = {};
+  bool have_addr = !addr.empty() && parse_cidr(addr, afam, abytes, abits);
+  bool positive = false;
+  for (auto e : split_list(list)) {
+    bool neg = !e.empty() && e[0] == '!';
+    if (neg) e.remove_prefix(1);
+    if (e.empty()) return -1;
+    bool hit;
+    if (looks_like_cidr(e)) {
+      int fam, bits;
+      unsigned char bytes[16] = {};
+      if (!parse_cidr(e, fam, bytes, bits)) return -1;
+      hit = have_addr && fam == afam;
+      for (int i = 0; hit && i < bits; ++i) {
+        unsigned char m = 0x80 >> (i % 8);
+        if ((bytes[i / 8] & m) != (abytes[i / 8] & m)) hit = false;
+      }
+    } else {
+      hit = !addr.empty() && match_pattern(lower(addr), lower(e));
+    }
+    if (hit) {
+      if (neg) return 0;
+      positive = true;
+    }
+  }
+  return positive ? 1 : 0;
+}
+
+bool check_match_criteria(const std::vector<std::string>& words, std::string& error) {
+  if (words.empty()) {
+    error = "One or more attributes required for Match";
+    return false;
+  }
+  for (size_t i = 0; i < words.size(); ++i) {
+    const std::string& attr = words[i];
+    if (strcasecmp(attr.c_str(), "all") == 0) {
+      if (words.size() != 1) {
+        error = "'all' cannot be combined with other Match attributes";
+        return false;
+      }
+      continue;
+    }
+    bool known = false;
+    for (const char* a : kAttributes) known = known || strcasecmp(attr.c_str(), a) == 0;
+    if (!known) {
+      error = "Unsupported Match attribute " + attr;
+      return false;
+    }
+    if (i + 1 >= words.size()) {
+      error = "Missing Match criteria for " + attr;
+      return false;
+    }
+    const std::string& value = words[++i];
+    if ((strcasecmp(attr.c_str(), "address") == 0 ||
+         strcasecmp(attr.c_str(), "localaddress") == 0) &&
+        match_address_list("", value) < 0) {
+      error = "Invalid Match " + attr + " list \"" + value + "\"";
+      return false;
+    }
+    if (strcasecmp(attr.c_str(), "localport") == 0) {
+      if (value.empty() || value.size() > 5 ||
+          value.find_first_not_of("0123456789") != std::string::npos || std::stoi(value) < 1 ||
+          std::stoi(value) > 65535) {
+        error = "Invalid LocalPort '" + value + "' on Match line";
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+bool evaluate_match(const std::vector<std::string>& words, const ConnectionInfo& ci) {
+  for (size_t i = 0; i < words.size(); ++i) {
+    std::string attr = lower(words[i]);
+    if (attr == "all") return true;
+    if (i + 1 >= words.size()) return false;
+    const std::string& value = words[++i];
+    bool ok = false;
+    if (attr == "user") ok = !ci.user.empty() && match_pattern_list(ci.user, value, false);
+    else if (attr == "group") ok = !ci.user.empty() && user_in_group(ci.user, value);
+    else if (attr == "host") ok = !ci.host.empty() && match_pattern_list(ci.host, value, true);
+    else if (attr == "address") ok = !ci.addr.empty() && match_address_list(ci.addr, value) == 1;
+    else if (attr == "localaddress")
+      ok = !ci.laddr.empty() && match_address_list(ci.laddr, value) == 1;
+    else if (attr == "localport") ok = ci.lport > 0 && std::to_string(ci.lport) == value;
+    else if (attr == "rdomain")
+      ok = !ci.rdomain.empty() && match_pattern_list(ci.rdomain, value, false);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace postern::config::detail
+
+namespace postern::config {
+
+Result<ConnectionInfo> parse_connection_spec(std::string_view spec) {
+  ConnectionInfo ci;
+  size_t start = 0;
+  while (start < spec.size()) {
+    size_t end = spec.find(',', start);
+    if (end == std::string_view::npos) end = spec.size();
+    std::string_view item = spec.substr(start, end - start);
+    start = end + 1;
+    size_t eq = item.find('=');
+    if (eq == std::string_view::npos)
+      return Unexpected("Invalid test mode specification " + std::string(item));
+    std::string key = detail::lower(item.substr(0, eq));
+    std::string value(item.substr(eq + 1));
+    if (key == "user") ci.user = value;
+    else if (key == "host") ci.host = value;
+    else if (key == "addr") ci.addr = value;
+    else if (key == "laddr") ci.laddr = value;
+    else if (key == "rdomain") ci.rdomain = value;
+    else if (key == "lport") {
+      if (value.empty() || value.size() > 5 ||
+          value.find_first_not_of("0123456789") != std::string::npos || std::stoi(value) > 65535)
+        return Unexpected("Invalid port '" + value + "' in test mode specification " +
+                          std::string(item));
+      ci.lport = std::stoi(value);
+    } else {
+      return Unexpected("Invalid test mode specification " + std::string(item));
+    }
+  }
+  return ci;
+}
+
+}  // namespace postern::config

@@ -1,0 +1,21 @@
+// Match criteria (sshd_config(5) "Match"): syntax check at load time, evaluation per connection.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/config/server_config.h"
+
+namespace postern::config::detail {
+
+// False with OpenSSH's message (e.g. "Unsupported Match attribute Foo") if the criteria are bad.
+bool check_match_criteria(const std::vector<std::string>& words, std::string& error);
+// Whether every criterion holds for `ci` (criteria about unknown attributes do not hold).
+bool evaluate_match(const std::vector<std::string>& words, const ConnectionInfo& ci);
+// A comma-separated pattern list with '!' negation: true if some pattern matches and no negated
+// one does. `fold_case` for host names.
+bool match_pattern_list(std::string_view s, std::string_view list, bool fold_case);
+// An address list: entries are patterns or CIDR blocks, '!' negates. -1: the list is malformed.
+int match_address_list(std::string_view addr, std::string_view list);
+
+}  // namespace postern::config::detail

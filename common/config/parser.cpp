@@ -1,0 +1,304 @@
+// Reading sshd_config(5): lines, first-value-wins, -o options, Include, recording Match blocks for
+// later evaluation, defaults. Errors are reported in OpenSSH's words so administrators and scripts
+// see what they are used to.
+#include <glob.h>
+#include <strings.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "common/config/keywords.h"
+#include "common/config/match_eval.h"
+#include "postern_config.h"
+
+namespace postern::config {
+namespace {
+
+using namespace detail;
+
+// OpenSSH limits Include nesting to this depth.
+constexpr int kMaxIncludeDepth = 16;
+
+std::string trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+bool read_file(const std::string& path, std::string& out, std::string& error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = path + ": " + strerror(errno);
+    return false;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  out = ss.str();
+  return true;
+}
+
+class Parser {
+ public:
+  Parser(ServerConfig& cfg, const LoadOptions& options, bool record)
+      : m_cfg(cfg), m_options(options), m_record(record) {}
+
+  // Parses every line of `text`. Returns false on a fatal error (see fatal()).
+  bool parse_text(std::string_view text, const std::string& file, int depth) {
+    int lineno = 0;
+    size_t start = 0;
+    int saved_block = m_block;
+    while (start < text.size()) {
+      size_t end = text.find('\n', start);
+      if (end == std::string_view::npos) end = text.size();
+      ++lineno;
+      if (!parse_line(text.substr(start, end - start), file, lineno, depth)) return false;
+      start = end + 1;
+    }
+    // A Match inside an included file ends with that file.
+    m_block = saved_block;
+    return true;
+  }
+
+  // One line. `active_block` < 0: global; in re-evaluation mode every line given is active.
+  bool parse_line(std::string_view raw, const std::string& file, int lineno, int depth) {
+    std::string line = trim(raw);
+    if (line.empty() || line[0] == '#') return true;
+    size_t k = 0;
+    while (k < line.size() && !isspace(static_cast<unsigned char>(line[k])) && line[k] != '=') ++k;
+    std::string keyword = line.substr(0, k);
+    size_t r = k;
+    while (r < line.size() && isspace(static_cast<unsigned char>(line[r]))) ++r;
+    if (r < line.size() && line[r] == '=') ++r;
+    while (r < line.size() && isspace(static_cast<unsigned char>(line[r]))) ++r;
+
+    Args args;
+    args.rest = line.substr(r);
+    std::string where = file + " line " + std::to_string(lineno);
+    std::string split_error;
+    if (!split_words(args.rest, args.words, split_error))
+      return fail(where + ": " + split_error);
+
+    if (strcasecmp(keyword.c_str(), "Match") == 0) return handle_match(args, where, line);
+    if (strcasecmp(keyword.c_str(), "Include") == 0) {
+      if (args.words.empty()) {
+        m_errors.push_back(where + ": no argument after keyword \"" + keyword + "\"");
+        return true;
+      }
+      return handle_include(args, where, depth);
+    }
+
+    switch (special_keyword(keyword)) {
+      case Special::kDeprecated:
+        log_info("%s: Deprecated option %s", where.c_str(), keyword.c_str());
+        return true;
+      case Special::kUnsupported:
+        log_info("%s: Unsupported option %s", where.c_str(), keyword.c_str());
+        return true;
+      case Special::kIgnored:
+        return true;
+      case Special::kNone:
+        break;
+    }
+
+    int idx = find_keyword(keyword);
+    if (idx < 0) {
+      m_errors.push_back(file + ": line " + std::to_string(lineno) +
+                         ": Bad configuration option: " + keyword);
+      return true;
+    }
+    const Keyword& kw = keyword_table()[idx];
+    bool in_match = m_block >= 0;
+    if (in_match && !(kw.flags & kInMatch))
+      return fail(where + ": Directive '" + keyword + "' is not allowed within a Match block");
+    if (args.words.empty()) {
+      m_errors.push_back(where + ": no argument after keyword \"" + keyword + "\"");
+      return true;
+    }
+
+    ParseContext ctx;
+    ctx.where = where;
+    ctx.keyword = keyword;
+    ctx.options = &m_options;
+    bool active = !m_record || !in_match;
+    ctx.apply = active && ((kw.flags & kAccumulate) || !m_cfg.explicitly_set[idx]);
+    if (!kw.parse(kw, args, m_cfg, ctx)) return fail(ctx.fatal);
+    if (!args.done()) {
+      m_errors.push_back(where + ": keyword " + keyword + " extra arguments at end of line");
+      return true;
+    }
+    if (ctx.apply) m_cfg.explicitly_set[idx] = true;
+    if (m_record && in_match) m_cfg.match_lines.push_back({file, lineno, line, m_block});
+    return true;
+  }
+
+  const std::string& fatal() const { return m_fatal; }
+  const std::vector<std::string>& errors() const { return m_errors; }
+
+ private:
+  bool fail(std::string message) {
+    m_fatal = std::move(message);
+    return false;
+  }
+
+  bool handle_match(const Args& args, const std::string& where, const std::string& line) {
+    if (!m_record) return fail(where + ": Match not expected here");
+    std::string error;
+    if (!check_match_criteria(args.words, error))
+      return fail(error + "\n" + where + ": Bad Match condition");
+    std::string criteria;
+    for (const auto& w : args.words) criteria += (criteria.empty() ? "" : " ") + quote_word(w);
+    (void)line;
+    m_cfg.match_blocks.push_back(criteria);
+    m_block = static_cast<int>(m_cfg.match_blocks.size()) - 1;
+    return true;
+  }
+
+  bool handle_include(const Args& args, const std::string& where, int depth) {
+    if (depth + 1 > kMaxIncludeDepth) return fail(where + ": Include nested too deeply");
+    for (const auto& pattern : args.words) {
+      // sshd_config(5): relative Include paths are taken from the configuration directory.
+      std::string full = pattern[0] == '/' || pattern[0] == '~'
+                             ? pattern
+                             : sysconfdir(m_options) + "/" + pattern;
+      glob_t g{};
+      int rc = glob(full.c_str(), 0, nullptr, &g);
+      if (rc != 0 && rc != GLOB_NOMATCH) {
+        globfree(&g);
+        return fail(where + ": include \"" + full + "\" glob failed");
+      }
+      std::vector<std::string> paths(g.gl_pathv, g.gl_pathv + g.gl_pathc);
+      globfree(&g);
+      for (const auto& path : paths) {
+        std::string text, error;
+        if (!read_file(path, text, error)) return fail(where + ": " + error);
+        if (!parse_text(text, path, depth + 1)) return false;
+      }
+    }
+    return true;
+  }
+
+ public:
+  static std::string sysconfdir(const LoadOptions& o) {
+    return o.sysconfdir.empty() ? std::string(POSTERN_SYSCONFDIR) : o.sysconfdir;
+  }
+
+ private:
+  ServerConfig& m_cfg;
+  const LoadOptions& m_options;
+  bool m_record;      // load mode: Match blocks are recorded, not applied
+  int m_block = -1;   // current Match block, -1 = global
+  std::string m_fatal;
+  std::vector<std::string> m_errors;
+};
+
+void fill_defaults(ServerConfig& c, const LoadOptions& options) {
+  std::string etc = Parser::sysconfdir(options);
+  auto table = keyword_table();
+  for (size_t i = 0; i < table.size(); ++i) {
+    const Keyword& kw = table[i];
+    if (c.explicitly_set[i] || kw.def == nullptr) continue;
+    Args args;
+    std::string def = kw.def[0] == '@' ? etc + (kw.def + 1) : kw.def;
+    args.rest = def;
+    std::string error;
+    split_words(def, args.words, error);
+    ParseContext ctx;
+    ctx.where = "default";
+    ctx.options = &options;
+    if (!kw.parse(kw, args, c, ctx)) fatal("bad built-in default for %s", kw.name);
+  }
+  if (c.ports.empty()) c.ports.push_back(22);
+  // Wildcard listeners per port when none are given, else every port-less address gets each Port.
+  std::vector<ListenAddress> listen;
+  if (c.listen_addresses.empty()) {
+    for (int port : c.ports) {
+      if (c.address_family != AddressFamily::kInet) listen.push_back({"::", port, ""});
+      if (c.address_family != AddressFamily::kInet6) listen.push_back({"0.0.0.0", port, ""});
+    }
+  } else {
+    for (const auto& la : c.listen_addresses) {
+      if (la.port != 0) {
+        listen.push_back(la);
+        continue;
+      }
+      for (int port : c.ports) listen.push_back({la.host, port, la.rdomain});
+    }
+  }
+  c.listen_addresses = std::move(listen);
+  if (c.host_keys.empty()) {
+    for (const char* name : {"ssh_host_rsa_key", "ssh_host_ecdsa_key", "ssh_host_ed25519_key"})
+      c.host_keys.push_back(etc + "/" + name);
+  }
+}
+
+std::string error_report(const std::vector<std::string>& errors, const std::string& name) {
+  std::string out;
+  for (const auto& e : errors) out += e + "\n";
+  return out + name + ": terminating, " + std::to_string(errors.size()) +
+         " bad configuration options";
+}
+
+}  // namespace
+
+Result<ServerConfig> parse_server_config(std::string_view text, const std::string& name,
+                                         const std::vector<std::string>& cmdline_options,
+                                         const LoadOptions& options) {
+  ServerConfig cfg;
+  Parser parser(cfg, options, true);
+  // Command-line -o options come first so that they win (first value obtained is used).
+  for (const auto& opt : cmdline_options) {
+    if (!parser.parse_line(opt, "command-line", 0, 0)) return Unexpected(parser.fatal());
+  }
+  if (!parser.errors().empty()) return Unexpected(error_report(parser.errors(), "command-line"));
+  if (!parser.parse_text(text, name, 0)) return Unexpected(parser.fatal());
+  if (!parser.errors().empty()) return Unexpected(error_report(parser.errors(), name));
+  fill_defaults(cfg, options);
+  return cfg;
+}
+
+Result<ServerConfig> load_server_config(const std::string& path,
+                                        const std::vector<std::string>& cmdline_options,
+                                        const LoadOptions& options) {
+  std::string text, error;
+  if (!read_file(path, text, error)) return Unexpected(error);
+  return parse_server_config(text, path, cmdline_options, options);
+}
+
+ServerConfig default_server_config(const LoadOptions& options) {
+  ServerConfig cfg;
+  fill_defaults(cfg, options);
+  return cfg;
+}
+
+ServerConfig apply_match(const ServerConfig& config, const ConnectionInfo& ci) {
+  std::vector<bool> matches;
+  for (const auto& criteria : config.match_blocks) {
+    std::vector<std::string> words;
+    std::string error;
+    split_words(criteria, words, error);
+    matches.push_back(evaluate_match(words, ci));
+  }
+  ServerConfig mo;
+  LoadOptions options;
+  Parser parser(mo, options, false);
+  for (const auto& line : config.match_lines) {
+    if (line.match_block < 0 || line.match_block >= static_cast<int>(matches.size()) ||
+        !matches[line.match_block])
+      continue;
+    if (!parser.parse_line(line.text, line.file, line.line, 0))
+      log_error("%s", parser.fatal().c_str());
+  }
+  ServerConfig out = config;
+  auto table = keyword_table();
+  for (size_t i = 0; i < table.size(); ++i) {
+    if (!mo.explicitly_set[i]) continue;
+    copy_member(table[i], out, mo);
+    out.explicitly_set[i] = true;
+  }
+  return out;
+}
+
+}  // namespace postern::config

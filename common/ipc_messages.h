@@ -1,0 +1,274 @@
+// The messages between postern's processes (DESIGN.md), all carried by common/ipc.h:
+//
+//   sshd (listener) ──SessionStart──▶ sshd-session (monitor, one per connection)
+//   monitor ──NetSetup──▶ sshd-net (pre-auth child) ──requests──▶ monitor
+//   monitor ──UserSetup──▶ sshd-user (post-auth session process) ──requests──▶ monitor
+//
+// Each request names its Reply. The monitor allows each request only in its phase and in order
+// (monitor/monitor.cpp holds the table); anything else ends the connection. Requests from the
+// children are untrusted: every field is bounded by the ipc codec and re-checked by the monitor.
+// Type numbers are unique across the whole set so a misrouted message is always recognised.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <tuple>
+
+#include "common/bytes.h"
+#include "common/ipc.h"
+
+namespace postern::ipc {
+
+// ---- Listener → monitor ----------------------------------------------------------------------
+
+// Everything sshd-session needs to serve one connection; the client socket is its fd 0 and 1.
+//   byte   1
+//   string config      serialize_config() text of the loaded configuration (not re-read)
+//   u32    log level   LogLevel as int (after -d/-q)
+//   u32    facility    syslog facility
+//   bool   to_stderr   -e / -d
+//   string log_file    -E file, "" for none
+//   bool   debug       -d: the monitor stays attached to the terminal
+//   bool   inetd       -i: fds 0 and 1 may be different pipes
+struct SessionStart {
+  static constexpr uint8_t kType = 1;
+  using Reply = NoReply;
+  std::string config;
+  uint32_t log_level = 0;
+  uint32_t facility = 0;
+  bool to_stderr = false;
+  std::string log_file;
+  bool debug = false;
+  bool inetd = false;
+  auto fields() {
+    return std::tie(config, log_level, facility, to_stderr, log_file, debug, inetd);
+  }
+};
+
+// ---- Children → monitor: logging ---------------------------------------------------------------
+
+// A log line from a child (the net child cannot reach syslog or files). The monitor logs it at
+// that level, the net child's with " [preauth]" appended, as OpenSSH does.
+//   byte   2
+//   u32    level       LogLevel as int
+//   string line
+struct LogLine {
+  static constexpr uint8_t kType = 2;
+  using Reply = NoReply;
+  uint32_t level = 0;
+  std::string line;
+  auto fields() { return std::tie(level, line); }
+};
+
+// ---- Monitor → net child ---------------------------------------------------------------------
+
+// The net child's setup, sent once after exec. The client socket is the child's fd 4.
+//   byte     3
+//   string   config            serialize_config() text (the global, pre-Match configuration)
+//   u32      log level
+//   string[] host key algs     algorithms the monitor can sign with, preference order
+//   string[] host key blobs    public key blob for each algorithm (same index)
+//   string   remote_addr, u32 remote_port, string local_addr, u32 local_port
+struct NetSetup {
+  static constexpr uint8_t kType = 3;
+  using Reply = NoReply;
+  std::string config;
+  uint32_t log_level = 0;
+  StringList host_key_algorithms;
+  BlobList host_key_blobs;
+  std::string remote_addr;
+  uint32_t remote_port = 0;
+  std::string local_addr;
+  uint32_t local_port = 0;
+  auto fields() {
+    return std::tie(config, log_level, host_key_algorithms, host_key_blobs, remote_addr,
+                    remote_port, local_addr, local_port);
+  }
+};
+
+// ---- Net child / session process → monitor: host key signing --------------------------------
+
+//   byte   11
+//   string signature   SSH signature blob (string alg, string sig)
+struct SignReply {
+  static constexpr uint8_t kType = 11;
+  Bytes signature;
+  auto fields() { return std::tie(signature); }
+};
+// Signs an exchange hash with the host key for `algorithm`. The monitor accepts only data the
+// size of an exchange hash and records the first one as the session identifier (RFC 4253 §7.2).
+//   byte   10
+//   string algorithm
+//   string data
+struct SignRequest {
+  static constexpr uint8_t kType = 10;
+  using Reply = SignReply;
+  std::string algorithm;
+  Bytes data;
+  auto fields() { return std::tie(algorithm, data); }
+};
+
+//   byte   13
+//   string p, g        unsigned big-endian magnitudes
+struct ModuliReply {
+  static constexpr uint8_t kType = 13;
+  Bytes p;
+  Bytes g;
+  auto fields() { return std::tie(p, g); }
+};
+// A Diffie-Hellman group for diffie-hellman-group-exchange (RFC 4419 §3): the moduli file is
+// outside the net child's chroot.
+//   byte   12
+//   u32    min, n, max
+struct ModuliRequest {
+  static constexpr uint8_t kType = 12;
+  using Reply = ModuliReply;
+  uint32_t min = 0;
+  uint32_t n = 0;
+  uint32_t max = 0;
+  auto fields() { return std::tie(min, n, max); }
+};
+
+// ---- Net child → monitor: authentication (RFC 4252) -------------------------------------------
+
+//   byte   15
+//   bool   valid       the user exists and may log in (an invalid user still gets the protocol)
+//   u32    max_auth_tries   after Match for this user
+//   string[] methods   the methods to offer, "publickey" ...
+struct PwnamReply {
+  static constexpr uint8_t kType = 15;
+  bool valid = false;
+  uint32_t max_auth_tries = 0;
+  StringList methods;
+  auto fields() { return std::tie(valid, max_auth_tries, methods); }
+};
+// The user and service of the first USERAUTH_REQUEST (RFC 4252 §5). Allowed once: a change of
+// user or service is a protocol violation in the net child and never reaches the monitor.
+//   byte   14
+//   string user
+//   string service
+struct PwnamRequest {
+  static constexpr uint8_t kType = 14;
+  using Reply = PwnamReply;
+  std::string user;
+  std::string service;
+  auto fields() { return std::tie(user, service); }
+};
+
+//   byte   17
+//   bool   allowed
+//   bool   exceeded    MaxAuthTries reached: the net child disconnects
+struct KeyAllowedReply {
+  static constexpr uint8_t kType = 17;
+  bool allowed = false;
+  bool exceeded = false;
+  auto fields() { return std::tie(allowed, exceeded); }
+};
+// Whether `key` may log in as the user (AuthorizedKeysFile, StrictModes, PubkeyAcceptedAlgorithms,
+// PermitRootLogin). `with_signature`: a real attempt follows (otherwise a query, RFC 4252 §7).
+//   byte   16
+//   string algorithm   public key algorithm name from the request
+//   string key         public key blob
+//   bool   with_signature
+struct KeyAllowedRequest {
+  static constexpr uint8_t kType = 16;
+  using Reply = KeyAllowedReply;
+  std::string algorithm;
+  Bytes key;
+  bool with_signature = false;
+  auto fields() { return std::tie(algorithm, key, with_signature); }
+};
+
+//   byte   19
+//   bool   ok          authenticated
+//   bool   exceeded
+struct KeyVerifyReply {
+  static constexpr uint8_t kType = 19;
+  bool ok = false;
+  bool exceeded = false;
+  auto fields() { return std::tie(ok, exceeded); }
+};
+// Checks a publickey signature. The monitor rebuilds nothing from the child's word: it parses
+// `signed_data` itself (RFC 4252 §7; publickey-hostbound-v00@openssh.com adds the host key) and
+// checks the session identifier, user, service, algorithm and key against what it knows.
+//   byte   18
+//   string algorithm
+//   string key
+//   string signature
+//   string signed_data
+struct KeyVerifyRequest {
+  static constexpr uint8_t kType = 18;
+  using Reply = KeyVerifyReply;
+  std::string algorithm;
+  Bytes key;
+  Bytes signature;
+  Bytes signed_data;
+  auto fields() { return std::tie(algorithm, key, signature, signed_data); }
+};
+
+// Authentication succeeded and the transport is idle: its state moves to the monitor, which
+// hands it to the session process. The net child exits after sending this.
+//   byte   20
+//   string state       Transport::export_state() bytes (secret)
+struct AuthDone {
+  static constexpr uint8_t kType = 20;
+  using Reply = NoReply;
+  SecretBytes transport_state;
+  auto fields() { return std::tie(transport_state); }
+};
+
+// ---- Monitor → session process -------------------------------------------------------------
+
+// The session process's setup. The client socket is the child's fd 4.
+//   byte     21
+//   string   config        serialize_config() text of the effective (Match-applied) config
+//   u32      log level
+//   string   user, u32 uid, u32 gid, string home, string shell
+//   string[] host key algs, string[] host key blobs   (for re-keying through the monitor)
+//   string   remote_addr, u32 remote_port, string local_addr, u32 local_port
+//   string   transport state (secret)
+struct UserSetup {
+  static constexpr uint8_t kType = 21;
+  using Reply = NoReply;
+  std::string config;
+  uint32_t log_level = 0;
+  std::string user;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  std::string home;
+  std::string shell;
+  StringList host_key_algorithms;
+  BlobList host_key_blobs;
+  std::string remote_addr;
+  uint32_t remote_port = 0;
+  std::string local_addr;
+  uint32_t local_port = 0;
+  SecretBytes transport_state;
+  auto fields() {
+    return std::tie(config, log_level, user, uid, gid, home, shell, host_key_algorithms,
+                    host_key_blobs, remote_addr, remote_port, local_addr, local_port,
+                    transport_state);
+  }
+};
+
+// ---- Session process → monitor: pty ------------------------------------------------------------
+
+//   byte   23
+//   string tty_name    "/dev/pts/N"
+//   fds    master, slave
+struct PtyReply {
+  static constexpr uint8_t kType = 23;
+  std::string tty_name;
+  std::vector<UniqueFd> fds;
+  auto fields() { return std::tie(tty_name); }
+};
+// A pty for the logged-in user: the monitor opens it as root and gives the slave to the user
+// (mode 0620, group tty).
+//   byte   22
+struct PtyRequest {
+  static constexpr uint8_t kType = 22;
+  using Reply = PtyReply;
+  auto fields() { return std::tie(); }
+};
+
+}  // namespace postern::ipc

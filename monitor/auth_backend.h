@@ -1,0 +1,17 @@
+// The monitor's AuthBackend on the real system: the user database (getpwnam, AllowUsers and
+// DenyUsers) and authorized_keys through monitor/auth_pubkey (StrictModes).
+#pragma once
+
+#include "monitor/monitor.h"
+
+namespace postern::monitor {
+
+class SystemAuthBackend : public AuthBackend {
+ public:
+  std::optional<UserInfo> find_user(const std::string& name, const config::ServerConfig& config,
+                                    const Endpoint& peer) override;
+  bool key_authorized(const UserInfo& user, const PublicKey& key,
+                      const config::ServerConfig& config, const Endpoint& peer) override;
+};
+
+}  // namespace postern::monitor

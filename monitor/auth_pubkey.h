@@ -1,0 +1,86 @@
+// The monitor's answer to "is this public key authorized for this user": the user's
+// AuthorizedKeysFile list (sshd_config(5)), each file read with the user's effective uid and gids
+// as sshd does (so NFS root-squash and permissions apply), checked with StrictModes, and searched
+// for the key (sshd(8) AUTHORIZED_KEYS FILE FORMAT). Runs in the monitor, as root.
+#pragma once
+
+#include <sys/types.h>
+
+#include <ctime>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/authorized_keys.h"
+#include "common/result.h"
+#include "common/ssh_key.h"
+
+namespace postern::monitor {
+
+// The parts of the passwd entry the check needs.
+struct KeyOwner {
+  std::string name;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string home;
+};
+
+struct AuthorizedKeysPolicy {
+  // AuthorizedKeysFile: tokens %% %h %u %U; relative paths are relative to the home directory.
+  // "none" (alone) means no file.
+  std::vector<std::string> files = {".ssh/authorized_keys", ".ssh/authorized_keys2"};
+  bool strict_modes = true;
+};
+
+// Who is connecting, for from= (hostname empty when unknown or UseDNS is off).
+struct ClientAddress {
+  std::string hostname;
+  std::string ip;
+};
+
+struct AuthorizedKeyMatch {
+  AuthorizedKeyOptions options;
+  std::string location;  // "/home/u/.ssh/authorized_keys:3", for logs
+};
+
+// Expands %% %h %u %U and makes a relative result absolute under the home directory.
+std::string expand_authorized_keys_path(std::string_view pattern, const KeyOwner& user);
+
+// StrictModes for an opened file: `fd` must be a regular file owned by root or the user and not
+// group- or world-writable, and so must every directory from its parent up to the home
+// directory (or up to "/" for files outside it). Logs the refusal as sshd does.
+Result<void> check_strict_modes(int fd, const std::string& path, const KeyOwner& user);
+
+// Searches already-read authorized_keys text (`path` only names it in logs and the location).
+// Lines with bad options are logged and skipped; cert-authority lines never match a plain key;
+// from= and expiry-time are enforced against `client` and `now`.
+Result<AuthorizedKeyMatch> find_key_in_text(std::string_view text, const std::string& path,
+                                            const PublicKey& key, const ClientAddress& client,
+                                            time_t now);
+
+// The whole check: each configured file in turn, first match wins. The error says why nothing
+// matched (logs carry the details).
+Result<AuthorizedKeyMatch> find_authorized_key(const KeyOwner& user,
+                                               const AuthorizedKeysPolicy& policy,
+                                               const PublicKey& key, const ClientAddress& client,
+                                               time_t now = std::time(nullptr));
+
+// Switches the effective uid, gid and supplementary groups to the user's for its lifetime and
+// restores root's on destruction (fatal if that fails: a monitor stuck with a user's identity
+// must not go on). Does nothing when not running as root or when the user is root.
+class TemporaryUserIdentity {
+ public:
+  explicit TemporaryUserIdentity(const KeyOwner& user);
+  ~TemporaryUserIdentity();
+  TemporaryUserIdentity(const TemporaryUserIdentity&) = delete;
+  TemporaryUserIdentity& operator=(const TemporaryUserIdentity&) = delete;
+  bool ok() const { return m_ok; }
+
+ private:
+  bool m_switched = false;
+  bool m_ok = true;
+  gid_t m_saved_egid = 0;
+  std::vector<gid_t> m_saved_groups;
+};
+
+}  // namespace postern::monitor

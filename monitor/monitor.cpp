@@ -1,0 +1,342 @@
+#include "monitor/monitor.h"
+
+#include <grp.h>
+#include <pty.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "common/ipc_messages.h"
+#include "common/log.h"
+#include "common/match_pattern.h"
+#include "common/wire.h"
+#include "net/moduli.h"
+
+namespace postern::monitor {
+
+using namespace ipc;
+
+namespace {
+
+// The permission table (CONVENTIONS.md): which request each phase allows. LogLine is allowed in
+// every phase but kClosed. Handlers move the phase on; nothing else does.
+struct Permission {
+  Phase phase;
+  uint8_t type;
+};
+constexpr Permission kPermissions[] = {
+    {Phase::kKex, SignRequest::kType},
+    {Phase::kKex, ModuliRequest::kType},
+    {Phase::kUser, PwnamRequest::kType},
+    {Phase::kPubkey, KeyAllowedRequest::kType},
+    {Phase::kVerify, KeyAllowedRequest::kType},
+    {Phase::kVerify, KeyVerifyRequest::kType},
+    {Phase::kAuthenticated, AuthDone::kType},
+    {Phase::kPostauth, SignRequest::kType},
+    {Phase::kPostauth, ModuliRequest::kType},
+    {Phase::kPostauth, PtyRequest::kType},
+};
+
+// SSH_MSG_USERAUTH_REQUEST (RFC 4252 §5).
+constexpr uint8_t kMsgUserauthRequest = 50;
+constexpr size_t kMaxUserName = 256;
+
+// Sizes of the exchange hashes of every kex method (SHA-1 .. SHA-512).
+bool is_exchange_hash_size(size_t n) { return n == 20 || n == 32 || n == 48 || n == 64; }
+
+bool in_list(const std::string& name, const std::string& comma_list) {
+  size_t start = 0;
+  while (start <= comma_list.size()) {
+    size_t comma = comma_list.find(',', start);
+    std::string_view item(comma_list.data() + start,
+                          (comma == std::string::npos ? comma_list.size() : comma) - start);
+    if (!item.empty() && match_pattern(name, item)) return true;
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+const char* phase_name(Phase p) {
+  switch (p) {
+    case Phase::kKex: return "kex";
+    case Phase::kUser: return "user";
+    case Phase::kPubkey: return "pubkey";
+    case Phase::kVerify: return "verify";
+    case Phase::kAuthenticated: return "authenticated";
+    case Phase::kPostauth: return "postauth";
+    case Phase::kClosed: return "closed";
+  }
+  return "?";
+}
+
+std::vector<HostKeyEntry> host_key_entries(
+    const std::vector<std::shared_ptr<const PrivateKey>>& keys) {
+  std::vector<HostKeyEntry> out;
+  for (const auto& k : keys)
+    for (const auto& alg : k->public_key().signature_algorithms()) {
+      bool dup = std::any_of(out.begin(), out.end(),
+                             [&](const HostKeyEntry& e) { return e.algorithm == alg; });
+      if (!dup) out.push_back({alg, k});  // the first key of a type wins, as in OpenSSH
+    }
+  return out;
+}
+
+Monitor::Monitor(config::ServerConfig config, std::vector<HostKeyEntry> host_keys, Endpoint peer,
+                 Endpoint local, AuthBackend& backend)
+    : m_config(std::move(config)),
+      m_effective(m_config),
+      m_host_keys(std::move(host_keys)),
+      m_peer(std::move(peer)),
+      m_local(std::move(local)),
+      m_backend(backend) {
+  m_max_auth_tries = unsigned(std::max(1, m_config.max_auth_tries));
+}
+
+bool Monitor::allowed(uint8_t type) const {
+  if (type == LogLine::kType) return m_phase != Phase::kClosed;
+  for (const auto& p : kPermissions)
+    if (p.phase == m_phase && p.type == type) return true;
+  return false;
+}
+
+void Monitor::start_postauth() {
+  if (m_phase != Phase::kAuthenticated) throw ProtocolError("monitor: post-auth before auth");
+  m_phase = Phase::kPostauth;
+}
+
+Result<Bytes> Monitor::sign(const std::string& algorithm, ByteView data) {
+  for (const auto& e : m_host_keys)
+    if (e.algorithm == algorithm) return e.key->sign(algorithm, data);
+  return Unexpected("no host key for " + algorithm);
+}
+
+void Monitor::log_failed_publickey(const PublicKey* key) {
+  // OpenSSH logs failures quietly (VERBOSE) until half of MaxAuthTries is used up, and always
+  // for invalid users: that is what fail2ban and sshguard count.
+  LogLevel level = (!m_user || m_failures >= m_max_auth_tries / 2) ? LogLevel::kInfo
+                                                                   : LogLevel::kVerbose;
+  std::string key_text;
+  if (key != nullptr)
+    key_text = ": " + std::string(key->log_name()) + " " + key->fingerprint_sha256();
+  if (log_enabled(level))
+    logf(level, "Failed publickey for %s%s from %s port %d ssh2%s", m_user ? "" : "invalid user ",
+         m_user_name.c_str(), m_peer.address.c_str(), m_peer.port, key_text.c_str());
+}
+
+// RFC 4252 §7: the signed data of a publickey request, re-parsed here rather than trusted:
+//   string session identifier, byte 50, string user, string service, string "publickey",
+//   boolean TRUE, string algorithm, string key blob
+// and for publickey-hostbound-v00@openssh.com (PROTOCOL §2.5) also string host key blob.
+void Monitor::check_signed_data(ByteView data, const std::string& algorithm, ByteView key) {
+  Reader r(data);
+  ByteView sid = r.string(64);
+  if (m_session_id.empty() || !equal_ct(sid, m_session_id))
+    throw ProtocolError("monitor: signed data has the wrong session id");
+  if (r.u8() != kMsgUserauthRequest) throw ProtocolError("monitor: signed data is no userauth");
+  if (r.text(kMaxUserName) != m_user_name) throw ProtocolError("monitor: signed data user differs");
+  if (r.text(64) != m_service) throw ProtocolError("monitor: signed data service differs");
+  std::string_view method = r.text(64);
+  bool hostbound = method == "publickey-hostbound-v00@openssh.com";
+  if (method != "publickey" && !hostbound) throw ProtocolError("monitor: signed data method");
+  if (!r.boolean()) throw ProtocolError("monitor: signed data without signature flag");
+  if (r.text(128) != algorithm) throw ProtocolError("monitor: signed data algorithm differs");
+  ByteView signed_key = r.string();
+  if (signed_key.size() != key.size() || !std::equal(key.begin(), key.end(), signed_key.begin()))
+    throw ProtocolError("monitor: signed data key differs");
+  if (hostbound) {
+    ByteView hostkey = r.string();
+    bool ours = std::any_of(m_host_keys.begin(), m_host_keys.end(), [&](const HostKeyEntry& e) {
+      const Bytes& b = e.key->public_key().blob();
+      return b.size() == hostkey.size() && std::equal(b.begin(), b.end(), hostkey.begin());
+    });
+    if (!ours) throw ProtocolError("monitor: signed data names a host key that is not ours");
+  }
+  r.expect_done("signed data");
+}
+
+void Monitor::handle(Channel& ch, Message& m) {
+  if (!allowed(m.type))
+    throw ProtocolError("monitor: request " + std::to_string(m.type) + " not allowed in phase " +
+                        phase_name(m_phase));
+  if (!m.fds.empty() && m.type != LogLine::kType)
+    throw ProtocolError("monitor: unexpected descriptors with a request");
+
+  switch (m.type) {
+    case LogLine::kType: {
+      auto req = decode<LogLine>(m.data.view());
+      if (req.level < uint32_t(LogLevel::kFatal) || req.level > uint32_t(LogLevel::kDebug3))
+        throw ProtocolError("monitor: bad log level");
+      if (!m.fds.empty()) throw ProtocolError("monitor: descriptors with a log line");
+      LogLevel level = LogLevel(req.level);
+      if (!log_enabled(level)) return;
+      // The child's lines are marked as such: fail2ban's patterns expect " [preauth]".
+      bool preauth = m_phase != Phase::kPostauth;
+      if (req.line.size() > 1024) req.line.resize(1024);
+      logf(level, "%s%s", req.line.c_str(), preauth ? " [preauth]" : "");
+      return;
+    }
+
+    case SignRequest::kType: {
+      auto req = decode<SignRequest>(m.data.view());
+      if (!is_exchange_hash_size(req.data.size()))
+        throw ProtocolError("monitor: sign request for data that is no exchange hash");
+      // The first exchange hash is the session identifier (RFC 4253 §7.2).
+      if (m_session_id.empty()) m_session_id = req.data;
+      auto sig = sign(req.algorithm, req.data);
+      if (!sig) {
+        ch.send(ErrorReply{sig.error().message});
+        return;
+      }
+      ch.send(SignReply{std::move(*sig)});
+      if (m_phase == Phase::kKex) m_phase = Phase::kUser;
+      return;
+    }
+
+    case ModuliRequest::kType: {
+      auto req = decode<ModuliRequest>(m.data.view());
+      std::string path = m_config.moduli_file.empty() ? "/etc/ssh/moduli" : m_config.moduli_file;
+      auto group = net::choose_group(path, req.min, req.n, req.max);
+      if (!group) {
+        ch.send(ErrorReply{group.error().message});
+        return;
+      }
+      ch.send(ModuliReply{group->p, group->g});
+      return;
+    }
+
+    case PwnamRequest::kType: {
+      auto req = decode<PwnamRequest>(m.data.view());
+      if (req.user.empty() || req.user.size() > kMaxUserName)
+        throw ProtocolError("monitor: bad user name length");
+      m_user_name = req.user;
+      m_service = req.service;
+      config::ConnectionInfo ci;
+      ci.user = req.user;
+      ci.addr = m_peer.address;
+      ci.laddr = m_local.address;
+      ci.lport = m_local.port;
+      m_effective = config::apply_match(m_config, ci);
+      m_max_auth_tries = unsigned(std::max(1, m_effective.max_auth_tries));
+      m_user = m_backend.find_user(req.user, m_effective, m_peer);
+      if (!m_user)
+        log_info("Invalid user %s from %s port %d", req.user.c_str(), m_peer.address.c_str(),
+                 m_peer.port);
+      PwnamReply reply;
+      reply.valid = m_user.has_value();
+      reply.max_auth_tries = m_max_auth_tries;
+      if (m_effective.pubkey_authentication) reply.methods.push_back("publickey");
+      ch.send(reply);
+      m_phase = Phase::kPubkey;
+      return;
+    }
+
+    case KeyAllowedRequest::kType: {
+      auto req = decode<KeyAllowedRequest>(m.data.view());
+      m_pending_key.reset();
+      auto key = PublicKey::from_blob(req.key);
+      bool ok = key.has_value() && m_user.has_value() && m_service == "ssh-connection" &&
+                m_effective.pubkey_authentication;
+      if (ok) {
+        auto algs = key->signature_algorithms();
+        ok = std::find(algs.begin(), algs.end(), req.algorithm) != algs.end() &&
+             in_list(req.algorithm, m_effective.pubkey_accepted_algorithms);
+        if (!ok)
+          log_debug("publickey algorithm %s not accepted for this key", req.algorithm.c_str());
+      }
+      if (ok && m_user->uid == 0) {
+        int prl = m_effective.permit_root_login;
+        // Keys may log in as root unless PermitRootLogin is "no"; forced-commands-only needs the
+        // key's command= option, which the session enforces: refuse here until it is known.
+        if (prl == config::PermitRootLogin::kNo || prl == config::PermitRootLogin::kForcedCommandsOnly) {
+          log_info("ROOT LOGIN REFUSED FROM %s port %d", m_peer.address.c_str(), m_peer.port);
+          ok = false;
+        }
+      }
+      if (ok) ok = m_backend.key_authorized(*m_user, *key, m_effective, m_peer);
+      KeyAllowedReply reply;
+      reply.allowed = ok;
+      if (!ok) {
+        log_failed_publickey(key ? &*key : nullptr);
+        ++m_failures;
+        m_phase = Phase::kPubkey;
+      } else if (req.with_signature) {
+        m_pending_key = req.key;
+        m_pending_algorithm = req.algorithm;
+        m_phase = Phase::kVerify;
+      } else {
+        m_phase = Phase::kPubkey;
+      }
+      reply.exceeded = m_failures >= m_max_auth_tries;
+      if (reply.exceeded) m_phase = Phase::kClosed;
+      ch.send(reply);
+      return;
+    }
+
+    case KeyVerifyRequest::kType: {
+      auto req = decode<KeyVerifyRequest>(m.data.view());
+      // Only the key and algorithm the previous KEYALLOWED accepted may be verified.
+      if (!m_pending_key || req.key != *m_pending_key || req.algorithm != m_pending_algorithm)
+        throw ProtocolError("monitor: key verify for a key that was not allowed");
+      m_pending_key.reset();
+      check_signed_data(req.signed_data, req.algorithm, req.key);
+      auto key = PublicKey::from_blob(req.key);
+      if (!key) throw ProtocolError("monitor: key blob no longer parses");
+      std::string sig_alg;
+      bool ok = key->verify(req.signature, req.signed_data, &sig_alg) && sig_alg == req.algorithm;
+      KeyVerifyReply reply;
+      reply.ok = ok;
+      if (ok) {
+        log_info("Accepted publickey for %s from %s port %d ssh2: %s %s", m_user_name.c_str(),
+                 m_peer.address.c_str(), m_peer.port, std::string(key->log_name()).c_str(),
+                 key->fingerprint_sha256().c_str());
+        m_phase = Phase::kAuthenticated;
+      } else {
+        log_failed_publickey(&*key);
+        ++m_failures;
+        reply.exceeded = m_failures >= m_max_auth_tries;
+        m_phase = reply.exceeded ? Phase::kClosed : Phase::kPubkey;
+      }
+      ch.send(reply);
+      return;
+    }
+
+    case AuthDone::kType: {
+      auto req = decode<AuthDone>(m.data.view());
+      m_transport_state = std::move(req.transport_state);
+      return;  // the caller sees kAuthenticated with a state and starts the session process
+    }
+
+    case PtyRequest::kType: {
+      (void)decode<PtyRequest>(m.data.view());
+      int master = -1, slave = -1;
+      char name[128];
+      if (::openpty(&master, &slave, name, nullptr, nullptr) != 0) {
+        log_error("openpty: %s", std::strerror(errno));
+        ch.send(ErrorReply{std::string("openpty: ") + std::strerror(errno)});
+        return;
+      }
+      PtyReply reply;
+      reply.fds.emplace_back(master);
+      reply.fds.emplace_back(slave);
+      reply.tty_name = name;
+      // The slave belongs to the user, readable by group tty for write(1) (as sshd's pty_setowner).
+      group* tty = ::getgrnam("tty");
+      gid_t gid = tty != nullptr ? tty->gr_gid : m_user->gid;
+      mode_t mode = tty != nullptr ? 0620 : 0600;
+      if (::fchown(slave, m_user->uid, gid) != 0 || ::fchmod(slave, mode) != 0)
+        log_error("pty: setting owner of %s: %s", name, std::strerror(errno));
+      int fds[2] = {master, slave};
+      ch.send(reply, fds);
+      return;
+    }
+  }
+  throw ProtocolError("monitor: unhandled request " + std::to_string(m.type));
+}
+
+}  // namespace postern::monitor

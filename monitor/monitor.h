@@ -1,0 +1,115 @@
+// The per-connection monitor's request table (DESIGN.md, CONVENTIONS.md): the only code that
+// answers the children. Each request is allowed in one or more phases, and a handler moves the
+// phase on, so the order is fixed: SIGN → PWNAM → KEYALLOWED → KEYVERIFY → AUTHDONE, then the
+// post-auth SIGN (re-keying) and PTY. A request out of phase or order is a ProtocolError, which
+// ends the connection. The monitor re-checks what it signs and verifies (session identifier,
+// user, service, method, key) instead of trusting the child.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/config/server_config.h"
+#include "common/ipc.h"
+#include "common/ssh_key.h"
+#include "monitor/listener.h"
+
+namespace postern::monitor {
+
+struct UserInfo {
+  std::string name;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string home;
+  std::string shell;
+};
+
+// The decisions that need the system (user database, files), behind an interface so the phase
+// logic is testable with a fake.
+class AuthBackend {
+ public:
+  virtual ~AuthBackend() = default;
+  // The account, or nullopt when it does not exist or may not log in (AllowUsers...). Logs why.
+  virtual std::optional<UserInfo> find_user(const std::string& name,
+                                            const config::ServerConfig& config,
+                                            const Endpoint& peer) = 0;
+  // Whether `key` is authorized for `user` (AuthorizedKeysFile with StrictModes, options such as
+  // from= and expiry-time). Logs what it found.
+  virtual bool key_authorized(const UserInfo& user, const PublicKey& key,
+                              const config::ServerConfig& config, const Endpoint& peer) = 0;
+};
+
+// A host key and one signature algorithm it serves ("rsa-sha2-512" and "rsa-sha2-256" share a key).
+struct HostKeyEntry {
+  std::string algorithm;
+  std::shared_ptr<const PrivateKey> key;
+};
+
+// The host key algorithms our keys can sign with, in a stable order.
+std::vector<HostKeyEntry> host_key_entries(const std::vector<std::shared_ptr<const PrivateKey>>& keys);
+
+enum class Phase {
+  kKex,           // before the first key exchange completes: SIGN, MODULI
+  kUser,          // after it: PWNAM (once)
+  kPubkey,        // KEYALLOWED
+  kVerify,        // KEYALLOWED (another key) or KEYVERIFY for the key just allowed
+  kAuthenticated, // AUTHDONE
+  kPostauth,      // the session process: SIGN, MODULI, PTY
+  kClosed,        // nothing (MaxAuthTries exceeded)
+};
+const char* phase_name(Phase p);
+
+class Monitor {
+ public:
+  Monitor(config::ServerConfig config, std::vector<HostKeyEntry> host_keys, Endpoint peer,
+          Endpoint local, AuthBackend& backend);
+
+  Phase phase() const { return m_phase; }
+  // Serves one request from the child: checks the table, runs the handler, answers.
+  // Throws ProtocolError for a request not allowed now or a malformed one.
+  void handle(ipc::Channel& channel, ipc::Message& message);
+
+  // Moves to the post-auth phase once the session process takes over.
+  void start_postauth();
+
+  // After AUTHDONE: who logged in, with the Match-applied configuration and the transport.
+  const UserInfo& user() const { return *m_user; }
+  const config::ServerConfig& effective_config() const { return m_effective; }
+  const std::string& user_name() const { return m_user_name; }
+  bool user_known() const { return !m_user_name.empty(); }
+  bool user_valid() const { return m_user.has_value(); }
+  SecretBytes take_transport_state() { return std::move(m_transport_state); }
+  ByteView session_id() const { return m_session_id; }
+
+ private:
+  bool allowed(uint8_t type) const;
+  Result<Bytes> sign(const std::string& algorithm, ByteView data);
+  void log_failed_publickey(const PublicKey* key);
+  void check_signed_data(ByteView data, const std::string& algorithm, ByteView key);
+
+  config::ServerConfig m_config;     // global
+  config::ServerConfig m_effective;  // after Match for the user
+  std::vector<HostKeyEntry> m_host_keys;
+  Endpoint m_peer;
+  Endpoint m_local;
+  AuthBackend& m_backend;
+
+  Phase m_phase = Phase::kKex;
+  Bytes m_session_id;
+  std::string m_user_name;
+  std::string m_service;
+  std::optional<UserInfo> m_user;
+  unsigned m_failures = 0;
+  unsigned m_max_auth_tries = 6;
+  // The key (and algorithm) the last KEYALLOWED accepted for a signed attempt.
+  std::optional<Bytes> m_pending_key;
+  std::string m_pending_algorithm;
+  SecretBytes m_transport_state;
+};
+
+}  // namespace postern::monitor

@@ -1,0 +1,251 @@
+// `sshd-session`, the per-connection monitor (DESIGN.md). Root, one per connection. It loads the
+// host keys, starts the unprivileged `sshd-net` for everything before authentication and answers
+// its requests (monitor.h), enforces LoginGraceTime, then starts the session process `sshd-user`
+// with the transport state and keeps serving its requests (re-key signatures, ptys) until the
+// connection ends.
+//
+// fd 0/1: the client connection (one socket, or stdin/stdout pipes with -i)
+// fd 2:   stderr (debug output with -d / -e)
+// fd 3:   the listener's ipc channel carrying SessionStart
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/config/server_config.h"
+#include "common/ipc.h"
+#include "common/ipc_messages.h"
+#include "common/log.h"
+#include "common/ssh_key.h"
+#include "monitor/auth_backend.h"
+#include "monitor/inetd_relay.h"
+#include "monitor/listener.h"
+#include "monitor/monitor.h"
+#include "monitor/spawn.h"
+
+namespace postern::monitor {
+namespace {
+
+constexpr int kSetupFd = 3;
+// Where the children find their descriptors (net/net_main.cpp, monitor/user_main.cpp).
+constexpr int kChildChannelFd = 3;
+constexpr int kChildSocketFd = 4;
+
+uint64_t now_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000 + uint64_t(ts.tv_nsec) / 1000000;
+}
+
+// Waits for a message from the child until deadline_ms (0: none). Returns nullopt on timeout.
+std::optional<ipc::Message> receive_until(ipc::Channel& ch, uint64_t deadline_ms) {
+  while (true) {
+    int timeout = -1;
+    if (deadline_ms != 0) {
+      uint64_t now = now_ms();
+      if (now >= deadline_ms) return std::nullopt;
+      timeout = int(std::min<uint64_t>(deadline_ms - now, 60 * 60 * 1000));
+    }
+    pollfd p{ch.fd(), POLLIN, 0};
+    int rc = ::poll(&p, 1, timeout);
+    if (rc < 0) {
+      if (errno == EINTR) continue;
+      throw ConnectionClosed(std::string("poll: ") + std::strerror(errno));
+    }
+    if (rc == 0) continue;  // re-check the deadline
+    return ch.receive();
+  }
+}
+
+std::vector<std::string> child_env() { return {}; }
+
+int run() {
+  ::signal(SIGPIPE, SIG_IGN);
+  // Until the listener's setup arrives, errors go to stderr.
+  LogOptions lo;
+  lo.to_stderr = true;
+  log_init(lo);
+
+  ::fcntl(kSetupFd, F_SETFD, FD_CLOEXEC);
+  ipc::Channel setup_channel{UniqueFd(kSetupFd)};
+  ipc::SessionStart start;
+  try {
+    auto m = setup_channel.receive();
+    start = ipc::decode<ipc::SessionStart>(m.data.view());
+  } catch (const std::exception& e) {
+    fatal("sshd-session: no setup from the listener (%s); it is started by sshd", e.what());
+  }
+  setup_channel = ipc::Channel();
+  lo.level = LogLevel(start.log_level);
+  lo.facility = int(start.facility);
+  lo.to_stderr = start.to_stderr;
+  lo.log_file = start.log_file;
+  log_init(lo);
+
+  auto parsed = config::deserialize_config(start.config);
+  if (!parsed) fatal("bad configuration from the listener: %s", parsed.error().message.c_str());
+  config::ServerConfig cfg = std::move(*parsed);
+
+  // The client connection: one socket, or (inetd mode over pipes) a relay to a socketpair so
+  // every later process sees one socket.
+  UniqueFd client;
+  struct stat st {};
+  if (::fstat(0, &st) == 0 && S_ISSOCK(st.st_mode)) {
+    client.reset(::fcntl(0, F_DUPFD_CLOEXEC, 10));
+  } else {
+    auto relayed = start_inetd_relay(0, 1);
+    if (!relayed) fatal("%s", relayed.error().message.c_str());
+    client = std::move(*relayed);
+  }
+  // fds 0 and 1 now only keep the connection open for nobody: point them at /dev/null.
+  int devnull = ::open("/dev/null", O_RDWR);
+  if (devnull >= 0) {
+    ::dup2(devnull, 0);
+    ::dup2(devnull, 1);
+    if (devnull > 2) ::close(devnull);
+  }
+
+  Endpoint peer = peer_endpoint(client.get());
+  Endpoint local = local_endpoint(client.get());
+  log_verbose("Connection from %s port %d on %s port %d rdomain \"%s\"", peer.address.c_str(),
+              peer.port, local.address.c_str(), local.port, cfg.rdomain.c_str());
+
+  std::vector<std::shared_ptr<const PrivateKey>> keys;
+  for (const auto& path : cfg.host_keys) {
+    auto k = PrivateKey::load_file(path);
+    if (!k) {
+      log_error("Unable to load host key \"%s\": %s", path.c_str(), k.error().message.c_str());
+      continue;
+    }
+    keys.push_back(std::make_shared<const PrivateKey>(std::move(*k)));
+  }
+  if (keys.empty()) fatal("sshd: no hostkeys available -- exiting.");
+  std::vector<HostKeyEntry> entries = host_key_entries(keys);
+
+  ipc::NetSetup setup;
+  setup.config = start.config;
+  setup.log_level = uint32_t(lo.level);
+  for (const auto& e : entries) {
+    setup.host_key_algorithms.push_back(e.algorithm);
+    setup.host_key_blobs.push_back(e.key->public_key().blob());
+  }
+  setup.remote_addr = peer.address;
+  setup.remote_port = uint32_t(peer.port);
+  setup.local_addr = local.address;
+  setup.local_port = uint32_t(local.port);
+
+  SystemAuthBackend backend;
+  Monitor monitor(cfg, entries, peer, local, backend);
+
+  // ---- pre-auth: sshd-net -------------------------------------------------------------------
+  auto [ours, theirs] = ipc::Channel::make_pair();
+  ours.send(setup);
+  auto net = ChildProcess::spawn(find_helper("sshd-net"), {"sshd-net"},
+                                 {{0, 0},
+                                  {1, 1},
+                                  {STDERR_FILENO, 2},
+                                  {theirs.fd(), kChildChannelFd},
+                                  {client.get(), kChildSocketFd}},
+                                 child_env());
+  if (!net) fatal("%s", net.error().message.c_str());
+  theirs = ipc::Channel();
+
+  uint64_t grace_deadline =
+      cfg.login_grace_time > 0 ? now_ms() + uint64_t(cfg.login_grace_time) * 1000 : 0;
+  try {
+    while (true) {
+      auto m = receive_until(ours, grace_deadline);
+      if (!m) {
+        // LoginGraceTime (sshd_config(5)): the monitor, not the child, keeps the clock.
+        net->kill(SIGKILL);
+        net->wait();
+        log_info("Timeout before authentication for %s port %d", peer.address.c_str(), peer.port);
+        return 255;
+      }
+      monitor.handle(ours, *m);
+      if (monitor.phase() == Phase::kAuthenticated && m->type == ipc::AuthDone::kType) break;
+    }
+  } catch (const ConnectionClosed&) {
+    // The child ended (client went away, auth failed, or a protocol error it logged itself).
+    int status = net->wait();
+    if (WIFSIGNALED(status))
+      log_error("sshd-net for %s port %d %s", peer.address.c_str(), peer.port,
+                describe_wait_status(status).c_str());
+    return 255;
+  } catch (const ProtocolError& e) {
+    // A request out of phase or malformed: the child is not to be trusted any more.
+    net->kill(SIGKILL);
+    net->wait();
+    log_error("monitor: %s; closing connection from %s port %d", e.what(), peer.address.c_str(),
+              peer.port);
+    return 255;
+  }
+  // The child exits after AUTHDONE; make sure it has.
+  ours = ipc::Channel();
+  net->wait();
+
+  // ---- post-auth: the session process --------------------------------------------------------
+  monitor.start_postauth();
+  const UserInfo& user = monitor.user();
+  ipc::UserSetup us;
+  us.config = config::serialize_config(monitor.effective_config());
+  us.log_level = uint32_t(lo.level);
+  us.user = user.name;
+  us.uid = user.uid;
+  us.gid = user.gid;
+  us.home = user.home;
+  us.shell = user.shell;
+  us.host_key_algorithms = setup.host_key_algorithms;
+  us.host_key_blobs = setup.host_key_blobs;
+  us.remote_addr = peer.address;
+  us.remote_port = uint32_t(peer.port);
+  us.local_addr = local.address;
+  us.local_port = uint32_t(local.port);
+  us.transport_state = monitor.take_transport_state();
+
+  auto [mon, sess] = ipc::Channel::make_pair();
+  mon.send(us);
+  us.transport_state.clear();
+  auto session = ChildProcess::spawn(find_helper("sshd-user"), {"sshd-user"},
+                                     {{0, 0},
+                                      {1, 1},
+                                      {STDERR_FILENO, 2},
+                                      {sess.fd(), kChildChannelFd},
+                                      {client.get(), kChildSocketFd}},
+                                     child_env());
+  if (!session) fatal("%s", session.error().message.c_str());
+  sess = ipc::Channel();
+  client.reset();  // the session process owns the connection now
+  log_debug("User child is on pid %ld", long(session->pid()));
+
+  try {
+    while (true) {
+      auto m = receive_until(mon, 0);
+      monitor.handle(mon, *m);
+    }
+  } catch (const ConnectionClosed&) {
+  } catch (const ProtocolError& e) {
+    session->kill(SIGKILL);
+    log_error("monitor: %s; closing connection from %s port %d", e.what(), peer.address.c_str(),
+              peer.port);
+  }
+  int status = session->wait();
+  if (WIFSIGNALED(status))
+    log_error("session process for %s %s", user.name.c_str(), describe_wait_status(status).c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 255;
+}
+
+}  // namespace
+}  // namespace postern::monitor
+
+int main() { return postern::monitor::run(); }

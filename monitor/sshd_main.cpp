@@ -1,0 +1,289 @@
+// `sshd`, the listener (DESIGN.md): parses the command line and the configuration, binds the
+// listening sockets and, for every connection, starts a fresh `sshd-session` (the per-connection
+// monitor) with the socket as its fds 0 and 1 and the configuration, already parsed, sent over
+// an ipc channel on fd 3. It holds no host key and never reads from a client.
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/config/server_config.h"
+#include "common/ipc.h"
+#include "common/ipc_messages.h"
+#include "common/log.h"
+#include "common/ssh_key.h"
+#include "monitor/command_line.h"
+#include "monitor/listener.h"
+#include "monitor/spawn.h"
+#include "postern_config.h"
+
+namespace postern::monitor {
+namespace {
+
+// Signal handlers only set a flag and wake the poll loop through a pipe (async-signal-safe).
+volatile sig_atomic_t g_terminate = 0;
+volatile sig_atomic_t g_hangup = 0;
+volatile sig_atomic_t g_child = 0;
+int g_wake_fd = -1;
+
+void on_signal(int sig) {
+  int saved = errno;
+  if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) g_terminate = sig;
+  if (sig == SIGHUP) g_hangup = 1;
+  if (sig == SIGCHLD) g_child = 1;
+  if (g_wake_fd >= 0) (void)!::write(g_wake_fd, "x", 1);
+  errno = saved;
+}
+
+void install_signals(int wake_fd) {
+  g_wake_fd = wake_fd;
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGCHLD}) sigaction(sig, &sa, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+}
+
+LogLevel effective_level(const CommandLine& cl, LogLevel configured) {
+  if (cl.debug > 0) return LogLevel(int(LogLevel::kDebug1) + cl.debug - 1);
+  if (cl.quiet) return LogLevel::kQuiet;
+  return configured;
+}
+
+// The privilege separation directory must exist, be root's and not writable by others
+// (DESIGN.md; the pre-auth child is chrooted there). Created when missing.
+bool ensure_privsep_dir() {
+  const char* dir = POSTERN_PRIVSEP_PATH;
+  struct stat st {};
+  if (::stat(dir, &st) != 0) {
+    if (::mkdir(dir, 0755) != 0 && errno != EEXIST) {
+      log_error("Missing privilege separation directory: %s", dir);
+      return false;
+    }
+    if (::stat(dir, &st) != 0) return false;
+  }
+  if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022) != 0) {
+    log_error("%s must be owned by root and not group or world-writable.", dir);
+    return false;
+  }
+  return true;
+}
+
+// Starts sshd-session for one connection: socket on fds 0 and 1, setup datagram on fd 3.
+Result<ChildProcess> start_session(int in_fd, int out_fd, const ipc::SessionStart& start) {
+  auto [ours, theirs] = ipc::Channel::make_pair();
+  ipc::SessionStart copy = start;
+  ours.send(copy);  // queued in the socket; the child reads it after exec
+  std::string path = find_helper("sshd-session");
+  return ChildProcess::spawn(path, {"sshd-session"},
+                             {{in_fd, 0}, {out_fd, 1}, {STDERR_FILENO, 2}, {theirs.fd(), 3}});
+}
+
+[[noreturn]] void exec_session_inetd(const ipc::SessionStart& start) {
+  auto [ours, theirs] = ipc::Channel::make_pair();
+  ipc::SessionStart copy = start;
+  ours.send(copy);
+  if (::dup2(theirs.fd(), 3) < 0) fatal("dup2: %s", std::strerror(errno));
+  std::string path = find_helper("sshd-session");
+  char* argv[] = {const_cast<char*>("sshd-session"), nullptr};
+  char* envp[] = {nullptr};
+  ::execve(path.c_str(), argv, envp);
+  fatal("exec %s: %s", path.c_str(), std::strerror(errno));
+}
+
+bool write_pid_file(const std::string& path) {
+  if (path.empty()) return true;
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) {
+    log_error("Couldn't create pid file \"%s\": %s", path.c_str(), std::strerror(errno));
+    return false;
+  }
+  std::fprintf(f, "%ld\n", long(::getpid()));
+  std::fclose(f);
+  return true;
+}
+
+int check_host_keys(const config::ServerConfig& cfg) {
+  int loaded = 0;
+  for (const auto& path : cfg.host_keys) {
+    auto key = PrivateKey::load_file(path);
+    if (!key) {
+      log_error("Unable to load host key: %s", path.c_str());
+      continue;
+    }
+    ++loaded;
+  }
+  return loaded;
+}
+
+int run(int argc, char** argv) {
+  // Until the configuration says otherwise, messages go to stderr.
+  LogOptions lo;
+  lo.to_stderr = true;
+  log_init(lo);
+
+  auto cl = parse_command_line(argc, argv);
+  if (!cl) {
+    std::fprintf(stderr, "%s\n", cl.error().message.c_str());
+    return 1;
+  }
+  std::string config_file =
+      cl->config_file.empty() ? std::string(POSTERN_SYSCONFDIR) + "/sshd_config" : cl->config_file;
+  auto cfg = config::load_server_config(config_file, cl->config_options);
+  if (!cfg) {
+    std::fprintf(stderr, "%s\n", cfg.error().message.c_str());
+    return 255;
+  }
+
+  lo.level = effective_level(*cl, cfg->log_level);
+  lo.facility = cfg->syslog_facility;
+  lo.to_stderr = cl->log_stderr || cl->debug > 0 || cl->test > 0;
+  lo.log_file = cl->log_file;
+  log_init(lo);
+
+  if (cl->test == 2) {
+    config::ConnectionInfo ci;
+    if (!cl->connection_spec.empty()) {
+      auto spec = config::parse_connection_spec(cl->connection_spec);
+      if (!spec) {
+        std::fprintf(stderr, "%s\n", spec.error().message.c_str());
+        return 255;
+      }
+      ci = *spec;
+    }
+    std::string text = config::dump_config(cl->connection_spec.empty() ? *cfg
+                                                                          : config::apply_match(*cfg, ci));
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return 0;
+  }
+  if (cl->test == 1) {
+    if (check_host_keys(*cfg) == 0) {
+      log_error("sshd: no hostkeys available -- exiting.");
+      return 1;
+    }
+    return 0;
+  }
+  if (::geteuid() != 0) {
+    std::fprintf(stderr, "sshd: must be run as root (privilege separation)\n");
+    return 255;
+  }
+  if (!ensure_privsep_dir()) return 255;
+
+  ipc::SessionStart start;
+  start.config = config::serialize_config(*cfg);
+  start.log_level = uint32_t(lo.level);
+  start.facility = uint32_t(lo.facility);
+  start.to_stderr = lo.to_stderr;
+  start.log_file = lo.log_file;
+  start.debug = cl->debug > 0;
+  start.inetd = cl->inetd;
+
+  if (cl->inetd) {
+    // The connection is on stdin/stdout; the process split is the same (DESIGN.md).
+    start.to_stderr = cl->log_stderr;
+    exec_session_inetd(start);
+  }
+
+  auto listeners = bind_listeners(*cfg);
+  if (!listeners) fatal("%s", listeners.error().message.c_str());
+
+  if (cl->debug == 0 && !cl->foreground) {
+    if (::daemon(0, 0) != 0) fatal("daemon() failed: %s", std::strerror(errno));
+    lo.to_stderr = cl->log_stderr;
+    log_init(lo);
+    start.to_stderr = lo.to_stderr;
+  }
+  if (cl->debug == 0) write_pid_file(cfg->pid_file);
+
+  int wake[2];
+  if (::pipe2(wake, O_CLOEXEC | O_NONBLOCK) != 0) fatal("pipe: %s", std::strerror(errno));
+  UniqueFd wake_rd(wake[0]), wake_wr(wake[1]);
+  install_signals(wake_wr.get());
+
+  std::map<pid_t, ChildProcess> children;
+  std::vector<pollfd> pfds;
+  while (true) {
+    if (g_terminate) {
+      log_info("Received signal %d; terminating.", int(g_terminate));
+      if (cl->debug == 0 && !cfg->pid_file.empty()) ::unlink(cfg->pid_file.c_str());
+      // Connections in progress go on: their sshd-session processes are on their own.
+      for (auto& [pid, child] : children) (void)child.try_wait();
+      for (auto& [pid, child] : children) child.detach();  // never kill live sessions
+      return 0;
+    }
+    if (g_hangup) {
+      g_hangup = 0;
+      log_info("Received SIGHUP; restarting.");
+      listeners->clear();
+      char self[4096];
+      ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+      if (n > 0) {
+        self[n] = '\0';
+        ::execv(self, argv);
+      }
+      fatal("re-exec on SIGHUP failed: %s", std::strerror(errno));
+    }
+    if (g_child) {
+      g_child = 0;
+      for (auto it = children.begin(); it != children.end();) {
+        if (it->second.try_wait())
+          it = children.erase(it);
+        else
+          ++it;
+      }
+    }
+    pfds.clear();
+    pfds.push_back({wake_rd.get(), POLLIN, 0});
+    for (const auto& l : *listeners) pfds.push_back({l.fd.get(), POLLIN, 0});
+    int rc = ::poll(pfds.data(), pfds.size(), -1);
+    if (rc < 0) {
+      if (errno == EINTR) continue;
+      fatal("poll: %s", std::strerror(errno));
+    }
+    if (pfds[0].revents) {
+      char buf[64];
+      while (::read(wake_rd.get(), buf, sizeof buf) > 0) {
+      }
+    }
+    for (size_t i = 1; i < pfds.size(); ++i) {
+      if (!(pfds[i].revents & POLLIN)) continue;
+      UniqueFd conn(::accept4(pfds[i].fd, nullptr, nullptr, SOCK_CLOEXEC));
+      if (!conn) {
+        if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
+          log_error("accept: %s", std::strerror(errno));
+        continue;
+      }
+      auto child = start_session(conn.get(), conn.get(), start);
+      if (!child) {
+        log_error("%s", child.error().message.c_str());
+        continue;
+      }
+      if (cl->debug > 0) {
+        // -d: one connection, served in the foreground; then the listener exits.
+        listeners->clear();
+        conn.reset();
+        int st = child->wait();
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 255;
+      }
+      pid_t pid = child->pid();
+      children.emplace(pid, std::move(*child));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace postern::monitor
+
+int main(int argc, char** argv) { return postern::monitor::run(argc, argv); }

@@ -1,0 +1,60 @@
+// The registry of key exchange methods by their SSH names (RFC 4250 §4.10 and successors).
+#include "net/kex_method.h"
+
+#include "net/kex_curve25519.h"
+#include "net/kex_dh.h"
+#include "net/kex_ecdh.h"
+
+namespace postern::net {
+namespace {
+
+// OpenSSH 9.2 sshd's default KexAlgorithms, in its order (sshd_config(5)).
+constexpr std::string_view kDefaultMethods[] = {
+    "curve25519-sha256",
+    "curve25519-sha256@libssh.org",
+    "ecdh-sha2-nistp256",
+    "ecdh-sha2-nistp384",
+    "ecdh-sha2-nistp521",
+    "diffie-hellman-group-exchange-sha256",
+    "diffie-hellman-group16-sha512",
+    "diffie-hellman-group18-sha512",
+    "diffie-hellman-group14-sha256",
+};
+
+// Supported but never offered unless configured: SHA-1 exchange hashes and the 1024-bit group
+// (RFC 9142 §4 marks them SHOULD NOT / MUST NOT).
+constexpr std::string_view kLegacyMethods[] = {
+    "diffie-hellman-group14-sha1",
+    "diffie-hellman-group-exchange-sha1",
+    "diffie-hellman-group1-sha1",
+};
+
+}  // namespace
+
+std::unique_ptr<KexMethod> make_kex_method(std::string_view name) {
+  if (auto m = make_curve25519_kex(name)) return m;
+  if (auto m = make_ecdh_kex(name)) return m;
+  if (auto m = make_fixed_dh_kex(name)) return m;
+  return nullptr;
+}
+
+bool is_group_exchange(std::string_view name) { return group_exchange_hash(name) != nullptr; }
+
+// RFC 4419 §4.1 (SHA-1) and §4.2 (SHA-256).
+const EVP_MD* group_exchange_hash(std::string_view name) {
+  if (name == "diffie-hellman-group-exchange-sha256") return EVP_sha256();
+  if (name == "diffie-hellman-group-exchange-sha1") return EVP_sha1();
+  return nullptr;
+}
+
+std::vector<std::string> default_kex_methods() {
+  return std::vector<std::string>(std::begin(kDefaultMethods), std::end(kDefaultMethods));
+}
+
+std::vector<std::string> supported_kex_methods() {
+  std::vector<std::string> names = default_kex_methods();
+  names.insert(names.end(), std::begin(kLegacyMethods), std::end(kLegacyMethods));
+  return names;
+}
+
+}  // namespace postern::net

@@ -1,0 +1,164 @@
+#include "net/userauth_server.h"
+
+#include "common/log.h"
+#include "common/protocol_error.h"
+#include "common/ssh_key.h"
+#include "common/wire.h"
+#include "net/messages.h"
+
+namespace postern::net {
+namespace {
+
+constexpr size_t kMaxUserName = 256;
+constexpr size_t kMaxName = 64;
+constexpr const char* kHostbound = "publickey-hostbound-v00@openssh.com";
+
+}  // namespace
+
+UserauthServer::UserauthServer(Transport& transport, AuthDecider& decider, PeerAddress peer)
+    : m_transport(transport), m_decider(decider), m_peer(std::move(peer)) {}
+
+std::string UserauthServer::user_description() const {
+  if (!m_user_known) return "";
+  return (m_user_info.valid ? "authenticating user " : "invalid user ") + m_user;
+}
+
+void UserauthServer::handle(ByteView message) {
+  if (message.empty()) throw ProtocolError("empty message");
+  uint8_t type = message[0];
+  switch (m_state) {
+    case State::kService: {
+      // RFC 4253 §10: the client asks for ssh-userauth before anything else.
+      if (type != kMsgServiceRequest) throw ProtocolError("expected SSH2_MSG_SERVICE_REQUEST");
+      auto req = decode<ServiceRequestMsg>(message);
+      if (req.service != "ssh-userauth") {
+        m_transport.send_disconnect(uint32_t(DisconnectReason::kServiceNotAvailable),
+                                    "bad service request " + req.service);
+        throw ProtocolError("bad service request " + req.service,
+                            DisconnectReason::kServiceNotAvailable);
+      }
+      log_debug("service %s accepted", req.service.c_str());
+      m_transport.send(encode(ServiceAcceptMsg{req.service}));
+      m_state = State::kAuth;
+      return;
+    }
+    case State::kAuth:
+      if (type != kMsgUserauthRequest)
+        throw ProtocolError("unexpected message " + std::to_string(type) + " during userauth");
+      userauth_request(message);
+      return;
+    case State::kAuthenticated:
+      // Messages after success belong to the connection protocol; the caller hands off first.
+      throw ProtocolError("message after authentication in the pre-auth child");
+  }
+}
+
+void UserauthServer::userauth_request(ByteView message) {
+  Reader r(message);
+  r.u8();
+  std::string user(r.text(kMaxUserName));
+  std::string service(r.text(kMaxName));
+  std::string method(r.text(kMaxName));
+  if (!m_user_known) {
+    // The first request fixes user and service; the monitor looks the user up (PWNAM).
+    m_user = user;
+    m_service = service;
+    m_user_info = m_decider.user(user, service);
+    m_user_known = true;
+  } else if (user != m_user || service != m_service) {
+    // RFC 4252 §5 lets them change; like OpenSSH we refuse it so the monitor's state stays simple.
+    throw ProtocolError("Change of username or service not allowed: (" + m_user + "," + m_service +
+                        ") -> (" + user + "," + service + ")");
+  }
+  m_method = method;
+  log_debug("userauth-request for user %s service %s method %s", user.c_str(), service.c_str(),
+            method.c_str());
+
+  if (method == "none") {
+    // RFC 4252 §5.2: "none" lists the methods that may continue; it is no failed attempt.
+    r.expect_done("none request");
+    send_failure();
+    return;
+  }
+  if (method == "publickey" || method == kHostbound) {
+    publickey(r, method == kHostbound);
+    return;
+  }
+  // Methods we do not offer (password, keyboard-interactive, hostbased) fail and count.
+  failed();
+  send_failure();
+}
+
+// RFC 4252 §7:
+//   boolean has_signature, string algorithm, string key blob, [string host key (hostbound)],
+//   [string signature]
+void UserauthServer::publickey(Reader& r, bool hostbound) {
+  bool has_signature = r.boolean();
+  std::string algorithm(r.text(kMaxName));
+  ByteView key = r.string();
+  ByteView hostkey;
+  if (hostbound) hostkey = r.string();
+  ByteView signature;
+  if (has_signature) signature = r.string();
+  r.expect_done("publickey request");
+
+  auto allowed = m_decider.key_allowed(algorithm, key, has_signature);
+  if (allowed.exceeded) m_exceeded = true;
+  if (!allowed.ok) {
+    failed();
+    send_failure();
+    return;
+  }
+  if (!has_signature) {
+    // RFC 4252 §7: the key would be accepted; the client now signs.
+    Writer w;
+    w.u8(kMsgUserauthPkOk).string(algorithm).string(key);
+    m_transport.send(w.buffer());
+    if (auto pk = PublicKey::from_blob(key))
+      log_verbose("Postponed publickey for %s from %s port %d ssh2", m_user.c_str(),
+                  m_peer.address.c_str(), m_peer.port);
+    return;
+  }
+  // The data the client signed (RFC 4252 §7); the monitor re-parses and checks it.
+  Writer w;
+  w.string(m_transport.session_id())
+      .u8(kMsgUserauthRequest)
+      .string(m_user)
+      .string(m_service)
+      .string(hostbound ? kHostbound : "publickey")
+      .boolean(true)
+      .string(algorithm)
+      .string(key);
+  if (hostbound) w.string(hostkey);
+  auto verified = m_decider.key_verify(algorithm, key, signature, w.buffer());
+  if (verified.exceeded) m_exceeded = true;
+  if (!verified.ok) {
+    failed();
+    send_failure();
+    return;
+  }
+  m_transport.send(Bytes{kMsgUserauthSuccess});
+  m_state = State::kAuthenticated;
+}
+
+void UserauthServer::send_failure() {
+  Writer w;
+  w.u8(kMsgUserauthFailure).name_list(m_user_info.methods).boolean(false);
+  m_transport.send(w.buffer());
+}
+
+void UserauthServer::failed() {
+  ++m_failures;
+  if (!m_exceeded && m_failures < m_user_info.max_auth_tries) return;
+  // MaxAuthTries (sshd_config(5)); the lines are OpenSSH's, which fail2ban matches.
+  const char* invalid = m_user_info.valid ? "" : "invalid user ";
+  log_error("maximum authentication attempts exceeded for %s%s from %s port %d ssh2", invalid,
+            m_user.c_str(), m_peer.address.c_str(), m_peer.port);
+  m_transport.send_disconnect(uint32_t(DisconnectReason::kProtocolError),
+                              "Too many authentication failures");
+  log_info("Disconnecting %s %s port %d: Too many authentication failures",
+           user_description().c_str(), m_peer.address.c_str(), m_peer.port);
+  throw AuthAborted("Too many authentication failures");
+}
+
+}  // namespace postern::net

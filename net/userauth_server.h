@@ -1,0 +1,90 @@
+// The server side of the authentication protocol (RFC 4252) as the pre-auth child runs it:
+// the ssh-userauth service request, "none" (answered with the methods that can continue),
+// "publickey" queries (PK_OK) and signed attempts, and publickey-hostbound-v00@openssh.com
+// (OpenSSH PROTOCOL §2.5). Every decision is the monitor's (AuthDecider); this code only speaks
+// the protocol. No I/O: messages come in through handle(), answers go out through the transport.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "common/bytes.h"
+#include "net/transport.h"
+
+namespace postern::net {
+
+// RFC 4252 §6 message numbers.
+inline constexpr uint8_t kMsgUserauthRequest = 50;
+inline constexpr uint8_t kMsgUserauthFailure = 51;
+inline constexpr uint8_t kMsgUserauthSuccess = 52;
+inline constexpr uint8_t kMsgUserauthBanner = 53;
+inline constexpr uint8_t kMsgUserauthPkOk = 60;
+
+// What the monitor decides (over ipc in the net child; a fake in tests).
+class AuthDecider {
+ public:
+  virtual ~AuthDecider() = default;
+  struct User {
+    bool valid = false;
+    unsigned max_auth_tries = 6;
+    std::vector<std::string> methods;
+  };
+  struct Decision {
+    bool ok = false;
+    bool exceeded = false;  // MaxAuthTries reached: disconnect
+  };
+  virtual User user(const std::string& name, const std::string& service) = 0;
+  virtual Decision key_allowed(const std::string& algorithm, ByteView key, bool with_signature) = 0;
+  virtual Decision key_verify(const std::string& algorithm, ByteView key, ByteView signature,
+                              ByteView signed_data) = 0;
+};
+
+struct PeerAddress {
+  std::string address;
+  int port = 0;
+};
+
+// Authentication ended the connection (MaxAuthTries): the DISCONNECT is queued and logged; the
+// caller flushes the transport's output and exits.
+class AuthAborted : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class UserauthServer {
+ public:
+  UserauthServer(Transport& transport, AuthDecider& decider, PeerAddress peer);
+
+  // Handles one message the transport passed up. Throws ProtocolError on violations (wrong
+  // message for the state, change of user or service, malformed request) and, when MaxAuthTries
+  // is reached, throws AuthAborted after queueing the DISCONNECT.
+  void handle(ByteView message);
+  bool authenticated() const { return m_state == State::kAuthenticated; }
+
+  // For the "Connection closed by ..." line: "authenticating user U", "invalid user U" or "".
+  std::string user_description() const;
+  const std::string& user() const { return m_user; }
+
+ private:
+  enum class State { kService, kAuth, kAuthenticated };
+  void userauth_request(ByteView message);
+  void publickey(Reader& r, bool hostbound);
+  void send_failure();
+  void failed();
+
+  Transport& m_transport;
+  AuthDecider& m_decider;
+  PeerAddress m_peer;
+  State m_state = State::kService;
+  bool m_user_known = false;
+  AuthDecider::User m_user_info;
+  std::string m_user;
+  std::string m_service;
+  std::string m_method;
+  unsigned m_failures = 0;
+  bool m_exceeded = false;
+};
+
+}  // namespace postern::net

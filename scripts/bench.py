@@ -1,0 +1,276 @@
+"""scripts/bench: postern against OpenSSH's sshd and Dropbear, one run, same machine, same client.
+
+Figures (as in shared/BASELINE.md):
+  handshake  median wall ms of `ssh host true` (curve25519-sha256, ed25519) and server CPU ms per
+             connection (listener's own plus reaped children's CPU time, from /proc)
+  upload     MB/s and server CPU s/GiB of `ssh host 'cat >/dev/null'` for each cipher
+  memory     PSS KiB of the server's processes per idle session
+"""
+
+import argparse
+import os
+import pwd
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TOP = Path(__file__).resolve().parent.parent
+BUILD = Path(os.environ.get("POSTERN_BUILD", TOP / "build"))
+USER = "postern-bench"
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on {port}")
+
+
+CPUACCT = Path("/sys/fs/cgroup/cpuacct")
+
+
+def cgroup_for(name):
+    """A cpuacct cgroup for one server, so its CPU time counts every process it forks, however
+    they are reaped; None where cgroups v1 cpuacct is not writable."""
+    d = CPUACCT / f"postern-bench-{name}-{os.getpid()}"
+    try:
+        d.mkdir()
+        return d
+    except OSError:
+        return None
+
+
+def cpu_seconds(pid, cgroup=None):
+    """CPU seconds of a server: its cgroup's usage, or else pid plus its reaped descendants."""
+    if cgroup:
+        return int((cgroup / "cpuacct.usage").read_text()) / 1e9
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / TICK
+
+
+def descendants(pid):
+    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid="], capture_output=True, text=True).stdout
+    kids = {}
+    for line in out.splitlines():
+        p, pp = map(int, line.split())
+        kids.setdefault(pp, []).append(p)
+    result, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        result.append(p)
+        todo += kids.get(p, [])
+    return result
+
+
+def pss_kib(pids):
+    total = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+class Target:
+    def __init__(self, name, work, keys):
+        self.name, self.work, self.keys = name, work, keys
+        self.port = free_port()
+        self.proc = None
+        self.cgroup = cgroup_for(name)
+
+    def spawn(self, cmd):
+        if self.cgroup:
+            cmd = ["sh", "-c", f'echo $$ > {self.cgroup}/cgroup.procs && exec "$@"', "sh"] + cmd
+        self.proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
+
+    def cpu(self):
+        return cpu_seconds(self.proc.pid, self.cgroup)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        if self.cgroup:
+            time.sleep(0.2)
+            try:
+                self.cgroup.rmdir()
+            except OSError:
+                pass
+
+
+class SshdLike(Target):
+    def __init__(self, name, binary, work, keys):
+        super().__init__(name, work, keys)
+        cfg = work / f"{name}_config"
+        cfg.write_text(f"ListenAddress 127.0.0.1\nPort {self.port}\nHostKey {keys}/host_ed25519\n"
+                       f"PidFile {work}/{name}.pid\nMaxStartups 100:30:200\nUsePAM no\n"
+                       f"LogLevel ERROR\n")
+        self.cmd = [str(binary), "-D", "-e", "-f", str(cfg)]
+
+    def start(self):
+        self.spawn(self.cmd)
+        wait_port(self.port)
+
+
+class Dropbear(Target):
+    def start(self):
+        key = self.work / "dropbear_ed25519"
+        if not key.exists():
+            subprocess.run(["dropbearconvert", "openssh", "dropbear", str(self.keys / "host_ed25519"),
+                            str(key)], check=True, capture_output=True)
+        self.spawn(["dropbear", "-F", "-E", "-s", "-p", f"127.0.0.1:{self.port}", "-r", str(key)])
+        wait_port(self.port)
+
+
+def ssh_cmd(t, keys, *extra, options=()):
+    args = ["ssh", "-F", "/dev/null", "-p", str(t.port), "-i", str(keys / "id_ed25519"),
+            "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"]
+    for o in options:
+        args += ["-o", o]
+    return args + list(extra) + [f"{USER}@127.0.0.1"]
+
+
+def bench_handshake(t, keys, runs):
+    cmd = ssh_cmd(t, keys, options=["KexAlgorithms=curve25519-sha256"]) + ["true"]
+    subprocess.run(cmd, check=True)
+    walls = []
+    cpu0 = t.cpu()
+    for _ in range(runs):
+        s = time.perf_counter()
+        subprocess.run(cmd, check=True)
+        walls.append((time.perf_counter() - s) * 1000)
+    time.sleep(0.3)
+    cpu = (t.cpu() - cpu0) * 1000 / runs
+    return statistics.median(walls), cpu
+
+
+def bench_upload(t, keys, cipher, mib):
+    cmd = ssh_cmd(t, keys, options=[f"Ciphers={cipher}"]) + ["cat >/dev/null"]
+    probe = subprocess.run(cmd, input=b"x", capture_output=True)
+    if probe.returncode != 0:
+        return None
+    cpu0 = t.cpu()
+    s = time.perf_counter()
+    # head feeds the client faster than Python could; the bytes' values do not matter to a cipher.
+    feeder = subprocess.Popen(["head", "-c", str(mib << 20), "/dev/zero"], stdout=subprocess.PIPE)
+    subprocess.run(cmd, stdin=feeder.stdout, check=True)
+    feeder.wait()
+    wall = time.perf_counter() - s
+    time.sleep(0.3)
+    cpu = t.cpu() - cpu0
+    return mib * 1.048576 / wall, cpu * 1024 / mib
+
+
+def bench_memory(t, keys, sessions):
+    base = pss_kib(descendants(t.proc.pid))
+    clients = [subprocess.Popen(ssh_cmd(t, keys, "-N"), stdin=subprocess.DEVNULL)
+               for _ in range(sessions)]
+    time.sleep(2 + sessions * 0.3)
+    used = pss_kib(descendants(t.proc.pid)) - base
+    for c in clients:
+        c.terminate()
+        c.wait()
+    return used / sessions
+
+
+def make_user(keys):
+    subprocess.run(["userdel", "-r", USER], stderr=subprocess.DEVNULL)
+    # "*": no password, but not a locked account ("!"), which sshd refuses without PAM.
+    subprocess.run(["useradd", "-m", "-s", "/bin/sh", "-p", "*", USER], check=True)
+    pw = pwd.getpwnam(USER)
+    d = Path(pw.pw_dir) / ".ssh"
+    d.mkdir(mode=0o700)
+    (d / "authorized_keys").write_text((keys / "id_ed25519.pub").read_text())
+    for p in (d, d / "authorized_keys"):
+        os.chown(p, pw.pw_uid, pw.pw_gid)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size", type=int, default=1024, help="upload size in MiB (default 1024)")
+    ap.add_argument("--runs", type=int, default=30, help="handshakes per server")
+    ap.add_argument("--sessions", type=int, default=10, help="idle sessions for the memory figure")
+    ap.add_argument("--only", default="handshake,upload,memory")
+    a = ap.parse_args()
+    only = a.only.split(",")
+
+    work = Path(tempfile.mkdtemp(prefix="postern-bench-"))
+    os.chmod(work, 0o755)
+    keys = work
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / "host_ed25519")], check=True)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / "id_ed25519")], check=True)
+    make_user(keys)
+    os.makedirs("/run/sshd", exist_ok=True)
+    targets = [SshdLike("postern", BUILD / "monitor" / "sshd", work, keys),
+               SshdLike("openssh", "/usr/sbin/sshd", work, keys)]
+    if shutil.which("dropbear"):
+        targets.append(Dropbear("dropbear", work, keys))
+    results = {}
+    try:
+        for t in targets:
+            t.start()
+            r = results.setdefault(t.name, {})
+            if "handshake" in only:
+                r["handshake_ms"], r["handshake_cpu_ms"] = bench_handshake(t, keys, a.runs)
+            if "upload" in only:
+                for c in ("aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com", "aes128-ctr"):
+                    r[c] = bench_upload(t, keys, c, a.size)
+            if "memory" in only:
+                r["pss_kib"] = bench_memory(t, keys, a.sessions)
+            t.stop()
+    finally:
+        for t in targets:
+            t.stop()
+        subprocess.run(["pkill", "-KILL", "-u", USER], stderr=subprocess.DEVNULL)
+        subprocess.run(["userdel", "-r", USER], stderr=subprocess.DEVNULL)
+        shutil.rmtree(work, ignore_errors=True)
+
+    names = [t.name for t in targets]
+    print(f"\n{'figure':52}" + "".join(f"{n:>12}" for n in names) + "   postern/openssh")
+
+    def row(label, values, lower_is_better):
+        cells = "".join(f"{v:12.1f}" if v is not None else f"{'-':>12}" for v in values)
+        ratio = ""
+        if values[0] and len(values) > 1 and values[1]:
+            ratio = f"   {values[0] / values[1]:.2f} ({'lower' if lower_is_better else 'higher'} is better)"
+        print(f"{label:52}{cells}{ratio}")
+
+    if "handshake" in only:
+        row("ssh true, median wall ms", [results[n]["handshake_ms"] for n in names], True)
+        row("server CPU ms per connection", [results[n]["handshake_cpu_ms"] for n in names], True)
+    if "upload" in only:
+        for c in ("aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com", "aes128-ctr"):
+            row(f"upload {c} MB/s", [(results[n][c] or (None, None))[0] for n in names], False)
+            row(f"upload {c} server CPU s/GiB", [(results[n][c] or (None, None))[1] for n in names], True)
+    if "memory" in only:
+        row("PSS KiB per idle session", [results[n]["pss_kib"] for n in names], True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

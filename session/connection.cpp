@@ -1,0 +1,194 @@
+#include "session/connection.h"
+
+#include <csignal>
+
+#include "common/log.h"
+#include "common/protocol_error.h"
+#include "session/connection_messages.h"
+
+namespace postern::session {
+namespace {
+
+// Channels of all types one connection may hold at once (MaxSessions limits sessions).
+constexpr size_t kMaxChannels = 1024;
+
+}  // namespace
+
+Connection::Connection(PacketSink& out, const LoginUser& user, const PeerInfo& peer,
+                       const SessionOptions& options, PrivilegedOps& privileged)
+    : m_out(out), m_user(user), m_peer(peer), m_options(options), m_privileged(privileged) {
+  m_ctx.user = &m_user;
+  m_ctx.peer = &m_peer;
+  m_ctx.options = &m_options;
+  m_ctx.privileged = &m_privileged;
+  m_ctx.reaper = &m_reaper;
+  m_scratch.resize(kExtendedDataHeaderSize + kMaxSendChunk);
+}
+
+Connection::~Connection() = default;
+
+size_t Connection::open_channels() const {
+  size_t n = 0;
+  for (const auto& c : m_channels) n += c ? 1 : 0;
+  return n;
+}
+
+Channel& Connection::channel_for(uint32_t local_id) {
+  if (local_id >= m_channels.size() || !m_channels[local_id])
+    throw ProtocolError("message for a channel that does not exist");
+  return *m_channels[local_id];
+}
+
+void Connection::handle_message(ByteView payload) {
+  if (payload.empty()) throw ProtocolError("empty message");
+  uint8_t type = payload[0];
+  switch (type) {
+    case kMsgGlobalRequest:
+      handle_global_request(payload);
+      break;
+    case kMsgChannelOpen:
+      handle_channel_open(payload);
+      break;
+    case kMsgChannelData: {
+      // The data path: no copy, no allocation (RFC 4254 §5.2).
+      Reader r(payload);
+      r.u8();
+      uint32_t id = r.u32();
+      ByteView data = r.string();
+      r.expect_done("channel data");
+      channel_for(id).handle_data(data);
+      break;
+    }
+    case kMsgChannelExtendedData: {
+      Reader r(payload);
+      r.u8();
+      uint32_t id = r.u32();
+      uint32_t code = r.u32();
+      ByteView data = r.string();
+      r.expect_done("channel extended data");
+      channel_for(id).handle_extended_data(code, data);
+      break;
+    }
+    case kMsgChannelWindowAdjust: {
+      auto m = decode<ChannelWindowAdjustMsg>(payload);
+      channel_for(m.recipient_channel).handle_window_adjust(m.bytes_to_add);
+      break;
+    }
+    case kMsgChannelEof:
+      channel_for(decode<ChannelEofMsg>(payload).recipient_channel).handle_eof();
+      break;
+    case kMsgChannelClose:
+      // The channel object lives on until the next poll round, since the current round's
+      // poll entries may still point at it.
+      channel_for(decode<ChannelCloseMsg>(payload).recipient_channel).handle_close();
+      break;
+    case kMsgChannelRequest: {
+      Reader r(payload);
+      r.u8();
+      uint32_t id = r.u32();
+      std::string_view request = r.text(256);
+      bool want_reply = r.boolean();
+      Channel& c = channel_for(id);
+      c.handle_request(request, want_reply, r);
+      break;
+    }
+    case kMsgChannelSuccess:
+    case kMsgChannelFailure:
+    case kMsgRequestSuccess:
+    case kMsgRequestFailure:
+      // We send no requests that want a reply; nothing to match these with.
+      break;
+    case kMsgChannelOpenConfirmation:
+    case kMsgChannelOpenFailure:
+      throw ProtocolError("channel open reply for a channel we did not open");
+    case 50:
+      // RFC 4252 §5.1: authentication requests after success are silently ignored.
+      break;
+    default:
+      m_out.send_unimplemented();
+      break;
+  }
+}
+
+void Connection::handle_global_request(ByteView payload) {
+  auto m = decode<GlobalRequestMsg>(payload);
+  // PROTOCOL (OpenSSH) §2.2: after this the client opens no more sessions.
+  if (m.request == "no-more-sessions@openssh.com") m_no_more_sessions = true;
+  log_debug("server_input_global_request: rtype %s want_reply %d", m.request.c_str(),
+            int(m.want_reply));
+  // Nothing global is offered yet (tcpip-forward comes with forwarding); keepalive@openssh.com
+  // gets a failure too, which is the answer the client expects (RFC 4254 §4).
+  if (m.want_reply) {
+    uint8_t reply = kMsgRequestFailure;
+    m_out.send(ByteView(&reply, 1));
+  }
+}
+
+void Connection::handle_channel_open(ByteView payload) {
+  auto m = decode<ChannelOpenMsg>(payload);
+  auto refuse = [&](uint32_t reason, const char* why) {
+    log_debug("channel open %s refused: %s", m.channel_type.c_str(), why);
+    ChannelOpenFailureMsg f{m.sender_channel, reason, why, ""};
+    m_out.send(encode(f));
+  };
+  if (m.channel_type != "session") {
+    // TODO(#6): direct-tcpip, direct-streamlocal@openssh.com and the forwarding channels.
+    refuse(kOpenUnknownChannelType, "unknown channel type");
+    return;
+  }
+  if (!m.data.bytes.empty()) throw ProtocolError("session channel open with trailing data");
+  if (m_no_more_sessions) throw ProtocolError("session channel after no-more-sessions");
+  size_t sessions = 0;
+  for (const auto& c : m_channels) sessions += c && dynamic_cast<SessionChannel*>(c.get()) ? 1 : 0;
+  if (sessions >= m_options.max_sessions) {
+    refuse(kOpenAdministrativelyProhibited, "no more sessions");
+    return;
+  }
+  size_t id = 0;
+  while (id < m_channels.size() && m_channels[id]) ++id;
+  if (id >= kMaxChannels) {
+    refuse(kOpenResourceShortage, "too many channels");
+    return;
+  }
+  if (id == m_channels.size()) m_channels.emplace_back();
+  m_channels[id] = std::make_unique<SessionChannel>(m_out, m_scratch, uint32_t(id),
+                                                    m.sender_channel, m.initial_window,
+                                                    m.max_packet, m_ctx);
+  log_debug("channel %zu: new session (remote %u, window %u, max packet %u)", id,
+            m.sender_channel, m.initial_window, m.max_packet);
+  ChannelOpenConfirmationMsg c{m.sender_channel, uint32_t(id), kInitialWindow, kLocalMaxPacket};
+  m_out.send(encode(c));
+}
+
+void Connection::forget_finished_channels() {
+  for (auto& c : m_channels) {
+    if (c && c->finished()) c.reset();
+  }
+  while (!m_channels.empty() && !m_channels.back()) m_channels.pop_back();
+}
+
+void Connection::collect_pollfds(std::vector<pollfd>& fds) {
+  forget_finished_channels();
+  m_poll.clear();
+  for (auto& c : m_channels) {
+    if (c) c->add_pollfds(m_poll);
+  }
+  fds.insert(fds.end(), m_poll.fds().begin(), m_poll.fds().end());
+  m_reaper_first = m_poll.fds().size();
+  m_reaper.add_pollfds(fds);
+  m_reaper_count = m_reaper.size();
+}
+
+void Connection::dispatch_pollfds(std::span<const pollfd> fds) {
+  auto& targets = m_poll.targets();
+  for (size_t i = 0; i < targets.size() && i < fds.size(); ++i) {
+    if (fds[i].revents) targets[i].channel->on_poll(targets[i].tag, fds[i].revents);
+  }
+  bool reap = false;
+  for (size_t i = m_reaper_first; i < m_reaper_first + m_reaper_count && i < fds.size(); ++i)
+    reap = reap || fds[i].revents != 0;
+  if (reap) m_reaper.reap();
+  forget_finished_channels();
+}
+
+}  // namespace postern::session

@@ -1,0 +1,60 @@
+// The connection protocol (RFC 4254) without I/O of its own: messages in through
+// handle_message(), messages out through a PacketSink, and the channels' file descriptors
+// exposed to the caller's poll loop. run_connection() (session.cpp) drives it with the socket;
+// the unit tests drive it with payloads.
+#pragma once
+
+#include <poll.h>
+
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "session/channel.h"
+#include "session/packet_sink.h"
+#include "session/session.h"
+#include "session/session_channel.h"
+
+namespace postern::session {
+
+class Connection {
+ public:
+  Connection(PacketSink& out, const LoginUser& user, const PeerInfo& peer,
+             const SessionOptions& options, PrivilegedOps& privileged);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // One message of the connection protocol. Throws ProtocolError on violations.
+  void handle_message(ByteView payload);
+
+  // The poll loop: append the fds the channels wait on, poll, then hand back the same entries
+  // (the span starting where collect_pollfds() began appending).
+  void collect_pollfds(std::vector<pollfd>& fds);
+  void dispatch_pollfds(std::span<const pollfd> fds);
+
+  size_t open_channels() const;
+
+ private:
+  void handle_global_request(ByteView payload);
+  void handle_channel_open(ByteView payload);
+  Channel& channel_for(uint32_t local_id);
+  void forget_finished_channels();
+
+  PacketSink& m_out;
+  LoginUser m_user;
+  PeerInfo m_peer;
+  SessionOptions m_options;
+  PrivilegedOps& m_privileged;
+  ChildReaper m_reaper;
+  SessionContext m_ctx;
+  // Indexed by our channel id; ids of finished channels are reused.
+  std::vector<std::unique_ptr<Channel>> m_channels;
+  Bytes m_scratch;
+  PollSet m_poll;
+  size_t m_reaper_first = 0;
+  size_t m_reaper_count = 0;
+  bool m_no_more_sessions = false;
+};
+
+}  // namespace postern::session

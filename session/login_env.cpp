@@ -1,0 +1,79 @@
+#include "session/login_env.h"
+
+#include "common/match_pattern.h"
+
+namespace postern::session {
+
+void Environment::set(std::string_view name, std::string_view value, bool overwrite) {
+  std::string entry;
+  entry.reserve(name.size() + 1 + value.size());
+  entry.append(name).append("=").append(value);
+  for (auto& e : m_entries) {
+    if (e.size() > name.size() && e[name.size()] == '=' && e.compare(0, name.size(), name) == 0) {
+      if (overwrite) e = std::move(entry);
+      return;
+    }
+  }
+  m_entries.push_back(std::move(entry));
+}
+
+std::optional<std::string> Environment::get(std::string_view name) const {
+  for (const auto& e : m_entries) {
+    if (e.size() > name.size() && e[name.size()] == '=' && e.compare(0, name.size(), name) == 0)
+      return e.substr(name.size() + 1);
+  }
+  return std::nullopt;
+}
+
+Environment build_session_env(const SessionEnvInputs& in) {
+  const LoginUser& user = *in.user;
+  const PeerInfo& peer = *in.peer;
+  Environment env;
+  env.set("USER", user.name);
+  env.set("LOGNAME", user.name);
+  env.set("HOME", user.home);
+  env.set("PATH", user.uid == 0 ? kRootPath : kUserPath);
+  env.set("MAIL", std::string(kMailDir) + "/" + user.name);
+  env.set("SHELL", user.shell);
+  // What the client sent: the first value of a name wins, as with repeated SetEnv.
+  if (in.client_env) {
+    Environment client;
+    for (const auto& [name, value] : *in.client_env) client.set(name, value, false);
+    for (const auto& e : client.entries()) {
+      size_t eq = e.find('=');
+      env.set(std::string_view(e).substr(0, eq), std::string_view(e).substr(eq + 1));
+    }
+  }
+  // The server's SetEnv overrides the client (sshd_config(5)); its first value of a name wins.
+  if (in.server_env) {
+    Environment server;
+    for (const auto& [name, value] : *in.server_env) server.set(name, value, false);
+    for (const auto& e : server.entries()) {
+      size_t eq = e.find('=');
+      env.set(std::string_view(e).substr(0, eq), std::string_view(e).substr(eq + 1));
+    }
+  }
+  env.set("SSH_CLIENT", peer.remote_addr + " " + std::to_string(peer.remote_port) + " " +
+                            std::to_string(peer.local_port));
+  env.set("SSH_CONNECTION", peer.remote_addr + " " + std::to_string(peer.remote_port) + " " +
+                                peer.local_addr + " " + std::to_string(peer.local_port));
+  if (!in.tty_name.empty()) env.set("SSH_TTY", in.tty_name);
+  if (!in.term.empty()) env.set("TERM", in.term);
+  if (in.original_command) env.set("SSH_ORIGINAL_COMMAND", *in.original_command);
+  return env;
+}
+
+std::vector<std::string> shell_argv(std::string_view shell,
+                                    const std::optional<std::string>& command) {
+  size_t slash = shell.rfind('/');
+  std::string base(slash == std::string_view::npos ? shell : shell.substr(slash + 1));
+  if (!command) return {"-" + base};
+  return {base, "-c", *command};
+}
+
+bool env_name_acceptable(std::string_view name, const std::vector<std::string>& accept_env) {
+  if (name.empty() || name.find('=') != std::string_view::npos) return false;
+  return match_pattern_list(name, accept_env) == PatternMatch::kMatch;
+}
+
+}  // namespace postern::session

@@ -1,0 +1,118 @@
+// run_connection(): the session process's poll loop around the transport and the channels.
+#include "session/session.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+
+#include "common/log.h"
+#include "common/protocol_error.h"
+#include "session/connection.h"
+#include "session/transport_sink.h"
+
+namespace postern::session {
+namespace {
+
+constexpr size_t kReadBufferSize = 256 * 1024;
+
+uint64_t now_seconds() {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec);
+}
+
+// Writes what the transport has queued until the socket would block.
+void flush_output(net::Transport& t, int sock) {
+  while (t.has_output()) {
+    ByteView out = t.pending_output();
+    ssize_t w = ::write(sock, out.data(), out.size());
+    if (w > 0) {
+      t.consume_output(size_t(w));
+    } else if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+      return;
+    } else {
+      throw ConnectionClosed(std::string("write: ") + (w < 0 ? strerror(errno) : "closed"));
+    }
+  }
+}
+
+void drain_messages(net::Transport& t, Connection& conn) {
+  while (auto msg = t.next_message()) conn.handle_message(*msg);
+}
+
+}  // namespace
+
+int run_connection(net::Transport& transport, int sock, const LoginUser& user, const PeerInfo& peer,
+                   const SessionOptions& options, PrivilegedOps& privileged) {
+  // Writes to a child that went away must fail with EPIPE, not kill us.
+  ::signal(SIGPIPE, SIG_IGN);
+  ::fcntl(sock, F_SETFL, ::fcntl(sock, F_GETFL) | O_NONBLOCK);
+
+  TransportSink sink(transport);
+  Connection conn(sink, user, peer, options, privileged);
+  Bytes buffer(kReadBufferSize);
+  std::vector<pollfd> fds;
+  int status = 0;
+  try {
+    // The handoff may have carried messages already received.
+    drain_messages(transport, conn);
+    while (true) {
+      flush_output(transport, sock);
+      fds.clear();
+      // Stop reading the socket while our output to the peer is piling up: the peer is not
+      // reading, and what it sends would only make us queue more replies.
+      short sock_events = transport.pending_output().size() < 4 * kMaxQueuedOutput ? POLLIN : 0;
+      if (transport.has_output()) sock_events |= POLLOUT;
+      fds.push_back(pollfd{sock, sock_events, 0});
+      conn.collect_pollfds(fds);
+      uint64_t now = now_seconds();
+      int timeout_s = transport.next_timeout_seconds(now);
+      int timeout_ms = timeout_s < 0 ? -1 : timeout_s * 1000;
+      int n = ::poll(fds.data(), fds.size(), timeout_ms);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        fatal("poll: %s", strerror(errno));
+      }
+      transport.tick(now_seconds());
+      short rev = fds[0].revents;
+      if (rev & (POLLIN | POLLHUP | POLLERR)) {
+        ssize_t r = ::read(sock, buffer.data(), buffer.size());
+        if (r == 0) {
+          log_info("Connection closed by %s port %d", peer.remote_addr.c_str(), peer.remote_port);
+          break;
+        }
+        if (r < 0 && errno != EAGAIN && errno != EINTR) {
+          log_info("Read error from remote host %s port %d: %s", peer.remote_addr.c_str(),
+                   peer.remote_port, strerror(errno));
+          status = 255;
+          break;
+        }
+        if (r > 0) {
+          transport.received(ByteView(buffer.data(), size_t(r)));
+          drain_messages(transport, conn);
+        }
+      }
+      conn.dispatch_pollfds(std::span<const pollfd>(fds).subspan(1));
+    }
+  } catch (const ConnectionClosed& e) {
+    log_verbose("%s", e.what());
+  } catch (const ProtocolError& e) {
+    log_error("%s port %d: %s", peer.remote_addr.c_str(), peer.remote_port, e.what());
+    try {
+      transport.send_disconnect(uint32_t(e.reason()), e.what());
+      flush_output(transport, sock);
+    } catch (const std::exception&) {
+    }
+    status = 255;
+  }
+  log_info("Disconnected from user %s %s port %d", user.name.c_str(), peer.remote_addr.c_str(),
+           peer.remote_port);
+  return status;
+}
+
+}  // namespace postern::session

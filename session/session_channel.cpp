@@ -1,0 +1,424 @@
+#include "session/session_channel.h"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+#include "common/log.h"
+#include "session/child_process.h"
+#include "session/connection_messages.h"
+#include "session/login_env.h"
+#include "session/signal_names.h"
+#include "session/terminal_modes.h"
+
+namespace postern::session {
+namespace {
+
+// Bounds on what a client may make us hold per session (OpenSSH has similar limits).
+constexpr size_t kMaxEnvVars = 1000;
+constexpr size_t kMaxEnvName = 1024;
+constexpr size_t kMaxEnvValue = 64 * 1024;
+constexpr size_t kMaxTermName = 256;
+constexpr size_t kMaxCommand = 256 * 1024;
+// Packets of child output forwarded per poll wakeup before other fds get their turn.
+constexpr int kReadsPerWakeup = 16;
+
+constexpr const char* kMotdPath = "/etc/motd";
+
+void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
+bool is_internal_sftp(const std::string& command) {
+  return command == "internal-sftp" || command.rfind("internal-sftp ", 0) == 0;
+}
+
+}  // namespace
+
+void ChildReaper::adopt(pid_t pid, UniqueFd pidfd) {
+  m_children.emplace_back(pid, std::move(pidfd));
+}
+
+void ChildReaper::add_pollfds(std::vector<pollfd>& fds) const {
+  for (const auto& [pid, fd] : m_children) fds.push_back(pollfd{fd.get(), POLLIN, 0});
+}
+
+void ChildReaper::reap() {
+  for (size_t i = 0; i < m_children.size();) {
+    if (::waitpid(m_children[i].first, nullptr, WNOHANG) != 0) {
+      m_children.erase(m_children.begin() + long(i));
+    } else {
+      ++i;
+    }
+  }
+}
+
+SessionChannel::SessionChannel(PacketSink& out, Bytes& scratch, uint32_t local_id,
+                               uint32_t remote_id, uint32_t remote_window,
+                               uint32_t remote_max_packet, const SessionContext& ctx)
+    : Channel(out, scratch, local_id, remote_id, remote_window, remote_max_packet), m_ctx(ctx) {}
+
+SessionChannel::~SessionChannel() {
+  release_fds();
+  if (m_pidfd && !m_exited && m_ctx.reaper) m_ctx.reaper->adopt(m_pid, std::move(m_pidfd));
+}
+
+void SessionChannel::handle_request(std::string_view type, bool want_reply, Reader& args) {
+  bool ok = false;
+  if (type == "pty-req") {
+    ok = request_pty(args);
+  } else if (type == "env") {
+    ok = request_env(args);
+  } else if (type == "shell") {
+    args.expect_done("shell request");
+    ok = start(std::nullopt, "");
+  } else if (type == "exec") {
+    std::string command(args.text(kMaxCommand));
+    args.expect_done("exec request");
+    ok = start(std::move(command), "");
+  } else if (type == "subsystem") {
+    ok = request_subsystem(args);
+  } else if (type == "window-change") {
+    ok = request_window_change(args);
+  } else if (type == "signal") {
+    ok = request_signal(args);
+  } else {
+    // x11-req, auth-agent-req@openssh.com, break, and anything unknown (RFC 4254 §5.4).
+    log_debug("session channel %u: request %.*s refused", local_id(), int(type.size()),
+              type.data());
+  }
+  reply(want_reply, ok);
+}
+
+bool SessionChannel::request_pty(Reader& args) {
+  std::string term(args.text(kMaxTermName));
+  uint32_t cols = args.u32(), rows = args.u32(), width = args.u32(), height = args.u32();
+  ByteView modes = args.string();
+  args.expect_done("pty-req");
+  if (!m_ctx.options->permit_tty || m_pty || m_started) return false;
+  auto pty = m_ctx.privileged->allocate_pty();
+  if (!pty) {
+    log_error("session %u: pty allocation failed: %s", local_id(), pty.error().message.c_str());
+    return false;
+  }
+  struct termios tio;
+  if (::tcgetattr(pty->slave.get(), &tio) == 0) {
+    apply_terminal_modes(modes, tio);
+    ::tcsetattr(pty->slave.get(), TCSANOW, &tio);
+  }
+  struct winsize ws = {uint16_t(rows), uint16_t(cols), uint16_t(width), uint16_t(height)};
+  ::ioctl(pty->master.get(), TIOCSWINSZ, &ws);
+  set_nonblocking(pty->master.get());
+  m_pty = std::move(*pty);
+  m_term = std::move(term);
+  return true;
+}
+
+bool SessionChannel::request_window_change(Reader& args) {
+  uint32_t cols = args.u32(), rows = args.u32(), width = args.u32(), height = args.u32();
+  args.expect_done("window-change");
+  if (!m_pty || !m_pty->master) return false;
+  struct winsize ws = {uint16_t(rows), uint16_t(cols), uint16_t(width), uint16_t(height)};
+  return ::ioctl(m_pty->master.get(), TIOCSWINSZ, &ws) == 0;
+}
+
+bool SessionChannel::request_env(Reader& args) {
+  std::string name(args.text(kMaxEnvName));
+  std::string value(args.text(kMaxEnvValue));
+  args.expect_done("env request");
+  if (m_started || m_client_env.size() >= kMaxEnvVars) return false;
+  if (!env_name_acceptable(name, m_ctx.options->accept_env)) {
+    log_debug("Ignored env %s", name.c_str());
+    return false;
+  }
+  log_debug("Setting env %zu: %s=%s", m_client_env.size(), name.c_str(), value.c_str());
+  m_client_env.emplace_back(std::move(name), std::move(value));
+  return true;
+}
+
+bool SessionChannel::request_signal(Reader& args) {
+  std::string name(args.text(64));
+  args.expect_done("signal request");
+  int signo = signal_from_name(name);
+  if (signo == 0 || !m_started || m_exited) return false;
+  log_debug("session %u: signal %s to pid %d", local_id(), name.c_str(), int(m_pid));
+  return ::kill(m_pid, signo) == 0;
+}
+
+bool SessionChannel::request_subsystem(Reader& args) {
+  std::string name(args.text(1024));
+  args.expect_done("subsystem request");
+  for (const auto& [sub, command] : m_ctx.options->subsystems) {
+    if (sub == name) {
+      log_debug("subsystem request for %s by user %s", name.c_str(), m_ctx.user->name.c_str());
+      return start(command, name);
+    }
+  }
+  log_info("subsystem request for %s by user %s failed, subsystem not found", name.c_str(),
+           m_ctx.user->name.c_str());
+  return false;
+}
+
+bool SessionChannel::start(std::optional<std::string> command, const std::string& subsystem) {
+  if (m_started) return false;
+  const SessionOptions& options = *m_ctx.options;
+  const LoginUser& user = *m_ctx.user;
+  const PeerInfo& peer = *m_ctx.peer;
+
+  std::string session_type;
+  std::optional<std::string> original_command;
+  if (!options.force_command.empty()) {
+    original_command = command;
+    command = options.force_command;
+    session_type = "forced-command (config) '" + options.force_command + "'";
+  } else if (!subsystem.empty()) {
+    session_type = "subsystem '" + subsystem + "'";
+  } else {
+    session_type = command ? "command" : "shell";
+  }
+  // TODO(#3): internal-sftp runs the SFTP server in-process; until it exists, refuse it.
+  if (command && is_internal_sftp(*command)) {
+    log_info("session %u: internal-sftp is not supported yet", local_id());
+    return false;
+  }
+
+  SessionEnvInputs in;
+  in.user = &user;
+  in.peer = &peer;
+  in.client_env = &m_client_env;
+  in.server_env = &options.set_env;
+  if (m_pty) {
+    in.tty_name = m_pty->tty_name;
+    in.term = m_term;
+  }
+  // Only a forced command exports what the client asked for; a shell has no command to show.
+  if (!options.force_command.empty() && original_command) in.original_command = original_command;
+
+  ChildSpec spec;
+  spec.path = user.shell.empty() ? "/bin/sh" : user.shell;
+  spec.argv = shell_argv(spec.path, command);
+  spec.env = build_session_env(in).entries();
+  spec.cwd = user.home;
+  if (m_pty) {
+    spec.pty_slave = m_pty->slave.get();
+    // The message of the day belongs to interactive logins (sshd_config(5) PrintMotd), and
+    // ~/.hushlogin silences it as login(1) does.
+    struct stat st;
+    if (!command && options.print_motd &&
+        ::stat((user.home + "/.hushlogin").c_str(), &st) != 0)
+      spec.motd_path = kMotdPath;
+  }
+
+  auto child = spawn_child(spec);
+  if (!child) {
+    log_error("session %u: cannot start %s: %s", local_id(), session_type.c_str(),
+              child.error().message.c_str());
+    return false;
+  }
+  m_started = true;
+  m_pid = child->pid;
+  m_pidfd = std::move(child->pidfd);
+  if (m_pty) {
+    // Our copy of the slave must go, or reading the master never reports the child's end.
+    m_pty->slave.reset();
+  } else {
+    m_stdin = std::move(child->stdin_fd);
+    m_stdout = std::move(child->stdout_fd);
+    m_stderr = std::move(child->stderr_fd);
+  }
+  std::string tty;
+  if (m_pty) {
+    tty = m_pty->tty_name;
+    if (tty.rfind("/dev/", 0) == 0) tty = tty.substr(5);
+  }
+  log_verbose("Starting session: %s%s%s for %s from %s port %d id %u", session_type.c_str(),
+              tty.empty() ? "" : " on ", tty.c_str(), user.name.c_str(), peer.remote_addr.c_str(),
+              peer.remote_port, local_id());
+  // Anything the client sent before the child existed waits in the queue.
+  if (!m_input.empty()) flush_input();
+  if (eof_received() && m_input.empty() && !m_pty) m_stdin.reset();
+  return true;
+}
+
+int SessionChannel::input_fd() const {
+  if (m_pty) return m_pty->master.get();
+  return m_stdin.get();
+}
+
+void SessionChannel::on_data(ByteView data) {
+  if (m_input_dead) {
+    consumed(data.size());
+    return;
+  }
+  int fd = input_fd();
+  if (fd >= 0 && m_input.empty()) {
+    // The common case: straight from the decrypted packet to the child.
+    ssize_t w = ::write(fd, data.data(), data.size());
+    if (w > 0) {
+      consumed(size_t(w));
+      data = data.subspan(size_t(w));
+    } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+      consumed(data.size());
+      input_failed();
+      return;
+    }
+  }
+  // The rest waits for the child; the window we advertised bounds how much that can be.
+  m_input.push(data);
+}
+
+void SessionChannel::flush_input() {
+  int fd = input_fd();
+  while (fd >= 0 && !m_input.empty()) {
+    ByteView front = m_input.front();
+    ssize_t w = ::write(fd, front.data(), front.size());
+    if (w > 0) {
+      m_input.pop(size_t(w));
+      consumed(size_t(w));
+    } else if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+      return;
+    } else {
+      input_failed();
+      return;
+    }
+  }
+  if (m_input.empty() && eof_received() && !m_pty) m_stdin.reset();
+}
+
+void SessionChannel::input_failed() {
+  // The child stopped reading (EPIPE): what the client still sends is dropped, as a closed
+  // pipe would.
+  m_input_dead = true;
+  consumed(m_input.size());
+  m_input.clear();
+  if (!m_pty) m_stdin.reset();
+}
+
+void SessionChannel::on_eof() {
+  // RFC 4254 §5.3: no more data from the client; the child sees end of file once it has read
+  // everything. A pty cannot be half-closed, so a pty session ignores it.
+  if (m_pty) return;
+  if (m_input.empty() && m_started) m_stdin.reset();
+}
+
+void SessionChannel::on_close() {
+  // The client is done with the channel: whatever the child still says has nowhere to go.
+  // Closing the pty master hangs up the terminal; a child on pipes sees EOF and EPIPE.
+  release_fds();
+  if (m_started && !m_exited)
+    log_verbose("Close session: user %s from %s port %d id %u", m_ctx.user->name.c_str(),
+                m_ctx.peer->remote_addr.c_str(), m_ctx.peer->remote_port, local_id());
+}
+
+void SessionChannel::release_fds() {
+  m_stdin.reset();
+  m_stdout.reset();
+  m_stderr.reset();
+  if (m_pty) {
+    m_pty->master.reset();
+    m_pty->slave.reset();
+  }
+  m_input.clear();
+}
+
+void SessionChannel::add_pollfds(PollSet& set) {
+  if (m_pidfd && !m_exited) set.add(m_pidfd.get(), POLLIN, this, kTagChild);
+  if (close_sent()) return;
+  bool can_send = send_room() > 0 && !output_congested();
+  if (m_pty) {
+    if (!m_pty->master) return;
+    if (m_started && !m_pty_output_done && can_send)
+      set.add(m_pty->master.get(), POLLIN, this, kTagPtyRead);
+    if (!m_input.empty()) set.add(m_pty->master.get(), POLLOUT, this, kTagPtyWrite);
+    return;
+  }
+  if (m_stdout && can_send) set.add(m_stdout.get(), POLLIN, this, kTagStdout);
+  if (m_stderr && can_send) set.add(m_stderr.get(), POLLIN, this, kTagStderr);
+  if (m_stdin && !m_input.empty()) set.add(m_stdin.get(), POLLOUT, this, kTagStdin);
+}
+
+void SessionChannel::on_poll(int tag, short revents) {
+  if (revents == 0) return;
+  switch (tag) {
+    case kTagStdin:
+    case kTagPtyWrite:
+      flush_input();
+      break;
+    case kTagStdout:
+      if (m_stdout) read_output(m_stdout.get(), 0, true, m_stdout);
+      break;
+    case kTagStderr:
+      if (m_stderr) read_output(m_stderr.get(), kExtendedDataStderr, true, m_stderr);
+      break;
+    case kTagPtyRead:
+      if (m_pty && m_pty->master) {
+        UniqueFd none;
+        read_output(m_pty->master.get(), 0, false, none);
+      }
+      break;
+    case kTagChild:
+      child_exited();
+      break;
+  }
+  maybe_finish();
+}
+
+void SessionChannel::read_output(int fd, uint32_t ext_code, bool is_pipe, UniqueFd& owner) {
+  for (int i = 0; i < kReadsPerWakeup; ++i) {
+    if (send_room() == 0 || output_congested()) return;
+    FdRead r = forward_from_fd(fd, ext_code, is_pipe);
+    if (r == FdRead::kAgain) return;
+    if (r == FdRead::kEof) {
+      if (owner) {
+        owner.reset();
+      } else {
+        m_pty_output_done = true;
+      }
+      return;
+    }
+  }
+}
+
+void SessionChannel::child_exited() {
+  int status = 0;
+  pid_t r = ::waitpid(m_pid, &status, WNOHANG);
+  if (r == 0) return;
+  m_exited = true;
+  m_wait_status = r == m_pid ? status : 0;
+  m_pidfd.reset();
+  if (m_pty && m_pty->master) {
+    // Drain what the shell wrote; the master reports EIO once no slave is left open, and
+    // that ends the output (a background job of the shell got SIGHUP with it).
+    UniqueFd none;
+    read_output(m_pty->master.get(), 0, false, none);
+  }
+}
+
+void SessionChannel::maybe_finish() {
+  if (close_sent() || !m_started || !m_exited) return;
+  if (m_stdout || m_stderr) return;
+  if (m_pty && m_pty->master && !m_pty_output_done) return;
+
+  // RFC 4254 §6.10: the exit status first, then EOF and CLOSE.
+  Writer args;
+  if (WIFSIGNALED(m_wait_status)) {
+    int sig = WTERMSIG(m_wait_status);
+    args.string(signal_name(sig)).boolean(WCOREDUMP(m_wait_status)).string("").string("");
+    send_request("exit-signal", args.buffer());
+  } else {
+    args.u32(uint32_t(WEXITSTATUS(m_wait_status)));
+    send_request("exit-status", args.buffer());
+  }
+  send_eof();
+  send_close();
+  release_fds();
+  log_verbose("Close session: user %s from %s port %d id %u", m_ctx.user->name.c_str(),
+              m_ctx.peer->remote_addr.c_str(), m_ctx.peer->remote_port, local_id());
+}
+
+}  // namespace postern::session

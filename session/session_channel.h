@@ -1,0 +1,91 @@
+// The "session" channel (RFC 4254 §6): pty-req, env, shell, exec, subsystem, window-change,
+// signal, and the child's exit reported as exit-status or exit-signal, followed by EOF and CLOSE.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/unique_fd.h"
+#include "session/byte_queue.h"
+#include "session/channel.h"
+#include "session/session.h"
+
+namespace postern::session {
+
+// Reaps children whose channel went away before they exited.
+class ChildReaper {
+ public:
+  void adopt(pid_t pid, UniqueFd pidfd);
+  void add_pollfds(std::vector<pollfd>& fds) const;
+  // Reaps every adopted child that has exited.
+  void reap();
+  size_t size() const { return m_children.size(); }
+
+ private:
+  std::vector<std::pair<pid_t, UniqueFd>> m_children;
+};
+
+// What every session channel of a connection shares.
+struct SessionContext {
+  const LoginUser* user = nullptr;
+  const PeerInfo* peer = nullptr;
+  const SessionOptions* options = nullptr;
+  PrivilegedOps* privileged = nullptr;
+  ChildReaper* reaper = nullptr;
+};
+
+class SessionChannel final : public Channel {
+ public:
+  SessionChannel(PacketSink& out, Bytes& scratch, uint32_t local_id, uint32_t remote_id,
+                 uint32_t remote_window, uint32_t remote_max_packet, const SessionContext& ctx);
+  ~SessionChannel() override;
+
+  void handle_request(std::string_view type, bool want_reply, Reader& args) override;
+  void add_pollfds(PollSet& set) override;
+  void on_poll(int tag, short revents) override;
+
+ protected:
+  void on_data(ByteView data) override;
+  void on_eof() override;
+  void on_close() override;
+
+ private:
+  enum Tag { kTagStdin, kTagStdout, kTagStderr, kTagPtyRead, kTagPtyWrite, kTagChild };
+
+  bool request_pty(Reader& args);
+  bool request_window_change(Reader& args);
+  bool request_env(Reader& args);
+  bool request_signal(Reader& args);
+  bool request_subsystem(Reader& args);
+  // Starts the child: `command` unset for a shell.
+  bool start(std::optional<std::string> command, const std::string& subsystem);
+
+  int input_fd() const;
+  void flush_input();
+  void input_failed();
+  void read_output(int fd, uint32_t ext_code, bool is_pipe, UniqueFd& owner);
+  void child_exited();
+  // Sends exit-status, EOF and CLOSE once the child has exited and its output is drained.
+  void maybe_finish();
+  void release_fds();
+
+  SessionContext m_ctx;
+  std::vector<std::pair<std::string, std::string>> m_client_env;
+  std::optional<PtyAllocation> m_pty;
+  std::string m_term;
+  bool m_started = false;
+  pid_t m_pid = -1;
+  UniqueFd m_pidfd;
+  bool m_exited = false;
+  int m_wait_status = 0;
+  UniqueFd m_stdin, m_stdout, m_stderr;
+  bool m_pty_output_done = false;
+  bool m_input_dead = false;
+  ByteQueue m_input;
+};
+
+}  // namespace postern::session
