@@ -11,35 +11,71 @@
 namespace postern::config::detail {
 namespace {
 
-constexpr const char* kCiphers[] = {
-    "chacha20-poly1305@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr",
-    "aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-cbc", "aes192-cbc", "aes256-cbc",
-    "rijndael-cbc@lysator.liu.se", "3des-cbc"};
-constexpr const char* kMacs[] = {
-    "hmac-sha1", "hmac-sha1-96", "hmac-sha2-256", "hmac-sha2-512", "hmac-md5", "hmac-md5-96",
-    "umac-64@openssh.com", "umac-128@openssh.com", "hmac-sha1-etm@openssh.com",
-    "hmac-sha1-96-etm@openssh.com", "hmac-sha2-256-etm@openssh.com",
-    "hmac-sha2-512-etm@openssh.com", "hmac-md5-etm@openssh.com", "hmac-md5-96-etm@openssh.com",
-    "umac-64-etm@openssh.com", "umac-128-etm@openssh.com"};
-constexpr const char* kKex[] = {
-    "diffie-hellman-group1-sha1", "diffie-hellman-group14-sha1", "diffie-hellman-group14-sha256",
-    "diffie-hellman-group16-sha512", "diffie-hellman-group18-sha512",
-    "diffie-hellman-group-exchange-sha1", "diffie-hellman-group-exchange-sha256",
-    "ecdh-sha2-nistp256", "ecdh-sha2-nistp384", "ecdh-sha2-nistp521", "curve25519-sha256",
-    "curve25519-sha256@libssh.org", "sntrup761x25519-sha512@openssh.com",
-    "sntrup761x25519-sha512"};
-constexpr const char* kKeyTypes[] = {
-    "ssh-ed25519", "ssh-ed25519-cert-v01@openssh.com", "sk-ssh-ed25519@openssh.com",
-    "sk-ssh-ed25519-cert-v01@openssh.com", "ssh-rsa", "rsa-sha2-256", "rsa-sha2-512",
-    "ssh-dss", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
-    "sk-ecdsa-sha2-nistp256@openssh.com", "webauthn-sk-ecdsa-sha2-nistp256@openssh.com",
-    "ssh-rsa-cert-v01@openssh.com", "rsa-sha2-256-cert-v01@openssh.com",
-    "rsa-sha2-512-cert-v01@openssh.com", "ssh-dss-cert-v01@openssh.com",
-    "ecdsa-sha2-nistp256-cert-v01@openssh.com", "ecdsa-sha2-nistp384-cert-v01@openssh.com",
-    "ecdsa-sha2-nistp521-cert-v01@openssh.com", "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com"};
-constexpr const char* kGssKex[] = {"gss-gex-sha1-", "gss-group1-sha1-", "gss-group14-sha1-",
-                                   "gss-group14-sha256-", "gss-group16-sha512-",
-                                   "gss-nistp256-sha256-", "gss-curve25519-sha256-"};
+constexpr const char* kCiphers[] = {"chacha20-poly1305@openssh.com",
+                                    "aes128-ctr",
+                                    "aes192-ctr",
+                                    "aes256-ctr",
+                                    "aes128-gcm@openssh.com",
+                                    "aes256-gcm@openssh.com",
+                                    "aes128-cbc",
+                                    "aes192-cbc",
+                                    "aes256-cbc",
+                                    "rijndael-cbc@lysator.liu.se",
+                                    "3des-cbc"};
+constexpr const char* kMacs[] = {"hmac-sha1",
+                                 "hmac-sha1-96",
+                                 "hmac-sha2-256",
+                                 "hmac-sha2-512",
+                                 "hmac-md5",
+                                 "hmac-md5-96",
+                                 "umac-64@openssh.com",
+                                 "umac-128@openssh.com",
+                                 "hmac-sha1-etm@openssh.com",
+                                 "hmac-sha1-96-etm@openssh.com",
+                                 "hmac-sha2-256-etm@openssh.com",
+                                 "hmac-sha2-512-etm@openssh.com",
+                                 "hmac-md5-etm@openssh.com",
+                                 "hmac-md5-96-etm@openssh.com",
+                                 "umac-64-etm@openssh.com",
+                                 "umac-128-etm@openssh.com"};
+constexpr const char* kKex[] = {"diffie-hellman-group1-sha1",
+                                "diffie-hellman-group14-sha1",
+                                "diffie-hellman-group14-sha256",
+                                "diffie-hellman-group16-sha512",
+                                "diffie-hellman-group18-sha512",
+                                "diffie-hellman-group-exchange-sha1",
+                                "diffie-hellman-group-exchange-sha256",
+                                "ecdh-sha2-nistp256",
+                                "ecdh-sha2-nistp384",
+                                "ecdh-sha2-nistp521",
+                                "curve25519-sha256",
+                                "curve25519-sha256@libssh.org",
+                                "sntrup761x25519-sha512@openssh.com",
+                                "sntrup761x25519-sha512"};
+constexpr const char* kKeyTypes[] = {"ssh-ed25519",
+                                     "ssh-ed25519-cert-v01@openssh.com",
+                                     "sk-ssh-ed25519@openssh.com",
+                                     "sk-ssh-ed25519-cert-v01@openssh.com",
+                                     "ssh-rsa",
+                                     "rsa-sha2-256",
+                                     "rsa-sha2-512",
+                                     "ssh-dss",
+                                     "ecdsa-sha2-nistp256",
+                                     "ecdsa-sha2-nistp384",
+                                     "ecdsa-sha2-nistp521",
+                                     "sk-ecdsa-sha2-nistp256@openssh.com",
+                                     "webauthn-sk-ecdsa-sha2-nistp256@openssh.com",
+                                     "ssh-rsa-cert-v01@openssh.com",
+                                     "rsa-sha2-256-cert-v01@openssh.com",
+                                     "rsa-sha2-512-cert-v01@openssh.com",
+                                     "ssh-dss-cert-v01@openssh.com",
+                                     "ecdsa-sha2-nistp256-cert-v01@openssh.com",
+                                     "ecdsa-sha2-nistp384-cert-v01@openssh.com",
+                                     "ecdsa-sha2-nistp521-cert-v01@openssh.com",
+                                     "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com"};
+constexpr const char* kGssKex[] = {
+    "gss-gex-sha1-",       "gss-group1-sha1-",     "gss-group14-sha1-",     "gss-group14-sha256-",
+    "gss-group16-sha512-", "gss-nistp256-sha256-", "gss-curve25519-sha256-"};
 
 std::vector<std::string> split_commas(std::string_view s) {
   std::vector<std::string> out;
@@ -60,11 +96,16 @@ bool is_known_algorithm(AlgorithmKind kind, std::string_view name) {
     return std::any_of(std::begin(list), std::end(list), [&](const char* n) { return name == n; });
   };
   switch (kind) {
-    case AlgorithmKind::kCipher: return in(kCiphers);
-    case AlgorithmKind::kMac: return in(kMacs);
-    case AlgorithmKind::kKex: return in(kKex);
-    case AlgorithmKind::kKeyType: return in(kKeyTypes);
-    case AlgorithmKind::kGssKex: return in(kGssKex);
+    case AlgorithmKind::kCipher:
+      return in(kCiphers);
+    case AlgorithmKind::kMac:
+      return in(kMacs);
+    case AlgorithmKind::kKex:
+      return in(kKex);
+    case AlgorithmKind::kKeyType:
+      return in(kKeyTypes);
+    case AlgorithmKind::kGssKex:
+      return in(kGssKex);
   }
   return false;
 }
@@ -75,9 +116,8 @@ bool assemble_algorithms(AlgorithmKind kind, std::string_view spec, std::string_
   char op = spec[0];
   std::vector<std::string> names;
   std::vector<std::string> def = split_commas(defaults);
-  std::vector<std::string> given = split_commas(op == '+' || op == '-' || op == '^'
-                                                    ? spec.substr(1)
-                                                    : spec);
+  std::vector<std::string> given =
+      split_commas(op == '+' || op == '-' || op == '^' ? spec.substr(1) : spec);
   for (const auto& n : given) {
     if (n.empty()) return false;
     if (op != '-' && !is_known_algorithm(kind, n)) return false;

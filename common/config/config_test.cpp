@@ -9,7 +9,9 @@
 namespace postern::config {
 namespace {
 
-LoadOptions etc_ssh() { return LoadOptions{"/etc/ssh"}; }
+LoadOptions etc_ssh() {
+  return LoadOptions{"/etc/ssh"};
+}
 
 ServerConfig parse_ok(std::string_view text, const std::vector<std::string>& opts = {}) {
   auto r = parse_server_config(text, "test.conf", opts, etc_ssh());
@@ -88,8 +90,9 @@ TEST(Config, AlgorithmModifiers) {
 }
 
 TEST(Config, ValuesAndSizes) {
-  ServerConfig c = parse_ok("RekeyLimit 1G 1h\nIPQoS af21\nMaxStartups 5:20:50\n"
-                            "PerSourceNetBlockSize 24\nStreamLocalBindMask 022\n");
+  ServerConfig c = parse_ok(
+      "RekeyLimit 1G 1h\nIPQoS af21\nMaxStartups 5:20:50\n"
+      "PerSourceNetBlockSize 24\nStreamLocalBindMask 022\n");
   EXPECT_EQ(c.rekey_limit_bytes, 1LL << 30);
   EXPECT_EQ(c.rekey_limit_seconds, 3600);
   EXPECT_EQ(c.ip_qos_interactive, 0x48);
@@ -110,7 +113,8 @@ TEST(Config, ErrorsInOpenSSHWords) {
             "test.conf line 1: keyword PermitRootLogin extra arguments at end of line\n"
             "test.conf: terminating, 1 bad configuration options");
   EXPECT_EQ(parse_error("StrictModes maybe"), "test.conf line 1 unsupported option \"maybe\".");
-  EXPECT_EQ(parse_error("MaxAuthTries -1"), "test.conf line 1 MaxAuthTries integer value too small.");
+  EXPECT_EQ(parse_error("MaxAuthTries -1"),
+            "test.conf line 1 MaxAuthTries integer value too small.");
   EXPECT_EQ(parse_error("LoginGraceTime 1x"), "test.conf line 1 invalid time value.");
   EXPECT_EQ(parse_error("Port abc"), "test.conf line 1 Badly formatted port number.");
   EXPECT_EQ(parse_error("Match User bob\nPort 22"),

@@ -32,7 +32,8 @@ std::string dump_config(const ServerConfig& config) {
 std::string serialize_config(const ServerConfig& config) {
   std::string out = std::string(kSetMarker) + config.explicitly_set.to_string() + "\n";
   for (const Keyword& kw : keyword_table()) {
-    for (const auto& value : kw.dump(kw, config, true)) out += std::string(kw.name) + " " + value + "\n";
+    for (const auto& value : kw.dump(kw, config, true))
+      out += std::string(kw.name) + " " + value + "\n";
   }
   for (size_t b = 0; b < config.match_blocks.size(); ++b) {
     out += "Match " + config.match_blocks[b] + "\n";

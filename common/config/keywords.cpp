@@ -70,12 +70,23 @@ bool parse_time(std::string_view s, int& out) {
     long long mult = 1;
     if (i < s.size()) {
       switch (tolower(static_cast<unsigned char>(s[i]))) {
-        case 's': mult = 1; break;
-        case 'm': mult = 60; break;
-        case 'h': mult = 3600; break;
-        case 'd': mult = 86400; break;
-        case 'w': mult = 604800; break;
-        default: return false;
+        case 's':
+          mult = 1;
+          break;
+        case 'm':
+          mult = 60;
+          break;
+        case 'h':
+          mult = 3600;
+          break;
+        case 'd':
+          mult = 86400;
+          break;
+        case 'w':
+          mult = 604800;
+          break;
+        default:
+          return false;
       }
       ++i;
     }
@@ -91,9 +102,12 @@ bool parse_time(std::string_view s, int& out) {
 bool parse_flag(const Keyword& kw, Args& a, ServerConfig& c, ParseContext& ctx) {
   const std::string& w = *a.next();
   bool v;
-  if (iequals(w, "yes")) v = true;
-  else if (iequals(w, "no")) v = false;
-  else return ctx.fail_plain("unsupported option \"" + w + "\".");
+  if (iequals(w, "yes"))
+    v = true;
+  else if (iequals(w, "no"))
+    v = false;
+  else
+    return ctx.fail_plain("unsupported option \"" + w + "\".");
   if (ctx.apply) field<bool>(kw, c) = v;
   return true;
 }
@@ -238,7 +252,8 @@ bool parse_auth_methods(const Keyword& kw, Args& a, ServerConfig& c, ParseContex
   a.pos = a.words.size();
   for (const auto& w : v) {
     if (iequals(w, "any")) {
-      if (v.size() != 1) return ctx.fail_plain("\"any\" must appear alone in AuthenticationMethods");
+      if (v.size() != 1)
+        return ctx.fail_plain("\"any\" must appear alone in AuthenticationMethods");
       continue;
     }
     size_t start = 0;
@@ -247,8 +262,8 @@ bool parse_auth_methods(const Keyword& kw, Args& a, ServerConfig& c, ParseContex
       if (end == std::string::npos) end = w.size();
       std::string method = w.substr(start, end - start);
       std::string base = method.substr(0, method.find(':'));
-      static const char* const kMethods[] = {"publickey",      "password", "keyboard-interactive",
-                                             "hostbased",      "gssapi-with-mic", "none"};
+      static const char* const kMethods[] = {"publickey", "password",        "keyboard-interactive",
+                                             "hostbased", "gssapi-with-mic", "none"};
       if (std::none_of(std::begin(kMethods), std::end(kMethods),
                        [&](const char* m) { return base == m; }))
         return ctx.fail_plain("invalid authentication method list.");
@@ -319,8 +334,8 @@ bool parse_listen(const Keyword&, Args& a, ServerConfig& c, ParseContext& ctx) {
         return ctx.fail_plain("bad port number");
       la.port = static_cast<int>(p);
     }
-  } else if (size_t colon = w.find(':'); colon != std::string::npos &&
-                                         w.find(':', colon + 1) == std::string::npos) {
+  } else if (size_t colon = w.find(':');
+             colon != std::string::npos && w.find(':', colon + 1) == std::string::npos) {
     la.host = w.substr(0, colon);
     long long p;
     if (!parse_number(w.substr(colon + 1), 1, 65535, p)) return ctx.fail_plain("bad port number");
@@ -431,11 +446,12 @@ void copy_netblock(ServerConfig& d, const ServerConfig& s) {
 
 // IPQoS names (sshd_config(5)) with their DSCP/ToS byte values.
 constexpr Choice kQosNames[] = {
-    {"af11", 0x28}, {"af12", 0x30}, {"af13", 0x38}, {"af21", 0x48}, {"af22", 0x50},
-    {"af23", 0x58}, {"af31", 0x68}, {"af32", 0x70}, {"af33", 0x78}, {"af41", 0x88},
-    {"af42", 0x90}, {"af43", 0x98}, {"cs0", 0x00},  {"cs1", 0x20},  {"cs2", 0x40},
-    {"cs3", 0x60},  {"cs4", 0x80},  {"cs5", 0xa0},  {"cs6", 0xc0},  {"cs7", 0xe0},
-    {"ef", 0xb8},   {"le", 0x01},   {"lowdelay", 0x10}, {"throughput", 0x08},
+    {"af11", 0x28},       {"af12", 0x30}, {"af13", 0x38},     {"af21", 0x48},
+    {"af22", 0x50},       {"af23", 0x58}, {"af31", 0x68},     {"af32", 0x70},
+    {"af33", 0x78},       {"af41", 0x88}, {"af42", 0x90},     {"af43", 0x98},
+    {"cs0", 0x00},        {"cs1", 0x20},  {"cs2", 0x40},      {"cs3", 0x60},
+    {"cs4", 0x80},        {"cs5", 0xa0},  {"cs6", 0xc0},      {"cs7", 0xe0},
+    {"ef", 0xb8},         {"le", 0x01},   {"lowdelay", 0x10}, {"throughput", 0x08},
     {"reliability", 0x04}};
 bool parse_qos_value(const std::string& w, int& out) {
   for (const Choice& ch : kQosNames)
@@ -483,10 +499,17 @@ bool parse_rekey(const Keyword&, Args& a, ServerConfig& c, ParseContext& ctx) {
     long long mult = 1;
     if (!digits.empty() && isalpha(static_cast<unsigned char>(digits.back()))) {
       switch (toupper(static_cast<unsigned char>(digits.back()))) {
-        case 'K': mult = 1LL << 10; break;
-        case 'M': mult = 1LL << 20; break;
-        case 'G': mult = 1LL << 30; break;
-        default: mult = 0;
+        case 'K':
+          mult = 1LL << 10;
+          break;
+        case 'M':
+          mult = 1LL << 20;
+          break;
+        case 'G':
+          mult = 1LL << 30;
+          break;
+        default:
+          mult = 0;
       }
       digits.pop_back();
     }
@@ -518,8 +541,7 @@ bool parse_mask(const Keyword& kw, Args& a, ServerConfig& c, ParseContext& ctx) 
   const std::string& w = *a.next();
   char* end = nullptr;
   long v = strtol(w.c_str(), &end, 8);
-  if (w.empty() || *end != '\0' || v < 0 || v > 0777)
-    return ctx.fail_plain("Bad mask.");
+  if (w.empty() || *end != '\0' || v < 0 || v > 0777) return ctx.fail_plain("Bad mask.");
   if (ctx.apply) field<int>(kw, c) = static_cast<int>(v);
   return true;
 }
@@ -557,8 +579,10 @@ std::vector<std::string> dump_words(const Keyword& kw, const ServerConfig& c, bo
 
 bool parse_user_env(const Keyword& kw, Args& a, ServerConfig& c, ParseContext& ctx) {
   std::string w = *a.next();
-  if (iequals(w, "yes")) w = "yes";
-  else if (iequals(w, "no")) w = "no";
+  if (iequals(w, "yes"))
+    w = "yes";
+  else if (iequals(w, "no"))
+    w = "no";
   if (ctx.apply) field<std::string>(kw, c) = w;
   return true;
 }
@@ -583,11 +607,12 @@ bool parse_pubkey_options(const Keyword& kw, Args& a, ServerConfig& c, ParseCont
 
 constexpr Choice kAddressFamily[] = {
     {"any", AddressFamily::kAny}, {"inet", AddressFamily::kInet}, {"inet6", AddressFamily::kInet6}};
-constexpr Choice kPermitRootLogin[] = {{"without-password", PermitRootLogin::kProhibitPassword},
-                                       {"prohibit-password", PermitRootLogin::kProhibitPassword},
-                                       {"forced-commands-only", PermitRootLogin::kForcedCommandsOnly},
-                                       {"yes", PermitRootLogin::kYes},
-                                       {"no", PermitRootLogin::kNo}};
+constexpr Choice kPermitRootLogin[] = {
+    {"without-password", PermitRootLogin::kProhibitPassword},
+    {"prohibit-password", PermitRootLogin::kProhibitPassword},
+    {"forced-commands-only", PermitRootLogin::kForcedCommandsOnly},
+    {"yes", PermitRootLogin::kYes},
+    {"no", PermitRootLogin::kNo}};
 constexpr Choice kIgnoreRhosts[] = {{"yes", IgnoreRhosts::kYes},
                                     {"no", IgnoreRhosts::kNo},
                                     {"shosts-only", IgnoreRhosts::kShostsOnly}};
@@ -609,9 +634,10 @@ constexpr Choice kPermitTunnel[] = {{"yes", PermitTunnel::kYes},
                                     {"ethernet", PermitTunnel::kEthernet},
                                     {"no", PermitTunnel::kNo}};
 constexpr Choice kFacility[] = {
-    {"DAEMON", LOG_DAEMON}, {"USER", LOG_USER},     {"AUTH", LOG_AUTH},     {"AUTHPRIV", LOG_AUTHPRIV},
-    {"LOCAL0", LOG_LOCAL0}, {"LOCAL1", LOG_LOCAL1}, {"LOCAL2", LOG_LOCAL2}, {"LOCAL3", LOG_LOCAL3},
-    {"LOCAL4", LOG_LOCAL4}, {"LOCAL5", LOG_LOCAL5}, {"LOCAL6", LOG_LOCAL6}, {"LOCAL7", LOG_LOCAL7}};
+    {"DAEMON", LOG_DAEMON},     {"USER", LOG_USER},     {"AUTH", LOG_AUTH},
+    {"AUTHPRIV", LOG_AUTHPRIV}, {"LOCAL0", LOG_LOCAL0}, {"LOCAL1", LOG_LOCAL1},
+    {"LOCAL2", LOG_LOCAL2},     {"LOCAL3", LOG_LOCAL3}, {"LOCAL4", LOG_LOCAL4},
+    {"LOCAL5", LOG_LOCAL5},     {"LOCAL6", LOG_LOCAL6}, {"LOCAL7", LOG_LOCAL7}};
 
 using S = ServerConfig;
 constexpr unsigned M = kInMatch;
@@ -621,13 +647,13 @@ constexpr int kKexList = static_cast<int>(AlgorithmKind::kKex);
 constexpr int kKeyList = static_cast<int>(AlgorithmKind::kKeyType);
 constexpr int kGssList = static_cast<int>(AlgorithmKind::kGssKex);
 
-#define KEYTYPES_CERT                                                                          \
-  "ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256-cert-v01@openssh.com,"                \
-  "ecdsa-sha2-nistp384-cert-v01@openssh.com,ecdsa-sha2-nistp521-cert-v01@openssh.com,"        \
-  "sk-ssh-ed25519-cert-v01@openssh.com,sk-ecdsa-sha2-nistp256-cert-v01@openssh.com,"          \
+#define KEYTYPES_CERT                                                                  \
+  "ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256-cert-v01@openssh.com,"         \
+  "ecdsa-sha2-nistp384-cert-v01@openssh.com,ecdsa-sha2-nistp521-cert-v01@openssh.com," \
+  "sk-ssh-ed25519-cert-v01@openssh.com,sk-ecdsa-sha2-nistp256-cert-v01@openssh.com,"   \
   "rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com,"
-#define KEYTYPES_PLAIN                                                                         \
-  "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"                  \
+#define KEYTYPES_PLAIN                                                       \
+  "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521," \
   "sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256"
 
 // clang-format off
@@ -823,7 +849,9 @@ constexpr SpecialName kSpecials[] = {
 
 }  // namespace
 
-std::span<const Keyword> keyword_table() { return kTable; }
+std::span<const Keyword> keyword_table() {
+  return kTable;
+}
 
 int find_keyword(std::string_view name) {
   for (const Alias& a : kAliases)

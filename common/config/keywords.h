@@ -22,10 +22,10 @@ struct Args {
 };
 
 struct ParseContext {
-  std::string where;     // "FILE line N"
-  std::string keyword;   // as written
-  bool apply = true;     // store the value (active and first, or accumulating)
-  std::string fatal;     // set by a format on a bad value
+  std::string where;    // "FILE line N"
+  std::string keyword;  // as written
+  bool apply = true;    // store the value (active and first, or accumulating)
+  std::string fatal;    // set by a format on a bad value
   const LoadOptions* options = nullptr;
   bool fail(std::string message) {
     fatal = where + ": " + message;
@@ -55,22 +55,22 @@ struct Choice {
 };
 
 enum KeywordFlags : unsigned {
-  kInMatch = 1,       // allowed inside Match
-  kNoDump = 2,        // not printed by -T
-  kAccumulate = 4,    // every line adds values (HostKey, AcceptEnv...), no first-wins
-  kDumpIfSet = 8,     // printed by -T only when not empty
+  kInMatch = 1,     // allowed inside Match
+  kNoDump = 2,      // not printed by -T
+  kAccumulate = 4,  // every line adds values (HostKey, AcceptEnv...), no first-wins
+  kDumpIfSet = 8,   // printed by -T only when not empty
 };
 
 struct Keyword {
-  const char* name;         // canonical spelling (sshd_config(5))
+  const char* name;  // canonical spelling (sshd_config(5))
   Member member;
   unsigned flags;
-  const char* def;          // default as config text ("@" = sysconfdir), nullptr = none
+  const char* def;  // default as config text ("@" = sysconfdir), nullptr = none
   ParseFn parse;
   DumpFn dump;
   std::span<const Choice> choices = {};
-  CopyFn copy = nullptr;    // for keywords spanning several members
-  int min = 0;              // integer range
+  CopyFn copy = nullptr;  // for keywords spanning several members
+  int min = 0;            // integer range
   int max = 0x7fffffff;
   const char* error = nullptr;  // format-specific error text (e.g. "Bad SSH2 cipher spec")
   int algorithms = 0;           // AlgorithmKind for algorithm lists

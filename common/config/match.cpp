@@ -205,13 +205,18 @@ bool evaluate_match(const std::vector<std::string>& words, const ConnectionInfo&
     if (i + 1 >= words.size()) return false;
     const std::string& value = words[++i];
     bool ok = false;
-    if (attr == "user") ok = !ci.user.empty() && match_pattern_list(ci.user, value, false);
-    else if (attr == "group") ok = !ci.user.empty() && user_in_group(ci.user, value);
-    else if (attr == "host") ok = !ci.host.empty() && match_pattern_list(ci.host, value, true);
-    else if (attr == "address") ok = !ci.addr.empty() && match_address_list(ci.addr, value) == 1;
+    if (attr == "user")
+      ok = !ci.user.empty() && match_pattern_list(ci.user, value, false);
+    else if (attr == "group")
+      ok = !ci.user.empty() && user_in_group(ci.user, value);
+    else if (attr == "host")
+      ok = !ci.host.empty() && match_pattern_list(ci.host, value, true);
+    else if (attr == "address")
+      ok = !ci.addr.empty() && match_address_list(ci.addr, value) == 1;
     else if (attr == "localaddress")
       ok = !ci.laddr.empty() && match_address_list(ci.laddr, value) == 1;
-    else if (attr == "localport") ok = ci.lport > 0 && std::to_string(ci.lport) == value;
+    else if (attr == "localport")
+      ok = ci.lport > 0 && std::to_string(ci.lport) == value;
     else if (attr == "rdomain")
       ok = !ci.rdomain.empty() && match_pattern_list(ci.rdomain, value, false);
     if (!ok) return false;
@@ -236,11 +241,16 @@ Result<ConnectionInfo> parse_connection_spec(std::string_view spec) {
       return Unexpected("Invalid test mode specification " + std::string(item));
     std::string key = detail::lower(item.substr(0, eq));
     std::string value(item.substr(eq + 1));
-    if (key == "user") ci.user = value;
-    else if (key == "host") ci.host = value;
-    else if (key == "addr") ci.addr = value;
-    else if (key == "laddr") ci.laddr = value;
-    else if (key == "rdomain") ci.rdomain = value;
+    if (key == "user")
+      ci.user = value;
+    else if (key == "host")
+      ci.host = value;
+    else if (key == "addr")
+      ci.addr = value;
+    else if (key == "laddr")
+      ci.laddr = value;
+    else if (key == "rdomain")
+      ci.rdomain = value;
     else if (key == "lport") {
       if (value.empty() || value.size() > 5 ||
           value.find_first_not_of("0123456789") != std::string::npos || std::stoi(value) > 65535)

@@ -78,8 +78,7 @@ class Parser {
     args.rest = line.substr(r);
     std::string where = file + " line " + std::to_string(lineno);
     std::string split_error;
-    if (!split_words(args.rest, args.words, split_error))
-      return fail(where + ": " + split_error);
+    if (!split_words(args.rest, args.words, split_error)) return fail(where + ": " + split_error);
 
     if (strcasecmp(keyword.c_str(), "Match") == 0) return handle_match(args, where, line);
     if (strcasecmp(keyword.c_str(), "Include") == 0) {
@@ -160,9 +159,8 @@ class Parser {
     if (depth + 1 > kMaxIncludeDepth) return fail(where + ": Include nested too deeply");
     for (const auto& pattern : args.words) {
       // sshd_config(5): relative Include paths are taken from the configuration directory.
-      std::string full = pattern[0] == '/' || pattern[0] == '~'
-                             ? pattern
-                             : sysconfdir(m_options) + "/" + pattern;
+      std::string full =
+          pattern[0] == '/' || pattern[0] == '~' ? pattern : sysconfdir(m_options) + "/" + pattern;
       glob_t g{};
       int rc = glob(full.c_str(), 0, nullptr, &g);
       if (rc != 0 && rc != GLOB_NOMATCH) {
@@ -188,8 +186,8 @@ class Parser {
  private:
   ServerConfig& m_cfg;
   const LoadOptions& m_options;
-  bool m_record;      // load mode: Match blocks are recorded, not applied
-  int m_block = -1;   // current Match block, -1 = global
+  bool m_record;     // load mode: Match blocks are recorded, not applied
+  int m_block = -1;  // current Match block, -1 = global
   std::string m_fatal;
   std::vector<std::string> m_errors;
 };

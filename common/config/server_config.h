@@ -29,15 +29,31 @@
 
 namespace postern::config {
 
-struct AddressFamily { enum : int { kAny, kInet, kInet6 }; };
-struct PermitRootLogin { enum : int { kNo, kForcedCommandsOnly, kProhibitPassword, kYes }; };
-struct IgnoreRhosts { enum : int { kNo, kYes, kShostsOnly }; };
-struct GatewayPorts { enum : int { kNo, kYes, kClientSpecified }; };
+struct AddressFamily {
+  enum : int { kAny, kInet, kInet6 };
+};
+struct PermitRootLogin {
+  enum : int { kNo, kForcedCommandsOnly, kProhibitPassword, kYes };
+};
+struct IgnoreRhosts {
+  enum : int { kNo, kYes, kShostsOnly };
+};
+struct GatewayPorts {
+  enum : int { kNo, kYes, kClientSpecified };
+};
 // AllowTcpForwarding and AllowStreamLocalForwarding.
-struct Forwarding { enum : int { kNo, kLocal, kRemote, kAll }; };
-struct Compression { enum : int { kNo, kDelayed, kYes }; };
-struct FingerprintHash { enum : int { kMd5, kSha256 }; };
-struct PermitTunnel { enum : int { kNo, kPointToPoint, kEthernet, kYes }; };
+struct Forwarding {
+  enum : int { kNo, kLocal, kRemote, kAll };
+};
+struct Compression {
+  enum : int { kNo, kDelayed, kYes };
+};
+struct FingerprintHash {
+  enum : int { kMd5, kSha256 };
+};
+struct PermitTunnel {
+  enum : int { kNo, kPointToPoint, kEthernet, kYes };
+};
 
 struct ListenAddress {
   std::string host;     // literal address or name, without brackets; empty = wildcard
@@ -140,7 +156,7 @@ struct ServerConfig {
   std::string host_key_algorithms;
   std::string pubkey_accepted_algorithms;
   LogLevel log_level = LogLevel::kInfo;
-  int syslog_facility = 4 << 3;  // LOG_AUTH
+  int syslog_facility = 4 << 3;                    // LOG_AUTH
   std::vector<std::string> authorized_keys_files;  // empty: none
   std::vector<std::string> host_keys;
   std::vector<std::string> host_certificates;
@@ -161,13 +177,13 @@ struct ServerConfig {
   int per_source_netblock_size_ipv4 = 32;
   int per_source_netblock_size_ipv6 = 128;
   int permit_tunnel = PermitTunnel::kNo;
-  int ip_qos_interactive = 0x10;  // IPTOS_LOWDELAY
-  int ip_qos_bulk = 0x08;         // IPTOS_THROUGHPUT
-  int64_t rekey_limit_bytes = 0;  // 0: the cipher's default
-  int rekey_limit_seconds = 0;    // 0: none
-  std::vector<std::string> permit_open;    // {"any"} by default, {"none"}
-  std::vector<std::string> permit_listen;  // {"any"} by default, {"none"}
-  std::string permit_user_environment;     // "no", "yes" or a pattern list
+  int ip_qos_interactive = 0x10;                 // IPTOS_LOWDELAY
+  int ip_qos_bulk = 0x08;                        // IPTOS_THROUGHPUT
+  int64_t rekey_limit_bytes = 0;                 // 0: the cipher's default
+  int rekey_limit_seconds = 0;                   // 0: none
+  std::vector<std::string> permit_open;          // {"any"} by default, {"none"}
+  std::vector<std::string> permit_listen;        // {"any"} by default, {"none"}
+  std::string permit_user_environment;           // "no", "yes" or a pattern list
   std::vector<std::string> pubkey_auth_options;  // touch-required, verify-required
   std::string rdomain;
   bool debian_banner = true;
@@ -184,7 +200,8 @@ struct ServerConfig {
 };
 
 // Who is connecting, for Match evaluation. Empty strings / -1 mean "not known yet"; a criterion
-// about an unknown attribute does not match (as OpenSSH, which re-evaluates once the user is known).
+// about an unknown attribute does not match (as OpenSSH, which re-evaluates once the user is
+// known).
 struct ConnectionInfo {
   std::string user;
   std::string host;
