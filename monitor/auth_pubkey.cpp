@@ -1,0 +1,285 @@
+#include "monitor/auth_pubkey.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "common/log.h"
+#include "common/unique_fd.h"
+
+namespace postern::monitor {
+namespace {
+
+// Bounds on what a user's file can make the monitor read (big files exist; huge ones are abuse).
+constexpr size_t kMaxFileBytes = 16 * 1024 * 1024;
+constexpr size_t kMaxLineBytes = 64 * 1024;
+
+std::string parent_dir(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+std::string real_path(const std::string& path) {
+  char buf[PATH_MAX];
+  if (::realpath(path.c_str(), buf) == nullptr) return {};
+  return buf;
+}
+
+// StrictModes' test for one object: owned by root or the user, not writable by group or others.
+bool owner_and_mode_ok(const struct stat& st, uid_t uid) {
+  return (st.st_uid == 0 || st.st_uid == uid) && (st.st_mode & 022) == 0;
+}
+
+// Reads the whole file, bounded. Returns false on a read error or an oversized file.
+bool read_all(int fd, std::string& out) {
+  char buf[16384];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) return true;
+    if (out.size() + size_t(n) > kMaxFileBytes) return false;
+    out.append(buf, size_t(n));
+  }
+}
+
+// Opens one authorized_keys file as the user and checks it; returns its text, or nullopt when
+// it does not exist or must not be used (already logged).
+std::optional<std::string> read_keys_file(const std::string& path, const KeyOwner& user,
+                                          bool strict_modes) {
+  TemporaryUserIdentity as_user(user);
+  if (!as_user.ok()) return std::nullopt;
+  // O_NONBLOCK so a FIFO planted in place of the file cannot hang the monitor.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT)
+      log_debug("Could not open user '%s' authorized keys '%s': %s", user.name.c_str(),
+                path.c_str(), std::strerror(errno));
+    else
+      log_info("Could not open user '%s' authorized keys '%s': %s", user.name.c_str(), path.c_str(),
+               std::strerror(errno));
+    return std::nullopt;
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return std::nullopt;
+  if (!S_ISREG(st.st_mode)) {
+    log_info("User %s authorized keys %s is not a regular file", user.name.c_str(), path.c_str());
+    return std::nullopt;
+  }
+  if (strict_modes && !check_strict_modes(fd.get(), path, user)) return std::nullopt;
+  // Back to blocking reads now that it is known to be a regular file.
+  int flags = ::fcntl(fd.get(), F_GETFL);
+  if (flags >= 0) ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK);
+  std::string text;
+  if (!read_all(fd.get(), text)) {
+    log_info("Could not read user '%s' authorized keys '%s'", user.name.c_str(), path.c_str());
+    return std::nullopt;
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string expand_authorized_keys_path(std::string_view pattern, const KeyOwner& user) {
+  std::string out;
+  // "~/" means the home directory as well (sshd_config(5) tilde expansion).
+  if (pattern.size() >= 2 && pattern[0] == '~' && pattern[1] == '/') {
+    out = user.home;
+    pattern.remove_prefix(1);
+  }
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    char c = pattern[i];
+    if (c != '%' || i + 1 == pattern.size()) {
+      out += c;
+      continue;
+    }
+    switch (pattern[++i]) {
+      case '%':
+        out += '%';
+        break;
+      case 'h':
+        out += user.home;
+        break;
+      case 'u':
+        out += user.name;
+        break;
+      case 'U':
+        out += std::to_string(user.uid);
+        break;
+      default:
+        // The config parser refuses unknown tokens; keep it literal if one slips through.
+        out += '%';
+        out += pattern[i];
+    }
+  }
+  // sshd_config(5): "taken to be an absolute path or one relative to the user's home directory".
+  if (out.empty() || out[0] != '/') {
+    std::string home = user.home;
+    if (home.empty() || home.back() != '/') home += '/';
+    out = home + out;
+  }
+  return out;
+}
+
+Result<void> check_strict_modes(int fd, const std::string& path, const KeyOwner& user) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return Unexpected(std::string("fstat: ") + std::strerror(errno));
+  std::string canonical = real_path(path);
+  if (canonical.empty()) return Unexpected("realpath " + path + ": " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) {
+    std::string msg = canonical + " is not a regular file";
+    log_error("Authentication refused: %s", msg.c_str());
+    return Unexpected(msg);
+  }
+  if (!owner_and_mode_ok(st, user.uid)) {
+    std::string msg = "bad ownership or modes for file " + canonical;
+    log_error("Authentication refused: %s", msg.c_str());
+    return Unexpected(msg);
+  }
+  // Every directory above it, up to and including the home directory when the file lies inside
+  // it, otherwise up to the root: any of them writable by others could swap the file.
+  std::string home = real_path(user.home);
+  if (home.empty()) home = user.home;
+  for (std::string dir = parent_dir(canonical);; dir = parent_dir(dir)) {
+    if (::stat(dir.c_str(), &st) != 0)
+      return Unexpected("stat " + dir + ": " + std::strerror(errno));
+    if (!S_ISDIR(st.st_mode) || !owner_and_mode_ok(st, user.uid)) {
+      std::string msg = "bad ownership or modes for directory " + dir;
+      log_error("Authentication refused: %s", msg.c_str());
+      return Unexpected(msg);
+    }
+    if (dir == home || dir == "/") break;
+  }
+  return {};
+}
+
+Result<AuthorizedKeyMatch> find_key_in_text(std::string_view text, const std::string& path,
+                                            const PublicKey& key, const ClientAddress& client,
+                                            time_t now) {
+  // Only lines that carry this key are worth a log line when they are malformed.
+  const std::string key_b64 = base64_encode(key.blob());
+  size_t line_no = 0;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    ++line_no;
+    std::string loc = path + ":" + std::to_string(line_no);
+    if (line.size() > kMaxLineBytes) {
+      log_debug2("%s: line too long, skipped", loc.c_str());
+      continue;
+    }
+    auto parsed = parse_authorized_keys_line(line);
+    if (!parsed) {
+      if (line.find(key_b64) != std::string_view::npos)
+        log_verbose("%s: bad key options: %s", loc.c_str(), parsed.error().message.c_str());
+      else
+        log_debug3("%s: skipped: %s", loc.c_str(), parsed.error().message.c_str());
+      continue;
+    }
+    if (!*parsed) continue;
+    const AuthorizedKey& entry = **parsed;
+    if (entry.blob != key.blob()) continue;
+    // A CA key authorizes certificates it signed, not itself (sshd(8) cert-authority).
+    if (entry.options.cert_authority) {
+      log_debug("%s: key is a certificate authority, not a user key", loc.c_str());
+      continue;
+    }
+    if (!key_not_expired(entry.options, now)) {
+      log_info("%s: entry expired", loc.c_str());
+      continue;
+    }
+    if (entry.options.from && !from_permits(*entry.options.from, client.hostname, client.ip)) {
+      log_info(
+          "Authentication tried with correct key but not from a permitted host (host=%s, ip=%s, "
+          "required=%s).",
+          client.hostname.empty() ? client.ip.c_str() : client.hostname.c_str(), client.ip.c_str(),
+          entry.options.from->c_str());
+      continue;
+    }
+    log_debug("Accepted key %s %s found at %s", std::string(key.log_name()).c_str(),
+              key.fingerprint_sha256().c_str(), loc.c_str());
+    return AuthorizedKeyMatch{entry.options, loc};
+  }
+  return Unexpected("key not found in " + path);
+}
+
+Result<AuthorizedKeyMatch> find_authorized_key(const KeyOwner& user,
+                                               const AuthorizedKeysPolicy& policy,
+                                               const PublicKey& key, const ClientAddress& client,
+                                               time_t now) {
+  for (const auto& pattern : policy.files) {
+    if (pattern == "none") continue;
+    std::string path = expand_authorized_keys_path(pattern, user);
+    log_debug("trying public key file %s", path.c_str());
+    auto text = read_keys_file(path, user, policy.strict_modes);
+    if (!text) continue;
+    auto match = find_key_in_text(*text, path, key, client, now);
+    if (match) return match;
+  }
+  return Unexpected("key " + key.fingerprint_sha256() + " not authorized for " + user.name);
+}
+
+TemporaryUserIdentity::TemporaryUserIdentity(const KeyOwner& user) {
+  if (::geteuid() != 0 || user.uid == 0) return;
+  m_saved_egid = ::getegid();
+  int n = ::getgroups(0, nullptr);
+  if (n < 0) {
+    m_ok = false;
+    return;
+  }
+  m_saved_groups.resize(size_t(n));
+  if (n > 0 && ::getgroups(n, m_saved_groups.data()) != n) {
+    m_ok = false;
+    return;
+  }
+  // The user's supplementary groups, so group permissions apply as they would for the user.
+  std::vector<gid_t> groups(32);
+  int count = int(groups.size());
+  while (::getgrouplist(user.name.c_str(), user.gid, groups.data(), &count) < 0) {
+    if (count <= int(groups.size()) || count > 65536) {
+      // Unknown user in the group database: fall back to the primary group alone.
+      groups.assign(1, user.gid);
+      count = 1;
+      break;
+    }
+    groups.resize(size_t(count));
+  }
+  groups.resize(size_t(count));
+  if (::setgroups(groups.size(), groups.data()) != 0 || ::setegid(user.gid) != 0) {
+    log_error("cannot switch to the groups of %s: %s", user.name.c_str(), std::strerror(errno));
+    if (::setgroups(m_saved_groups.size(), m_saved_groups.data()) != 0 ||
+        ::setegid(m_saved_egid) != 0)
+      fatal("cannot restore the monitor's groups: %s", std::strerror(errno));
+    m_ok = false;
+    return;
+  }
+  if (::seteuid(user.uid) != 0) {
+    log_error("cannot switch to uid %u: %s", unsigned(user.uid), std::strerror(errno));
+    if (::setgroups(m_saved_groups.size(), m_saved_groups.data()) != 0 ||
+        ::setegid(m_saved_egid) != 0)
+      fatal("cannot restore the monitor's groups: %s", std::strerror(errno));
+    m_ok = false;
+    return;
+  }
+  m_switched = true;
+}
+
+TemporaryUserIdentity::~TemporaryUserIdentity() {
+  if (!m_switched) return;
+  // Root's uid first: changing groups needs it.
+  if (::seteuid(0) != 0) fatal("cannot restore root's effective uid: %s", std::strerror(errno));
+  if (::setgroups(m_saved_groups.size(), m_saved_groups.data()) != 0 ||
+      ::setegid(m_saved_egid) != 0)
+    fatal("cannot restore the monitor's groups: %s", std::strerror(errno));
+}
+
+}  // namespace postern::monitor
