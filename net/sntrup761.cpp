@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <stdexcept>
@@ -30,9 +31,9 @@ namespace {
 constexpr int kP = 761;
 constexpr int kQ = 4591;
 constexpr int kW = 286;
-constexpr int kQ12 = (kQ - 1) / 2;            // coefficients of R/q are kept in -kQ12..kQ12
+constexpr int kQ12 = (kQ - 1) / 2;                  // coefficients of R/q are kept in -kQ12..kQ12
 constexpr uint32_t kRoundedModulus = (kQ + 2) / 3;  // 1531 multiples of 3 in that range
-constexpr size_t kSmallBytes = (kP + 3) / 4;  // 191: four 2-bit coefficients a byte
+constexpr size_t kSmallBytes = (kP + 3) / 4;        // 191: four 2-bit coefficients a byte
 constexpr size_t kRoundedBytes = 1007;
 constexpr size_t kHashBytes = 32;
 
@@ -72,7 +73,7 @@ int8_t f3_freeze(int32_t x) {
   uint32_t y = static_cast<uint32_t>(x + 3 * (1 << 29));
   uint32_t quotient = static_cast<uint32_t>((uint64_t{y} * 0xAAAAAAABull) >> 33);
   int32_t r = static_cast<int32_t>(y - 3 * quotient);  // 0, 1, 2
-  r -= 3 & -(r >> 1);                                   // 2 becomes -1
+  r -= 3 & -(r >> 1);                                  // 2 becomes -1
   return static_cast<int8_t>(r);
 }
 
@@ -88,7 +89,9 @@ Fq fq_recip(Fq a) {
 }
 
 // All ones when x != 0 (x in int16 range).
-int32_t nonzero_mask(int32_t x) { return (x | -x) >> 31; }
+int32_t nonzero_mask(int32_t x) {
+  return (x | -x) >> 31;
+}
 
 // ---- multiplication in R/q and R/3 (schoolbook, then x^p = x + 1) ----
 
@@ -407,20 +410,15 @@ void hash_session(uint8_t* out, uint8_t b, const uint8_t* y, const uint8_t* ciph
 
 // ---- random elements ----
 
-uint32_t random_u32(RandomSource& random) {
-  uint8_t b[4];
-  random.fill(b);
-  uint32_t x = uint32_t{b[0]} | uint32_t{b[1]} << 8 | uint32_t{b[2]} << 16 | uint32_t{b[3]} << 24;
-  OPENSSL_cleanse(b, sizeof b);
-  return x;
-}
-
 // Small_random: each coefficient from 30 random bits, floor(3 * u / 2^30) - 1.
 void small_random(SmallPoly& out, RandomSource& random) {
+  std::array<uint32_t, kP> words;
+  random.fill_words(words);
   for (int i = 0; i < kP; ++i) {
-    uint32_t u = random_u32(random) & 0x3fffffff;
+    uint32_t u = words[i] & 0x3fffffff;
     out[i] = static_cast<int8_t>(((u * 3) >> 30) - 1);
   }
+  wipe(words);
 }
 
 // Constant-time sort (Batcher's merge exchange, Knuth TAOCP 5.2.2 Algorithm M): the sequence of
@@ -452,7 +450,7 @@ void sort_u32(uint32_t* x, size_t n) {
 // bits 01 (becoming 0), sorted; the sort by the random high bits shuffles the positions.
 void short_random(SmallPoly& out, RandomSource& random) {
   std::array<uint32_t, kP> list;
-  for (int i = 0; i < kP; ++i) list[i] = random_u32(random);
+  random.fill_words(list);
   for (int i = 0; i < kW; ++i) list[i] &= ~uint32_t{1};
   for (int i = kW; i < kP; ++i) list[i] = (list[i] & ~uint32_t{3}) | 1;
   sort_u32(list.data(), kP);
@@ -477,6 +475,11 @@ void require_size(ByteView b, size_t n, const char* what) {
   if (b.size() != n) throw std::invalid_argument(std::string("sntrup761: bad ") + what + " size");
 }
 
+uint32_t load_le32(const uint8_t* b) {
+  return uint32_t{b[0]} | uint32_t{b[1]} << 8 | uint32_t{b[2]} << 16 | uint32_t{b[3]} << 24;
+}
+
+// RAND_bytes output does not depend on how it is requested, so the words come in one call.
 class SystemRandom final : public RandomSource {
  public:
   void fill(MutableByteView out) override {
@@ -484,9 +487,27 @@ class SystemRandom final : public RandomSource {
       fatal("%s", ossl_error("sntrup761: RAND_bytes").c_str());
     }
   }
+  void fill_words(std::span<uint32_t> out) override {
+    std::array<uint8_t, 4 * kP> bytes;
+    for (size_t done = 0; done < out.size(); done += kP) {
+      size_t n = std::min<size_t>(kP, out.size() - done);
+      fill(MutableByteView(bytes.data(), 4 * n));
+      for (size_t i = 0; i < n; ++i) out[done + i] = load_le32(bytes.data() + 4 * i);
+    }
+    wipe(bytes);
+  }
 };
 
 }  // namespace
+
+void RandomSource::fill_words(std::span<uint32_t> out) {
+  uint8_t b[4];
+  for (uint32_t& word : out) {
+    fill(b);
+    word = load_le32(b);
+  }
+  OPENSSL_cleanse(b, sizeof b);
+}
 
 RandomSource& system_random() {
   static SystemRandom random;

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "common/bytes.h"
 
@@ -30,6 +31,10 @@ class RandomSource {
  public:
   virtual ~RandomSource() = default;
   virtual void fill(MutableByteView out) = 0;
+  // Little-endian 32-bit words, one fill() of 4 bytes each as the specification's samplers draw
+  // them (NIST's DRBG gives different bytes for one large request than for many small ones). A
+  // source without that property overrides this to draw all the words at once.
+  virtual void fill_words(std::span<uint32_t> out);
 };
 
 // RAND_bytes. A failing system RNG is not survivable: it calls fatal().
