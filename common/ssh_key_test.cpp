@@ -282,6 +282,45 @@ INSTANTIATE_TEST_SUITE_P(Types, GenerateTest,
                                            KeyType::kEcdsaP384, KeyType::kEcdsaP521,
                                            KeyType::kRsa));
 
+// PEM written by OpenSSL itself (ssh-keygen writes Ed25519 keys in its own format even with
+// -m PEM): PKCS#8 Ed25519, SEC1 EC, PKCS#1 RSA. ssh-keygen -y tells what the public key is.
+TEST(SshKey, LoadsOpensslPem) {
+  TempDir dir;
+  const char* commands[] = {
+      "openssl genpkey -algorithm ed25519 -out OUT",
+      "openssl ecparam -name secp384r1 -genkey -noout -out OUT",
+      "openssl ecparam -name prime256v1 -genkey -noout -conv_form compressed -out OUT",
+      "openssl genrsa -traditional -out OUT 2048",
+      "openssl genpkey -algorithm rsa -pkeyopt rsa_keygen_bits:1024 -out OUT",
+  };
+  int i = 0;
+  for (const char* cmd : commands) {
+    std::string path = dir / ("k" + std::to_string(i++));
+    int st = 0;
+    std::string command = cmd;
+    command.replace(command.find("OUT"), 3, path);
+    run(command + " 2>&1", &st);
+    ASSERT_EQ(st, 0) << cmd;
+    chmod(path.c_str(), 0600);
+    auto key = PrivateKey::load_file(path);
+    ASSERT_TRUE(key) << cmd << ": " << key.error().message;
+    if (key->type() == KeyType::kEd25519) {
+      // OpenSSH 9.2 cannot read PKCS#8 Ed25519: compare with the raw key OpenSSL prints.
+      std::string raw = run("openssl pkey -in " + path +
+                            " -pubout -outform DER | tail -c 32 | od -An -tx1 | tr -d ' \\n'");
+      const Bytes& blob = key->public_key().blob();
+      EXPECT_EQ(hex(ByteView(blob).last(32)), raw);
+      continue;
+    }
+    std::string pub = run("ssh-keygen -y -f " + path + " 2>&1", &st);
+    ASSERT_EQ(st, 0) << pub;
+    EXPECT_EQ(pub.rfind(key->public_key().to_openssh_text(), 0), 0u) << cmd << "\n" << pub;
+    auto sig = key->sign(key->public_key().signature_algorithms()[0], to_bytes("m"));
+    ASSERT_TRUE(sig);
+    EXPECT_TRUE(key->public_key().verify(*sig, to_bytes("m")));
+  }
+}
+
 TEST(SshKey, AlgorithmMustFitKeyType) {
   auto ed = PrivateKey::generate(KeyType::kEd25519);
   auto ec = PrivateKey::generate(KeyType::kEcdsaP256);
