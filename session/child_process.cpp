@@ -2,7 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
-#include <sys/pidfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,7 +29,9 @@ Result<void> make_pipe(UniqueFd& read_end, UniqueFd& write_end) {
   return {};
 }
 
-void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
+void set_nonblocking(int fd) {
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
 
 void write_all(int fd, const char* s, size_t n) {
   while (n > 0) {
@@ -48,8 +50,8 @@ void write_all(int fd, const char* s, size_t n) {
 }
 
 // Runs in the forked child; never returns.
-[[noreturn]] void exec_child(const ChildSpec& spec, char* const* argv, char* const* envp,
-                             int in_fd, int out_fd, int err_fd) {
+[[noreturn]] void exec_child(const ChildSpec& spec, char* const* argv, char* const* envp, int in_fd,
+                             int out_fd, int err_fd) {
   // Handlers are reset by exec, ignored signals are not: give the child the defaults (a shell
   // started with SIGPIPE ignored would make `yes | head` spin forever).
   for (int sig = 1; sig < NSIG; ++sig) {
@@ -119,7 +121,7 @@ Result<ChildProcess> spawn_child(const ChildSpec& spec) {
 
   child.pid = pid;
   // The child is ours and not yet reaped, so its pid cannot have been reused.
-  child.pidfd.reset(::pidfd_open(pid, 0));
+  child.pidfd.reset(int(::syscall(SYS_pidfd_open, pid, 0)));
   if (!child.pidfd) {
     // Without a pidfd we could not notice the exit; do not leave the child running unseen.
     int err = errno;

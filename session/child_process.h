@@ -24,8 +24,8 @@ struct ChildSpec {
 
 struct ChildProcess {
   pid_t pid = -1;
-  UniqueFd pidfd;       // readable when the child exits (pidfd_open(2))
-  UniqueFd stdin_fd;    // pipes, non-blocking and close-on-exec; unset with a pty
+  UniqueFd pidfd;     // readable when the child exits (pidfd_open(2))
+  UniqueFd stdin_fd;  // pipes, non-blocking and close-on-exec; unset with a pty
   UniqueFd stdout_fd;
   UniqueFd stderr_fd;
 };

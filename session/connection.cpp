@@ -151,11 +151,10 @@ void Connection::handle_channel_open(ByteView payload) {
     return;
   }
   if (id == m_channels.size()) m_channels.emplace_back();
-  m_channels[id] = std::make_unique<SessionChannel>(m_out, m_scratch, uint32_t(id),
-                                                    m.sender_channel, m.initial_window,
-                                                    m.max_packet, m_ctx);
-  log_debug("channel %zu: new session (remote %u, window %u, max packet %u)", id,
-            m.sender_channel, m.initial_window, m.max_packet);
+  m_channels[id] = std::make_unique<SessionChannel>(
+      m_out, m_scratch, uint32_t(id), m.sender_channel, m.initial_window, m.max_packet, m_ctx);
+  log_debug("channel %zu: new session (remote %u, window %u, max packet %u)", id, m.sender_channel,
+            m.initial_window, m.max_packet);
   ChannelOpenConfirmationMsg c{m.sender_channel, uint32_t(id), kInitialWindow, kLocalMaxPacket};
   m_out.send(encode(c));
 }

@@ -15,7 +15,8 @@ namespace postern::session {
 
 // OpenSSH's _PATH_STDPATH for users and the superuser's path.
 inline constexpr const char* kUserPath = "/usr/local/bin:/usr/bin:/bin:/usr/games";
-inline constexpr const char* kRootPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+inline constexpr const char* kRootPath =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 inline constexpr const char* kMailDir = "/var/mail";
 
 // An ordered set of NAME=value entries.
@@ -46,7 +47,8 @@ Environment build_session_env(const SessionEnvInputs& in);
 
 // argv for the user's shell: a login shell gets "-" + its basename as argv[0] (so it reads the
 // profile); a command runs as `shell -c command` with the basename as argv[0].
-std::vector<std::string> shell_argv(std::string_view shell, const std::optional<std::string>& command);
+std::vector<std::string> shell_argv(std::string_view shell,
+                                    const std::optional<std::string>& command);
 
 // True when the client-supplied variable `name` may be set: it matches AcceptEnv and is not
 // negated there. Names with '=' are never accepted.

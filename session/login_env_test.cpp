@@ -49,8 +49,8 @@ TEST(LoginEnv, Variables) {
   EXPECT_EQ(env.get("TERM"), "xterm");
   EXPECT_EQ(env.get("SSH_ORIGINAL_COMMAND"), "ls");
   EXPECT_EQ(env.get("LANG"), "C.UTF-8");
-  EXPECT_EQ(env.get("_A"), "1");   // the client's first value wins
-  EXPECT_EQ(env.get("_B"), "23");  // the server's SetEnv wins, its first value
+  EXPECT_EQ(env.get("_A"), "1");       // the client's first value wins
+  EXPECT_EQ(env.get("_B"), "23");      // the server's SetEnv wins, its first value
   EXPECT_EQ(env.get("HOME"), "/tmp");  // AcceptEnv let the client set it, as OpenSSH does
 
   LoginUser root{"root", 0, 0, "/root", "/bin/sh"};

@@ -33,13 +33,13 @@ struct PeerInfo {
 
 // What the channel layer needs of the effective (Match-evaluated) configuration.
 struct SessionOptions {
-  std::vector<std::string> accept_env;                            // AcceptEnv patterns
-  std::vector<std::pair<std::string, std::string>> subsystems;    // Subsystem name → command
-  std::string force_command;                                      // ForceCommand, "" for none
-  bool permit_tty = true;                                         // PermitTTY
-  bool print_motd = true;                                         // PrintMotd
-  unsigned max_sessions = 10;                                     // MaxSessions
-  std::vector<std::pair<std::string, std::string>> set_env;       // SetEnv
+  std::vector<std::string> accept_env;                          // AcceptEnv patterns
+  std::vector<std::pair<std::string, std::string>> subsystems;  // Subsystem name → command
+  std::string force_command;                                    // ForceCommand, "" for none
+  bool permit_tty = true;                                       // PermitTTY
+  bool print_motd = true;                                       // PrintMotd
+  unsigned max_sessions = 10;                                   // MaxSessions
+  std::vector<std::pair<std::string, std::string>> set_env;     // SetEnv
 };
 
 struct PtyAllocation {

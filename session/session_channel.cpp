@@ -32,7 +32,9 @@ constexpr int kReadsPerWakeup = 16;
 
 constexpr const char* kMotdPath = "/etc/motd";
 
-void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
+void set_nonblocking(int fd) {
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
 
 bool is_internal_sftp(const std::string& command) {
   return command == "internal-sftp" || command.rfind("internal-sftp ", 0) == 0;
@@ -209,8 +211,7 @@ bool SessionChannel::start(std::optional<std::string> command, const std::string
     // The message of the day belongs to interactive logins (sshd_config(5) PrintMotd), and
     // ~/.hushlogin silences it as login(1) does.
     struct stat st;
-    if (!command && options.print_motd &&
-        ::stat((user.home + "/.hushlogin").c_str(), &st) != 0)
+    if (!command && options.print_motd && ::stat((user.home + "/.hushlogin").c_str(), &st) != 0)
       spec.motd_path = kMotdPath;
   }
 
