@@ -537,8 +537,9 @@ struct Transport::Impl {
     KexInit k;
     if (RAND_bytes(k.cookie.data(), int(k.cookie.size())) != 1)
       throw std::runtime_error("RAND_bytes failed");
-    k.kex = cfg.kex_algorithms.empty() ? default_kex_methods()
-                                       : filter_supported(cfg.kex_algorithms, supported_kex_methods());
+    k.kex = cfg.kex_algorithms.empty()
+                ? default_kex_methods()
+                : filter_supported(cfg.kex_algorithms, supported_kex_methods());
     if (server()) {
       if (!cfg.host_key_signer) throw std::logic_error("server transport without host key signer");
       std::vector<std::string> have = cfg.host_key_signer->algorithms();

@@ -39,7 +39,9 @@ LocalHostKeySigner& all_keys_signer() {
 }
 
 // Group exchange in unit tests uses the 2048-bit built-in group, so DH stays fast.
-Result<DhGroup> small_group(uint32_t, uint32_t, uint32_t) { return *builtin_dh_group(14); }
+Result<DhGroup> small_group(uint32_t, uint32_t, uint32_t) {
+  return *builtin_dh_group(14);
+}
 
 TransportConfig server_config() {
   TransportConfig c;
@@ -47,8 +49,13 @@ TransportConfig server_config() {
   c.version = "SSH-2.0-postern_test_server";
   c.host_key_signer = &all_keys_signer();
   c.choose_dh_group = small_group;
-  c.host_key_algorithms = {"ssh-ed25519",  "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
-                           "ecdsa-sha2-nistp521", "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"};
+  c.host_key_algorithms = {"ssh-ed25519",
+                           "ecdsa-sha2-nistp256",
+                           "ecdsa-sha2-nistp384",
+                           "ecdsa-sha2-nistp521",
+                           "rsa-sha2-512",
+                           "rsa-sha2-256",
+                           "ssh-rsa"};
   c.kex_algorithms = supported_kex_methods();
   return c;
 }
@@ -154,6 +161,16 @@ void feed_server(Transport& server, ByteView bytes) {
   }
 }
 
+// Test names from algorithm names ("aes128-gcm@openssh.com" -> "aes128_gcm_openssh_com").
+struct ParamName {
+  std::string operator()(const testing::TestParamInfo<std::string>& info) const {
+    std::string s = info.param;
+    for (char& ch : s)
+      if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
+    return s;
+  }
+};
+
 // ---------------------------------------------------------------------------------------------
 
 class KexTest : public testing::TestWithParam<std::string> {};
@@ -170,13 +187,7 @@ TEST_P(KexTest, HandshakeAndMessages) {
   EXPECT_FALSE(p.client->kex_in_progress());
 }
 
-INSTANTIATE_TEST_SUITE_P(All, KexTest, testing::ValuesIn(supported_kex_methods()),
-                         [](const auto& info) {
-                           std::string s = info.param;
-                           for (char& ch : s)
-                             if (!isalnum(uchar(ch))) ch = '_';
-                           return s;
-                         });
+INSTANTIATE_TEST_SUITE_P(All, KexTest, testing::ValuesIn(supported_kex_methods()), ParamName());
 
 TEST(KexGroupExchange, ModuliFile) {
   // The server's real path: the system moduli file (or the built-in groups when absent).
@@ -206,13 +217,7 @@ TEST_P(CipherTest, EveryCipher) {
   p.exchange();
 }
 
-INSTANTIATE_TEST_SUITE_P(All, CipherTest, testing::ValuesIn(supported_ciphers()),
-                         [](const auto& info) {
-                           std::string s = info.param;
-                           for (char& ch : s)
-                             if (!isalnum(uchar(ch))) ch = '_';
-                           return s;
-                         });
+INSTANTIATE_TEST_SUITE_P(All, CipherTest, testing::ValuesIn(supported_ciphers()), ParamName());
 
 class MacTest : public testing::TestWithParam<std::string> {};
 
@@ -228,12 +233,7 @@ TEST_P(MacTest, EveryMac) {
   p.exchange();
 }
 
-INSTANTIATE_TEST_SUITE_P(All, MacTest, testing::ValuesIn(supported_macs()), [](const auto& info) {
-  std::string s = info.param;
-  for (char& ch : s)
-    if (!isalnum(uchar(ch))) ch = '_';
-  return s;
-});
+INSTANTIATE_TEST_SUITE_P(All, MacTest, testing::ValuesIn(supported_macs()), ParamName());
 
 class HostKeyTest : public testing::TestWithParam<std::string> {};
 
@@ -255,12 +255,7 @@ INSTANTIATE_TEST_SUITE_P(All, HostKeyTest,
                          testing::Values("ssh-ed25519", "ecdsa-sha2-nistp256",
                                          "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
                                          "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"),
-                         [](const auto& info) {
-                           std::string s = info.param;
-                           for (char& ch : s)
-                             if (!isalnum(uchar(ch))) ch = '_';
-                           return s;
-                         });
+                         ParamName());
 
 TEST(Transport, HostKeyRejectedByClient) {
   auto c = client_config();
@@ -532,8 +527,8 @@ TEST(Kex, WrongGuessIsIgnored) {
   s.kex_algorithms = {"curve25519-sha256", "ecdh-sha2-nistp256"};
   Transport srv(s);
   srv.received(as_bytes("SSH-2.0-x\r\n"));
-  feed_server(srv, plain_packet(client_kexinit(false, true, {"ecdh-sha2-nistp256",
-                                                            "curve25519-sha256"})));
+  feed_server(
+      srv, plain_packet(client_kexinit(false, true, {"ecdh-sha2-nistp256", "curve25519-sha256"})));
   Writer bogus;
   bogus.u8(kMsgKexEcdhInit).string(Bytes(65, 4));
   feed_server(srv, plain_packet(bogus.buffer()));
