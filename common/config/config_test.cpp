@@ -85,8 +85,8 @@ TEST(Config, AlgorithmModifiers) {
             "aes256-ctr,aes128-cbc,chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,"
             "aes128-gcm@openssh.com,aes256-gcm@openssh.com");
   EXPECT_EQ(parse_ok("Ciphers aes128-ctr,aes128-ctr").ciphers, "aes128-ctr");
-  EXPECT_EQ(parse_error("Ciphers foo"), "test.conf line 1 Bad SSH2 cipher spec 'foo'.");
-  EXPECT_EQ(parse_error("MACs +foo"), "test.conf line 1 Bad SSH2 mac spec '+foo'.");
+  EXPECT_EQ(parse_error("Ciphers foo"), "test.conf line 1: Bad SSH2 cipher spec 'foo'.");
+  EXPECT_EQ(parse_error("MACs +foo"), "test.conf line 1: Bad SSH2 mac spec '+foo'.");
 }
 
 TEST(Config, ValuesAndSizes) {
@@ -112,17 +112,17 @@ TEST(Config, ErrorsInOpenSSHWords) {
   EXPECT_EQ(parse_error("PermitRootLogin yes yes\n"),
             "test.conf line 1: keyword PermitRootLogin extra arguments at end of line\n"
             "test.conf: terminating, 1 bad configuration options");
-  EXPECT_EQ(parse_error("StrictModes maybe"), "test.conf line 1 unsupported option \"maybe\".");
+  EXPECT_EQ(parse_error("StrictModes maybe"), "test.conf line 1: unsupported option \"maybe\".");
   EXPECT_EQ(parse_error("MaxAuthTries -1"),
-            "test.conf line 1 MaxAuthTries integer value too small.");
-  EXPECT_EQ(parse_error("LoginGraceTime 1x"), "test.conf line 1 invalid time value.");
-  EXPECT_EQ(parse_error("Port abc"), "test.conf line 1 Badly formatted port number.");
+            "test.conf line 1: MaxAuthTries integer value too small.");
+  EXPECT_EQ(parse_error("LoginGraceTime 1x"), "test.conf line 1: invalid time value.");
+  EXPECT_EQ(parse_error("Port abc"), "test.conf line 1: Badly formatted port number.");
   EXPECT_EQ(parse_error("Match User bob\nPort 22"),
             "test.conf line 2: Directive 'Port' is not allowed within a Match block");
   EXPECT_EQ(parse_error("Match Foo bob"),
             "Unsupported Match attribute Foo\ntest.conf line 1: Bad Match condition");
   EXPECT_EQ(parse_error("Subsystem sftp /a\nSubsystem sftp /b"),
-            "test.conf line 2 Subsystem 'sftp' already defined.");
+            "test.conf line 2: Subsystem 'sftp' already defined.");
   // Deprecated and ignored keywords are accepted.
   parse_ok("UsePrivilegeSeparation sandbox\nProtocol 2\nChallengeResponseAuthentication no\n");
 }

@@ -277,8 +277,24 @@ bool parse_auth_methods(const Keyword& kw, Args& a, ServerConfig& c, ParseContex
 bool parse_algorithms(const Keyword& kw, Args& a, ServerConfig& c, ParseContext& ctx) {
   const std::string& w = *a.next();
   std::string out;
-  if (!assemble_algorithms(static_cast<AlgorithmKind>(kw.algorithms), w, kw.def, out))
-    return ctx.fail_plain(std::string(kw.error) + " '" + w + "'.");
+  if (!assemble_algorithms(static_cast<AlgorithmKind>(kw.algorithms), w, kw.def, out)) {
+    ctx.fail_plain(std::string(kw.error) + " '" + w + "'.");
+    if (kw.algorithms == static_cast<int>(AlgorithmKind::kKex)) {
+      // OpenSSH names the first unknown KEX algorithm on a line of its own first.
+      std::string_view names = w;
+      if (!names.empty() && (names[0] == '+' || names[0] == '-' || names[0] == '^'))
+        names.remove_prefix(1);
+      while (!names.empty()) {
+        std::string_view n = names.substr(0, names.find(','));
+        if (!is_known_algorithm(AlgorithmKind::kKex, n)) {
+          ctx.fatal = "Unsupported KEX algorithm \"" + std::string(n) + "\"\n" + ctx.fatal;
+          break;
+        }
+        names.remove_prefix(std::min(names.size(), n.size() + 1));
+      }
+    }
+    return false;
+  }
   if (ctx.apply) field<std::string>(kw, c) = out;
   return true;
 }
@@ -291,7 +307,9 @@ bool parse_log_level_value(const Keyword& kw, Args& a, ServerConfig& c, ParseCon
   return true;
 }
 std::vector<std::string> dump_log_level(const Keyword& kw, const ServerConfig& c, bool) {
-  return {log_level_name(field<LogLevel>(kw, c))};
+  LogLevel level = field<LogLevel>(kw, c);
+  if (level == LogLevel::kDebug1) return {"DEBUG"};  // sshd prints DEBUG1 as DEBUG
+  return {log_level_name(level)};
 }
 
 bool parse_facility(const Keyword& kw, Args& a, ServerConfig& c, ParseContext& ctx) {
@@ -389,6 +407,7 @@ bool parse_max_startups(const Keyword&, Args& a, ServerConfig& c, ParseContext& 
   if (c1 == std::string::npos) {
     if (!parse_number(w, 1, INT_MAX, b)) return ctx.fail_plain("Invalid MaxStartups spec.");
     f = b;
+    r = 30;  // the rate keeps its default
   } else {
     size_t c2 = w.find(':', c1 + 1);
     if (c2 == std::string::npos || !parse_number(w.substr(0, c1), 0, INT_MAX, b) ||
@@ -555,19 +574,22 @@ std::vector<std::string> dump_mask(const Keyword& kw, const ServerConfig& c, boo
 bool parse_permit(const Keyword& kw, Args& a, ServerConfig& c, ParseContext& ctx) {
   bool listen = kw.member == Member(&ServerConfig::permit_listen);
   std::vector<std::string> v;
-  while (const std::string* w = a.next()) {
+  // "any" or "none" stand alone; anything after them is reported as extra arguments.
+  if (iequals(a.words[a.pos], "any") || iequals(a.words[a.pos], "none")) {
+    v.push_back(*a.next());
+    for (char& ch : v[0]) ch = static_cast<char>(tolower(static_cast<unsigned char>(ch)));
+  }
+  while (v.empty() || (v[0] != "any" && v[0] != "none")) {
+    const std::string* w = a.next();
+    if (w == nullptr) break;
     std::string s = *w;
-    if (iequals(s, "any") || iequals(s, "none")) {
-      if (a.words.size() - (a.pos - 1) > 1 && v.empty() && a.words.size() > 1)
-        return ctx.fail_plain(std::string(kw.name) + " \"" + s + "\" must appear alone.");
-      v.push_back(s);
-      continue;
-    }
-    if (listen && s.find(':') == std::string::npos) s = "*:" + s;  // a bare port
+    if (listen && s.find_first_not_of("0123456789") == std::string::npos) s = "*:" + s;
     size_t colon = s.rfind(':');
-    if (colon == std::string::npos || colon == 0 || colon + 1 == s.size())
-      return ctx.fail_plain(std::string("bad ") + (listen ? "PermitListen" : "PermitOpen") +
-                            " spec '" + *w + "'");
+    long long port;
+    if (colon == std::string::npos ||
+        (s.substr(colon + 1) != "*" && !parse_number(s.substr(colon + 1), 1, 65535, port)))
+      return ctx.fail_plain(std::string(kw.name) + " bad port number");
+    if (colon == 0) return ctx.fail_plain(std::string("missing host in ") + kw.name);
     v.push_back(s);
   }
   if (ctx.apply) field<std::vector<std::string>>(kw, c) = std::move(v);

@@ -31,10 +31,7 @@ struct ParseContext {
     fatal = where + ": " + message;
     return false;
   }
-  bool fail_plain(std::string message) {  // OpenSSH's "FILE line N: msg" (no colon after file)
-    fatal = where + " " + message;
-    return false;
-  }
+  bool fail_plain(std::string message) { return fail(std::move(message)); }
 };
 
 struct Keyword;

@@ -198,6 +198,27 @@ bool check_match_criteria(const std::vector<std::string>& words, std::string& er
   return true;
 }
 
+bool check_spec_covers(const std::vector<std::string>& words, const ConnectionInfo& ci,
+                       std::string& error) {
+  struct Need {
+    const char* attribute;
+    const char* spec;
+    bool given;
+  };
+  // OpenSSH 9.2 insists only on lport (it skips the other attributes when they are missing).
+  const Need needs[] = {{"LocalPort", "lport", ci.lport > 0}};
+  for (size_t i = 0; i < words.size(); i += 2) {
+    for (const Need& n : needs) {
+      if (strcasecmp(words[i].c_str(), n.attribute) == 0 && !n.given) {
+        error = std::string("'Match ") + n.attribute + "' in configuration but '" + n.spec +
+                "' not in connection test specification.";
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 bool evaluate_match(const std::vector<std::string>& words, const ConnectionInfo& ci) {
   for (size_t i = 0; i < words.size(); ++i) {
     std::string attr = lower(words[i]);

@@ -12,6 +12,9 @@ namespace postern::config::detail {
 bool check_match_criteria(const std::vector<std::string>& words, std::string& error);
 // Whether every criterion holds for `ci` (criteria about unknown attributes do not hold).
 bool evaluate_match(const std::vector<std::string>& words, const ConnectionInfo& ci);
+// False with OpenSSH's test-mode message if the criteria test an attribute `ci` does not give.
+bool check_spec_covers(const std::vector<std::string>& words, const ConnectionInfo& ci,
+                       std::string& error);
 // A comma-separated pattern list with '!' negation: true if some pattern matches and no negated
 // one does. `fold_case` for host names.
 bool match_pattern_list(std::string_view s, std::string_view list, bool fold_case);

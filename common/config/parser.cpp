@@ -2,8 +2,11 @@
 // later evaluation, defaults. Errors are reported in OpenSSH's words so administrators and scripts
 // see what they are used to.
 #include <glob.h>
+#include <netdb.h>
 #include <strings.h>
+#include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -121,7 +124,10 @@ class Parser {
     ctx.where = where;
     ctx.keyword = keyword;
     ctx.options = &m_options;
-    bool active = !m_record || !in_match;
+    // While loading, Match blocks wait for a connection, except "Match All", which OpenSSH
+    // applies at once as well.
+    bool active =
+        !m_record || !in_match || strcasecmp(m_cfg.match_blocks[m_block].c_str(), "all") == 0;
     ctx.apply = active && ((kw.flags & kAccumulate) || !m_cfg.explicitly_set[idx]);
     if (!kw.parse(kw, args, m_cfg, ctx)) return fail(ctx.fatal);
     if (!args.done()) {
@@ -192,7 +198,36 @@ class Parser {
   std::vector<std::string> m_errors;
 };
 
-void fill_defaults(ServerConfig& c, const LoadOptions& options) {
+// Resolves one ListenAddress to numeric addresses as sshd does when it reads the config, so the
+// listener and -T see "[::1]:22" for "0:0::1" and 127.0.0.1 for "localhost".
+bool resolve_listen(const ListenAddress& la, int family, std::vector<ListenAddress>& out,
+                    std::string& error) {
+  struct addrinfo hints {};
+  hints.ai_family = family == AddressFamily::kInet    ? AF_INET
+                    : family == AddressFamily::kInet6 ? AF_INET6
+                                                      : AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  struct addrinfo* res = nullptr;
+  std::string port = std::to_string(la.port);
+  int rc = getaddrinfo(la.host.c_str(), port.c_str(), &hints, &res);
+  if (rc != 0) {
+    error = "bad addr or host: " + la.host + " (" + gai_strerror(rc) + ")";
+    return false;
+  }
+  for (struct addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    char host[NI_MAXHOST];
+    if (getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof host, nullptr, 0, NI_NUMERICHOST) !=
+        0)
+      continue;
+    ListenAddress r{host, la.port, la.rdomain};
+    if (std::find(out.begin(), out.end(), r) == out.end()) out.push_back(r);
+  }
+  freeaddrinfo(res);
+  return true;
+}
+
+bool fill_defaults(ServerConfig& c, const LoadOptions& options, std::string& error) {
   std::string etc = Parser::sysconfdir(options);
   auto table = keyword_table();
   for (size_t i = 0; i < table.size(); ++i) {
@@ -219,10 +254,12 @@ void fill_defaults(ServerConfig& c, const LoadOptions& options) {
   } else {
     for (const auto& la : c.listen_addresses) {
       if (la.port != 0) {
-        listen.push_back(la);
+        if (!resolve_listen(la, c.address_family, listen, error)) return false;
         continue;
       }
-      for (int port : c.ports) listen.push_back({la.host, port, la.rdomain});
+      for (int port : c.ports)
+        if (!resolve_listen({la.host, port, la.rdomain}, c.address_family, listen, error))
+          return false;
     }
   }
   c.listen_addresses = std::move(listen);
@@ -230,6 +267,7 @@ void fill_defaults(ServerConfig& c, const LoadOptions& options) {
     for (const char* name : {"ssh_host_rsa_key", "ssh_host_ecdsa_key", "ssh_host_ed25519_key"})
       c.host_keys.push_back(etc + "/" + name);
   }
+  return true;
 }
 
 std::string error_report(const std::vector<std::string>& errors, const std::string& name) {
@@ -253,7 +291,12 @@ Result<ServerConfig> parse_server_config(std::string_view text, const std::strin
   if (!parser.errors().empty()) return Unexpected(error_report(parser.errors(), "command-line"));
   if (!parser.parse_text(text, name, 0)) return Unexpected(parser.fatal());
   if (!parser.errors().empty()) return Unexpected(error_report(parser.errors(), name));
-  fill_defaults(cfg, options);
+  std::string error;
+  if (!fill_defaults(cfg, options, error)) return Unexpected(error);
+  if (!cfg.authorized_keys_command.empty() && cfg.authorized_keys_command_user.empty())
+    return Unexpected("AuthorizedKeysCommand set without AuthorizedKeysCommandUser");
+  if (!cfg.authorized_principals_command.empty() && cfg.authorized_principals_command_user.empty())
+    return Unexpected("AuthorizedPrincipalsCommand set without AuthorizedPrincipalsCommandUser");
   return cfg;
 }
 
@@ -267,8 +310,19 @@ Result<ServerConfig> load_server_config(const std::string& path,
 
 ServerConfig default_server_config(const LoadOptions& options) {
   ServerConfig cfg;
-  fill_defaults(cfg, options);
+  std::string error;
+  fill_defaults(cfg, options, error);  // cannot fail: no names to resolve
   return cfg;
+}
+
+Result<ServerConfig> apply_match_for_test(const ServerConfig& config, const ConnectionInfo& ci) {
+  for (const auto& criteria : config.match_blocks) {
+    std::vector<std::string> words;
+    std::string error;
+    split_words(criteria, words, error);
+    if (!check_spec_covers(words, ci, error)) return Unexpected(error);
+  }
+  return apply_match(config, ci);
 }
 
 ServerConfig apply_match(const ServerConfig& config, const ConnectionInfo& ci) {

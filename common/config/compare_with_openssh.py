@@ -1,0 +1,161 @@
+#!/usr/bin/python3
+"""Compares postern's reading of sshd_config with OpenSSH's: runs `sshd -T` (Debian's OpenSSH 9.2)
+and postern's config_dump on the same configs, connection specs and -o options, and diffs the
+output; for bad configs it diffs the error text. Differences we keep on purpose are listed in
+DELIBERATE (and in openssh_differences.md). Exit 77 (skip) without root or /usr/sbin/sshd.
+
+usage: compare_with_openssh.py CONFIG_DUMP [SSHD]
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(HERE, "testdata")
+
+# (name, config file or text, [-C specs], [-o options])
+CASES = [
+    ("defaults", "empty.conf", [None], []),
+    ("debian", "debian.conf", [None], []),
+    ("every keyword", "every_keyword.conf", [None], []),
+    ("algorithm lists", "algorithms.conf", [None], []),
+    ("match", "match.conf", [
+        None,
+        "user=bob,host=a.example.com,addr=10.1.2.3",
+        "user=root,host=a.example.com,addr=10.1.2.3",
+        "user=alice,host=h,addr=192.168.1.5,laddr=127.0.0.1,lport=22",
+        "user=alice,host=h,addr=192.168.1.7,laddr=127.0.0.2,lport=22",
+        "user=bob,host=X.Example.COM,addr=192.168.1.9,laddr=10.0.0.1,lport=2222",
+        "user=root,host=b,addr=1.1.1.1",
+        "user=nosuchuser,host=b,addr=::1",
+    ], []),
+    ("match lport", "match_lport.conf", [None, "user=bob,host=a.example.com,addr=10.1.2.3",
+                                         "user=b,host=a.example.com,addr=1.1.1.1,lport=2222"],
+     []),
+    ("listen addresses", "listen.conf", [None], []),
+    ("include", "include.conf", [None, "user=carol,host=h,addr=1.2.3.4"], []),
+    ("-o options", "debian.conf", [None], ["Port=2222", "PasswordAuthentication no",
+                                           "Ciphers=-chacha20*", "AcceptEnv=FOO"]),
+]
+
+# Configs OpenSSH refuses: the error text must be the same.
+BAD = [
+    "Foo bar\n",
+    "Port\n",
+    "Port 0\n",
+    "StrictModes maybe\n",
+    "PermitRootLogin perhaps\n",
+    "LoginGraceTime 1x\n",
+    "Ciphers foo\n",
+    "MACs +foo\n",
+    "KexAlgorithms nope\n",
+    "HostKeyAlgorithms nope\n",
+    "MaxAuthTries -1\n",
+    "MaxAuthTries x\n",
+    "X11DisplayOffset 99999999999\n",
+    "Match User bob\nPort 22\n",
+    "Match Foo bob\n",
+    "Match User\n",
+    "Match All User x\n",
+    "Banner a b\n",
+    "Subsystem sftp /a\nSubsystem sftp /b\n",
+    "RekeyLimit 1X\n",
+    "LogLevel FOO\n",
+    "SyslogFacility FOO\n",
+    "MaxStartups 1:2\n",
+    "PermitRootLogin yes yes\n",
+    "AcceptEnv a=b\n",
+    "PermitOpen any none\n",
+    "PermitListen localhost\n",
+    "Include\n",
+    "Foo 1\nBar 2\nPort\n",
+    "AuthorizedKeysCommand /bin/true\n",
+    "ListenAddress nosuch.invalid\n",
+    "ListenAddress [::1\n",
+]
+
+# Lines OpenSSH prints that we print differently on purpose: (keyword, reason).
+DELIBERATE = {}
+
+
+def run(cmd):
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    return p.returncode, p.stdout, p.stderr
+
+
+def main():
+    dump = sys.argv[1]
+    sshd = sys.argv[2] if len(sys.argv) > 2 else "/usr/sbin/sshd"
+    if os.geteuid() != 0 or not os.access(sshd, os.X_OK):
+        print("skipping: needs root and", sshd)
+        return 77
+    os.makedirs("/run/sshd", exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="postern-cfgcmp-")
+    failures = 0
+    try:
+        hk = os.path.join(tmp, "hostkey")
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", hk], check=True)
+        # Configs are copied with @DIR@ replaced so Include can name absolute paths.
+        shutil.copytree(DATA, os.path.join(tmp, "data"))
+        data = os.path.join(tmp, "data")
+        for root, _, files in os.walk(data):
+            for f in files:
+                path = os.path.join(root, f)
+                with open(path) as fh:
+                    text = fh.read()
+                with open(path, "w") as fh:
+                    fh.write(text.replace("@DIR@", data))
+        for name, conf, specs, opts in CASES:
+            path = os.path.join(data, conf)
+            for spec in specs:
+                args = ["-f", path, "-h", hk]
+                for o in opts:
+                    args += ["-o", o]
+                if spec:
+                    args += ["-C", spec]
+                want = run([sshd, "-T"] + args)
+                got = run([dump] + args)
+                label = f"{name}" + (f" -C {spec}" if spec else "")
+                if want[0] != 0:
+                    # OpenSSH refuses this one: we must refuse it with the same words.
+                    if got[0] == 0 or want[2].strip() != got[2].strip():
+                        failures += 1
+                        print(f"FAIL {label}:\n    openssh: {want[2].strip()!r}"
+                              f"\n    postern: {got[2].strip()!r} (exit {got[0]})")
+                    else:
+                        print(f"ok   {label} (refused alike)")
+                    continue
+                wl = want[1].splitlines()
+                gl = got[1].splitlines()
+                if got[0] != 0 or wl != gl:
+                    failures += 1
+                    print(f"FAIL {label}: (exit {got[0]}) {got[2].strip()}")
+                    import difflib
+                    for line in difflib.unified_diff(wl, gl, "openssh", "postern", lineterm="",
+                                                     n=0):
+                        print("   ", line)
+                else:
+                    print(f"ok   {label} ({len(gl)} lines)")
+        for i, text in enumerate(BAD):
+            path = os.path.join(tmp, "bad.conf")
+            with open(path, "w") as fh:
+                fh.write(text)
+            want = run([sshd, "-T", "-f", path, "-h", hk])
+            got = run([dump, "-f", path, "-h", hk])
+            label = "bad config " + repr(text)
+            if want[0] == 0 or got[0] == 0 or want[2].strip() != got[2].strip():
+                failures += 1
+                print(f"FAIL {label}:\n    openssh: {want[2].strip()!r} (exit {want[0]})"
+                      f"\n    postern: {got[2].strip()!r} (exit {got[0]})")
+            else:
+                print(f"ok   {label}")
+    finally:
+        shutil.rmtree(tmp)
+    print("%d failures" % failures)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

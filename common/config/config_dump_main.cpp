@@ -1,0 +1,65 @@
+// config_dump: prints what postern makes of an sshd_config, as `sshd -T` does. Used by the
+// comparison test against OpenSSH's sshd; takes the same -f, -o, -h, -C options.
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "common/config/server_config.h"
+
+using namespace postern::config;
+
+int main(int argc, char** argv) {
+  std::string file = "/etc/ssh/sshd_config";
+  std::string spec;
+  std::vector<std::string> options;
+  std::vector<std::string> host_keys;
+  LoadOptions load{"/etc/ssh"};
+  int opt;
+  while ((opt = getopt(argc, argv, "f:o:h:C:S:")) != -1) {
+    switch (opt) {
+      case 'f':
+        file = optarg;
+        break;
+      case 'o':
+        options.push_back(optarg);
+        break;
+      case 'h':
+        host_keys.push_back(optarg);
+        break;
+      case 'C':
+        spec = optarg;
+        break;
+      case 'S':
+        load.sysconfdir = optarg;
+        break;
+      default:
+        fprintf(stderr, "usage: config_dump [-f file] [-o opt] [-h hostkey] [-C spec]\n");
+        return 2;
+    }
+  }
+  // -h host keys are added as HostKey lines after the file, as sshd does.
+  auto cfg = load_server_config(file, options, load);
+  if (!cfg) {
+    fprintf(stderr, "%s\n", cfg.error().message.c_str());
+    return 255;
+  }
+  ServerConfig c = *cfg;
+  if (!host_keys.empty()) c.host_keys = host_keys;
+  {
+    auto ci = parse_connection_spec(spec);
+    if (!ci) {
+      fprintf(stderr, "%s\n", ci.error().message.c_str());
+      return 255;
+    }
+    auto matched = apply_match_for_test(c, *ci);
+    if (!matched) {
+      fprintf(stderr, "%s\n", matched.error().message.c_str());
+      return 255;
+    }
+    if (!spec.empty()) c = *matched;  // without -C only the test-mode check applies
+  }
+  fputs(dump_config(c).c_str(), stdout);
+  return 0;
+}
