@@ -17,17 +17,21 @@ constexpr size_t kAesBlock = 16;
 
 const EVP_CIPHER* ctr_cipher(size_t key_len) {
   switch (key_len) {
-    case 16: return EVP_aes_128_ctr();
-    case 24: return EVP_aes_192_ctr();
-    case 32: return EVP_aes_256_ctr();
-    default: throw std::invalid_argument("bad AES-CTR key length");
+    case 16:
+      return EVP_aes_128_ctr();
+    case 24:
+      return EVP_aes_192_ctr();
+    case 32:
+      return EVP_aes_256_ctr();
+    default:
+      throw std::invalid_argument("bad AES-CTR key length");
   }
 }
 
 class CipherMac final : public PacketCipher {
  public:
-  CipherMac(const CipherInfo& info, const MacInfo* mac, ByteView key, ByteView iv,
-            ByteView mac_key, bool encrypt, uint32_t skip)
+  CipherMac(const CipherInfo& info, const MacInfo* mac, ByteView key, ByteView iv, ByteView mac_key,
+            bool encrypt, uint32_t skip)
       : m_info(info),
         m_mac_info(mac),
         m_encrypt(encrypt),
@@ -41,8 +45,8 @@ class CipherMac final : public PacketCipher {
       // context is keyed once and never re-initialised.
       m_ctx.reset(EVP_CIPHER_CTX_new());
       if (!m_ctx || iv.size() != kAesBlock ||
-          EVP_EncryptInit_ex(m_ctx.get(), ctr_cipher(key.size()), nullptr, key.data(),
-                             iv.data()) != 1)
+          EVP_EncryptInit_ex(m_ctx.get(), ctr_cipher(key.size()), nullptr, key.data(), iv.data()) !=
+              1)
         throw std::runtime_error(ossl_error("AES-CTR init"));
       if (skip > 0) {
         uint8_t discard[kAesBlock] = {};
@@ -103,8 +107,8 @@ class CipherMac final : public PacketCipher {
       }
       skip = uint32_t(m_bytes % kAesBlock);
     }
-    return encode_state(m_info, m_mac_info, m_encrypt, m_key, ByteView(iv, m_iv.size()),
-                        m_mac_key, skip);
+    return encode_state(m_info, m_mac_info, m_encrypt, m_key, ByteView(iv, m_iv.size()), m_mac_key,
+                        skip);
   }
 
  private:

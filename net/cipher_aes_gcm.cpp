@@ -81,8 +81,8 @@ class AesGcm final : public PacketCipher {
     size_t body = packet.size() - 4;
     if (EVP_CipherInit_ex(m_ctx.get(), nullptr, nullptr, nullptr, m_iv, -1) != 1 ||
         EVP_CipherUpdate(m_ctx.get(), nullptr, &outl, packet.data(), 4) != 1 ||
-        EVP_CipherUpdate(m_ctx.get(), packet.data() + 4, &outl, packet.data() + 4,
-                         evp_len(body)) != 1 ||
+        EVP_CipherUpdate(m_ctx.get(), packet.data() + 4, &outl, packet.data() + 4, evp_len(body)) !=
+            1 ||
         size_t(outl) != body)
       throw std::runtime_error(ossl_error("AES-GCM"));
   }

@@ -40,7 +40,8 @@ class Chacha20Poly1305 final : public PacketCipher {
  public:
   Chacha20Poly1305(const CipherInfo& info, ByteView key, bool encrypt)
       : m_info(info), m_encrypt(encrypt), m_key(key) {
-    if (key.size() != 2 * kHalfKey) throw std::invalid_argument("chacha20-poly1305 key is 64 bytes");
+    if (key.size() != 2 * kHalfKey)
+      throw std::invalid_argument("chacha20-poly1305 key is 64 bytes");
     m_main = chacha_ctx(key.data());
     m_header = chacha_ctx(key.data() + kHalfKey);
     EvpMacPtr mac(EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_POLY1305, nullptr));

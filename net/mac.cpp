@@ -91,10 +91,14 @@ std::unique_ptr<Mac> make_mac(const MacInfo& info, ByteView key) {
   std::string_view name = info.name;
   if (name.starts_with("umac-")) return std::make_unique<UmacMac>(key, info.tag_len);
   const char* digest = nullptr;
-  if (name.starts_with("hmac-sha2-256")) digest = "SHA2-256";
-  else if (name.starts_with("hmac-sha2-512")) digest = "SHA2-512";
-  else if (name.starts_with("hmac-sha1")) digest = "SHA1";
-  else throw std::invalid_argument("unsupported MAC " + std::string(name));
+  if (name.starts_with("hmac-sha2-256"))
+    digest = "SHA2-256";
+  else if (name.starts_with("hmac-sha2-512"))
+    digest = "SHA2-512";
+  else if (name.starts_with("hmac-sha1"))
+    digest = "SHA1";
+  else
+    throw std::invalid_argument("unsupported MAC " + std::string(name));
   return std::make_unique<HmacMac>(digest, key, info.tag_len);
 }
 

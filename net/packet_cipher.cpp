@@ -73,7 +73,8 @@ std::unique_ptr<PacketCipher> make_packet_cipher(const CipherInfo& cipher, const
                                                  ByteView key, ByteView iv, ByteView mac_key,
                                                  bool encrypt) {
   const CipherInfo* known = find_cipher(cipher.name);
-  if (known == nullptr) throw std::invalid_argument("unsupported cipher " + std::string(cipher.name));
+  if (known == nullptr)
+    throw std::invalid_argument("unsupported cipher " + std::string(cipher.name));
   if (key.size() < known->key_len || iv.size() < known->iv_len)
     throw std::invalid_argument("cipher key or IV too short");
   key = key.first(known->key_len);
@@ -86,7 +87,8 @@ std::unique_ptr<PacketCipher> make_packet_cipher(const CipherInfo& cipher, const
   const MacInfo* known_mac = nullptr;
   if (mac != nullptr) {
     known_mac = find_mac(mac->name);
-    if (known_mac == nullptr) throw std::invalid_argument("unsupported MAC " + std::string(mac->name));
+    if (known_mac == nullptr)
+      throw std::invalid_argument("unsupported MAC " + std::string(mac->name));
     if (mac_key.size() < known_mac->key_len) throw std::invalid_argument("MAC key too short");
     mac_key = mac_key.first(known_mac->key_len);
   } else if (known->name != "none") {

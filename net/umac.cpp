@@ -15,7 +15,7 @@ namespace {
 
 using u128 = unsigned __int128;
 
-constexpr size_t kBlockLen = 16;    // RFC 4418 §2: BLOCKLEN of AES
+constexpr size_t kBlockLen = 16;      // RFC 4418 §2: BLOCKLEN of AES
 constexpr size_t kL1ChunkLen = 1024;  // bytes of message per NH call (L1 key length)
 // L2 switches from POLY-64 to POLY-128 after this many L1 outputs, i.e. 2^24 message bytes
 // (RFC 4418 §5.3: bitlength(M) <= 2^20 for the L1 output string).
@@ -27,7 +27,9 @@ constexpr uint64_t kMask64 = 0x01ffffff01ffffffULL;
 uint32_t load_be32(const uint8_t* p) {
   return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
 }
-uint64_t load_be64(const uint8_t* p) { return (uint64_t(load_be32(p)) << 32) | load_be32(p + 4); }
+uint64_t load_be64(const uint8_t* p) {
+  return (uint64_t(load_be32(p)) << 32) | load_be32(p + 4);
+}
 uint32_t load_le32(const uint8_t* p) {
   uint32_t v;
   std::memcpy(&v, p, 4);
@@ -72,8 +74,11 @@ EvpCipherCtxPtr aes128_ecb(const uint8_t* key) {
 // RFC 4418 §5.1 NH over `len` bytes (a multiple of 32), for Iters iterations at once: iteration j
 // uses the key shifted by 4*j words (§5.1 "L1Key_i"). The message was ENDIAN-SWAPped, so its
 // words are read little-endian. Sums and products wrap mod 2^64, the word additions mod 2^32.
+// The hot loop of every UMAC tag. GCC vectorises it (SSE2 pmuludq) only with its full cost
+// model, which -O2 does not use; this roughly doubles umac-64's throughput.
 template <size_t Iters>
-void nh(const uint32_t* key, const uint8_t* msg, size_t len, uint64_t* out) {
+[[gnu::optimize("O3")]] void nh(const uint32_t* key, const uint8_t* msg, size_t len,
+                                uint64_t* out) {
   uint64_t y[Iters] = {};
   for (size_t off = 0; off < len; off += 32, key += 8) {
     uint32_t m[8];
@@ -91,10 +96,14 @@ void nh(const uint32_t* key, const uint8_t* msg, size_t len, uint64_t* out) {
 
 void nh_any(size_t iters, const uint32_t* key, const uint8_t* msg, size_t len, uint64_t* out) {
   switch (iters) {
-    case 1: return nh<1>(key, msg, len, out);
-    case 2: return nh<2>(key, msg, len, out);
-    case 3: return nh<3>(key, msg, len, out);
-    default: return nh<4>(key, msg, len, out);
+    case 1:
+      return nh<1>(key, msg, len, out);
+    case 2:
+      return nh<2>(key, msg, len, out);
+    case 3:
+      return nh<3>(key, msg, len, out);
+    default:
+      return nh<4>(key, msg, len, out);
   }
 }
 
@@ -102,7 +111,7 @@ void nh_any(size_t iters, const uint32_t* key, const uint8_t* msg, size_t len, u
 uint64_t mul_add_mod_p64(uint64_t k, uint64_t y, uint64_t a) {
   u128 t = u128(k) * y + a;
   u128 s = u128(uint64_t(t >> 64)) * 59 + uint64_t(t);  // 2^64 = 59 (mod p64); s < 2^65
-  uint64_t r = uint64_t(s >> 64) * 59 + uint64_t(s);     // cannot wrap: see s's bound
+  uint64_t r = uint64_t(s >> 64) * 59 + uint64_t(s);    // cannot wrap: see s's bound
   return r >= kP64 ? r - kP64 : r;
 }
 
@@ -110,7 +119,7 @@ uint64_t mul_add_mod_p64(uint64_t k, uint64_t y, uint64_t a) {
 uint64_t poly64_step(uint64_t k, uint64_t y, uint64_t m) {
   constexpr uint64_t kMaxWordRange = ~uint64_t(0) - 0xffffffffULL;  // 2^64 - 2^32
   if (m >= kMaxWordRange) {
-    y = mul_add_mod_p64(k, y, kP64 - 1);  // marker
+    y = mul_add_mod_p64(k, y, kP64 - 1);   // marker
     return mul_add_mod_p64(k, y, m - 59);  // m - offset
   }
   return mul_add_mod_p64(k, y, m);
@@ -150,7 +159,7 @@ U128 mul_add_mod_p128(U128 k, U128 y, U128 a) {
 U128 poly128_step(U128 k, U128 y, U128 m) {
   if ((m.hi >> 32) == 0xffffffffULL) {  // m >= maxwordrange = 2^128 - 2^96
     y = mul_add_mod_p128(k, y, U128{~uint64_t(0), ~uint64_t(0) - 159});  // marker p-1
-    u128 lo = u128(m.lo) - 159;                                         // m - offset
+    u128 lo = u128(m.lo) - 159;                                          // m - offset
     U128 adj{m.hi - ((lo >> 64) ? 1 : 0), uint64_t(lo)};
     return mul_add_mod_p128(k, y, adj);
   }
