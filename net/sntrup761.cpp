@@ -294,8 +294,7 @@ size_t encode(uint8_t* out, uint32_t* R, uint32_t* M, size_t len) {
 }
 
 // Decode(S, M) of the specification, the inverse of encode: every output R[i] < M[i] whatever the
-// input bytes. Returns the bytes consumed. `scratch` needs 4 * ceil(len / 2) words for each level
-// of the recursion, under 4 * len in all.
+// input bytes. Returns the bytes consumed. `scratch` holds decode_scratch_words(len) words.
 size_t decode(uint32_t* R, const uint8_t* in, const uint32_t* M, size_t len, uint32_t* scratch) {
   if (len == 0) return 0;
   if (len == 1) {
@@ -338,6 +337,12 @@ size_t decode(uint32_t* R, const uint8_t* in, const uint32_t* M, size_t len, uin
   return k;
 }
 
+// decode()'s scratch for `len` values: 4 words per pair at each level of the recursion.
+constexpr size_t decode_scratch_words(size_t len) {
+  return len <= 1 ? 0 : 4 * ((len + 1) / 2) + decode_scratch_words((len + 1) / 2);
+}
+using DecodeScratch = std::array<uint32_t, decode_scratch_words(kP)>;
+
 // Rq_encode: coefficient + kQ12 in radix q.
 void rq_encode(uint8_t* out, const RqPoly& h) {
   std::array<uint32_t, kP> R, M;
@@ -350,7 +355,7 @@ void rq_encode(uint8_t* out, const RqPoly& h) {
 
 void rq_decode(RqPoly& h, const uint8_t* in) {
   std::array<uint32_t, kP> R, M;
-  std::array<uint32_t, 8 * kP> scratch;
+  DecodeScratch scratch;
   M.fill(kQ);
   decode(R.data(), in, M.data(), kP, scratch.data());
   for (int i = 0; i < kP; ++i) h[i] = static_cast<Fq>(static_cast<int32_t>(R[i]) - kQ12);
@@ -368,7 +373,7 @@ void rounded_encode(uint8_t* out, const RqPoly& c) {
 
 void rounded_decode(RqPoly& c, const uint8_t* in) {
   std::array<uint32_t, kP> R, M;
-  std::array<uint32_t, 8 * kP> scratch;
+  DecodeScratch scratch;
   M.fill(kRoundedModulus);
   decode(R.data(), in, M.data(), kP, scratch.data());
   for (int i = 0; i < kP; ++i) c[i] = static_cast<Fq>(3 * static_cast<int32_t>(R[i]) - kQ12);
