@@ -77,6 +77,11 @@ int8_t f3_freeze(int32_t x) {
   return static_cast<int8_t>(r);
 }
 
+// The same for |x| <= 2, cheaper (the reciprocal's inner loops): subtract 3 from 2, add 3 to -2.
+int8_t f3_freeze_small(int32_t x) {
+  return static_cast<int8_t>(x - 3 * ((x + 2) >> 2) + 3 * ((2 - x) >> 2));
+}
+
 // a^(q-2) = 1/a in Z/q (a != 0); the exponent is public, so square-and-multiply is constant time.
 Fq fq_recip(Fq a) {
   int32_t result = 1;
@@ -150,11 +155,17 @@ void r3_mult(SmallPoly& out, const SmallPoly& a, const SmallPoly& b) {
 // gcd(F, G) = 1 exactly when delta = 0, and then f_N is a nonzero constant c. Then v has terms
 // x^1..x^p only, and substituting 1/x for x and multiplying by x^(N+p-1) turns c x^N = u f + v g
 // into c x^(p-1) = U F + x^(p-1) W G with W = sum_j v_(p-j) x^j: so 1/G = W / c in R. Keeping v
-// and r modulo x^(p+1) is exact because the final v has degree at most p.
+// and r modulo x^kPadded is exact because the final v has degree at most p.
+//
+// The loops run over kPadded entries (a multiple of the vector width; the arrays have one more,
+// always zero) so the compiler vectorises them: entries of f and g past p stay zero, and those of
+// v and r past p are never read.
+using RecipBuffer3 = std::array<int8_t, kPadded + 1>;
+using RecipBufferQ = std::array<Fq, kPadded + 1>;
 
 // out = 1/in in R/3; returns false (out unspecified) when in is not invertible.
 bool r3_recip(SmallPoly& out, const SmallPoly& in) {
-  std::array<int8_t, kP + 1> f{}, g{}, v{}, r{};
+  RecipBuffer3 f{}, g{}, v{}, r{};
   f[0] = 1;
   f[kP - 1] = -1;
   f[kP] = -1;
@@ -168,7 +179,7 @@ bool r3_recip(SmallPoly& out, const SmallPoly& in) {
     delta ^= swap & (delta ^ -delta);
     delta += 1;
     int8_t swap8 = static_cast<int8_t>(swap);
-    for (int i = 0; i <= kP; ++i) {
+    for (int i = 0; i < kPadded; ++i) {
       int8_t t = swap8 & (f[i] ^ g[i]);
       f[i] ^= t;
       g[i] ^= t;
@@ -178,10 +189,9 @@ bool r3_recip(SmallPoly& out, const SmallPoly& in) {
     }
     // f(0) is +-1, its own inverse: eliminate g(0) with c = g(0) / f(0), then divide g by x.
     int32_t c = g[0] * f[0];
-    for (int i = 0; i < kP; ++i) g[i] = f3_freeze(g[i + 1] - c * f[i + 1]);
-    g[kP] = 0;
-    for (int i = 0; i <= kP; ++i) r[i] = f3_freeze(r[i] - c * v[i]);
-    for (int i = kP; i >= 1; --i) v[i] = v[i - 1];
+    for (int i = 0; i < kPadded; ++i) g[i] = f3_freeze_small(g[i + 1] - c * f[i + 1]);
+    for (int i = 0; i < kPadded; ++i) r[i] = f3_freeze_small(r[i] - c * v[i]);
+    std::memmove(v.data() + 1, v.data(), kPadded - 1);  // v *= x
     v[0] = 0;
   }
 
@@ -197,7 +207,7 @@ bool r3_recip(SmallPoly& out, const SmallPoly& in) {
 // out = 1/(3 in) in R/q. R/q is a field (x^p - x - 1 is irreducible mod q), so this always
 // exists for nonzero in. Without normalising f(0): g <- (f(0) g - g(0) f) / x.
 void rq_recip3(RqPoly& out, const SmallPoly& in) {
-  std::array<Fq, kP + 1> f{}, g{}, v{}, r{};
+  RecipBufferQ f{}, g{}, v{}, r{};
   f[0] = 1;
   f[kP - 1] = -1;
   f[kP] = -1;
@@ -210,7 +220,7 @@ void rq_recip3(RqPoly& out, const SmallPoly& in) {
     delta ^= swap & (delta ^ -delta);
     delta += 1;
     Fq swap16 = static_cast<Fq>(swap);
-    for (int i = 0; i <= kP; ++i) {
+    for (int i = 0; i < kPadded; ++i) {
       Fq t = static_cast<Fq>(swap16 & (f[i] ^ g[i]));
       f[i] = static_cast<Fq>(f[i] ^ t);
       g[i] = static_cast<Fq>(g[i] ^ t);
@@ -220,10 +230,9 @@ void rq_recip3(RqPoly& out, const SmallPoly& in) {
     }
     int32_t f0 = f[0];
     int32_t g0 = g[0];
-    for (int i = 0; i < kP; ++i) g[i] = fq_freeze(f0 * g[i + 1] - g0 * f[i + 1]);
-    g[kP] = 0;
-    for (int i = 0; i <= kP; ++i) r[i] = fq_freeze(f0 * r[i] - g0 * v[i]);
-    for (int i = kP; i >= 1; --i) v[i] = v[i - 1];
+    for (int i = 0; i < kPadded; ++i) g[i] = fq_freeze(f0 * g[i + 1] - g0 * f[i + 1]);
+    for (int i = 0; i < kPadded; ++i) r[i] = fq_freeze(f0 * r[i] - g0 * v[i]);
+    std::memmove(v.data() + 1, v.data(), (kPadded - 1) * sizeof(Fq));  // v *= x
     v[0] = 0;
   }
 
