@@ -34,6 +34,8 @@ CASES = [
     ("match lport", "match_lport.conf", [None, "user=bob,host=a.example.com,addr=10.1.2.3",
                                          "user=b,host=a.example.com,addr=1.1.1.1,lport=2222"],
      []),
+    ("syntax corners", "tricky.conf", [None, "user=bob", "user=alice", "user=carol"], []),
+    ("relative paths", "relative.conf", [None], []),
     ("listen addresses", "listen.conf", [None], []),
     ("include", "include.conf", [None, "user=carol,host=h,addr=1.2.3.4"], []),
     ("-o options", "debian.conf", [None], ["Port=2222", "PasswordAuthentication no",

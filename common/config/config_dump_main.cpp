@@ -39,14 +39,15 @@ int main(int argc, char** argv) {
         return 2;
     }
   }
-  // -h host keys are added as HostKey lines after the file, as sshd does.
+  // -h host keys come before the file's HostKey lines, as with sshd.
+  for (auto it = host_keys.rbegin(); it != host_keys.rend(); ++it)
+    options.insert(options.begin(), "HostKey " + *it);
   auto cfg = load_server_config(file, options, load);
   if (!cfg) {
     fprintf(stderr, "%s\n", cfg.error().message.c_str());
     return 255;
   }
   ServerConfig c = *cfg;
-  if (!host_keys.empty()) c.host_keys = host_keys;
   {
     auto ci = parse_connection_spec(spec);
     if (!ci) {

@@ -5,6 +5,7 @@
 #include <strings.h>
 #include <syslog.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <cctype>
 #include <climits>
@@ -167,9 +168,19 @@ std::vector<std::string> dump_int_or_none(const Keyword& kw, const ServerConfig&
   return {v == 0 ? "none" : std::to_string(v)};
 }
 
+// sshd makes these paths absolute when it reads them, because it changes directory later.
+std::string absolute_path(const Keyword& kw, const std::string& path) {
+  if (!(kw.flags & kPath) || path.empty() || path[0] == '/' || path == "internal" ||
+      path == "SSH_AUTH_SOCK")
+    return path;
+  char buf[4096];
+  if (getcwd(buf, sizeof buf) == nullptr) return path;
+  return std::string(buf) + "/" + path;
+}
+
 bool parse_string(const Keyword& kw, Args& a, ServerConfig& c, ParseContext& ctx) {
   const std::string& w = *a.next();
-  if (ctx.apply) field<std::string>(kw, c) = iequals(w, "none") ? "" : w;
+  if (ctx.apply) field<std::string>(kw, c) = iequals(w, "none") ? "" : absolute_path(kw, w);
   return true;
 }
 std::vector<std::string> dump_string(const Keyword& kw, const ServerConfig& c, bool quote) {
@@ -180,7 +191,7 @@ std::vector<std::string> dump_string(const Keyword& kw, const ServerConfig& c, b
 // A string that is always set (never "none"): PidFile, XAuthLocation...
 bool parse_path(const Keyword& kw, Args& a, ServerConfig& c, ParseContext& ctx) {
   const std::string& w = *a.next();
-  if (ctx.apply) field<std::string>(kw, c) = w;
+  if (ctx.apply) field<std::string>(kw, c) = absolute_path(kw, w);
   return true;
 }
 
@@ -203,7 +214,7 @@ bool parse_accumulate(const Keyword& kw, Args& a, ServerConfig& c, ParseContext&
   while (const std::string* w = a.next()) {
     if (kw.member == Member(&ServerConfig::accept_env) && w->find('=') != std::string::npos)
       return ctx.fail_plain("Invalid environment name.");
-    if (ctx.apply) v.push_back(*w);
+    if (ctx.apply) v.push_back(absolute_path(kw, *w));
   }
   return true;
 }
@@ -742,9 +753,9 @@ const Keyword kTable[] = {
   {"FingerprintHash", &S::fingerprint_hash, 0, "SHA256", parse_choice, dump_choice,
    kFingerprintHash, nullptr, 0, 0, "Invalid hash algorithm"},
   {"ExposeAuthInfo", &S::expose_auth_info, M, "no", parse_flag, dump_flag},
-  {"PidFile", &S::pid_file, 0, "/run/sshd.pid", parse_string, dump_string},
-  {"ModuliFile", &S::moduli_file, 0, "@/moduli", parse_path, dump_plain},
-  {"XAuthLocation", &S::xauth_location, 0, "/usr/bin/xauth", parse_string, dump_string},
+  {"PidFile", &S::pid_file, kPath, "/run/sshd.pid", parse_string, dump_string},
+  {"ModuliFile", &S::moduli_file, kPath, "@/moduli", parse_path, dump_plain},
+  {"XAuthLocation", &S::xauth_location, kPath, "/usr/bin/xauth", parse_string, dump_string},
   {"Ciphers", &S::ciphers, 0,
    "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,aes128-gcm@openssh.com,"
    "aes256-gcm@openssh.com",
@@ -754,12 +765,12 @@ const Keyword kTable[] = {
    "hmac-sha2-512-etm@openssh.com,hmac-sha1-etm@openssh.com,umac-64@openssh.com,"
    "umac-128@openssh.com,hmac-sha2-256,hmac-sha2-512,hmac-sha1",
    parse_algorithms, dump_plain, {}, nullptr, 0, 0, "Bad SSH2 mac spec", kMacList},
-  {"Banner", &S::banner, M, "none", parse_string, dump_string},
+  {"Banner", &S::banner, M | kPath, "none", parse_string, dump_string},
   {"ForceCommand", &S::force_command, M, "none", parse_line, dump_line},
   {"ChrootDirectory", &S::chroot_directory, M, "none", parse_string, dump_string},
-  {"TrustedUserCAKeys", &S::trusted_user_ca_keys, M, "none", parse_string, dump_string},
-  {"RevokedKeys", &S::revoked_keys, M, "none", parse_string, dump_string},
-  {"SecurityKeyProvider", &S::security_key_provider, 0, "internal", parse_path, dump_plain},
+  {"TrustedUserCAKeys", &S::trusted_user_ca_keys, M | kPath, "none", parse_string, dump_string},
+  {"RevokedKeys", &S::revoked_keys, M | kPath, "none", parse_string, dump_string},
+  {"SecurityKeyProvider", &S::security_key_provider, kPath, "internal", parse_path, dump_plain},
   {"AuthorizedPrincipalsFile", &S::authorized_principals_file, M, "none", parse_string,
    dump_string},
   {"VersionAddendum", &S::version_addendum, 0, "none", parse_line, dump_line},
@@ -770,7 +781,7 @@ const Keyword kTable[] = {
    dump_line},
   {"AuthorizedPrincipalsCommandUser", &S::authorized_principals_command_user, M, "none",
    parse_string, dump_string},
-  {"HostKeyAgent", &S::host_key_agent, 0, "none", parse_string, dump_string},
+  {"HostKeyAgent", &S::host_key_agent, kPath, "none", parse_string, dump_string},
   {"KexAlgorithms", &S::kex_algorithms, 0,
    "sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,curve25519-sha256,"
    "curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,"
@@ -790,8 +801,8 @@ const Keyword kTable[] = {
   {"SyslogFacility", &S::syslog_facility, 0, "AUTH", parse_facility, dump_choice, kFacility},
   {"AuthorizedKeysFile", &S::authorized_keys_files, M,
    ".ssh/authorized_keys .ssh/authorized_keys2", parse_word_list, dump_word_list},
-  {"HostKey", &S::host_keys, kAccumulate, nullptr, parse_accumulate, dump_each},
-  {"HostCertificate", &S::host_certificates, kAccumulate, nullptr, parse_accumulate, dump_each},
+  {"HostKey", &S::host_keys, kAccumulate | kPath, nullptr, parse_accumulate, dump_each},
+  {"HostCertificate", &S::host_certificates, kAccumulate | kPath, nullptr, parse_accumulate, dump_each},
   {"AllowUsers", &S::allow_users, M | kAccumulate, nullptr, parse_accumulate, dump_each},
   {"DenyUsers", &S::deny_users, M | kAccumulate, nullptr, parse_accumulate, dump_each},
   {"AllowGroups", &S::allow_groups, M | kAccumulate, nullptr, parse_accumulate, dump_each},

@@ -56,6 +56,7 @@ enum KeywordFlags : unsigned {
   kNoDump = 2,      // not printed by -T
   kAccumulate = 4,  // every line adds values (HostKey, AcceptEnv...), no first-wins
   kDumpIfSet = 8,   // printed by -T only when not empty
+  kPath = 16,       // a relative path is taken from the current directory, as sshd does
 };
 
 struct Keyword {

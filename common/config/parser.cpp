@@ -53,6 +53,7 @@ class Parser {
     int lineno = 0;
     size_t start = 0;
     int saved_block = m_block;
+    m_outer.push_back(m_block);
     while (start < text.size()) {
       size_t end = text.find('\n', start);
       if (end == std::string_view::npos) end = text.size();
@@ -62,6 +63,7 @@ class Parser {
     }
     // A Match inside an included file ends with that file.
     m_block = saved_block;
+    m_outer.pop_back();
     return true;
   }
 
@@ -156,6 +158,15 @@ class Parser {
     std::string criteria;
     for (const auto& w : args.words) criteria += (criteria.empty() ? "" : " ") + quote_word(w);
     (void)line;
+    // A Match in a file included from inside a Match block applies only where that block does.
+    int outer = m_outer.empty() ? -1 : m_outer.back();
+    if (outer >= 0) {
+      const std::string& o = m_cfg.match_blocks[outer];
+      if (strcasecmp(criteria.c_str(), "all") == 0)
+        criteria = o;
+      else if (strcasecmp(o.c_str(), "all") != 0)
+        criteria = o + " " + criteria;
+    }
     m_cfg.match_blocks.push_back(criteria);
     m_block = static_cast<int>(m_cfg.match_blocks.size()) - 1;
     return true;
@@ -192,8 +203,9 @@ class Parser {
  private:
   ServerConfig& m_cfg;
   const LoadOptions& m_options;
-  bool m_record;     // load mode: Match blocks are recorded, not applied
-  int m_block = -1;  // current Match block, -1 = global
+  bool m_record;             // load mode: Match blocks are recorded, not applied
+  int m_block = -1;          // current Match block, -1 = global
+  std::vector<int> m_outer;  // per open file: the Match block its Include line was in
   std::string m_fatal;
   std::vector<std::string> m_errors;
 };
