@@ -82,8 +82,7 @@ class DhKex final : public KexMethod {
     EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "DH", nullptr));
     EVP_PKEY* key = nullptr;
     if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) <= 0 ||
-        EVP_PKEY_fromdata(ctx.get(), &key,
-                          pub ? EVP_PKEY_PUBLIC_KEY : EVP_PKEY_KEY_PARAMETERS,
+        EVP_PKEY_fromdata(ctx.get(), &key, pub ? EVP_PKEY_PUBLIC_KEY : EVP_PKEY_KEY_PARAMETERS,
                           params.get()) <= 0)
       return nullptr;
     return EvpPkeyPtr(key);
@@ -183,11 +182,20 @@ size_t DhGroup::bits() const {
 std::optional<DhGroup> builtin_dh_group(int id) {
   BIGNUM* (*get)(BIGNUM*) = nullptr;
   switch (id) {
-    case 1: get = BN_get_rfc2409_prime_1024; break;
-    case 14: get = BN_get_rfc3526_prime_2048; break;
-    case 16: get = BN_get_rfc3526_prime_4096; break;
-    case 18: get = BN_get_rfc3526_prime_8192; break;
-    default: return std::nullopt;
+    case 1:
+      get = BN_get_rfc2409_prime_1024;
+      break;
+    case 14:
+      get = BN_get_rfc3526_prime_2048;
+      break;
+    case 16:
+      get = BN_get_rfc3526_prime_4096;
+      break;
+    case 18:
+      get = BN_get_rfc3526_prime_8192;
+      break;
+    default:
+      return std::nullopt;
   }
   BignumPtr p(get(nullptr));
   if (!p) return std::nullopt;
@@ -219,8 +227,7 @@ std::unique_ptr<KexMethod> make_dh_kex(std::string_view name, const EVP_MD* hash
   BignumPtr bp = bn_from(p), bg = bn_from(g);
   if (!bp || !bg) return nullptr;
   int bits = BN_num_bits(bp.get());
-  if (bits < kDhMinModulusBits || bits > kDhMaxModulusBits || !BN_is_odd(bp.get()))
-    return nullptr;
+  if (bits < kDhMinModulusBits || bits > kDhMaxModulusBits || !BN_is_odd(bp.get())) return nullptr;
   // 1 < g < p-1: g = 1 or p-1 generates a subgroup of order at most 2.
   BignumPtr p_minus_1(BN_dup(bp.get()));
   if (!p_minus_1 || !BN_sub_word(p_minus_1.get(), 1)) return nullptr;

@@ -1,7 +1,7 @@
 #include "net/kex_dh.h"
 
-#include <openssl/bn.h>
 #include <gtest/gtest.h>
+#include <openssl/bn.h>
 
 #include "common/ossl.h"
 #include "common/wire.h"
@@ -109,17 +109,17 @@ TEST(KexDh, RejectsPeerValuesOutOfRange) {
   auto server = make_fixed_dh_kex("diffie-hellman-group14-sha256");
   ASSERT_TRUE(server);
 
-  EXPECT_FALSE(server->server_respond(Bytes{}));                          // e = 0
-  EXPECT_FALSE(server->server_respond(Bytes{0x01}));                      // e = 1
+  EXPECT_FALSE(server->server_respond(Bytes{}));                           // e = 0
+  EXPECT_FALSE(server->server_respond(Bytes{0x01}));                       // e = 1
   EXPECT_FALSE(server->server_respond(mpint_contents(add_small(p, -1))));  // e = p-1
-  EXPECT_FALSE(server->server_respond(mpint_contents(p)));                // e = p
-  EXPECT_FALSE(server->server_respond(mpint_contents(add_small(p, 1))));  // e = p+1
-  EXPECT_FALSE(server->server_respond(Bytes(p.size() + 2, 0x7f)));       // oversized
-  EXPECT_FALSE(server->server_respond(Bytes(1024 * 1024, 0x01)));         // very oversized
-  EXPECT_FALSE(server->server_respond(Bytes{0x80}));                      // negative
-  EXPECT_FALSE(server->server_respond(Bytes{0xff, 0x12}));                // negative
-  EXPECT_FALSE(server->server_respond(Bytes{0x00, 0x05}));                // not minimal
-  EXPECT_FALSE(server->server_respond(Bytes{0x00}));                      // not minimal zero
+  EXPECT_FALSE(server->server_respond(mpint_contents(p)));                 // e = p
+  EXPECT_FALSE(server->server_respond(mpint_contents(add_small(p, 1))));   // e = p+1
+  EXPECT_FALSE(server->server_respond(Bytes(p.size() + 2, 0x7f)));         // oversized
+  EXPECT_FALSE(server->server_respond(Bytes(1024 * 1024, 0x01)));          // very oversized
+  EXPECT_FALSE(server->server_respond(Bytes{0x80}));                       // negative
+  EXPECT_FALSE(server->server_respond(Bytes{0xff, 0x12}));                 // negative
+  EXPECT_FALSE(server->server_respond(Bytes{0x00, 0x05}));                 // not minimal
+  EXPECT_FALSE(server->server_respond(Bytes{0x00}));                       // not minimal zero
 
   // 2 is the smallest value allowed. (p-2 is in range too, but for the RFC 3526 groups
   // OpenSSL knows q = (p-1)/2 and also refuses values outside the order-q subgroup, which p-2
@@ -178,10 +178,10 @@ TEST(KexDh, MakeDhKexRejectsBadGroups) {
   auto g14 = builtin_dh_group(14);
   const Bytes& p = g14->p;
   EXPECT_FALSE(make_dh_kex("x", nullptr, p, Bytes{2}));
-  EXPECT_FALSE(make_dh_kex("x", EVP_sha256(), p, Bytes{}));       // g = 0
-  EXPECT_FALSE(make_dh_kex("x", EVP_sha256(), p, Bytes{1}));      // g = 1
-  EXPECT_FALSE(make_dh_kex("x", EVP_sha256(), p, add_small(p, -1)));  // g = p-1
-  EXPECT_FALSE(make_dh_kex("x", EVP_sha256(), p, p));             // g = p
+  EXPECT_FALSE(make_dh_kex("x", EVP_sha256(), p, Bytes{}));                  // g = 0
+  EXPECT_FALSE(make_dh_kex("x", EVP_sha256(), p, Bytes{1}));                 // g = 1
+  EXPECT_FALSE(make_dh_kex("x", EVP_sha256(), p, add_small(p, -1)));         // g = p-1
+  EXPECT_FALSE(make_dh_kex("x", EVP_sha256(), p, p));                        // g = p
   EXPECT_FALSE(make_dh_kex("x", EVP_sha256(), add_small(p, -1), Bytes{2}));  // even
   EXPECT_FALSE(make_dh_kex("x", EVP_sha256(), Bytes(64, 0xff), Bytes{2}));   // 512 bits
   Bytes huge(8192 / 8 + 1, 0xff);

@@ -62,8 +62,8 @@ class EcdhKex final : public KexMethod {
   Bytes our_public() const {
     Bytes pub(point_size());
     size_t len = 0;
-    if (EVP_PKEY_get_octet_string_param(m_key.get(), OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
-                                        pub.data(), pub.size(), &len) <= 0 ||
+    if (EVP_PKEY_get_octet_string_param(m_key.get(), OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pub.data(),
+                                        pub.size(), &len) <= 0 ||
         len != pub.size() || pub[0] != 0x04)
       return {};
     return pub;
@@ -79,9 +79,8 @@ class EcdhKex final : public KexMethod {
     OSSL_PARAM params[] = {
         OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
                                          const_cast<char*>(m_curve.group), 0),
-        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
-                                          const_cast<uint8_t*>(peer_public.data()),
-                                          peer_public.size()),
+        OSSL_PARAM_construct_octet_string(
+            OSSL_PKEY_PARAM_PUB_KEY, const_cast<uint8_t*>(peer_public.data()), peer_public.size()),
         OSSL_PARAM_construct_end(),
     };
     EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));

@@ -4,12 +4,14 @@
 #include "net/kex_curve25519.h"
 #include "net/kex_dh.h"
 #include "net/kex_ecdh.h"
+#include "net/kex_sntrup761x25519.h"
 
 namespace postern::net {
 namespace {
 
 // OpenSSH 9.2 sshd's default KexAlgorithms, in its order (sshd_config(5)).
 constexpr std::string_view kDefaultMethods[] = {
+    kSntrup761X25519Name,
     "curve25519-sha256",
     "curve25519-sha256@libssh.org",
     "ecdh-sha2-nistp256",
@@ -21,8 +23,8 @@ constexpr std::string_view kDefaultMethods[] = {
     "diffie-hellman-group14-sha256",
 };
 
-// Supported but never offered unless configured: SHA-1 exchange hashes and the 1024-bit group
-// (RFC 9142 §4 marks them SHOULD NOT / MUST NOT).
+// Supported but never offered unless configured: SHA-1 exchange hashes and the 1024-bit group,
+// which RFC 9142 §4 demotes (group14-sha1 to MAY, the other two to SHOULD NOT).
 constexpr std::string_view kLegacyMethods[] = {
     "diffie-hellman-group14-sha1",
     "diffie-hellman-group-exchange-sha1",
@@ -32,13 +34,16 @@ constexpr std::string_view kLegacyMethods[] = {
 }  // namespace
 
 std::unique_ptr<KexMethod> make_kex_method(std::string_view name) {
+  if (auto m = make_sntrup761x25519_kex(name)) return m;
   if (auto m = make_curve25519_kex(name)) return m;
   if (auto m = make_ecdh_kex(name)) return m;
   if (auto m = make_fixed_dh_kex(name)) return m;
   return nullptr;
 }
 
-bool is_group_exchange(std::string_view name) { return group_exchange_hash(name) != nullptr; }
+bool is_group_exchange(std::string_view name) {
+  return group_exchange_hash(name) != nullptr;
+}
 
 // RFC 4419 §4.1 (SHA-1) and §4.2 (SHA-256).
 const EVP_MD* group_exchange_hash(std::string_view name) {

@@ -163,12 +163,12 @@ std::vector<ModuliEntry> parse_moduli(std::string_view text, size_t* skipped) {
   return entries;
 }
 
-Result<DhGroup> choose_group(const std::vector<ModuliEntry>& entries, uint32_t min,
-                             uint32_t wanted, uint32_t max) {
+Result<DhGroup> choose_group(const std::vector<ModuliEntry>& entries, uint32_t min, uint32_t wanted,
+                             uint32_t max) {
   // RFC 4419 §3 requires min <= n <= max of the request; below RFC 8270's floor nothing fits.
   if (min > wanted || wanted > max)
-    return Unexpected("group exchange request out of order: min " + std::to_string(min) +
-                      ", n " + std::to_string(wanted) + ", max " + std::to_string(max));
+    return Unexpected("group exchange request out of order: min " + std::to_string(min) + ", n " +
+                      std::to_string(wanted) + ", max " + std::to_string(max));
   if (max < kGexMinBits)
     return Unexpected("group exchange request max " + std::to_string(max) +
                       " is below the minimum of " + std::to_string(kGexMinBits) + " bits");
@@ -209,8 +209,8 @@ Result<DhGroup> choose_group(const std::string& moduli_path, uint32_t min, uint3
   while (in.read(buf, sizeof buf) || in.gcount() > 0) {
     text.append(buf, size_t(in.gcount()));
     if (text.size() > kMaxModuliFileSize) {
-      log_info("WARNING: %s is larger than %zu bytes, using a built-in group",
-               moduli_path.c_str(), kMaxModuliFileSize);
+      log_info("WARNING: %s is larger than %zu bytes, using a built-in group", moduli_path.c_str(),
+               kMaxModuliFileSize);
       return choose_group(std::vector<ModuliEntry>{}, min, wanted, max);
     }
   }

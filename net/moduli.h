@@ -38,8 +38,8 @@ std::vector<ModuliEntry> parse_moduli(std::string_view text, size_t* skipped = n
 // the smallest at least n, else the largest below n; one entry of that size is chosen at random.
 // With no entry in range the built-in groups 14/16/18 are tried by the same rule. An error means
 // the request itself is unacceptable (min > n, n > max, max < kGexMinBits) or nothing fits.
-Result<DhGroup> choose_group(const std::vector<ModuliEntry>& entries, uint32_t min,
-                             uint32_t wanted, uint32_t max);
+Result<DhGroup> choose_group(const std::vector<ModuliEntry>& entries, uint32_t min, uint32_t wanted,
+                             uint32_t max);
 
 // Reads `moduli_path` (missing or unreadable: built-in groups only) and chooses as above.
 Result<DhGroup> choose_group(const std::string& moduli_path, uint32_t min, uint32_t wanted,

@@ -56,23 +56,23 @@ TEST(Moduli, SkipsMalformedAndUnusableLines) {
   std::string good = line_for(14);
   const std::string bad[] = {
       "garbage",
-      "20220714110357 2 6 100 2047 2",                       // too few fields
-      good + " extra",                                       // too many fields
-      line_for(14, "4"),                                     // Sophie Germain, not safe
-      line_for(14, "0"),                                     // untested type
-      line_for(14, "2", "7"),                                // marked composite
-      line_for(14, "2", "0"),                                // never tested
-      line_for(14, "2", "6", "0"),                           // no trials
-      line_for(14, "2", "6", "100", 0),                      // size field = bits, not bits-1
-      line_for(14, "2", "6", "100", -2),                     // size disagrees
-      line_for(14, "2", "6", "100", -1, "1"),                // generator 1
-      line_for(14, "2", "6", "100", -1, "0"),                // generator 0
-      line_for(14, "2", "6", "100", -1, "zz"),               // generator not hex
-      line_for(14, "x", "6"),                                // type not a number
-      line_for(14, "-2", "6"),                               // negative
-      "20220714110357 2 6 100 2047 2 FFFFFFFFFFFFFFFQ",      // modulus not hex
-      "20220714110357 2 6 100 99999999999 2 FF",             // size overflow
-      "20220714110357 2 6 100 511 2 " + std::string(128, 'F'),    // too small
+      "20220714110357 2 6 100 2047 2",                             // too few fields
+      good + " extra",                                             // too many fields
+      line_for(14, "4"),                                           // Sophie Germain, not safe
+      line_for(14, "0"),                                           // untested type
+      line_for(14, "2", "7"),                                      // marked composite
+      line_for(14, "2", "0"),                                      // never tested
+      line_for(14, "2", "6", "0"),                                 // no trials
+      line_for(14, "2", "6", "100", 0),                            // size field = bits, not bits-1
+      line_for(14, "2", "6", "100", -2),                           // size disagrees
+      line_for(14, "2", "6", "100", -1, "1"),                      // generator 1
+      line_for(14, "2", "6", "100", -1, "0"),                      // generator 0
+      line_for(14, "2", "6", "100", -1, "zz"),                     // generator not hex
+      line_for(14, "x", "6"),                                      // type not a number
+      line_for(14, "-2", "6"),                                     // negative
+      "20220714110357 2 6 100 2047 2 FFFFFFFFFFFFFFFQ",            // modulus not hex
+      "20220714110357 2 6 100 99999999999 2 FF",                   // size overflow
+      "20220714110357 2 6 100 511 2 " + std::string(128, 'F'),     // too small
       "20220714110357 2 6 100 16383 2 " + std::string(4096, 'F'),  // too large for us
   };
   // Well-formed (parse does not test primality: the file is trusted to hold what ssh-keygen
