@@ -9,8 +9,11 @@
 namespace postern::net {
 namespace {
 
-// OpenSSH 9.2 sshd's default KexAlgorithms, in its order (sshd_config(5)).
+// OpenSSH 9.2 sshd's default KexAlgorithms, in its order (sshd_config(5)), as Debian 12 ships
+// it (`sshd -T` on the reference machine): with the hybrid's RFC 9941 name ahead of the
+// @openssh.com one, as OpenSSH 9.9 and later also do.
 constexpr std::string_view kDefaultMethods[] = {
+    kSntrup761X25519RfcName,
     kSntrup761X25519Name,
     "curve25519-sha256",
     "curve25519-sha256@libssh.org",
