@@ -132,6 +132,28 @@ SecretBytes derive_key(const EVP_MD* md, ByteView k, ByteView h, char letter, By
 
 const char* kStateMagic = "postern-transport-state-v1";
 
+// Growing the packet buffers must not zero-fill what is about to be overwritten by a packet
+// (that would touch every byte of the bulk data path once more).
+template <typename T>
+struct DefaultInitAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = DefaultInitAllocator<U>;
+  };
+  DefaultInitAllocator() = default;
+  template <typename U>
+  DefaultInitAllocator(const DefaultInitAllocator<U>&) {}
+  template <typename U>
+  void construct(U* p) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+using Buffer = std::vector<uint8_t, DefaultInitAllocator<uint8_t>>;
+
 }  // namespace
 
 struct Transport::Impl {
@@ -144,7 +166,7 @@ struct Transport::Impl {
   size_t pre_banner_lines = 0;
 
   // ---- input: unprocessed bytes are in[in_start, in_end)
-  Bytes in;
+  Buffer in;
   size_t in_start = 0, in_end = 0;
   size_t returned_len = 0;  // the packet handed out by next_message(), dropped on the next call
   bool rx_len_known = false;
@@ -155,7 +177,7 @@ struct Transport::Impl {
   std::unique_ptr<PacketCipher> rx;
 
   // ---- output: pending bytes are out[out_start, out.size())
-  Bytes out;
+  Buffer out;
   size_t out_start = 0;
   size_t open_packet = SIZE_MAX;  // offset of the packet begun by begin_packet()
   size_t open_payload_len = 0;
