@@ -193,5 +193,70 @@ TEST(Config, ConnectionSpec) {
   EXPECT_FALSE(parse_connection_spec("foo=bar"));
 }
 
+TEST(Config, MatchAllAppliesAtLoad) {
+  // sshd applies "Match All" blocks when it reads the file as well as per connection.
+  ServerConfig c = parse_ok("Match All\n  MaxAuthTries 2\nMatch User x\n  MaxAuthTries 4\n");
+  EXPECT_EQ(c.max_auth_tries, 2);
+  EXPECT_EQ(apply_match(c, {"x", "", "", "", -1, ""}).max_auth_tries, 2);
+}
+
+TEST(Config, MatchInsideIncludeInsideMatch) {
+  auto dir = std::filesystem::temp_directory_path() / ("postern_cfgm_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "in.inc") << "Banner /b\nMatch User carol\n  PermitTTY no\n";
+  std::ofstream(dir / "main") << "Match User bob\n  Include in.inc\n  MaxSessions 4\n";
+  auto r = load_server_config((dir / "main").string(), {}, LoadOptions{dir.string()});
+  ASSERT_TRUE(r) << r.error().message;
+  ServerConfig bob = apply_match(*r, {"bob", "", "", "", -1, ""});
+  EXPECT_EQ(bob.banner, "/b");
+  EXPECT_EQ(bob.max_sessions, 4);  // back in bob's block after the included file
+  EXPECT_TRUE(bob.permit_tty);
+  // carol's block is nested in bob's: it needs both.
+  EXPECT_TRUE(apply_match(*r, {"carol", "", "", "", -1, ""}).permit_tty);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Config, ListenAddressesResolvedPerPort) {
+  ServerConfig c =
+      parse_ok("Port 2000\nPort 2001\nListenAddress 0:0::1\nListenAddress 127.0.0.1:5\n");
+  ASSERT_EQ(c.listen_addresses.size(), 3u);
+  EXPECT_EQ(c.listen_addresses[0], (ListenAddress{"::1", 2000, ""}));
+  EXPECT_EQ(c.listen_addresses[1], (ListenAddress{"::1", 2001, ""}));
+  EXPECT_EQ(c.listen_addresses[2], (ListenAddress{"127.0.0.1", 5, ""}));
+  ServerConfig v4 = parse_ok("AddressFamily inet\nPort 7\n");
+  ASSERT_EQ(v4.listen_addresses.size(), 1u);
+  EXPECT_EQ(v4.listen_addresses[0].host, "0.0.0.0");
+}
+
+TEST(Config, RelativePathsBecomeAbsolute) {
+  ServerConfig c = parse_ok("PidFile run/p.pid\nHostKey keys/hk\nChrootDirectory rel\n");
+  std::string cwd = std::filesystem::current_path().string();
+  EXPECT_EQ(c.pid_file, cwd + "/run/p.pid");
+  EXPECT_EQ(c.host_keys, std::vector<std::string>{cwd + "/keys/hk"});
+  EXPECT_EQ(c.chroot_directory, "rel");  // relative to the user's home, left alone
+}
+
+TEST(Config, AuthenticationMethodsMustBeSatisfiable) {
+  EXPECT_EQ(parse_error("PasswordAuthentication no\nAuthenticationMethods password\n"),
+            "Disabled method \"password\" in AuthenticationMethods list \"password\"\n"
+            "AuthenticationMethods cannot be satisfied by enabled authentication methods");
+  ServerConfig c = parse_ok("AuthenticationMethods publickey,password publickey\n");
+  EXPECT_EQ(c.authentication_methods,
+            (std::vector<std::string>{"publickey,password", "publickey"}));
+}
+
+TEST(Config, DumpHasOpenSSHFormats) {
+  std::string d =
+      dump_config(parse_ok("LogLevel DEBUG1\nStreamLocalBindMask 0\nIPQoS 8 0x10\n"
+                           "RekeyLimit 64K 30\nPermitListen 1234\nMaxStartups 5\n"));
+  EXPECT_NE(d.find("\nloglevel DEBUG\n"), std::string::npos);
+  EXPECT_NE(d.find("\nstreamlocalbindmask 00\n"), std::string::npos);
+  EXPECT_NE(d.find("\nipqos throughput lowdelay\n"), std::string::npos);
+  EXPECT_NE(d.find("\nrekeylimit 65536 30\n"), std::string::npos);
+  EXPECT_NE(d.find("\npermitlisten *:1234\n"), std::string::npos);
+  EXPECT_NE(d.find("\nmaxstartups 5:30:5\n"), std::string::npos);
+  EXPECT_EQ(d.find("port 22\naddressfamily any\nlistenaddress [::]:22\n"), 0u);
+}
+
 }  // namespace
 }  // namespace postern::config

@@ -124,7 +124,7 @@ bool parse_choice(const Keyword& kw, Args& a, ServerConfig& c, ParseContext& ctx
       return true;
     }
   }
-  if (kw.error) return ctx.fail_plain(std::string(kw.error) + " '" + w + "'");
+  if (kw.error) return ctx.fail_plain(std::string(kw.error) + " \"" + w + "\".");
   return ctx.fail_plain("unsupported option \"" + w + "\".");
 }
 std::vector<std::string> dump_choice(const Keyword& kw, const ServerConfig& c, bool) {
@@ -276,8 +276,11 @@ bool parse_auth_methods(const Keyword& kw, Args& a, ServerConfig& c, ParseContex
       static const char* const kMethods[] = {"publickey", "password",        "keyboard-interactive",
                                              "hostbased", "gssapi-with-mic", "none"};
       if (std::none_of(std::begin(kMethods), std::end(kMethods),
-                       [&](const char* m) { return base == m; }))
-        return ctx.fail_plain("invalid authentication method list.");
+                       [&](const char* m) { return base == m; })) {
+        ctx.fail("invalid AuthenticationMethods method list.");
+        ctx.fatal = "Unknown authentication method \"" + base + "\" in list\n" + ctx.fatal;
+        return false;
+      }
       start = end + 1;
     }
   }
@@ -571,7 +574,8 @@ bool parse_mask(const Keyword& kw, Args& a, ServerConfig& c, ParseContext& ctx) 
   const std::string& w = *a.next();
   char* end = nullptr;
   long v = strtol(w.c_str(), &end, 8);
-  if (w.empty() || *end != '\0' || v < 0 || v > 0777) return ctx.fail_plain("Bad mask.");
+  if (w.empty() || *end != '\0' || v < 0 || v > 0777)
+    return ctx.fail_plain("Invalid StreamLocalBindMask.");
   if (ctx.apply) field<int>(kw, c) = static_cast<int>(v);
   return true;
 }
@@ -629,7 +633,7 @@ bool parse_pubkey_options(const Keyword& kw, Args& a, ServerConfig& c, ParseCont
   while (const std::string* w = a.next()) {
     if (iequals(*w, "none")) continue;
     if (*w != "touch-required" && *w != "verify-required")
-      return ctx.fail_plain("unsupported PubkeyAuthOptions option \"" + *w + "\"");
+      return ctx.fail_counted("unsupported PubkeyAuthOptions option " + *w);
     v.push_back(*w);
   }
   if (ctx.apply) field<std::vector<std::string>>(kw, c) = std::move(v);
@@ -661,7 +665,10 @@ constexpr Choice kForwarding[] = {{"yes", Forwarding::kAll},
 constexpr Choice kCompression[] = {
     {"yes", Compression::kDelayed}, {"delayed", Compression::kDelayed}, {"no", Compression::kNo}};
 constexpr Choice kFingerprintHash[] = {{"MD5", FingerprintHash::kMd5},
-                                       {"SHA256", FingerprintHash::kSha256}};
+                                       {"SHA1", FingerprintHash::kSha1},
+                                       {"SHA256", FingerprintHash::kSha256},
+                                       {"SHA384", FingerprintHash::kSha384},
+                                       {"SHA512", FingerprintHash::kSha512}};
 constexpr Choice kPermitTunnel[] = {{"yes", PermitTunnel::kYes},
                                     {"point-to-point", PermitTunnel::kPointToPoint},
                                     {"ethernet", PermitTunnel::kEthernet},
@@ -751,7 +758,7 @@ const Keyword kTable[] = {
    dump_choice, kForwarding},
   {"StreamLocalBindUnlink", &S::stream_local_bind_unlink, M, "no", parse_flag, dump_flag},
   {"FingerprintHash", &S::fingerprint_hash, 0, "SHA256", parse_choice, dump_choice,
-   kFingerprintHash, nullptr, 0, 0, "Invalid hash algorithm"},
+   kFingerprintHash, nullptr, 0, 0, "Invalid FingerprintHash algorithm"},
   {"ExposeAuthInfo", &S::expose_auth_info, M, "no", parse_flag, dump_flag},
   {"PidFile", &S::pid_file, kPath, "/run/sshd.pid", parse_string, dump_string},
   {"ModuliFile", &S::moduli_file, kPath, "@/moduli", parse_path, dump_plain},

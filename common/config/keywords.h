@@ -32,6 +32,12 @@ struct ParseContext {
     return false;
   }
   bool fail_plain(std::string message) { return fail(std::move(message)); }
+  // An error OpenSSH counts and reports with the others before "terminating" (not fatal at once).
+  bool fail_counted(std::string message) {
+    counted = true;
+    return fail(std::move(message));
+  }
+  bool counted = false;
 };
 
 struct Keyword;

@@ -53,12 +53,6 @@ bool parse_cidr(std::string_view entry, int& family, unsigned char (&bytes)[16],
   return true;
 }
 
-bool looks_like_cidr(std::string_view e) {
-  return e.find('/') != std::string_view::npos ||
-         (e.find_first_not_of("0123456789.") == std::string_view::npos && !e.empty()) ||
-         (e.find(':') != std::string_view::npos && e.find_first_of("*?") == std::string_view::npos);
-}
-
 bool user_in_group(const std::string& user, std::string_view list) {
   struct passwd* pw = getpwnam(user.c_str());
   if (pw == nullptr) return false;
@@ -135,7 +129,13 @@ int match_address_list(std::string_view addr, std::string_view list) {
     if (neg) e.remove_prefix(1);
     if (e.empty()) return -1;
     bool hit;
-    if (looks_like_cidr(e)) {
+    // An entry whose address part is an IP address is a CIDR block (and must be a valid one);
+    // anything else is a wildcard pattern.
+    std::string host(e.substr(0, e.find('/')));
+    unsigned char probe[16];
+    bool is_ip = inet_pton(AF_INET, host.c_str(), probe) == 1 ||
+                 inet_pton(AF_INET6, host.c_str(), probe) == 1;
+    if (is_ip) {
       int fam, bits;
       unsigned char bytes[16] = {};
       if (!parse_cidr(e, fam, bytes, bits)) return -1;
@@ -183,7 +183,8 @@ bool check_match_criteria(const std::vector<std::string>& words, std::string& er
     if ((strcasecmp(attr.c_str(), "address") == 0 ||
          strcasecmp(attr.c_str(), "localaddress") == 0) &&
         match_address_list("", value) < 0) {
-      error = "Invalid Match " + attr + " list \"" + value + "\"";
+      // OpenSSH reports this one on its own, without "Bad Match condition".
+      error = "\x01Invalid Match " + lower(attr) + " argument '" + value + "' at line ";
       return false;
     }
     if (strcasecmp(attr.c_str(), "localport") == 0) {

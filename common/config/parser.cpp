@@ -72,8 +72,18 @@ class Parser {
     std::string line = trim(raw);
     if (line.empty() || line[0] == '#') return true;
     size_t k = 0;
-    while (k < line.size() && !isspace(static_cast<unsigned char>(line[k])) && line[k] != '=') ++k;
-    std::string keyword = line.substr(0, k);
+    std::string keyword;
+    if (line[0] == '"') {
+      // A keyword may be double-quoted; sshd skips a line whose keyword quote is not closed.
+      size_t close = line.find('"', 1);
+      if (close == std::string::npos) return true;
+      keyword = line.substr(1, close - 1);
+      k = close + 1;
+    } else {
+      while (k < line.size() && !isspace(static_cast<unsigned char>(line[k])) && line[k] != '=')
+        ++k;
+      keyword = line.substr(0, k);
+    }
     size_t r = k;
     while (r < line.size() && isspace(static_cast<unsigned char>(line[r]))) ++r;
     if (r < line.size() && line[r] == '=') ++r;
@@ -83,9 +93,12 @@ class Parser {
     args.rest = line.substr(r);
     std::string where = file + " line " + std::to_string(lineno);
     std::string split_error;
-    if (!split_words(args.rest, args.words, split_error)) return fail(where + ": " + split_error);
+    if (!split_words(args.rest, args.words, split_error)) {
+      m_errors.push_back(where + ": " + split_error);
+      return true;
+    }
 
-    if (strcasecmp(keyword.c_str(), "Match") == 0) return handle_match(args, where, line);
+    if (strcasecmp(keyword.c_str(), "Match") == 0) return handle_match(args, where, lineno);
     if (strcasecmp(keyword.c_str(), "Include") == 0) {
       if (args.words.empty()) {
         m_errors.push_back(where + ": no argument after keyword \"" + keyword + "\"");
@@ -131,7 +144,11 @@ class Parser {
     bool active =
         !m_record || !in_match || strcasecmp(m_cfg.match_blocks[m_block].c_str(), "all") == 0;
     ctx.apply = active && ((kw.flags & kAccumulate) || !m_cfg.explicitly_set[idx]);
-    if (!kw.parse(kw, args, m_cfg, ctx)) return fail(ctx.fatal);
+    if (!kw.parse(kw, args, m_cfg, ctx)) {
+      if (!ctx.counted) return fail(ctx.fatal);
+      m_errors.push_back(ctx.fatal);
+      return true;
+    }
     if (!args.done()) {
       m_errors.push_back(where + ": keyword " + keyword + " extra arguments at end of line");
       return true;
@@ -150,14 +167,16 @@ class Parser {
     return false;
   }
 
-  bool handle_match(const Args& args, const std::string& where, const std::string& line) {
+  bool handle_match(const Args& args, const std::string& where, int lineno) {
     if (!m_record) return fail(where + ": Match not expected here");
     std::string error;
-    if (!check_match_criteria(args.words, error))
+    if (!check_match_criteria(args.words, error)) {
+      if (!error.empty() && error[0] == '\x01')
+        return fail(error.substr(1) + std::to_string(lineno));
       return fail(error + "\n" + where + ": Bad Match condition");
+    }
     std::string criteria;
     for (const auto& w : args.words) criteria += (criteria.empty() ? "" : " ") + quote_word(w);
-    (void)line;
     // A Match in a file included from inside a Match block applies only where that block does.
     int outer = m_outer.empty() ? -1 : m_outer.back();
     if (outer >= 0) {
@@ -282,6 +301,44 @@ bool fill_defaults(ServerConfig& c, const LoadOptions& options, std::string& err
   return true;
 }
 
+// sshd refuses to start when no AuthenticationMethods list can succeed with the methods enabled.
+bool check_auth_methods(const ServerConfig& c, std::string& error) {
+  if (c.authentication_methods.empty() || c.authentication_methods[0] == "any") return true;
+  bool satisfiable = false;
+  std::string notes;
+  for (const auto& list : c.authentication_methods) {
+    bool ok = true;
+    size_t start = 0;
+    while (start <= list.size()) {
+      size_t end = list.find(',', start);
+      if (end == std::string::npos) end = list.size();
+      std::string method = list.substr(start, end - start);
+      method = method.substr(0, method.find(':'));
+      bool enabled = method == "publickey"              ? c.pubkey_authentication
+                     : method == "password"             ? c.password_authentication
+                     : method == "keyboard-interactive" ? c.kbd_interactive_authentication
+                     : method == "hostbased"            ? c.hostbased_authentication
+                     : method == "gssapi-with-mic"      ? c.gssapi_authentication
+                                                        : true;
+      if (!enabled) {
+        notes +=
+            "Disabled method \"" + method + "\" in AuthenticationMethods list \"" + list + "\"\n";
+        ok = false;
+        break;
+      }
+      start = end + 1;
+    }
+    satisfiable = satisfiable || ok;
+  }
+  if (!satisfiable) {
+    error = notes + "AuthenticationMethods cannot be satisfied by enabled authentication methods";
+  } else if (!notes.empty()) {
+    notes.pop_back();
+    log_info("%s", notes.c_str());
+  }
+  return satisfiable;
+}
+
 std::string error_report(const std::vector<std::string>& errors, const std::string& name) {
   std::string out;
   for (const auto& e : errors) out += e + "\n";
@@ -305,6 +362,7 @@ Result<ServerConfig> parse_server_config(std::string_view text, const std::strin
   if (!parser.errors().empty()) return Unexpected(error_report(parser.errors(), name));
   std::string error;
   if (!fill_defaults(cfg, options, error)) return Unexpected(error);
+  if (!check_auth_methods(cfg, error)) return Unexpected(error);
   if (!cfg.authorized_keys_command.empty() && cfg.authorized_keys_command_user.empty())
     return Unexpected("AuthorizedKeysCommand set without AuthorizedKeysCommandUser");
   if (!cfg.authorized_principals_command.empty() && cfg.authorized_principals_command_user.empty())

@@ -49,7 +49,7 @@ struct Compression {
   enum : int { kNo, kDelayed, kYes };
 };
 struct FingerprintHash {
-  enum : int { kMd5, kSha256 };
+  enum : int { kMd5, kSha1, kSha256, kSha384, kSha512 };
 };
 struct PermitTunnel {
   enum : int { kNo, kPointToPoint, kEthernet, kYes };
