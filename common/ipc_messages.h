@@ -40,9 +40,7 @@ struct SessionStart {
   std::string log_file;
   bool debug = false;
   bool inetd = false;
-  auto fields() {
-    return std::tie(config, log_level, facility, to_stderr, log_file, debug, inetd);
-  }
+  auto fields() { return std::tie(config, log_level, facility, to_stderr, log_file, debug, inetd); }
 };
 
 // ---- Children → monitor: logging ---------------------------------------------------------------

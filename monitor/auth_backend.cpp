@@ -4,6 +4,7 @@
 
 #include "common/log.h"
 #include "common/match_pattern.h"
+#include "monitor/auth_pubkey.h"
 
 namespace postern::monitor {
 
@@ -44,14 +45,21 @@ std::optional<UserInfo> SystemAuthBackend::find_user(const std::string& name,
   return u;
 }
 
-bool SystemAuthBackend::key_authorized(const UserInfo& user, const PublicKey& key,
-                                       const config::ServerConfig& config, const Endpoint& peer) {
-  (void)user;
-  (void)key;
-  (void)config;
-  (void)peer;
-  // TODO(#2): monitor/auth_pubkey (keys helper) answers this.
-  return false;
+std::optional<AuthorizedKeyOptions> SystemAuthBackend::key_authorized(
+    const UserInfo& user, const PublicKey& key, const config::ServerConfig& config,
+    const Endpoint& peer) {
+  KeyOwner owner{user.name, user.uid, user.gid, user.home};
+  AuthorizedKeysPolicy policy;
+  policy.files = config.authorized_keys_files;
+  policy.strict_modes = config.strict_modes;
+  auto found = find_authorized_key(owner, policy, key, ClientAddress{"", peer.address});
+  if (!found) {
+    log_debug("%s", found.error().message.c_str());
+    return std::nullopt;
+  }
+  log_verbose("Accepted key %s %s found at %s", std::string(key.log_name()).c_str(),
+              key.fingerprint_sha256().c_str(), found->location.c_str());
+  return found->options;
 }
 
 }  // namespace postern::monitor

@@ -10,8 +10,9 @@ class SystemAuthBackend : public AuthBackend {
  public:
   std::optional<UserInfo> find_user(const std::string& name, const config::ServerConfig& config,
                                     const Endpoint& peer) override;
-  bool key_authorized(const UserInfo& user, const PublicKey& key,
-                      const config::ServerConfig& config, const Endpoint& peer) override;
+  std::optional<AuthorizedKeyOptions> key_authorized(const UserInfo& user, const PublicKey& key,
+                                                     const config::ServerConfig& config,
+                                                     const Endpoint& peer) override;
 };
 
 }  // namespace postern::monitor

@@ -22,21 +22,45 @@ Result<CommandLine> parse_command_line(int argc, char** argv) {
   int c;
   while ((c = getopt(argc, argv, "46C:c:dDeE:f:g:h:io:p:qrtTu:V")) != -1) {
     switch (c) {
-      case '4': cl.config_options.push_back("AddressFamily inet"); break;
-      case '6': cl.config_options.push_back("AddressFamily inet6"); break;
-      case 'C': cl.connection_spec = optarg; break;
-      case 'c': cl.config_options.push_back(std::string("HostCertificate ") + optarg); break;
+      case '4':
+        cl.config_options.push_back("AddressFamily inet");
+        break;
+      case '6':
+        cl.config_options.push_back("AddressFamily inet6");
+        break;
+      case 'C':
+        cl.connection_spec = optarg;
+        break;
+      case 'c':
+        cl.config_options.push_back(std::string("HostCertificate ") + optarg);
+        break;
       case 'd':
         if (cl.debug < 3) ++cl.debug;
         break;
-      case 'D': cl.foreground = true; break;
-      case 'e': cl.log_stderr = true; break;
-      case 'E': cl.log_file = optarg; break;
-      case 'f': cl.config_file = optarg; break;
-      case 'g': cl.config_options.push_back(std::string("LoginGraceTime ") + optarg); break;
-      case 'h': cl.config_options.push_back(std::string("HostKey ") + optarg); break;
-      case 'i': cl.inetd = true; break;
-      case 'o': cl.config_options.push_back(optarg); break;
+      case 'D':
+        cl.foreground = true;
+        break;
+      case 'e':
+        cl.log_stderr = true;
+        break;
+      case 'E':
+        cl.log_file = optarg;
+        break;
+      case 'f':
+        cl.config_file = optarg;
+        break;
+      case 'g':
+        cl.config_options.push_back(std::string("LoginGraceTime ") + optarg);
+        break;
+      case 'h':
+        cl.config_options.push_back(std::string("HostKey ") + optarg);
+        break;
+      case 'i':
+        cl.inetd = true;
+        break;
+      case 'o':
+        cl.config_options.push_back(optarg);
+        break;
       case 'p': {
         char* end = nullptr;
         long port = std::strtol(optarg, &end, 10);
@@ -45,13 +69,24 @@ Result<CommandLine> parse_command_line(int argc, char** argv) {
         cl.config_options.push_back(std::string("Port ") + optarg);
         break;
       }
-      case 'q': cl.quiet = true; break;
-      case 'r': cl.rexec_disabled = true; break;
-      case 't': cl.test = std::max(cl.test, 1); break;
-      case 'T': cl.test = 2; break;
-      case 'u': break;  // UseDNS-era utmp host length: accepted for compatibility
-      case 'V': return Unexpected(std::string("postern ") + POSTERN_VERSION);
-      default: return Unexpected(usage_text());
+      case 'q':
+        cl.quiet = true;
+        break;
+      case 'r':
+        cl.rexec_disabled = true;
+        break;
+      case 't':
+        cl.test = std::max(cl.test, 1);
+        break;
+      case 'T':
+        cl.test = 2;
+        break;
+      case 'u':
+        break;  // UseDNS-era utmp host length: accepted for compatibility
+      case 'V':
+        return Unexpected(std::string("postern ") + POSTERN_VERSION);
+      default:
+        return Unexpected(usage_text());
     }
   }
   if (optind < argc)

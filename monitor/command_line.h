@@ -11,17 +11,17 @@
 namespace postern::monitor {
 
 struct CommandLine {
-  std::string config_file;               // -f; empty: the default
+  std::string config_file;                  // -f; empty: the default
   std::vector<std::string> config_options;  // -o, -p, -h, -4, -6 as config lines
-  int debug = 0;                         // number of -d
-  bool foreground = false;               // -D
-  bool log_stderr = false;               // -e
-  std::string log_file;                  // -E
-  bool inetd = false;                    // -i
-  bool quiet = false;                    // -q
-  int test = 0;                          // -t: 1, -T: 2
-  std::string connection_spec;           // -C
-  bool rexec_disabled = false;           // -r (accepted and ignored: we always exec)
+  int debug = 0;                            // number of -d
+  bool foreground = false;                  // -D
+  bool log_stderr = false;                  // -e
+  std::string log_file;                     // -E
+  bool inetd = false;                       // -i
+  bool quiet = false;                       // -q
+  int test = 0;                             // -t: 1, -T: 2
+  std::string connection_spec;              // -C
+  bool rexec_disabled = false;              // -r (accepted and ignored: we always exec)
 };
 
 // Parses argv. Errors carry OpenSSH's usage text or the bad option.

@@ -63,8 +63,8 @@ Result<std::vector<ListenSocket>> bind_listeners(const config::ServerConfig& con
       hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
       addrinfo* res = nullptr;
       std::string service = std::to_string(port);
-      int rc = ::getaddrinfo(la.host.empty() ? nullptr : la.host.c_str(), service.c_str(), &hints,
-                             &res);
+      int rc =
+          ::getaddrinfo(la.host.empty() ? nullptr : la.host.c_str(), service.c_str(), &hints, &res);
       if (rc != 0) {
         log_error("bad addr or host: %s (%s)", la.host.empty() ? "<wildcard>" : la.host.c_str(),
                   gai_strerror(rc));
@@ -84,7 +84,8 @@ Result<std::vector<ListenSocket>> bind_listeners(const config::ServerConfig& con
         ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
         // Separate sockets for IPv4 and IPv6, as OpenSSH: an IPv6 wildcard must not take the
         // IPv4 port too.
-        if (ai->ai_family == AF_INET6) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+        if (ai->ai_family == AF_INET6)
+          ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
         log_debug("Bind to port %d on %s.", port, ep.address.c_str());
         if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0) {
           log_error("Bind to port %d on %s failed: %s.", port, ep.address.c_str(),

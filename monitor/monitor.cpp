@@ -28,16 +28,11 @@ struct Permission {
   uint8_t type;
 };
 constexpr Permission kPermissions[] = {
-    {Phase::kKex, SignRequest::kType},
-    {Phase::kKex, ModuliRequest::kType},
-    {Phase::kUser, PwnamRequest::kType},
-    {Phase::kPubkey, KeyAllowedRequest::kType},
-    {Phase::kVerify, KeyAllowedRequest::kType},
-    {Phase::kVerify, KeyVerifyRequest::kType},
-    {Phase::kAuthenticated, AuthDone::kType},
-    {Phase::kPostauth, SignRequest::kType},
-    {Phase::kPostauth, ModuliRequest::kType},
-    {Phase::kPostauth, PtyRequest::kType},
+    {Phase::kKex, SignRequest::kType},          {Phase::kKex, ModuliRequest::kType},
+    {Phase::kUser, PwnamRequest::kType},        {Phase::kPubkey, KeyAllowedRequest::kType},
+    {Phase::kVerify, KeyAllowedRequest::kType}, {Phase::kVerify, KeyVerifyRequest::kType},
+    {Phase::kAuthenticated, AuthDone::kType},   {Phase::kPostauth, SignRequest::kType},
+    {Phase::kPostauth, ModuliRequest::kType},   {Phase::kPostauth, PtyRequest::kType},
 };
 
 // SSH_MSG_USERAUTH_REQUEST (RFC 4252 §5).
@@ -45,7 +40,9 @@ constexpr uint8_t kMsgUserauthRequest = 50;
 constexpr size_t kMaxUserName = 256;
 
 // Sizes of the exchange hashes of every kex method (SHA-1 .. SHA-512).
-bool is_exchange_hash_size(size_t n) { return n == 20 || n == 32 || n == 48 || n == 64; }
+bool is_exchange_hash_size(size_t n) {
+  return n == 20 || n == 32 || n == 48 || n == 64;
+}
 
 bool in_list(const std::string& name, const std::string& comma_list) {
   size_t start = 0;
@@ -64,13 +61,20 @@ bool in_list(const std::string& name, const std::string& comma_list) {
 
 const char* phase_name(Phase p) {
   switch (p) {
-    case Phase::kKex: return "kex";
-    case Phase::kUser: return "user";
-    case Phase::kPubkey: return "pubkey";
-    case Phase::kVerify: return "verify";
-    case Phase::kAuthenticated: return "authenticated";
-    case Phase::kPostauth: return "postauth";
-    case Phase::kClosed: return "closed";
+    case Phase::kKex:
+      return "kex";
+    case Phase::kUser:
+      return "user";
+    case Phase::kPubkey:
+      return "pubkey";
+    case Phase::kVerify:
+      return "verify";
+    case Phase::kAuthenticated:
+      return "authenticated";
+    case Phase::kPostauth:
+      return "postauth";
+    case Phase::kClosed:
+      return "closed";
   }
   return "?";
 }
@@ -119,8 +123,8 @@ Result<Bytes> Monitor::sign(const std::string& algorithm, ByteView data) {
 void Monitor::log_failed_publickey(const PublicKey* key) {
   // OpenSSH logs failures quietly (VERBOSE) until half of MaxAuthTries is used up, and always
   // for invalid users: that is what fail2ban and sshguard count.
-  LogLevel level = (!m_user || m_failures >= m_max_auth_tries / 2) ? LogLevel::kInfo
-                                                                   : LogLevel::kVerbose;
+  LogLevel level =
+      (!m_user || m_failures >= m_max_auth_tries / 2) ? LogLevel::kInfo : LogLevel::kVerbose;
   std::string key_text;
   if (key != nullptr)
     key_text = ": " + std::string(key->log_name()) + " " + key->fingerprint_sha256();
@@ -160,6 +164,18 @@ void Monitor::check_signed_data(ByteView data, const std::string& algorithm, Byt
   r.expect_done("signed data");
 }
 
+// authorized_keys options restrict the session (sshd(8) AUTHORIZED_KEYS FILE FORMAT); the session
+// process sees them as the effective configuration. ForceCommand in the configuration wins over
+// command=, as in sshd.
+void Monitor::apply_key_options(const AuthorizedKeyOptions& o) {
+  if (o.command && m_effective.force_command.empty()) m_effective.force_command = *o.command;
+  if (!o.permit_pty) m_effective.permit_tty = false;
+  if (!o.permit_port_forwarding) m_effective.allow_tcp_forwarding = config::Forwarding::kNo;
+  if (!o.permit_agent_forwarding) m_effective.allow_agent_forwarding = false;
+  if (!o.permit_x11_forwarding) m_effective.x11_forwarding = false;
+  if (!o.permit_user_rc) m_effective.permit_user_rc = false;
+}
+
 void Monitor::handle(Channel& ch, Message& m) {
   if (!allowed(m.type))
     throw ProtocolError("monitor: request " + std::to_string(m.type) + " not allowed in phase " +
@@ -169,7 +185,7 @@ void Monitor::handle(Channel& ch, Message& m) {
 
   switch (m.type) {
     case LogLine::kType: {
-      auto req = decode<LogLine>(m.data.view());
+      auto req = ipc::decode<LogLine>(m.data.view());
       if (req.level < uint32_t(LogLevel::kFatal) || req.level > uint32_t(LogLevel::kDebug3))
         throw ProtocolError("monitor: bad log level");
       if (!m.fds.empty()) throw ProtocolError("monitor: descriptors with a log line");
@@ -183,7 +199,7 @@ void Monitor::handle(Channel& ch, Message& m) {
     }
 
     case SignRequest::kType: {
-      auto req = decode<SignRequest>(m.data.view());
+      auto req = ipc::decode<SignRequest>(m.data.view());
       if (!is_exchange_hash_size(req.data.size()))
         throw ProtocolError("monitor: sign request for data that is no exchange hash");
       // The first exchange hash is the session identifier (RFC 4253 §7.2).
@@ -199,7 +215,7 @@ void Monitor::handle(Channel& ch, Message& m) {
     }
 
     case ModuliRequest::kType: {
-      auto req = decode<ModuliRequest>(m.data.view());
+      auto req = ipc::decode<ModuliRequest>(m.data.view());
       std::string path = m_config.moduli_file.empty() ? "/etc/ssh/moduli" : m_config.moduli_file;
       auto group = net::choose_group(path, req.min, req.n, req.max);
       if (!group) {
@@ -211,7 +227,7 @@ void Monitor::handle(Channel& ch, Message& m) {
     }
 
     case PwnamRequest::kType: {
-      auto req = decode<PwnamRequest>(m.data.view());
+      auto req = ipc::decode<PwnamRequest>(m.data.view());
       if (req.user.empty() || req.user.size() > kMaxUserName)
         throw ProtocolError("monitor: bad user name length");
       m_user_name = req.user;
@@ -237,7 +253,7 @@ void Monitor::handle(Channel& ch, Message& m) {
     }
 
     case KeyAllowedRequest::kType: {
-      auto req = decode<KeyAllowedRequest>(m.data.view());
+      auto req = ipc::decode<KeyAllowedRequest>(m.data.view());
       m_pending_key.reset();
       auto key = PublicKey::from_blob(req.key);
       bool ok = key.has_value() && m_user.has_value() && m_service == "ssh-connection" &&
@@ -249,16 +265,21 @@ void Monitor::handle(Channel& ch, Message& m) {
         if (!ok)
           log_debug("publickey algorithm %s not accepted for this key", req.algorithm.c_str());
       }
+      std::optional<AuthorizedKeyOptions> options;
+      if (ok) {
+        options = m_backend.key_authorized(*m_user, *key, m_effective, m_peer);
+        ok = options.has_value();
+      }
       if (ok && m_user->uid == 0) {
+        // PermitRootLogin: keys may log in as root unless "no"; forced-commands-only only with
+        // the key's command= option (sshd_config(5)).
         int prl = m_effective.permit_root_login;
-        // Keys may log in as root unless PermitRootLogin is "no"; forced-commands-only needs the
-        // key's command= option, which the session enforces: refuse here until it is known.
-        if (prl == config::PermitRootLogin::kNo || prl == config::PermitRootLogin::kForcedCommandsOnly) {
+        if (prl == config::PermitRootLogin::kNo ||
+            (prl == config::PermitRootLogin::kForcedCommandsOnly && !options->command)) {
           log_info("ROOT LOGIN REFUSED FROM %s port %d", m_peer.address.c_str(), m_peer.port);
           ok = false;
         }
       }
-      if (ok) ok = m_backend.key_authorized(*m_user, *key, m_effective, m_peer);
       KeyAllowedReply reply;
       reply.allowed = ok;
       if (!ok) {
@@ -268,6 +289,7 @@ void Monitor::handle(Channel& ch, Message& m) {
       } else if (req.with_signature) {
         m_pending_key = req.key;
         m_pending_algorithm = req.algorithm;
+        m_pending_options = *options;
         m_phase = Phase::kVerify;
       } else {
         m_phase = Phase::kPubkey;
@@ -279,7 +301,7 @@ void Monitor::handle(Channel& ch, Message& m) {
     }
 
     case KeyVerifyRequest::kType: {
-      auto req = decode<KeyVerifyRequest>(m.data.view());
+      auto req = ipc::decode<KeyVerifyRequest>(m.data.view());
       // Only the key and algorithm the previous KEYALLOWED accepted may be verified.
       if (!m_pending_key || req.key != *m_pending_key || req.algorithm != m_pending_algorithm)
         throw ProtocolError("monitor: key verify for a key that was not allowed");
@@ -295,6 +317,7 @@ void Monitor::handle(Channel& ch, Message& m) {
         log_info("Accepted publickey for %s from %s port %d ssh2: %s %s", m_user_name.c_str(),
                  m_peer.address.c_str(), m_peer.port, std::string(key->log_name()).c_str(),
                  key->fingerprint_sha256().c_str());
+        apply_key_options(m_pending_options);
         m_phase = Phase::kAuthenticated;
       } else {
         log_failed_publickey(&*key);
@@ -307,13 +330,13 @@ void Monitor::handle(Channel& ch, Message& m) {
     }
 
     case AuthDone::kType: {
-      auto req = decode<AuthDone>(m.data.view());
+      auto req = ipc::decode<AuthDone>(m.data.view());
       m_transport_state = std::move(req.transport_state);
       return;  // the caller sees kAuthenticated with a state and starts the session process
     }
 
     case PtyRequest::kType: {
-      (void)decode<PtyRequest>(m.data.view());
+      (void)ipc::decode<PtyRequest>(m.data.view());
       int master = -1, slave = -1;
       char name[128];
       if (::openpty(&master, &slave, name, nullptr, nullptr) != 0) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/authorized_keys.h"
 #include "common/config/server_config.h"
 #include "common/ipc.h"
 #include "common/ssh_key.h"
@@ -38,10 +39,12 @@ class AuthBackend {
   virtual std::optional<UserInfo> find_user(const std::string& name,
                                             const config::ServerConfig& config,
                                             const Endpoint& peer) = 0;
-  // Whether `key` is authorized for `user` (AuthorizedKeysFile with StrictModes, options such as
-  // from= and expiry-time). Logs what it found.
-  virtual bool key_authorized(const UserInfo& user, const PublicKey& key,
-                              const config::ServerConfig& config, const Endpoint& peer) = 0;
+  // The options of the authorized_keys line that authorizes `key` for `user` (AuthorizedKeysFile
+  // with StrictModes, from= and expiry-time enforced), or nullopt. Logs what it found.
+  virtual std::optional<AuthorizedKeyOptions> key_authorized(const UserInfo& user,
+                                                             const PublicKey& key,
+                                                             const config::ServerConfig& config,
+                                                             const Endpoint& peer) = 0;
 };
 
 // A host key and one signature algorithm it serves ("rsa-sha2-512" and "rsa-sha2-256" share a key).
@@ -51,16 +54,17 @@ struct HostKeyEntry {
 };
 
 // The host key algorithms our keys can sign with, in a stable order.
-std::vector<HostKeyEntry> host_key_entries(const std::vector<std::shared_ptr<const PrivateKey>>& keys);
+std::vector<HostKeyEntry> host_key_entries(
+    const std::vector<std::shared_ptr<const PrivateKey>>& keys);
 
 enum class Phase {
-  kKex,           // before the first key exchange completes: SIGN, MODULI
-  kUser,          // after it: PWNAM (once)
-  kPubkey,        // KEYALLOWED
-  kVerify,        // KEYALLOWED (another key) or KEYVERIFY for the key just allowed
-  kAuthenticated, // AUTHDONE
-  kPostauth,      // the session process: SIGN, MODULI, PTY
-  kClosed,        // nothing (MaxAuthTries exceeded)
+  kKex,            // before the first key exchange completes: SIGN, MODULI
+  kUser,           // after it: PWNAM (once)
+  kPubkey,         // KEYALLOWED
+  kVerify,         // KEYALLOWED (another key) or KEYVERIFY for the key just allowed
+  kAuthenticated,  // AUTHDONE
+  kPostauth,       // the session process: SIGN, MODULI, PTY
+  kClosed,         // nothing (MaxAuthTries exceeded)
 };
 const char* phase_name(Phase p);
 
@@ -91,6 +95,7 @@ class Monitor {
   Result<Bytes> sign(const std::string& algorithm, ByteView data);
   void log_failed_publickey(const PublicKey* key);
   void check_signed_data(ByteView data, const std::string& algorithm, ByteView key);
+  void apply_key_options(const AuthorizedKeyOptions& o);
 
   config::ServerConfig m_config;     // global
   config::ServerConfig m_effective;  // after Match for the user
@@ -109,6 +114,7 @@ class Monitor {
   // The key (and algorithm) the last KEYALLOWED accepted for a signed attempt.
   std::optional<Bytes> m_pending_key;
   std::string m_pending_algorithm;
+  AuthorizedKeyOptions m_pending_options;
   SecretBytes m_transport_state;
 };
 

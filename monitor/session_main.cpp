@@ -67,7 +67,9 @@ std::optional<ipc::Message> receive_until(ipc::Channel& ch, uint64_t deadline_ms
   }
 }
 
-std::vector<std::string> child_env() { return {}; }
+std::vector<std::string> child_env() {
+  return {};
+}
 
 int run() {
   ::signal(SIGPIPE, SIG_IGN);
@@ -248,4 +250,6 @@ int run() {
 }  // namespace
 }  // namespace postern::monitor
 
-int main() { return postern::monitor::run(); }
+int main() {
+  return postern::monitor::run();
+}

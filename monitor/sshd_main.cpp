@@ -163,8 +163,8 @@ int run(int argc, char** argv) {
       }
       ci = *spec;
     }
-    std::string text = config::dump_config(cl->connection_spec.empty() ? *cfg
-                                                                          : config::apply_match(*cfg, ci));
+    std::string text =
+        config::dump_config(cl->connection_spec.empty() ? *cfg : config::apply_match(*cfg, ci));
     std::fwrite(text.data(), 1, text.size(), stdout);
     return 0;
   }
@@ -286,4 +286,6 @@ int run(int argc, char** argv) {
 }  // namespace
 }  // namespace postern::monitor
 
-int main(int argc, char** argv) { return postern::monitor::run(argc, argv); }
+int main(int argc, char** argv) {
+  return postern::monitor::run(argc, argv);
+}

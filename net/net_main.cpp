@@ -83,8 +83,8 @@ class MonitorDecider : public AuthDecider {
     return User{r->valid, r->max_auth_tries, r->methods};
   }
   Decision key_allowed(const std::string& algorithm, ByteView key, bool with_signature) override {
-    auto r = m_ch.call(
-        ipc::KeyAllowedRequest{algorithm, Bytes(key.begin(), key.end()), with_signature});
+    auto r =
+        m_ch.call(ipc::KeyAllowedRequest{algorithm, Bytes(key.begin(), key.end()), with_signature});
     if (!r) throw ProtocolError("monitor refused KEYALLOWED: " + r.error().message);
     return Decision{r->allowed, r->exceeded};
   }
@@ -104,12 +104,13 @@ class MonitorDecider : public AuthDecider {
 // OpenSSL reads its configuration and loads providers lazily; do it while files can still be
 // opened, and seed the DRBG, so nothing inside the sandbox needs open().
 void warm_up_openssl() {
-  OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG | OPENSSL_INIT_ADD_ALL_CIPHERS |
-                          OPENSSL_INIT_ADD_ALL_DIGESTS,
-                      nullptr);
+  OPENSSL_init_crypto(
+      OPENSSL_INIT_LOAD_CONFIG | OPENSSL_INIT_ADD_ALL_CIPHERS | OPENSSL_INIT_ADD_ALL_DIGESTS,
+      nullptr);
   uint8_t b[32];
   RAND_bytes(b, sizeof b);
-  for (const char* md : {"SHA1", "SHA256", "SHA384", "SHA512"}) EVP_MD_free(EVP_MD_fetch(nullptr, md, nullptr));
+  for (const char* md : {"SHA1", "SHA256", "SHA384", "SHA512"})
+    EVP_MD_free(EVP_MD_fetch(nullptr, md, nullptr));
   for (const char* c : {"AES-128-GCM", "AES-256-GCM", "AES-128-CTR", "AES-192-CTR", "AES-256-CTR",
                         "ChaCha20", "AES-128-ECB", "AES-256-ECB"})
     EVP_CIPHER_free(EVP_CIPHER_fetch(nullptr, c, nullptr));
@@ -258,4 +259,6 @@ int run() {
 }  // namespace
 }  // namespace postern::net
 
-int main() { return postern::net::run(); }
+int main() {
+  return postern::net::run();
+}

@@ -152,12 +152,14 @@ Result<JailSpec> privsep_jail(const std::string& user, const std::string& dir) {
   return spec;
 }
 
-Result<void> drop_all_capabilities() {
-  // The bounding set first: it needs CAP_SETPCAP, which goes with the rest.
-  for (cap_value_t c = 0; CAP_IS_SUPPORTED(c); ++c) {
+Result<void> drop_capability_bounding_set() {
+  for (cap_value_t c = 0; CAP_IS_SUPPORTED(c); ++c)
     if (cap_get_bound(c) == 1 && cap_drop_bound(c) != 0)
       return Unexpected("cannot drop capability " + std::to_string(c) + " from the bounding set");
-  }
+  return {};
+}
+
+Result<void> clear_capabilities() {
   if (cap_reset_ambient() != 0 && errno != EINVAL) return Unexpected("cannot reset ambient caps");
   cap_t empty = cap_init();
   if (empty == nullptr) return Unexpected("cap_init failed");
@@ -184,13 +186,10 @@ Result<void> enter_jail(const JailSpec& spec) {
     return Unexpected(std::string("setgroups: ") + std::strerror(errno));
   if (::setresgid(spec.gid, spec.gid, spec.gid) != 0)
     return Unexpected(std::string("setresgid: ") + std::strerror(errno));
-  // Bounding set before the uid change: dropping it needs CAP_SETPCAP.
-  for (cap_value_t c = 0; CAP_IS_SUPPORTED(c); ++c)
-    if (cap_get_bound(c) == 1 && cap_drop_bound(c) != 0)
-      return Unexpected("cannot drop capability " + std::to_string(c) + " from the bounding set");
+  if (auto r = drop_capability_bounding_set(); !r) return r;
   if (::setresuid(spec.uid, spec.uid, spec.uid) != 0)
     return Unexpected(std::string("setresuid: ") + std::strerror(errno));
-  if (auto r = drop_all_capabilities(); !r) return r;
+  if (auto r = clear_capabilities(); !r) return r;
   // Paranoia, as OpenSSH's permanently_set_uid(): root must not come back.
   if (spec.uid != 0 && (::setuid(0) == 0 || ::seteuid(0) == 0))
     return Unexpected("privilege drop failed: could regain root");

@@ -72,7 +72,10 @@ Result<JailSpec> privsep_jail(const std::string& user, const std::string& dir);
 // regained. Must run as root; the seccomp policy is applied separately, last.
 Result<void> enter_jail(const JailSpec& spec);
 
-// Drops every capability of the current process, including the bounding set.
-Result<void> drop_all_capabilities();
+// Capabilities, in the order a privilege drop needs them: the bounding set while still root
+// (dropping from it needs CAP_SETPCAP), then the uid change, then the (by then empty) effective,
+// permitted, inheritable and ambient sets.
+Result<void> drop_capability_bounding_set();
+Result<void> clear_capabilities();
 
 }  // namespace postern::net

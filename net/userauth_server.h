@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/bytes.h"
+#include "common/wire.h"
 #include "net/transport.h"
 
 namespace postern::net {
