@@ -154,6 +154,26 @@ def main():
                     for line in difflib.unified_diff(wl, gl, "openssh", "postern", lineterm="",
                                                      n=0):
                         print("   ", line)
+                    continue
+                # Our -T output must read back to itself (regress/cfgparse.sh relies on it),
+                # and the serialised form handed to children must give back an equal config.
+                again = os.path.join(tmp, "again.conf")
+                with open(again, "w") as fh:
+                    fh.write(got[1])
+                re_run = run([dump, "-R", "-f", again])
+                rt = run([dump, "-R"] + args)
+                ossh_again = run([sshd, "-T", "-f", again])
+                if re_run[0] != 0 and ossh_again[0] != 0 and \
+                        re_run[2].strip() == ossh_again[2].strip():
+                    print(f"ok   {label} ({len(gl)} lines; neither reads its -T back: "
+                          f"{re_run[2].strip()})")
+                elif re_run[0] != 0 or re_run[1] != got[1]:
+                    failures += 1
+                    print(f"FAIL {label}: -T output does not read back to itself: "
+                          f"{re_run[2].strip()}")
+                elif rt[0] != 0:
+                    failures += 1
+                    print(f"FAIL {label}: {rt[2].strip()}")
                 else:
                     print(f"ok   {label} ({len(gl)} lines)")
         for i, text in enumerate(BAD):

@@ -17,7 +17,11 @@ int main(int argc, char** argv) {
   std::vector<std::string> host_keys;
   LoadOptions load{"/etc/ssh"};
   int opt;
-  while ((opt = getopt(argc, argv, "f:o:h:C:S:")) != -1) {
+  bool test_only = false;
+  bool round_trip = false;  // -R: also check that serialisation gives back an equal config
+  // -T is implied; -t checks only; -d, -D, -e, -E are accepted and ignored so that the OpenSSH
+  // regress scripts that only run `sshd -T` can drive this tool.
+  while ((opt = getopt(argc, argv, "f:o:h:C:S:TtdDeE:R")) != -1) {
     switch (opt) {
       case 'f':
         file = optarg;
@@ -33,6 +37,18 @@ int main(int argc, char** argv) {
         break;
       case 'S':
         load.sysconfdir = optarg;
+        break;
+      case 't':
+        test_only = true;
+        break;
+      case 'R':
+        round_trip = true;
+        break;
+      case 'T':
+      case 'd':
+      case 'D':
+      case 'e':
+      case 'E':
         break;
       default:
         fprintf(stderr, "usage: config_dump [-f file] [-o opt] [-h hostkey] [-C spec]\n");
@@ -61,6 +77,14 @@ int main(int argc, char** argv) {
     }
     if (!spec.empty()) c = *matched;  // without -C only the test-mode check applies
   }
-  fputs(dump_config(c).c_str(), stdout);
+  if (round_trip) {
+    auto back = deserialize_config(serialize_config(c));
+    if (!back || !(*back == c) || dump_config(*back) != dump_config(c)) {
+      fprintf(stderr, "serialisation round trip changed the configuration: %s\n",
+              back ? "values differ" : back.error().message.c_str());
+      return 1;
+    }
+  }
+  if (!test_only) fputs(dump_config(c).c_str(), stdout);
   return 0;
 }

@@ -339,6 +339,13 @@ bool check_auth_methods(const ServerConfig& c, std::string& error) {
   return satisfiable;
 }
 
+// Errors counted so far are reported before a fatal one, in the order sshd prints them.
+std::string fatal_report(const Parser& parser) {
+  std::string out;
+  for (const auto& e : parser.errors()) out += e + "\n";
+  return out + parser.fatal();
+}
+
 std::string error_report(const std::vector<std::string>& errors, const std::string& name) {
   std::string out;
   for (const auto& e : errors) out += e + "\n";
@@ -355,10 +362,10 @@ Result<ServerConfig> parse_server_config(std::string_view text, const std::strin
   Parser parser(cfg, options, true);
   // Command-line -o options come first so that they win (first value obtained is used).
   for (const auto& opt : cmdline_options) {
-    if (!parser.parse_line(opt, "command-line", 0, 0)) return Unexpected(parser.fatal());
+    if (!parser.parse_line(opt, "command-line", 0, 0)) return Unexpected(fatal_report(parser));
   }
   if (!parser.errors().empty()) return Unexpected(error_report(parser.errors(), "command-line"));
-  if (!parser.parse_text(text, name, 0)) return Unexpected(parser.fatal());
+  if (!parser.parse_text(text, name, 0)) return Unexpected(fatal_report(parser));
   if (!parser.errors().empty()) return Unexpected(error_report(parser.errors(), name));
   std::string error;
   if (!fill_defaults(cfg, options, error)) return Unexpected(error);
