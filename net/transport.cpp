@@ -220,7 +220,9 @@ struct Transport::Impl {
   std::unique_ptr<PacketCipher> next_tx, next_rx;
   std::vector<std::pair<std::string, std::string>> peer_ext;
 
-  // ---- time-based rekeying
+  // ---- rekeying by volume and time: like OpenSSH, only once the user is authenticated, so the
+  // pre-auth child never starts an exchange of its own and its handoff stays simple.
+  bool authenticated = false;
   uint64_t now = 0;
   uint64_t rekey_deadline = 0;  // 0: not armed yet
 
@@ -311,7 +313,7 @@ struct Transport::Impl {
   }
 
   void after_send() {
-    if (first_kex_done_flag && !kex_active &&
+    if (authenticated && first_kex_done_flag && !kex_active &&
         (tx_bytes >= tx_limit || tx_packets >= kMaxPacketsPerKey)) {
       log_debug("rekeying: %llu bytes sent with the current key", (unsigned long long)tx_bytes);
       send_kexinit();
@@ -922,7 +924,7 @@ struct Transport::Impl {
   }
 
   void check_rekey_on_receive() {
-    if (first_kex_done_flag && !kex_active &&
+    if (authenticated && first_kex_done_flag && !kex_active &&
         (rx_bytes >= rx_limit || rx_packets >= kMaxPacketsPerKey)) {
       log_debug("rekeying: %llu bytes received with the current key", (unsigned long long)rx_bytes);
       send_kexinit();
@@ -1008,6 +1010,20 @@ struct Transport::Impl {
     version_done = true;
     tx_keys_installed = true;
     first_kex_done_flag = true;
+    authenticated = true;  // the handoff happens after authentication
+  }
+
+  bool process_kex() {
+    drop_returned();
+    while (kex_active) {
+      std::optional<ByteView> payload = read_packet();
+      if (!payload) break;
+      if (!handle_transport(*payload))
+        throw ProtocolError("unexpected message type " + std::to_string((*payload)[0]) +
+                            " while finishing a key exchange");
+      drop_returned();
+    }
+    return !kex_active;
   }
 };
 
@@ -1094,7 +1110,7 @@ void Transport::start_rekey() {
 void Transport::tick(uint64_t now_seconds) {
   Impl& i = *m_impl;
   i.now = now_seconds;
-  if (!i.cfg.rekey_seconds || !i.first_kex_done_flag || i.kex_active) return;
+  if (!i.cfg.rekey_seconds || !i.authenticated || !i.first_kex_done_flag || i.kex_active) return;
   if (i.rekey_deadline == 0) {
     i.rekey_deadline = now_seconds + i.cfg.rekey_seconds;
   } else if (now_seconds >= i.rekey_deadline) {
@@ -1105,10 +1121,18 @@ void Transport::tick(uint64_t now_seconds) {
 
 int Transport::next_timeout_seconds(uint64_t now_seconds) const {
   const Impl& i = *m_impl;
-  if (!i.cfg.rekey_seconds || !i.first_kex_done_flag || i.kex_active) return -1;
+  if (!i.cfg.rekey_seconds || !i.authenticated || !i.first_kex_done_flag || i.kex_active) return -1;
   if (i.rekey_deadline == 0) return int(std::min<uint64_t>(i.cfg.rekey_seconds, INT32_MAX));
   if (now_seconds >= i.rekey_deadline) return 0;
   return int(std::min<uint64_t>(i.rekey_deadline - now_seconds, INT32_MAX));
+}
+
+void Transport::set_authenticated() {
+  m_impl->authenticated = true;
+}
+
+bool Transport::process_kex() {
+  return m_impl->process_kex();
 }
 
 bool Transport::first_kex_done() const {

@@ -107,6 +107,15 @@ class Transport {
 
   // Starts a key re-exchange (RekeyLimit is checked internally; this is for explicit requests).
   void start_rekey();
+  // Enables rekeying by volume and time (RekeyLimit). As in OpenSSH, a transport starts no
+  // exchange of its own before the user is authenticated; an imported transport has it enabled.
+  // A peer's KEXINIT is answered at any time.
+  void set_authenticated();
+  // For the handoff: handles only key exchange traffic until a running exchange completes, and
+  // leaves every later byte unprocessed for export_state(). Returns true when no exchange runs
+  // (call it again after more input when false). Throws ProtocolError if a message for the
+  // layers above arrives first.
+  bool process_kex();
   // Call periodically (e.g. once per poll wakeup) so time-based rekeying happens.
   void tick(uint64_t now_seconds);
   // Seconds until the next time-based deadline, or -1 when none (for poll timeouts).

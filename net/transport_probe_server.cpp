@@ -3,7 +3,8 @@
 // with "publickey", so `ssh -v` ends in "Permission denied (publickey)" after a real key
 // exchange and an encrypted service exchange. Not installed.
 //
-// usage: transport_probe_server [-d] [-r REKEY_BYTES] [-o kex|ciphers|macs|hostkeys=LIST]
+// usage: transport_probe_server [-A] [-d] [-r REKEY_BYTES] [-t REKEY_SECONDS] [-o
+// kex|ciphers|macs|hostkeys=LIST]
 //                               PORT HOSTKEY_FILE...
 // Prints "listening on PORT" once ready; each connection is served by a forked child.
 #include <arpa/inet.h>
@@ -48,8 +49,12 @@ std::vector<std::string> split(const std::string& s) {
   return out;
 }
 
+bool g_rekey_before_auth = false;
+
 void serve(int fd, TransportConfig cfg) {
   Transport t(std::move(cfg));
+  // -A: rekey by volume even before "authentication", so the real client meets our rekeys.
+  if (g_rekey_before_auth) t.set_authenticated();
   try {
     flush_blocking(t, fd);
     while (read_into(t, fd)) {
@@ -100,8 +105,11 @@ int main(int argc, char** argv) {
   cfg.role = Role::kServer;
   cfg.version = "SSH-2.0-postern_probe";
   int opt;
-  while ((opt = getopt(argc, argv, "dr:t:o:")) != -1) {
+  while ((opt = getopt(argc, argv, "Adr:t:o:")) != -1) {
     switch (opt) {
+      case 'A':
+        g_rekey_before_auth = true;
+        break;
       case 'd':
         lo.level = LogLevel::kDebug3;
         break;
@@ -128,11 +136,11 @@ int main(int argc, char** argv) {
         break;
       }
       default:
-        fatal("usage: transport_probe_server [-d] [-r bytes] [-t secs] [-o k=v] PORT KEY...");
+        fatal("usage: transport_probe_server [-A] [-d] [-r bytes] [-t secs] [-o k=v] PORT KEY...");
     }
   }
   log_init(lo);
-  if (argc - optind < 2) fatal("usage: transport_probe_server [-d] PORT HOSTKEY...");
+  if (argc - optind < 2) fatal("usage: transport_probe_server [options] PORT HOSTKEY...");
   int port = std::atoi(argv[optind]);
   std::vector<PrivateKey> keys;
   for (int i = optind + 1; i < argc; ++i) {

@@ -347,8 +347,53 @@ TEST(Transport, RekeyByVolume) {
   s.rekey_bytes = 16 * 1024;
   Pipe p(c, s);
   p.handshake();
+  p.client->set_authenticated();
+  p.server->set_authenticated();
   for (int i = 0; i < 20; ++i) p.exchange(40000);  // many rekeys in both directions
   EXPECT_FALSE(p.client->kex_in_progress());
+}
+
+TEST(Transport, NoRekeyByVolumeBeforeAuthentication) {
+  auto s = server_config();
+  s.rekey_bytes = 1024;
+  Pipe p(client_config(), s);
+  p.handshake();
+  p.server->send(msg(94, 5000, 1));
+  EXPECT_FALSE(p.server->kex_in_progress());
+  p.server->set_authenticated();
+  p.server->send(msg(94, 5000, 1));
+  EXPECT_TRUE(p.server->kex_in_progress());
+  p.pump();
+  EXPECT_EQ(p.at_client.size(), 2u);
+  p.exchange(1000);
+}
+
+TEST(Transport, HandoffWhileThePeerRekeys) {
+  // The pre-auth child queued USERAUTH_SUCCESS when the client's KEXINIT arrived; it finishes the
+  // exchange with process_kex(), and the client's first message after it stays for the importer.
+  Pipe p;
+  p.handshake();
+  p.client->start_rekey();
+  Pipe::move(*p.client, *p.server, p.at_server, 0);  // the server answers the KEXINIT
+  EXPECT_TRUE(p.server->kex_in_progress());
+  p.server->send(msg(52, 1, 0));                     // USERAUTH_SUCCESS, held back
+  Pipe::move(*p.server, *p.client, p.at_client, 0);  // the client sends its ECDH init
+  Pipe::move(*p.client, *p.server, p.at_server, 0);  // reply, NEWKEYS, then the success
+  Pipe::move(*p.server, *p.client, p.at_client, 0);
+  // The client now has the server's NEWKEYS and USERAUTH_SUCCESS and has answered with its own
+  // NEWKEYS, followed at once by a channel open.
+  ASSERT_EQ(p.at_client.size(), 1u);
+  p.client->send(msg(90, 30, 2));
+  ByteView c_out = p.client->pending_output();
+  p.server->received(c_out);
+  p.client->consume_output(c_out.size());
+  EXPECT_TRUE(p.server->process_kex());
+  TransportState st = p.server->export_state();
+  p.server = Transport::import_state(server_config(), st);
+  while (auto m = p.server->next_message()) p.at_server.emplace_back(m->begin(), m->end());
+  ASSERT_EQ(p.at_server.size(), 1u);
+  EXPECT_EQ(p.at_server[0], msg(90, 30, 2));
+  p.exchange();
 }
 
 TEST(Transport, RekeyByTime) {
@@ -356,6 +401,8 @@ TEST(Transport, RekeyByTime) {
   s.rekey_seconds = 10;
   Pipe p(client_config(), s);
   p.handshake();
+  EXPECT_EQ(p.server->next_timeout_seconds(1000), -1);  // not before authentication
+  p.server->set_authenticated();
   EXPECT_EQ(p.server->next_timeout_seconds(1000), 10);
   p.server->tick(1000);
   EXPECT_EQ(p.server->next_timeout_seconds(1005), 5);
