@@ -136,6 +136,9 @@ class Transport {
   // Only between key exchanges (!kex_in_progress()); carries unprocessed input and unsent output
   // too, so the importer continues byte for byte. Throws std::logic_error during a kex.
   TransportState export_state() const;
+  // The importer's config supplies what is not state (host key signer for later rekeys, rekey
+  // limits, algorithm lists for later KEXINITs). Call next_message() before waiting for input:
+  // bytes the exporter had received may already hold messages; write pending_output() too.
   static std::unique_ptr<Transport> import_state(TransportConfig config,
                                                  const TransportState& state);
 
