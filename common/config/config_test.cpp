@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "common/config/server_config.h"
+#include "common/config/tokens.h"
 
 namespace postern::config {
 namespace {
@@ -256,6 +257,44 @@ TEST(Config, DumpHasOpenSSHFormats) {
   EXPECT_NE(d.find("\npermitlisten *:1234\n"), std::string::npos);
   EXPECT_NE(d.find("\nmaxstartups 5:30:5\n"), std::string::npos);
   EXPECT_EQ(d.find("port 22\naddressfamily any\nlistenaddress [::]:22\n"), 0u);
+}
+
+TEST(Config, PerSourcePenalties) {
+  EXPECT_FALSE(parse_ok("").per_source_penalties.enabled);
+  EXPECT_EQ(dump_config(parse_ok("")).find("persourcepenalties"), std::string::npos);
+  ServerConfig c = parse_ok(
+      "PerSourcePenalties crash:2m authfail:1m max-sources4:10 overflow:deny-all\n"
+      "PerSourcePenaltyExemptList 10.0.0.0/8\n");
+  EXPECT_TRUE(c.per_source_penalties.enabled);
+  EXPECT_EQ(c.per_source_penalties.crash, 120);
+  EXPECT_EQ(c.per_source_penalties.authfail, 60);
+  EXPECT_EQ(c.per_source_penalties.noauth, 1);
+  EXPECT_EQ(c.per_source_penalties.max_sources4, 10);
+  EXPECT_FALSE(c.per_source_penalties.overflow_permissive);
+  EXPECT_EQ(c.per_source_penalty_exempt_list, "10.0.0.0/8");
+  auto back = deserialize_config(serialize_config(c));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, c);
+  EXPECT_TRUE(parse_ok("PerSourcePenalties yes").per_source_penalties.enabled);
+  EXPECT_EQ(parse_error("PerSourcePenalties bogus:1"),
+            "test.conf line 1: unsupported PerSourcePenalties keyword \"bogus\"");
+}
+
+TEST(Config, Tokens) {
+  TokenValues v;
+  v.set('u', "bob");
+  v.set('h', "/home/bob");
+  v.set('U', "1000");
+  v.set('f', "SHA256:abc");
+  auto p = expand_tokens("%h/.ssh/keys_%u_%U %%", TokenSet::kAuthorizedKeysFile, v);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(*p, "/home/bob/.ssh/keys_bob_1000 %");
+  EXPECT_EQ(*expand_tokens("/bin/check %u %f", TokenSet::kAuthorizedKeysCommand, v),
+            "/bin/check bob SHA256:abc");
+  auto bad = expand_tokens("/srv/%f", TokenSet::kChrootDirectory, v);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "unknown key %f");
+  EXPECT_FALSE(expand_tokens("/srv/%", TokenSet::kChrootDirectory, v));
 }
 
 }  // namespace

@@ -640,6 +640,68 @@ bool parse_pubkey_options(const Keyword& kw, Args& a, ServerConfig& c, ParseCont
   return true;
 }
 
+// PerSourcePenalties yes|no|off | key:value ... (OpenSSH 9.8 sshd_config(5)).
+bool parse_penalties(const Keyword& kw, Args& a, ServerConfig& c, ParseContext& ctx) {
+  PerSourcePenalties p;
+  p.enabled = true;
+  const std::string& first = a.words[a.pos];
+  if (iequals(first, "yes") || iequals(first, "no") || iequals(first, "off")) {
+    p.enabled = iequals(first, "yes");
+    a.pos++;
+  } else {
+    while (const std::string* w = a.next()) {
+      size_t colon = w->find(':');
+      std::string key = w->substr(0, colon),
+                  value = colon == std::string::npos ? "" : w->substr(colon + 1);
+      int* time = key == "crash"            ? &p.crash
+                  : key == "authfail"       ? &p.authfail
+                  : key == "noauth"         ? &p.noauth
+                  : key == "grace-exceeded" ? &p.grace_exceeded
+                  : key == "max"            ? &p.max
+                  : key == "min"            ? &p.min
+                                            : nullptr;
+      long long n;
+      if (time != nullptr) {
+        if (!parse_time(value, *time))
+          return ctx.fail_plain("invalid " + key + " time \"" + value + "\"");
+      } else if (key == "max-sources4" || key == "max-sources6") {
+        if (!parse_number(value, 1, INT_MAX, n))
+          return ctx.fail_plain("invalid " + key + " value \"" + value + "\"");
+        (key == "max-sources4" ? p.max_sources4 : p.max_sources6) = static_cast<int>(n);
+      } else if (key == "overflow" || key == "overflow6") {
+        if (value != "permissive" && value != "deny-all")
+          return ctx.fail_plain("invalid " + key + " mode \"" + value + "\"");
+        (key == "overflow" ? p.overflow_permissive : p.overflow6_permissive) =
+            value == "permissive";
+      } else {
+        return ctx.fail_plain(std::string("unsupported ") + kw.name + " keyword \"" + key + "\"");
+      }
+    }
+  }
+  if (ctx.apply) c.per_source_penalties = p;
+  return true;
+}
+std::vector<std::string> dump_penalties(const Keyword&, const ServerConfig& c, bool quote) {
+  const PerSourcePenalties& p = c.per_source_penalties;
+  // OpenSSH 9.2 has no such keyword: -T prints it only when it is on.
+  if (!p.enabled) return quote ? std::vector<std::string>{"no"} : std::vector<std::string>{};
+  auto t = [](const char* k, int v) { return std::string(k) + ":" + std::to_string(v) + "s"; };
+  return {t("crash", p.crash) + " " + t("authfail", p.authfail) + " " + t("noauth", p.noauth) +
+          " " + t("grace-exceeded", p.grace_exceeded) + " " + t("max", p.max) + " " +
+          t("min", p.min) + " max-sources4:" + std::to_string(p.max_sources4) +
+          " max-sources6:" + std::to_string(p.max_sources6) +
+          " overflow:" + (p.overflow_permissive ? "permissive" : "deny-all") +
+          " overflow6:" + (p.overflow6_permissive ? "permissive" : "deny-all")};
+}
+void copy_penalties(ServerConfig& d, const ServerConfig& s) {
+  d.per_source_penalties = s.per_source_penalties;
+}
+std::vector<std::string> dump_string_if_set(const Keyword& kw, const ServerConfig& c, bool quote) {
+  const std::string& v = field<std::string>(kw, c);
+  if (v.empty()) return {};
+  return {quote ? quote_word(v) : v};
+}
+
 // ---- the table ---------------------------------------------------------------------------
 
 constexpr Choice kAddressFamily[] = {
@@ -840,10 +902,10 @@ const Keyword kTable[] = {
   // Not printed by OpenSSH 9.2's -T.
   {"RDomain", &S::rdomain, M | kNoDump, nullptr, parse_string, dump_string},
   {"DebianBanner", &S::debian_banner, kNoDump, "yes", parse_flag, dump_flag},
-  {"PerSourcePenalties", &S::per_source_penalties, kNoDump, nullptr, parse_word_list,
-   dump_word_list},
-  {"PerSourcePenaltyExemptList", &S::per_source_penalty_exempt_list, kNoDump, nullptr,
-   parse_string, dump_string},
+  {"PerSourcePenalties", std::monostate{}, 0, nullptr, parse_penalties, dump_penalties, {},
+   copy_penalties},
+  {"PerSourcePenaltyExemptList", &S::per_source_penalty_exempt_list, kDumpIfSet, nullptr,
+   parse_string, dump_string_if_set},
 };
 // clang-format on
 static_assert(std::size(kTable) <= kMaxKeywords);

@@ -62,6 +62,24 @@ struct ListenAddress {
   bool operator==(const ListenAddress&) const = default;
 };
 
+// PerSourcePenalties (OpenSSH 9.8): seconds a source is refused after each kind of misbehaviour.
+// postern leaves it off unless configured, as OpenSSH 9.2 has no such feature (see
+// openssh_differences.md); "yes" or any setting turns it on with these defaults.
+struct PerSourcePenalties {
+  bool enabled = false;
+  int crash = 90;
+  int authfail = 5;
+  int noauth = 1;
+  int grace_exceeded = 10;
+  int max = 600;  // most penalty time a source accumulates
+  int min = 15;   // penalty time before a source is refused
+  int max_sources4 = 65536;
+  int max_sources6 = 65536;
+  bool overflow_permissive = true;  // when the table is full: allow (true) or refuse all
+  bool overflow6_permissive = true;
+  bool operator==(const PerSourcePenalties&) const = default;
+};
+
 struct Subsystem {
   std::string name;
   std::string command;  // program and its arguments, as written
@@ -187,8 +205,8 @@ struct ServerConfig {
   std::vector<std::string> pubkey_auth_options;  // touch-required, verify-required
   std::string rdomain;
   bool debian_banner = true;
-  std::vector<std::string> per_source_penalties;  // OpenSSH 9.8 extension
-  std::string per_source_penalty_exempt_list;
+  PerSourcePenalties per_source_penalties;     // OpenSSH 9.8's keyword; off by default here
+  std::string per_source_penalty_exempt_list;  // address list (patterns, CIDR), empty: none
 
   // Which keywords (index into the keyword table) were given a value (first one wins).
   std::bitset<kMaxKeywords> explicitly_set;
