@@ -1085,9 +1085,13 @@ void Transport::send_unimplemented() {
 }
 
 void Transport::send_disconnect(uint32_t reason, std::string_view description) {
-  if (!m_impl->version_done && m_impl->out.empty()) return;
-  if (m_impl->open_packet != SIZE_MAX)
-    m_impl->out.resize(m_impl->open_packet), m_impl->open_packet = SIZE_MAX;
+  // Before the version exchange completed the peer may not speak SSH-2 at all; the text line
+  // already queued (e.g. "Protocol major versions differ.") is all it gets, as from OpenSSH.
+  if (!m_impl->version_done) return;
+  if (m_impl->open_packet != SIZE_MAX) {
+    m_impl->out.resize(m_impl->open_packet);
+    m_impl->open_packet = SIZE_MAX;
+  }
   m_impl->write_packet(encode(DisconnectMsg{reason, std::string(description), ""}));
 }
 

@@ -562,6 +562,7 @@ TEST(Version, ServerRefusesSsh1) {
   Transport s(server_config());
   s.consume_output(s.pending_output().size());
   EXPECT_THROW(s.received(as_bytes("SSH-1.5-HALLO\r\n")), ProtocolError);
+  s.send_disconnect(2, "no");  // nothing binary after the text line
   EXPECT_EQ(as_string(s.pending_output()), "Protocol major versions differ.\r\n");
 }
 
