@@ -22,7 +22,7 @@ using namespace ipc;
 namespace {
 
 // The permission table (CONVENTIONS.md): which request each phase allows. LogLine is allowed in
-// every phase but kClosed. Handlers move the phase on; nothing else does.
+// every phase. Handlers move the phase on; nothing else does.
 struct Permission {
   Phase phase;
   uint8_t type;
@@ -103,7 +103,8 @@ Monitor::Monitor(config::ServerConfig config, std::vector<HostKeyEntry> host_key
 }
 
 bool Monitor::allowed(uint8_t type) const {
-  if (type == LogLine::kType) return m_phase != Phase::kClosed;
+  // Log lines are welcome in every phase: after MaxAuthTries the child still says why it leaves.
+  if (type == LogLine::kType) return true;
   for (const auto& p : kPermissions)
     if (p.phase == m_phase && p.type == type) return true;
   return false;

@@ -1,15 +1,233 @@
-// The monitor's phase table, driven over a real ipc channel by a fake child.
+// The monitor's phase table, driven over a real ipc channel by a fake child: requests in order
+// succeed, anything out of phase or order, or signed data that does not match what the monitor
+// knows, is a ProtocolError (which ends the connection in sshd-session).
 #include "monitor/monitor.h"
 
 #include <gtest/gtest.h>
 
 #include "common/ipc_messages.h"
+#include "common/wire.h"
 
 namespace postern::monitor {
 namespace {
 
-TEST(Monitor, Placeholder) {
-  SUCCEED();
+using namespace ipc;
+
+class FakeBackend : public AuthBackend {
+ public:
+  std::optional<UserInfo> find_user(const std::string& name, const config::ServerConfig&,
+                                    const Endpoint&) override {
+    if (name != "alice" && name != "root") return std::nullopt;
+    return UserInfo{name, name == "root" ? 0u : 1000u, 1000, "/home/" + name, "/bin/sh"};
+  }
+  std::optional<AuthorizedKeyOptions> key_authorized(const UserInfo&, const PublicKey& key,
+                                                     const config::ServerConfig&,
+                                                     const Endpoint&) override {
+    if (authorized && key == *authorized) return AuthorizedKeyOptions{};
+    return std::nullopt;
+  }
+  std::optional<PublicKey> authorized;
+};
+
+class MonitorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto hk = PrivateKey::generate(KeyType::kEd25519);
+    ASSERT_TRUE(hk);
+    host_key = std::make_shared<const PrivateKey>(std::move(*hk));
+    auto uk = PrivateKey::generate(KeyType::kEd25519);
+    ASSERT_TRUE(uk);
+    user_key.emplace(std::move(*uk));
+    backend.authorized = user_key->public_key();
+    config = config::default_server_config();
+    config.max_auth_tries = 2;
+    monitor =
+        std::make_unique<Monitor>(config, host_key_entries({host_key}), Endpoint{"192.0.2.1", 5555},
+                                  Endpoint{"192.0.2.2", 22}, backend);
+    auto [c, s] = Channel::make_pair();
+    child = std::move(c);
+    server = std::move(s);
+  }
+
+  // The fake child sends; the monitor serves one request; the child reads the reply.
+  template <typename Req>
+  Result<typename Req::Reply> call(Req req) {
+    child.send(req);
+    Message m = server.receive();
+    monitor->handle(server, m);
+    Message reply = child.receive();
+    if (reply.type == ErrorReply::kType)
+      return Unexpected(ipc::decode<ErrorReply>(reply.data.view()).message);
+    return ipc::decode<typename Req::Reply>(reply.data.view());
+  }
+  template <typename Req>
+  void send_only(Req req) {
+    child.send(req);
+    Message m = server.receive();
+    monitor->handle(server, m);
+  }
+
+  Bytes session_id = Bytes(32, 0x5a);
+
+  Bytes signed_data(const std::string& user, const std::string& method = "publickey",
+                    Bytes sid = {}) {
+    Writer w;
+    w.string(ByteView(sid.empty() ? session_id : sid))
+        .u8(50)
+        .string(user)
+        .string("ssh-connection")
+        .string(method)
+        .boolean(true)
+        .string("ssh-ed25519")
+        .string(ByteView(user_key->public_key().blob()));
+    if (method == "publickey-hostbound-v00@openssh.com")
+      w.string(ByteView(host_key->public_key().blob()));
+    return w.take();
+  }
+
+  void through_user(const std::string& user = "alice") {
+    auto sig = call(SignRequest{"ssh-ed25519", session_id});
+    ASSERT_TRUE(sig);
+    auto pw = call(PwnamRequest{user, "ssh-connection"});
+    ASSERT_TRUE(pw);
+  }
+
+  FakeBackend backend;
+  config::ServerConfig config;
+  std::shared_ptr<const PrivateKey> host_key;
+  std::optional<PrivateKey> user_key;
+  std::unique_ptr<Monitor> monitor;
+  Channel child, server;
+};
+
+TEST_F(MonitorTest, SignsTheExchangeHashAndRecordsTheSessionId) {
+  auto r = call(SignRequest{"ssh-ed25519", session_id});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(host_key->public_key().verify(r->signature, session_id));
+  EXPECT_EQ(Bytes(monitor->session_id().begin(), monitor->session_id().end()), session_id);
+  EXPECT_EQ(monitor->phase(), Phase::kUser);
+}
+
+TEST_F(MonitorTest, SignRefusesDataThatIsNoExchangeHash) {
+  EXPECT_THROW(call(SignRequest{"ssh-ed25519", Bytes(100, 1)}), ProtocolError);
+}
+
+TEST_F(MonitorTest, PwnamBeforeKexIsFatal) {
+  EXPECT_THROW(call(PwnamRequest{"alice", "ssh-connection"}), ProtocolError);
+}
+
+TEST_F(MonitorTest, SecondSignBeforeAuthIsFatal) {
+  ASSERT_TRUE(call(SignRequest{"ssh-ed25519", session_id}));
+  EXPECT_THROW(call(SignRequest{"ssh-ed25519", session_id}), ProtocolError);
+}
+
+TEST_F(MonitorTest, KeyVerifyWithoutKeyAllowedIsFatal) {
+  through_user();
+  Bytes data = signed_data("alice");
+  auto sig = user_key->sign("ssh-ed25519", data);
+  ASSERT_TRUE(sig);
+  EXPECT_THROW(call(KeyVerifyRequest{"ssh-ed25519", user_key->public_key().blob(), *sig, data}),
+               ProtocolError);
+}
+
+TEST_F(MonitorTest, PtyBeforeAuthIsFatal) {
+  through_user();
+  EXPECT_THROW(call(PtyRequest{}), ProtocolError);
+}
+
+TEST_F(MonitorTest, AuthDoneBeforeAuthIsFatal) {
+  through_user();
+  EXPECT_THROW(send_only(AuthDone{SecretBytes(as_bytes("state"))}), ProtocolError);
+}
+
+TEST_F(MonitorTest, PublickeyInOrderAuthenticates) {
+  through_user();
+  const Bytes& blob = user_key->public_key().blob();
+  auto query = call(KeyAllowedRequest{"ssh-ed25519", blob, false});
+  ASSERT_TRUE(query);
+  EXPECT_TRUE(query->allowed);
+  auto allowed = call(KeyAllowedRequest{"ssh-ed25519", blob, true});
+  ASSERT_TRUE(allowed);
+  EXPECT_TRUE(allowed->allowed);
+  for (const char* method : {"publickey-hostbound-v00@openssh.com"}) {
+    Bytes data = signed_data("alice", method);
+    auto sig = user_key->sign("ssh-ed25519", data);
+    ASSERT_TRUE(sig);
+    auto v = call(KeyVerifyRequest{"ssh-ed25519", blob, *sig, data});
+    ASSERT_TRUE(v);
+    EXPECT_TRUE(v->ok);
+  }
+  EXPECT_EQ(monitor->phase(), Phase::kAuthenticated);
+  EXPECT_EQ(monitor->user().name, "alice");
+  send_only(AuthDone{SecretBytes(as_bytes("state"))});
+  EXPECT_EQ(as_string(monitor->take_transport_state().view()), "state");
+  monitor->start_postauth();
+  // After the handoff, re-key signatures are allowed again, authentication requests are not.
+  EXPECT_TRUE(call(SignRequest{"ssh-ed25519", Bytes(32, 7)}));
+  EXPECT_THROW(call(KeyAllowedRequest{"ssh-ed25519", blob, true}), ProtocolError);
+}
+
+TEST_F(MonitorTest, SignedDataForAnotherSessionOrUserIsFatal) {
+  through_user();
+  const Bytes& blob = user_key->public_key().blob();
+  for (int variant = 0; variant < 2; ++variant) {
+    ASSERT_TRUE(call(KeyAllowedRequest{"ssh-ed25519", blob, true}));
+    Bytes data =
+        variant == 0 ? signed_data("alice", "publickey", Bytes(32, 1)) : signed_data("mallory");
+    auto sig = user_key->sign("ssh-ed25519", data);
+    ASSERT_TRUE(sig);
+    EXPECT_THROW(call(KeyVerifyRequest{"ssh-ed25519", blob, *sig, data}), ProtocolError);
+    SetUp();
+    through_user();
+  }
+}
+
+TEST_F(MonitorTest, BadSignatureFailsAndMaxAuthTriesCloses) {
+  through_user();
+  const Bytes& blob = user_key->public_key().blob();
+  ASSERT_TRUE(call(KeyAllowedRequest{"ssh-ed25519", blob, true}));
+  Bytes data = signed_data("alice");
+  auto sig = user_key->sign("ssh-ed25519", data);
+  ASSERT_TRUE(sig);
+  sig->back() ^= 1;
+  auto v = call(KeyVerifyRequest{"ssh-ed25519", blob, *sig, data});
+  ASSERT_TRUE(v);
+  EXPECT_FALSE(v->ok);
+  EXPECT_FALSE(v->exceeded);
+  // An unknown key is the second failure of two allowed.
+  auto other = PrivateKey::generate(KeyType::kEd25519);
+  ASSERT_TRUE(other);
+  auto a = call(KeyAllowedRequest{"ssh-ed25519", other->public_key().blob(), false});
+  ASSERT_TRUE(a);
+  EXPECT_FALSE(a->allowed);
+  EXPECT_TRUE(a->exceeded);
+  EXPECT_EQ(monitor->phase(), Phase::kClosed);
+  EXPECT_THROW(call(KeyAllowedRequest{"ssh-ed25519", blob, false}), ProtocolError);
+}
+
+TEST_F(MonitorTest, InvalidUserIsNeverAllowed) {
+  through_user("nobody-here");
+  auto a = call(KeyAllowedRequest{"ssh-ed25519", user_key->public_key().blob(), true});
+  ASSERT_TRUE(a);
+  EXPECT_FALSE(a->allowed);
+}
+
+TEST_F(MonitorTest, RootRefusedWhenPermitRootLoginNo) {
+  config.permit_root_login = config::PermitRootLogin::kNo;
+  monitor =
+      std::make_unique<Monitor>(config, host_key_entries({host_key}), Endpoint{"192.0.2.1", 5555},
+                                Endpoint{"192.0.2.2", 22}, backend);
+  through_user("root");
+  auto a = call(KeyAllowedRequest{"ssh-ed25519", user_key->public_key().blob(), true});
+  ASSERT_TRUE(a);
+  EXPECT_FALSE(a->allowed);
+}
+
+TEST_F(MonitorTest, MalformedRequestIsFatal) {
+  Bytes junk = {SignRequest::kType, 0, 0, 0, 9};
+  child.send_datagram(junk);
+  Message m = server.receive();
+  EXPECT_THROW(monitor->handle(server, m), ProtocolError);
 }
 
 }  // namespace

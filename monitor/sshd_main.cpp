@@ -128,6 +128,16 @@ int check_host_keys(const config::ServerConfig& cfg) {
   return loaded;
 }
 
+// -d serves one connection. A connection that closes before sending anything (a port probe
+// waiting for the server to come up) is not that connection; a client that waits for our version
+// line first is served after a short wait.
+bool closed_without_a_word(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, 300) <= 0) return false;
+  char c;
+  return ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 int run(int argc, char** argv) {
   // Until the configuration says otherwise, messages go to stderr.
   LogOptions lo;
@@ -265,6 +275,7 @@ int run(int argc, char** argv) {
           log_error("accept: %s", std::strerror(errno));
         continue;
       }
+      if (cl->debug > 0 && closed_without_a_word(conn.get())) continue;
       auto child = start_session(conn.get(), conn.get(), start);
       if (!child) {
         log_error("%s", child.error().message.c_str());
