@@ -224,7 +224,8 @@ struct Transport::Impl {
   // pre-auth child never starts an exchange of its own and its handoff stays simple.
   bool authenticated = false;
   uint64_t now = 0;
-  uint64_t rekey_deadline = 0;  // 0: not armed yet
+  // 0: not armed yet; armed by the first tick() or next_timeout_seconds() after an exchange.
+  mutable uint64_t rekey_deadline = 0;
 
   // ===================================================================== output
   void fill_padding(uint8_t* p, size_t n) {
@@ -1126,7 +1127,7 @@ void Transport::tick(uint64_t now_seconds) {
 int Transport::next_timeout_seconds(uint64_t now_seconds) const {
   const Impl& i = *m_impl;
   if (!i.cfg.rekey_seconds || !i.authenticated || !i.first_kex_done_flag || i.kex_active) return -1;
-  if (i.rekey_deadline == 0) return int(std::min<uint64_t>(i.cfg.rekey_seconds, INT32_MAX));
+  if (i.rekey_deadline == 0) i.rekey_deadline = now_seconds + i.cfg.rekey_seconds;
   if (now_seconds >= i.rekey_deadline) return 0;
   return int(std::min<uint64_t>(i.rekey_deadline - now_seconds, INT32_MAX));
 }

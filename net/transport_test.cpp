@@ -403,7 +403,7 @@ TEST(Transport, RekeyByTime) {
   p.handshake();
   EXPECT_EQ(p.server->next_timeout_seconds(1000), -1);  // not before authentication
   p.server->set_authenticated();
-  EXPECT_EQ(p.server->next_timeout_seconds(1000), 10);
+  EXPECT_EQ(p.server->next_timeout_seconds(1000), 10);  // armed now: due at 1010
   p.server->tick(1000);
   EXPECT_EQ(p.server->next_timeout_seconds(1005), 5);
   p.server->tick(1005);
