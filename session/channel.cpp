@@ -37,6 +37,7 @@ void Channel::handle_data(ByteView data) {
   // RFC 4254 §5.2: the peer may not send more than the window we opened.
   if (data.size() > m_local_window) throw ProtocolError("channel data exceeds the window");
   m_local_window -= uint32_t(data.size());
+  if (m_local_window < kLocalMaxPacket) m_window_exhausted = true;
   m_bytes_in_flight_to_consumer += data.size();
   if (m_eof_received || m_close_sent) {
     // Nobody will read it any more; give the window back and drop it.
@@ -88,15 +89,17 @@ void Channel::consumed(size_t n) {
   // Replenish once half the window is used up, early enough that a fast sender never waits.
   if (m_local_consumed == 0 || m_local_window > m_local_window_max / 2) return;
   uint32_t add = m_local_consumed;
-  // Grow while the consumer keeps up (nothing waiting for it), so the window follows the
-  // bandwidth-delay product instead of a guess.
-  if (m_bytes_in_flight_to_consumer == 0 && m_local_window_max < kMaxWindow) {
+  // Grow when the window ran dry while the consumer keeps up (nothing waiting for it), so the
+  // window follows the bandwidth-delay product instead of a guess.
+  if (m_window_exhausted && m_bytes_in_flight_to_consumer == 0 && m_local_window_max < kMaxWindow) {
+    log_debug2("channel %u: window grows to %u", m_local_id, m_local_window_max * 2);
     uint32_t grown = std::min(kMaxWindow, m_local_window_max * 2);
     add += grown - m_local_window_max;
     m_local_window_max = grown;
   }
   m_local_window += add;
   m_local_consumed = 0;
+  m_window_exhausted = false;
   uint8_t msg[9];
   msg[0] = kMsgChannelWindowAdjust;
   put_u32(msg + 1, m_remote_id);
