@@ -144,7 +144,8 @@ void Monitor::check_signed_data(ByteView data, const std::string& algorithm, Byt
   if (m_session_id.empty() || !equal_ct(sid, m_session_id))
     throw ProtocolError("monitor: signed data has the wrong session id");
   if (r.u8() != kMsgUserauthRequest) throw ProtocolError("monitor: signed data is no userauth");
-  if (r.text(kMaxUserName) != m_user_name) throw ProtocolError("monitor: signed data user differs");
+  if (r.text(kMaxUserName) != m_user_name_raw)
+    throw ProtocolError("monitor: signed data user differs");
   if (r.text(64) != m_service) throw ProtocolError("monitor: signed data service differs");
   std::string_view method = r.text(64);
   bool hostbound = method == "publickey-hostbound-v00@openssh.com";
@@ -231,18 +232,21 @@ void Monitor::handle(Channel& ch, Message& m) {
       auto req = ipc::decode<PwnamRequest>(m.data.view());
       if (req.user.empty() || req.user.size() > kMaxUserName)
         throw ProtocolError("monitor: bad user name length");
-      m_user_name = req.user;
+      // "user:style" (a BSD auth style): the account is the part before the colon; the signed
+      // data carries the whole string.
+      m_user_name_raw = req.user;
+      m_user_name = req.user.substr(0, req.user.find(':'));
       m_service = req.service;
       config::ConnectionInfo ci;
-      ci.user = req.user;
+      ci.user = m_user_name;
       ci.addr = m_peer.address;
       ci.laddr = m_local.address;
       ci.lport = m_local.port;
       m_effective = config::apply_match(m_config, ci);
       m_max_auth_tries = unsigned(std::max(1, m_effective.max_auth_tries));
-      m_user = m_backend.find_user(req.user, m_effective, m_peer);
+      m_user = m_backend.find_user(m_user_name, m_effective, m_peer);
       if (!m_user)
-        log_info("Invalid user %s from %s port %d", req.user.c_str(), m_peer.address.c_str(),
+        log_info("Invalid user %s from %s port %d", m_user_name.c_str(), m_peer.address.c_str(),
                  m_peer.port);
       PwnamReply reply;
       reply.valid = m_user.has_value();

@@ -106,7 +106,8 @@ class Monitor {
 
   Phase m_phase = Phase::kKex;
   Bytes m_session_id;
-  std::string m_user_name;
+  std::string m_user_name;      // the account
+  std::string m_user_name_raw;  // as the client sent it ("user:style")
   std::string m_service;
   std::optional<UserInfo> m_user;
   unsigned m_failures = 0;

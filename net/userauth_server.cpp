@@ -61,14 +61,16 @@ void UserauthServer::userauth_request(ByteView message) {
   std::string method(r.text(kMaxName));
   if (!m_user_known) {
     // The first request fixes user and service; the monitor looks the user up (PWNAM).
-    m_user = user;
+    m_user_raw = user;
+    // "user:style" names a BSD auth style; the account is the part before the colon.
+    m_user = user.substr(0, user.find(':'));
     m_service = service;
     m_user_info = m_decider.user(user, service);
     m_user_known = true;
-  } else if (user != m_user || service != m_service) {
+  } else if (user != m_user_raw || service != m_service) {
     // RFC 4252 §5 lets them change; like OpenSSH we refuse it so the monitor's state stays simple.
-    throw ProtocolError("Change of username or service not allowed: (" + m_user + "," + m_service +
-                        ") -> (" + user + "," + service + ")");
+    throw ProtocolError("Change of username or service not allowed: (" + m_user_raw + "," +
+                        m_service + ") -> (" + user + "," + service + ")");
   }
   m_method = method;
   log_debug("userauth-request for user %s service %s method %s", user.c_str(), service.c_str(),
@@ -123,7 +125,7 @@ void UserauthServer::publickey(Reader& r, bool hostbound) {
   Writer w;
   w.string(m_transport.session_id())
       .u8(kMsgUserauthRequest)
-      .string(m_user)
+      .string(m_user_raw)
       .string(m_service)
       .string(hostbound ? kHostbound : "publickey")
       .boolean(true)

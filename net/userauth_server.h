@@ -81,7 +81,8 @@ class UserauthServer {
   State m_state = State::kService;
   bool m_user_known = false;
   AuthDecider::User m_user_info;
-  std::string m_user;
+  std::string m_user;      // the account name, for logs
+  std::string m_user_raw;  // as the client sent it, possibly "user:style" (signed data)
   std::string m_service;
   std::string m_method;
   unsigned m_failures = 0;
