@@ -91,6 +91,10 @@ BAD = [
     "AddressFamily inet7\n",
     "FingerprintHash sha1\n",
     "SetEnv NOEQUALS\n",
+    "Include @SELF@\n",
+    "AuthorizedKeysCommand  =  = /bin/x\nAuthorizedKeysCommandUser nobody\n",
+    "AuthorizedPrincipalsCommand bin/x\nAuthorizedPrincipalsCommandUser nobody\n",
+    "Port 22\nInclude /nonexistent/*.conf\nInclude relative-nonexistent.conf\n",
     "ListenAddress [::1\n",
 ]
 
@@ -179,7 +183,7 @@ def main():
         for i, text in enumerate(BAD):
             path = os.path.join(tmp, "bad.conf")
             with open(path, "w") as fh:
-                fh.write(text)
+                fh.write(text.replace("@SELF@", path))
             want = run([sshd, "-T", "-f", path, "-h", hk])
             got = run([dump, "-f", path, "-h", hk])
             label = "bad config " + repr(text)

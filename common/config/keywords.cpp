@@ -203,9 +203,21 @@ bool parse_line(const Keyword& kw, Args& a, ServerConfig& c, ParseContext& ctx) 
   if (ctx.apply) field<std::string>(kw, c) = v;
   return true;
 }
-std::vector<std::string> dump_line(const Keyword& kw, const ServerConfig& c, bool) {
+std::vector<std::string> dump_line(const Keyword& kw, const ServerConfig& c, bool quote) {
   const std::string& v = field<std::string>(kw, c);
-  return {v.empty() ? "none" : v};
+  if (v.empty()) return {"none"};
+  // In config text an explicit '=' keeps a value that itself starts with '=' intact.
+  return {quote ? "= " + v : v};
+}
+// AuthorizedKeysCommand, AuthorizedPrincipalsCommand: the rest of the line, an absolute path.
+bool parse_command(const Keyword& kw, Args& a, ServerConfig& c, ParseContext& ctx) {
+  std::string v = a.rest;
+  a.pos = a.words.size();
+  if (iequals(v, "none")) v.clear();
+  if (!v.empty() && v[0] != '/')
+    return ctx.fail_plain(std::string(kw.name) + " must be an absolute path");
+  if (ctx.apply) field<std::string>(kw, c) = v;
+  return true;
 }
 
 // Every word of every line is added (HostKey, AcceptEnv, AllowUsers...).
@@ -407,9 +419,10 @@ bool parse_subsystem(const Keyword&, Args& a, ServerConfig& c, ParseContext& ctx
   c.subsystems.push_back({name, command});
   return true;
 }
-std::vector<std::string> dump_subsystems(const Keyword&, const ServerConfig& c, bool) {
+std::vector<std::string> dump_subsystems(const Keyword&, const ServerConfig& c, bool quote) {
   std::vector<std::string> out;
-  for (const auto& s : c.subsystems) out.push_back(s.name + " " + s.command);
+  for (const auto& s : c.subsystems)
+    out.push_back((quote ? quote_word(s.name) : s.name) + " " + s.command);
   return out;
 }
 
@@ -843,10 +856,10 @@ const Keyword kTable[] = {
   {"AuthorizedPrincipalsFile", &S::authorized_principals_file, M, "none", parse_string,
    dump_string},
   {"VersionAddendum", &S::version_addendum, 0, "none", parse_line, dump_line},
-  {"AuthorizedKeysCommand", &S::authorized_keys_command, M, "none", parse_line, dump_line},
+  {"AuthorizedKeysCommand", &S::authorized_keys_command, M, "none", parse_command, dump_line},
   {"AuthorizedKeysCommandUser", &S::authorized_keys_command_user, M, "none", parse_string,
    dump_string},
-  {"AuthorizedPrincipalsCommand", &S::authorized_principals_command, M, "none", parse_line,
+  {"AuthorizedPrincipalsCommand", &S::authorized_principals_command, M, "none", parse_command,
    dump_line},
   {"AuthorizedPrincipalsCommandUser", &S::authorized_principals_command_user, M, "none",
    parse_string, dump_string},
@@ -979,7 +992,8 @@ void copy_member(const Keyword& kw, ServerConfig& dst, const ServerConfig& src) 
 }
 
 std::string quote_word(const std::string& word) {
-  bool needs = word.empty() || word[0] == '#';
+  // '#' would start a comment, a leading '=' would be read as the key=value separator.
+  bool needs = word.empty() || word[0] == '#' || word[0] == '=';
   for (char ch : word)
     if (isspace(static_cast<unsigned char>(ch)) || ch == '"' || ch == '\'' || ch == '\\')
       needs = true;

@@ -192,7 +192,7 @@ class Parser {
   }
 
   bool handle_include(const Args& args, const std::string& where, int depth) {
-    if (depth + 1 > kMaxIncludeDepth) return fail(where + ": Include nested too deeply");
+    if (depth + 1 > kMaxIncludeDepth) return fail("Too many recursive configuration includes");
     for (const auto& pattern : args.words) {
       // sshd_config(5): relative Include paths are taken from the configuration directory.
       std::string full =
