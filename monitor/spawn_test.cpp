@@ -1,0 +1,76 @@
+#include "monitor/spawn.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+
+namespace postern::monitor {
+namespace {
+
+TEST(Spawn, MapsDescriptorsAndReportsExit) {
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  // The child writes to its fd 5, which is our pipe's write end; nothing else leaks in.
+  auto child = ChildProcess::spawn("/bin/sh", {"sh", "-c", "echo hi >&5; exit 7"}, {{p[1], 5}});
+  ASSERT_TRUE(child) << child.error().message;
+  ::close(p[1]);
+  char buf[16] = {};
+  ASSERT_EQ(::read(p[0], buf, sizeof buf), 3);
+  EXPECT_EQ(std::string(buf), "hi\n");
+  ::close(p[0]);
+  int st = child->wait();
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 7);
+  EXPECT_EQ(describe_wait_status(st), "exited with status 7");
+}
+
+TEST(Spawn, SwappedDescriptorsDoNotClobberEachOther) {
+  int a[2], b[2];
+  ASSERT_EQ(::pipe2(a, O_CLOEXEC), 0);
+  ASSERT_EQ(::pipe2(b, O_CLOEXEC), 0);
+  // Ask for a's write end as b's number and the other way round.
+  // (sh redirects only fds 0..9.)
+  int wa = 8, wb = 7;
+  ASSERT_EQ(::dup3(a[1], wa, O_CLOEXEC), wa);
+  ASSERT_EQ(::dup3(b[1], wb, O_CLOEXEC), wb);
+  auto child =
+      ChildProcess::spawn("/bin/sh", {"sh", "-c", "echo A >&7; echo B >&8"}, {{wa, 7}, {wb, 8}});
+  ASSERT_TRUE(child);
+  for (int fd : {a[1], b[1], wa, wb}) ::close(fd);
+  char buf[8] = {};
+  ASSERT_EQ(::read(a[0], buf, sizeof buf), 2);
+  EXPECT_EQ(buf[0], 'A');
+  ASSERT_EQ(::read(b[0], buf, sizeof buf), 2);
+  EXPECT_EQ(buf[0], 'B');
+  EXPECT_EQ(child->wait(), 0);
+  ::close(a[0]);
+  ::close(b[0]);
+}
+
+TEST(Spawn, ExecFailureIsAnError) {
+  auto child = ChildProcess::spawn("/nonexistent/binary", {"x"}, {});
+  ASSERT_FALSE(child);
+  EXPECT_NE(child.error().message.find("No such file"), std::string::npos);
+}
+
+TEST(Spawn, DestructorKillsAndReaps) {
+  pid_t pid;
+  {
+    auto child = ChildProcess::spawn("/bin/sleep", {"sleep", "30"}, {});
+    ASSERT_TRUE(child);
+    pid = child->pid();
+  }
+  EXPECT_EQ(::kill(pid, 0), -1);  // reaped: the pid no longer exists
+}
+
+TEST(Spawn, FindsHelpersBesideTheBuildTree) {
+  // From the build tree, sshd-net is in ../net/ relative to monitor/.
+  std::string p = find_helper("sshd-net");
+  EXPECT_NE(p.find("sshd-net"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace postern::monitor
