@@ -118,8 +118,11 @@ bool assemble_algorithms(AlgorithmKind kind, std::string_view spec, std::string_
   std::vector<std::string> def = split_commas(defaults);
   std::vector<std::string> given =
       split_commas(op == '+' || op == '-' || op == '^' ? spec.substr(1) : spec);
+  // sshd ignores empty entries ("a,,b", "a,").
+  given.erase(std::remove(given.begin(), given.end(), std::string()), given.end());
+  if (given.empty()) return false;
   for (const auto& n : given) {
-    if (n.empty()) return false;
+    if (n.empty()) continue;
     if (op != '-' && !is_known_algorithm(kind, n)) return false;
   }
   if (op == '-') {

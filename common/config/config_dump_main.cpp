@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/config/server_config.h"
+#include "common/log.h"
 
 using namespace postern::config;
 
@@ -16,6 +17,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> options;
   std::vector<std::string> host_keys;
   LoadOptions load{"/etc/ssh"};
+  postern::LogOptions log;
+  log.to_stderr = true;  // "Deprecated option" and similar notes, as sshd -T shows them
+  postern::log_init(log);
   int opt;
   bool test_only = false;
   bool round_trip = false;  // -R: also check that serialisation gives back an equal config

@@ -242,10 +242,19 @@ std::vector<std::string> dump_each(const Keyword& kw, const ServerConfig& c, boo
 bool parse_word_list(const Keyword& kw, Args& a, ServerConfig& c, ParseContext& ctx) {
   std::vector<std::string> v(a.words.begin() + a.pos, a.words.end());
   a.pos = a.words.size();
-  if (v.size() == 1 && iequals(v[0], "none")) v.clear();
+  bool set_env = kw.member == Member(&ServerConfig::set_env);
+  // LogVerbose and ChannelTimeout take "none" only alone; LogVerbose keeps it as its value.
+  bool alone = kw.member == Member(&ServerConfig::log_verbose) ||
+               kw.member == Member(&ServerConfig::channel_timeout);
+  if (alone && v.size() > 1 &&
+      std::any_of(v.begin(), v.end(), [](const std::string& w) { return iequals(w, "none"); }))
+    return ctx.fail_plain(std::string("keyword ") + kw.name +
+                          " \"none\" argument must appear alone.");
+  if (!set_env && kw.member != Member(&ServerConfig::log_verbose) && v.size() == 1 &&
+      iequals(v[0], "none"))
+    v.clear();
   for (const auto& w : v) {
-    if (kw.member == Member(&ServerConfig::set_env) && w.find('=') == std::string::npos)
-      return ctx.fail_plain("Invalid environment.");
+    if (set_env && w.find('=') == std::string::npos) return ctx.fail_plain("Invalid environment.");
   }
   if (ctx.apply) field<std::vector<std::string>>(kw, c) = std::move(v);
   return true;
@@ -462,10 +471,15 @@ void copy_max_startups(ServerConfig& d, const ServerConfig& s) {
 bool parse_int_or_none(const Keyword& kw, Args& a, ServerConfig& c, ParseContext& ctx) {
   if (iequals(a.words[a.pos], "none")) {
     a.pos++;
-    if (ctx.apply) field<int>(kw, c) = 0;
+    if (ctx.apply) field<int>(kw, c) = INT_MAX;  // no limit
     return true;
   }
   return parse_int(kw, a, c, ctx);
+}
+
+std::vector<std::string> dump_int_max_or_none(const Keyword& kw, const ServerConfig& c, bool) {
+  int v = field<int>(kw, c);
+  return {v == INT_MAX ? "none" : std::to_string(v)};
 }
 
 bool parse_netblock(const Keyword&, Args& a, ServerConfig& c, ParseContext& ctx) {
@@ -536,11 +550,13 @@ void copy_ipqos(ServerConfig& d, const ServerConfig& s) {
   d.ip_qos_bulk = s.ip_qos_bulk;
 }
 
-// RekeyLimit bytes[K|M|G] [time]; "default" and "none" mean 0 for either.
+// RekeyLimit bytes[K|M|G]|default [time|default|none]. As in sshd, the amount and the interval
+// are each taken from the first line that gives them, so "RekeyLimit 1G" then "RekeyLimit 2G 1h"
+// means 1G and 1h.
 bool parse_rekey(const Keyword&, Args& a, ServerConfig& c, ParseContext& ctx) {
   const std::string& w = *a.next();
   long long bytes = 0;
-  if (!iequals(w, "default") && !iequals(w, "none")) {
+  if (!iequals(w, "default")) {
     std::string digits = w;
     long long mult = 1;
     if (!digits.empty() && isalpha(static_cast<unsigned char>(digits.back()))) {
@@ -565,13 +581,18 @@ bool parse_rekey(const Keyword&, Args& a, ServerConfig& c, ParseContext& ctx) {
     if (bytes != 0 && bytes < 16) return ctx.fail_plain("RekeyLimit too small");
   }
   int seconds = 0;
+  bool interval_given = false;
   if (const std::string* t = a.next()) {
-    if (!iequals(*t, "default") && !iequals(*t, "none") && !parse_time(*t, seconds))
+    interval_given = !iequals(*t, "default") && !iequals(*t, "none");
+    if (interval_given && !parse_time(*t, seconds))
       return ctx.fail_plain("invalid rekey interval.");
   }
-  if (ctx.apply) {
-    c.rekey_limit_bytes = bytes;
+  if (!ctx.apply) return true;
+  static const int index = find_keyword("RekeyLimit");
+  if (!c.explicitly_set[index]) c.rekey_limit_bytes = bytes;
+  if (interval_given && !c.explicitly_set[kRekeyIntervalSet]) {
     c.rekey_limit_seconds = seconds;
+    c.explicitly_set[kRekeyIntervalSet] = true;
   }
   return true;
 }
@@ -642,13 +663,20 @@ std::vector<std::string> dump_plain(const Keyword& kw, const ServerConfig& c, bo
 }
 
 bool parse_pubkey_options(const Keyword& kw, Args& a, ServerConfig& c, ParseContext& ctx) {
-  std::vector<std::string> v;
+  bool touch = false, verify = false;
   while (const std::string* w = a.next()) {
     if (iequals(*w, "none")) continue;
-    if (*w != "touch-required" && *w != "verify-required")
+    if (*w == "touch-required")
+      touch = true;
+    else if (*w == "verify-required")
+      verify = true;
+    else
       return ctx.fail_counted("unsupported PubkeyAuthOptions option " + *w);
-    v.push_back(*w);
   }
+  // Kept (and printed) in one order whatever the order written, as sshd prints flags.
+  std::vector<std::string> v;
+  if (touch) v.push_back("touch-required");
+  if (verify) v.push_back("verify-required");
   if (ctx.apply) field<std::vector<std::string>>(kw, c) = std::move(v);
   return true;
 }
@@ -784,8 +812,8 @@ const Keyword kTable[] = {
   {"MaxSessions", &S::max_sessions, M, "10", parse_int, dump_int},
   {"ClientAliveInterval", &S::client_alive_interval, M, "0", parse_time_value, dump_int},
   {"ClientAliveCountMax", &S::client_alive_count_max, M, "3", parse_int, dump_int},
-  {"RequiredRSASize", &S::required_rsa_size, 0, "1024", parse_int, dump_int},
-  {"StreamLocalBindMask", &S::stream_local_bind_mask, M, "0177", parse_mask, dump_mask},
+  {"RequiredRSASize", &S::required_rsa_size, M, "1024", parse_int, dump_int},
+  {"StreamLocalBindMask", &S::stream_local_bind_mask, M | kLastWins, "0177", parse_mask, dump_mask},
   {"UnusedConnectionTimeout", &S::unused_connection_timeout, M, "none", parse_time_or_none,
    dump_int_or_none},
   {"PermitRootLogin", &S::permit_root_login, M, "prohibit-password", parse_choice, dump_choice,
@@ -832,7 +860,7 @@ const Keyword kTable[] = {
   {"AllowStreamLocalForwarding", &S::allow_stream_local_forwarding, M, "yes", parse_choice,
    dump_choice, kForwarding},
   {"StreamLocalBindUnlink", &S::stream_local_bind_unlink, M, "no", parse_flag, dump_flag},
-  {"FingerprintHash", &S::fingerprint_hash, 0, "SHA256", parse_choice, dump_choice,
+  {"FingerprintHash", &S::fingerprint_hash, kLastWins, "SHA256", parse_choice, dump_choice,
    kFingerprintHash, nullptr, 0, 0, "Invalid FingerprintHash algorithm"},
   {"ExposeAuthInfo", &S::expose_auth_info, M, "no", parse_flag, dump_flag},
   {"PidFile", &S::pid_file, kPath, "/run/sshd.pid", parse_string, dump_string},
@@ -898,15 +926,15 @@ const Keyword kTable[] = {
   {"ChannelTimeout", &S::channel_timeout, M | kDumpIfSet, nullptr, parse_word_list,
    dump_word_list_if_set},
   {"Subsystem", &S::subsystems, kAccumulate, nullptr, parse_subsystem, dump_subsystems},
-  {"MaxStartups", std::monostate{}, 0, "10:30:100", parse_max_startups, dump_max_startups, {},
+  {"MaxStartups", std::monostate{}, kLastWins, "10:30:100", parse_max_startups, dump_max_startups, {},
    copy_max_startups},
-  {"PerSourceMaxStartups", &S::per_source_max_startups, 0, "none", parse_int_or_none,
-   dump_int_or_none, {}, nullptr, 1},
-  {"PerSourceNetBlockSize", std::monostate{}, 0, "32:128", parse_netblock, dump_netblock, {},
+  {"PerSourceMaxStartups", &S::per_source_max_startups, kLastWins, "none", parse_int_or_none,
+   dump_int_max_or_none},
+  {"PerSourceNetBlockSize", std::monostate{}, kLastWins, "32:128", parse_netblock, dump_netblock, {},
    copy_netblock},
   {"PermitTunnel", &S::permit_tunnel, M, "no", parse_choice, dump_choice, kPermitTunnel},
-  {"IPQoS", std::monostate{}, M, "lowdelay throughput", parse_ipqos, dump_ipqos, {}, copy_ipqos},
-  {"RekeyLimit", std::monostate{}, M, "default none", parse_rekey, dump_rekey, {}, copy_rekey},
+  {"IPQoS", std::monostate{}, M | kLastWins, "lowdelay throughput", parse_ipqos, dump_ipqos, {}, copy_ipqos},
+  {"RekeyLimit", std::monostate{}, M | kLastWins, "default none", parse_rekey, dump_rekey, {}, copy_rekey},
   {"PermitOpen", &S::permit_open, M, "any", parse_permit, dump_words},
   {"PermitListen", &S::permit_listen, M, "any", parse_permit, dump_words},
   {"PermitUserEnvironment", &S::permit_user_environment, 0, "no", parse_user_env, dump_plain},
@@ -921,7 +949,7 @@ const Keyword kTable[] = {
    parse_string, dump_string_if_set},
 };
 // clang-format on
-static_assert(std::size(kTable) <= kMaxKeywords);
+static_assert(std::size(kTable) < kRekeyIntervalSet);
 
 struct Alias {
   const char* alias;

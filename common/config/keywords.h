@@ -63,6 +63,9 @@ enum KeywordFlags : unsigned {
   kAccumulate = 4,  // every line adds values (HostKey, AcceptEnv...), no first-wins
   kDumpIfSet = 8,   // printed by -T only when not empty
   kPath = 16,       // a relative path is taken from the current directory, as sshd does
+  // OpenSSH 9.2 takes the last value of these (no first-wins guard); the format may apply its
+  // own rule (RekeyLimit).
+  kLastWins = 32,
 };
 
 struct Keyword {
@@ -79,6 +82,9 @@ struct Keyword {
   const char* error = nullptr;  // format-specific error text (e.g. "Bad SSH2 cipher spec")
   int algorithms = 0;           // AlgorithmKind for algorithm lists
 };
+
+// A bit of ServerConfig::explicitly_set past the table: RekeyLimit's interval was given.
+inline constexpr size_t kRekeyIntervalSet = kMaxKeywords - 1;
 
 std::span<const Keyword> keyword_table();
 // Index into keyword_table() of `name` (case-insensitive, aliases resolved), or -1.

@@ -94,14 +94,14 @@ class Parser {
     std::string where = file + " line " + std::to_string(lineno);
     std::string split_error;
     if (!split_words(args.rest, args.words, split_error)) {
-      m_errors.push_back(where + ": " + split_error);
+      error(where + ": " + split_error);
       return true;
     }
 
     if (strcasecmp(keyword.c_str(), "Match") == 0) return handle_match(args, where, lineno);
     if (strcasecmp(keyword.c_str(), "Include") == 0) {
       if (args.words.empty()) {
-        m_errors.push_back(where + ": no argument after keyword \"" + keyword + "\"");
+        error(where + ": no argument after keyword \"" + keyword + "\"");
         return true;
       }
       return handle_include(args, where, depth);
@@ -109,10 +109,10 @@ class Parser {
 
     switch (special_keyword(keyword)) {
       case Special::kDeprecated:
-        log_info("%s: Deprecated option %s", where.c_str(), keyword.c_str());
+        note(where + ": Deprecated option " + keyword);
         return true;
       case Special::kUnsupported:
-        log_info("%s: Unsupported option %s", where.c_str(), keyword.c_str());
+        note(where + ": Unsupported option " + keyword);
         return true;
       case Special::kIgnored:
         return true;
@@ -122,16 +122,21 @@ class Parser {
 
     int idx = find_keyword(keyword);
     if (idx < 0) {
-      m_errors.push_back(file + ": line " + std::to_string(lineno) +
-                         ": Bad configuration option: " + keyword);
+      error(file + ": line " + std::to_string(lineno) + ": Bad configuration option: " + keyword);
       return true;
     }
     const Keyword& kw = keyword_table()[idx];
     bool in_match = m_block >= 0;
-    if (in_match && !(kw.flags & kInMatch))
+    // While loading, Match blocks wait for a connection, except "Match All", which OpenSSH
+    // applies at once as well.
+    bool active =
+        !m_record || !in_match || strcasecmp(m_cfg.match_blocks[m_block].c_str(), "all") == 0;
+    // sshd refuses a global-only keyword in a Match block it is not applying (so one under
+    // "Match All" is taken, globally); per connection only Match keywords are copied.
+    if (!active && !(kw.flags & kInMatch))
       return fail(where + ": Directive '" + keyword + "' is not allowed within a Match block");
     if (args.words.empty()) {
-      m_errors.push_back(where + ": no argument after keyword \"" + keyword + "\"");
+      error(where + ": no argument after keyword \"" + keyword + "\"");
       return true;
     }
 
@@ -139,18 +144,14 @@ class Parser {
     ctx.where = where;
     ctx.keyword = keyword;
     ctx.options = &m_options;
-    // While loading, Match blocks wait for a connection, except "Match All", which OpenSSH
-    // applies at once as well.
-    bool active =
-        !m_record || !in_match || strcasecmp(m_cfg.match_blocks[m_block].c_str(), "all") == 0;
-    ctx.apply = active && ((kw.flags & kAccumulate) || !m_cfg.explicitly_set[idx]);
+    ctx.apply = active && ((kw.flags & (kAccumulate | kLastWins)) || !m_cfg.explicitly_set[idx]);
     if (!kw.parse(kw, args, m_cfg, ctx)) {
       if (!ctx.counted) return fail(ctx.fatal);
-      m_errors.push_back(ctx.fatal);
+      error(ctx.fatal);
       return true;
     }
     if (!args.done()) {
-      m_errors.push_back(where + ": keyword " + keyword + " extra arguments at end of line");
+      error(where + ": keyword " + keyword + " extra arguments at end of line");
       return true;
     }
     if (ctx.apply) m_cfg.explicitly_set[idx] = true;
@@ -159,13 +160,23 @@ class Parser {
   }
 
   const std::string& fatal() const { return m_fatal; }
-  const std::vector<std::string>& errors() const { return m_errors; }
+  // Errors and notes (deprecated or unsupported keywords) in the order sshd prints them.
+  const std::vector<std::string>& messages() const { return m_messages; }
+  int error_count() const { return m_error_count; }
+  void log_notes() const {
+    for (const auto& m : m_messages) log_info("%s", m.c_str());
+  }
 
  private:
   bool fail(std::string message) {
     m_fatal = std::move(message);
     return false;
   }
+  void error(std::string message) {
+    m_messages.push_back(std::move(message));
+    ++m_error_count;
+  }
+  void note(std::string message) { m_messages.push_back(std::move(message)); }
 
   bool handle_match(const Args& args, const std::string& where, int lineno) {
     if (!m_record) return fail(where + ": Match not expected here");
@@ -226,7 +237,8 @@ class Parser {
   int m_block = -1;          // current Match block, -1 = global
   std::vector<int> m_outer;  // per open file: the Match block its Include line was in
   std::string m_fatal;
-  std::vector<std::string> m_errors;
+  std::vector<std::string> m_messages;
+  int m_error_count = 0;
 };
 
 // Resolves one ListenAddress to numeric addresses as sshd does when it reads the config, so the
@@ -339,18 +351,18 @@ bool check_auth_methods(const ServerConfig& c, std::string& error) {
   return satisfiable;
 }
 
-// Errors counted so far are reported before a fatal one, in the order sshd prints them.
-std::string fatal_report(const Parser& parser) {
+// What sshd printed before stopping: the errors and notes so far, then the last word.
+std::string report(const Parser& parser, const std::string& last) {
   std::string out;
-  for (const auto& e : parser.errors()) out += e + "\n";
-  return out + parser.fatal();
+  for (const auto& m : parser.messages()) out += m + "\n";
+  return out + last;
 }
-
-std::string error_report(const std::vector<std::string>& errors, const std::string& name) {
-  std::string out;
-  for (const auto& e : errors) out += e + "\n";
-  return out + name + ": terminating, " + std::to_string(errors.size()) +
-         " bad configuration options";
+std::string fatal_report(const Parser& parser) {
+  return report(parser, parser.fatal());
+}
+std::string error_report(const Parser& parser, const std::string& name) {
+  return report(parser, name + ": terminating, " + std::to_string(parser.error_count()) +
+                            " bad configuration options");
 }
 
 }  // namespace
@@ -364,16 +376,19 @@ Result<ServerConfig> parse_server_config(std::string_view text, const std::strin
   for (const auto& opt : cmdline_options) {
     if (!parser.parse_line(opt, "command-line", 0, 0)) return Unexpected(fatal_report(parser));
   }
-  if (!parser.errors().empty()) return Unexpected(error_report(parser.errors(), "command-line"));
+  if (parser.error_count() > 0) return Unexpected(error_report(parser, "command-line"));
   if (!parser.parse_text(text, name, 0)) return Unexpected(fatal_report(parser));
-  if (!parser.errors().empty()) return Unexpected(error_report(parser.errors(), name));
+  if (parser.error_count() > 0) return Unexpected(error_report(parser, name));
   std::string error;
-  if (!fill_defaults(cfg, options, error)) return Unexpected(error);
-  if (!check_auth_methods(cfg, error)) return Unexpected(error);
+  if (!fill_defaults(cfg, options, error)) return Unexpected(report(parser, error));
+  if (!check_auth_methods(cfg, error)) return Unexpected(report(parser, error));
   if (!cfg.authorized_keys_command.empty() && cfg.authorized_keys_command_user.empty())
-    return Unexpected("AuthorizedKeysCommand set without AuthorizedKeysCommandUser");
+    return Unexpected(
+        report(parser, "AuthorizedKeysCommand set without AuthorizedKeysCommandUser"));
   if (!cfg.authorized_principals_command.empty() && cfg.authorized_principals_command_user.empty())
-    return Unexpected("AuthorizedPrincipalsCommand set without AuthorizedPrincipalsCommandUser");
+    return Unexpected(
+        report(parser, "AuthorizedPrincipalsCommand set without AuthorizedPrincipalsCommandUser"));
+  parser.log_notes();
   return cfg;
 }
 
@@ -423,7 +438,7 @@ ServerConfig apply_match(const ServerConfig& config, const ConnectionInfo& ci) {
   ServerConfig out = config;
   auto table = keyword_table();
   for (size_t i = 0; i < table.size(); ++i) {
-    if (!mo.explicitly_set[i]) continue;
+    if (!mo.explicitly_set[i] || !(table[i].flags & kInMatch)) continue;
     copy_member(table[i], out, mo);
     out.explicitly_set[i] = true;
   }

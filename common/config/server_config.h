@@ -191,7 +191,7 @@ struct ServerConfig {
   int max_startups_begin = 10;
   int max_startups_rate = 30;
   int max_startups_full = 100;
-  int per_source_max_startups = 0;  // 0: none
+  int per_source_max_startups = 0x7fffffff;  // INT_MAX: none
   int per_source_netblock_size_ipv4 = 32;
   int per_source_netblock_size_ipv6 = 128;
   int permit_tunnel = PermitTunnel::kNo;
