@@ -336,14 +336,17 @@ bool parse_algorithms(const Keyword& kw, Args& a, ServerConfig& c, ParseContext&
 
 bool parse_log_level_value(const Keyword& kw, Args& a, ServerConfig& c, ParseContext& ctx) {
   const std::string& w = *a.next();
-  LogLevel level;
-  if (!parse_log_level(w, level)) return ctx.fail_plain("unsupported log level '" + w + "'");
+  LogLevel level = LogLevel::kQuiet;
+  // sshd prints QUIET as SILENT, and reads that back.
+  if (!iequals(w, "SILENT") && !parse_log_level(w, level))
+    return ctx.fail_plain("unsupported log level '" + w + "'");
   if (ctx.apply) field<LogLevel>(kw, c) = level;
   return true;
 }
 std::vector<std::string> dump_log_level(const Keyword& kw, const ServerConfig& c, bool) {
   LogLevel level = field<LogLevel>(kw, c);
   if (level == LogLevel::kDebug1) return {"DEBUG"};  // sshd prints DEBUG1 as DEBUG
+  if (level == LogLevel::kQuiet) return {"SILENT"};
   return {log_level_name(level)};
 }
 
@@ -1002,6 +1005,12 @@ int find_keyword(std::string_view name) {
   for (size_t i = 0; i < std::size(kTable); ++i)
     if (iequals(name, kTable[i].name)) return static_cast<int>(i);
   return -1;
+}
+
+bool special_in_match(std::string_view name) {
+  for (const char* n : {"RSAAuthentication", "RhostsRSAAuthentication", "AuthorizedKeysFile2"})
+    if (iequals(name, n)) return true;
+  return false;
 }
 
 Special special_keyword(std::string_view name) {

@@ -92,6 +92,8 @@ int find_keyword(std::string_view name);
 
 enum class Special { kNone, kDeprecated, kUnsupported, kIgnored };
 Special special_keyword(std::string_view name);
+// Whether sshd lets that deprecated keyword appear inside Match.
+bool special_in_match(std::string_view name);
 
 void copy_member(const Keyword& kw, ServerConfig& dst, const ServerConfig& src);
 

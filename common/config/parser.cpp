@@ -107,17 +107,21 @@ class Parser {
       return handle_include(args, where, depth);
     }
 
-    switch (special_keyword(keyword)) {
-      case Special::kDeprecated:
-        note(where + ": Deprecated option " + keyword);
-        return true;
-      case Special::kUnsupported:
-        note(where + ": Unsupported option " + keyword);
-        return true;
-      case Special::kIgnored:
-        return true;
-      case Special::kNone:
-        break;
+    bool in_match = m_block >= 0;
+    // While loading, Match blocks wait for a connection, except "Match All", which OpenSSH
+    // applies at once as well.
+    bool active =
+        !m_record || !in_match || strcasecmp(m_cfg.match_blocks[m_block].c_str(), "all") == 0;
+    auto not_in_match = [&] {
+      return fail(where + ": Directive '" + keyword + "' is not allowed within a Match block");
+    };
+
+    Special special = special_keyword(keyword);
+    if (special != Special::kNone) {
+      if (!active && !special_in_match(keyword)) return not_in_match();
+      if (special == Special::kDeprecated) note(where + ": Deprecated option " + keyword);
+      if (special == Special::kUnsupported) note(where + ": Unsupported option " + keyword);
+      return true;
     }
 
     int idx = find_keyword(keyword);
@@ -126,15 +130,9 @@ class Parser {
       return true;
     }
     const Keyword& kw = keyword_table()[idx];
-    bool in_match = m_block >= 0;
-    // While loading, Match blocks wait for a connection, except "Match All", which OpenSSH
-    // applies at once as well.
-    bool active =
-        !m_record || !in_match || strcasecmp(m_cfg.match_blocks[m_block].c_str(), "all") == 0;
     // sshd refuses a global-only keyword in a Match block it is not applying (so one under
     // "Match All" is taken, globally); per connection only Match keywords are copied.
-    if (!active && !(kw.flags & kInMatch))
-      return fail(where + ": Directive '" + keyword + "' is not allowed within a Match block");
+    if (!active && !(kw.flags & kInMatch)) return not_in_match();
     if (args.words.empty()) {
       error(where + ": no argument after keyword \"" + keyword + "\"");
       return true;
