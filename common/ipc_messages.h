@@ -133,12 +133,15 @@ struct ModuliRequest {
 //   bool   valid       the user exists and may log in (an invalid user still gets the protocol)
 //   u32    max_auth_tries   after Match for this user
 //   string[] methods   the methods to offer, "publickey" ...
+//   string banner      Banner file contents after Match ("" for none), sent before auth (RFC 4252
+//   §5.4)
 struct PwnamReply {
   static constexpr uint8_t kType = 15;
   bool valid = false;
   uint32_t max_auth_tries = 0;
   StringList methods;
-  auto fields() { return std::tie(valid, max_auth_tries, methods); }
+  std::string banner;
+  auto fields() { return std::tie(valid, max_auth_tries, methods, banner); }
 };
 // The user and service of the first USERAUTH_REQUEST (RFC 4252 §5). Allowed once: a change of
 // user or service is a protocol violation in the net child and never reaches the monitor.

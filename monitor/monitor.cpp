@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 
 #include "common/ipc_messages.h"
 #include "common/log.h"
@@ -55,6 +56,21 @@ bool in_list(const std::string& name, const std::string& comma_list) {
     start = comma + 1;
   }
   return false;
+}
+
+// The Banner file (sshd_config(5)), read here because the net child cannot open files. Bounded
+// so it fits one ipc message and one packet.
+std::string read_banner(const std::string& path) {
+  if (path.empty() || path == "none") return "";
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    log_error("Banner: cannot open %s", path.c_str());
+    return "";
+  }
+  std::string text(64 * 1024, '\0');
+  f.read(text.data(), std::streamsize(text.size()));
+  text.resize(size_t(f.gcount()));
+  return text;
 }
 
 }  // namespace
@@ -252,6 +268,7 @@ void Monitor::handle(Channel& ch, Message& m) {
       reply.valid = m_user.has_value();
       reply.max_auth_tries = m_max_auth_tries;
       if (m_effective.pubkey_authentication) reply.methods.push_back("publickey");
+      reply.banner = read_banner(m_effective.banner);
       ch.send(reply);
       m_phase = Phase::kPubkey;
       return;

@@ -80,7 +80,7 @@ class MonitorDecider : public AuthDecider {
   User user(const std::string& name, const std::string& service) override {
     auto r = m_ch.call(ipc::PwnamRequest{name, service});
     if (!r) throw ProtocolError("monitor refused PWNAM: " + r.error().message);
-    return User{r->valid, r->max_auth_tries, r->methods};
+    return User{r->valid, r->max_auth_tries, r->methods, r->banner};
   }
   Decision key_allowed(const std::string& algorithm, ByteView key, bool with_signature) override {
     auto r =

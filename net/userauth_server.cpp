@@ -67,6 +67,12 @@ void UserauthServer::userauth_request(ByteView message) {
     m_service = service;
     m_user_info = m_decider.user(user, service);
     m_user_known = true;
+    if (!m_user_info.banner.empty()) {
+      // RFC 4252 §5.4: string message (UTF-8), string language tag.
+      Writer w;
+      w.u8(kMsgUserauthBanner).string(m_user_info.banner).string("");
+      m_transport.send(w.buffer());
+    }
   } else if (user != m_user_raw || service != m_service) {
     // RFC 4252 §5 lets them change; like OpenSSH we refuse it so the monitor's state stays simple.
     throw ProtocolError("Change of username or service not allowed: (" + m_user_raw + "," +

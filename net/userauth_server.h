@@ -31,6 +31,7 @@ class AuthDecider {
     bool valid = false;
     unsigned max_auth_tries = 6;
     std::vector<std::string> methods;
+    std::string banner;  // sent once before the first answer when not empty
   };
   struct Decision {
     bool ok = false;

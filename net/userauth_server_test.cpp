@@ -16,7 +16,7 @@ class FakeDecider : public AuthDecider {
  public:
   User user(const std::string& name, const std::string& service) override {
     users.push_back(name + "/" + service);
-    return User{name == "alice", 2, {"publickey"}};
+    return User{name == "alice", 2, {"publickey"}, banner};
   }
   Decision key_allowed(const std::string&, ByteView key, bool with_signature) override {
     ++allowed_calls;
@@ -35,6 +35,7 @@ class FakeDecider : public AuthDecider {
     return Decision{ok, failures >= 2};
   }
   std::vector<std::string> users;
+  std::string banner;
   std::optional<Bytes> good_key;
   int allowed_calls = 0;
   unsigned failures = 0;
@@ -152,6 +153,18 @@ TEST_F(UserauthTest, NoneListsTheMethods) {
   EXPECT_EQ(r.name_list(), (std::vector<std::string>{"publickey"}));
   EXPECT_FALSE(r.boolean());
   EXPECT_EQ(decider.users, (std::vector<std::string>{"alice/ssh-connection"}));
+}
+
+TEST_F(UserauthTest, BannerComesBeforeTheFirstAnswer) {
+  decider.banner = "Authorized use only\n";
+  service();
+  client->send(request("alice", "none"));
+  pump();
+  ASSERT_GE(at_client.size(), 3u);
+  Reader r(at_client[at_client.size() - 2]);
+  EXPECT_EQ(r.u8(), kMsgUserauthBanner);
+  EXPECT_EQ(r.text(), "Authorized use only\n");
+  EXPECT_EQ(at_client.back()[0], kMsgUserauthFailure);
 }
 
 TEST_F(UserauthTest, QueryThenSignatureSucceeds) {
