@@ -4,10 +4,15 @@
 # and userauth exchange, which ends in "Permission denied (publickey)". Also ssh-keyscan, and
 # rekeying by volume with the real client (the server rekeys every few hundred bytes).
 #
-# usage: regress/transport-interop.sh BUILD/net/transport_probe_server
+# With a second argument, the client transport (net/transport_probe_client) against OpenSSH's
+# sshd: every algorithm, publickey authentication, and a rekey we start after it (sshd refuses
+# rekeying before authentication). That part needs root and /usr/sbin/sshd, else it is skipped.
+#
+# usage: regress/transport-interop.sh BUILD/net/transport_probe_server [BUILD/net/transport_probe_client]
 # Exit status 77 (meson's "skipped") when ssh or ssh-keygen is missing.
 
-probe=${1:?usage: transport-interop.sh PROBE_SERVER}
+probe=${1:?usage: transport-interop.sh PROBE_SERVER [PROBE_CLIENT]}
+probe_client=$2
 command -v ssh >/dev/null && command -v ssh-keygen >/dev/null || exit 77
 
 dir=$(mktemp -d)
@@ -135,6 +140,80 @@ else
 fi
 start_probe
 check "rekey client-initiated" "Permission denied" -o RekeyLimit=1K
+
+# ---- the client role against OpenSSH's sshd
+real_sshd=/usr/sbin/sshd
+if [ -n "$probe_client" ] && [ -x "$real_sshd" ] && [ "$(id -u)" = 0 ]; then
+	mkdir -p /run/sshd
+	ssh-keygen -q -t ed25519 -N '' -f "$dir/client" || exit 1
+	cp "$dir/client.pub" "$dir/authorized_keys"
+	{
+		for k in $keys; do echo "HostKey $k"; done
+		echo "PidFile none"
+		echo "UsePAM no"
+		echo "StrictModes no"
+		echo "AuthorizedKeysFile $dir/authorized_keys"
+		echo "KexAlgorithms +diffie-hellman-group14-sha1,diffie-hellman-group-exchange-sha1,diffie-hellman-group1-sha1"
+	} >"$dir/sshd_config"
+	sport=""
+	for try in 1 2 3 4 5 6 7 8 9 10; do
+		p=$(( 20000 + ($$ * 11 + try * 173) % 40000 ))
+		"$real_sshd" -D -e -f "$dir/sshd_config" -o ListenAddress=127.0.0.1 -p "$p" \
+			2>"$dir/sshd.err" &
+		spid=$!
+		for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+			grep -q "Server listening" "$dir/sshd.err" 2>/dev/null && break
+			kill -0 "$spid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if grep -q "Server listening" "$dir/sshd.err" 2>/dev/null; then
+			pids="$pids $spid"
+			sport=$p
+			break
+		fi
+		kill "$spid" 2>/dev/null
+	done
+	# client_check NAME EXPECTED-LINE probe-options...
+	client_check() {
+		name=$1 want=$2
+		shift 2
+		out=$(timeout 60 "$probe_client" -d "$@" -i "$dir/client" -l root "$sport" 2>"$dir/client.err")
+		rc=$?
+		newkeys=$(grep -c "SSH2_MSG_NEWKEYS received" "$dir/client.err")
+		if [ $rc -eq 0 ] && [ "$newkeys" -ge 2 ] && printf '%s\n' "$out" | grep -qF -- "$want"; then
+			echo "ok client $name"
+			passed=$((passed + 1))
+		else
+			echo "FAIL client $name (rc $rc, $newkeys NEWKEYS)"
+			printf '%s\n' "$out" | tail -5 | sed 's/^/    /'
+			tail -5 "$dir/client.err" | sed 's/^/    /'
+			failed=$((failed + 1))
+		fi
+	}
+	if [ -n "$sport" ]; then
+		for kex in $(ssh -Q kex); do
+			client_check "kex $kex" "kex: $kex " -o kex="$kex"
+		done
+		for c in chacha20-poly1305@openssh.com aes128-ctr aes192-ctr aes256-ctr \
+			aes128-gcm@openssh.com aes256-gcm@openssh.com; do
+			client_check "cipher $c" "s2c: $c " -o ciphers="$c"
+		done
+		for m in umac-64-etm@openssh.com umac-128-etm@openssh.com hmac-sha2-256-etm@openssh.com \
+			hmac-sha2-512-etm@openssh.com hmac-sha1-etm@openssh.com umac-64@openssh.com \
+			umac-128@openssh.com hmac-sha2-256 hmac-sha2-512 hmac-sha1; do
+			client_check "mac $m" "aes128-ctr $m none" -o ciphers=aes128-ctr -o macs="$m"
+		done
+		for hk in ssh-ed25519 ecdsa-sha2-nistp256 ecdsa-sha2-nistp384 ecdsa-sha2-nistp521 \
+			rsa-sha2-512 rsa-sha2-256; do
+			client_check "hostkey $hk" "host key: $hk " -o hostkeys="$hk"
+		done
+	else
+		echo "FAIL cannot start $real_sshd"
+		failed=$((failed + 1))
+	fi
+else
+	echo "skip client role (needs the probe client, root and $real_sshd)"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
