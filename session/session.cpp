@@ -83,7 +83,8 @@ int run_connection(net::Transport& transport, int sock, const LoginUser& user, c
       if (rev & (POLLIN | POLLHUP | POLLERR)) {
         ssize_t r = ::read(sock, buffer.data(), buffer.size());
         if (r == 0) {
-          log_info("Connection closed by %s port %d", peer.remote_addr.c_str(), peer.remote_port);
+          log_verbose("Connection closed by %s port %d", peer.remote_addr.c_str(),
+                      peer.remote_port);
           break;
         }
         if (r < 0 && errno != EAGAIN && errno != EINTR) {
@@ -99,6 +100,9 @@ int run_connection(net::Transport& transport, int sock, const LoginUser& user, c
       }
       conn.dispatch_pollfds(std::span<const pollfd>(fds).subspan(1));
     }
+  } catch (const net::DisconnectReceived& e) {
+    log_info("Received disconnect from %s port %d:%u: %s", peer.remote_addr.c_str(),
+             peer.remote_port, e.reason(), e.description().c_str());
   } catch (const ConnectionClosed& e) {
     log_verbose("%s", e.what());
   } catch (const ProtocolError& e) {
