@@ -1,12 +1,34 @@
 #include "monitor/auth_backend.h"
 
+#include <grp.h>
 #include <pwd.h>
+
+#include <string>
+#include <vector>
 
 #include "common/log.h"
 #include "common/match_pattern.h"
 #include "monitor/auth_pubkey.h"
 
 namespace postern::monitor {
+
+namespace {
+
+std::vector<std::string> group_names(const char* user, gid_t gid) {
+  int n = 64;
+  std::vector<gid_t> gids(static_cast<size_t>(n));
+  if (::getgrouplist(user, gid, gids.data(), &n) < 0) {
+    gids.resize(size_t(n));
+    if (::getgrouplist(user, gid, gids.data(), &n) < 0) n = 0;
+  }
+  gids.resize(size_t(n));
+  std::vector<std::string> names;
+  for (gid_t g : gids)
+    if (group* gr = ::getgrgid(g)) names.emplace_back(gr->gr_name);
+  return names;
+}
+
+}  // namespace
 
 std::optional<UserInfo> SystemAuthBackend::find_user(const std::string& name,
                                                      const config::ServerConfig& config,
@@ -33,6 +55,28 @@ std::optional<UserInfo> SystemAuthBackend::find_user(const std::string& name,
     if (!listed) {
       log_info("User %s from %s not allowed because not listed in AllowUsers", name.c_str(),
                peer.address.c_str());
+      return std::nullopt;
+    }
+  }
+  if (!config.deny_groups.empty() || !config.allow_groups.empty()) {
+    // DenyGroups / AllowGroups: the user's primary and supplementary groups, by name.
+    std::vector<std::string> groups = group_names(pw->pw_name, pw->pw_gid);
+    auto any_listed = [&](const std::vector<std::string>& patterns) {
+      for (const auto& g : groups)
+        for (const auto& p : patterns)
+          if (match_pattern(g, p)) return true;
+      return false;
+    };
+    if (any_listed(config.deny_groups)) {
+      log_info("User %s from %s not allowed because a group is listed in DenyGroups", name.c_str(),
+               peer.address.c_str());
+      return std::nullopt;
+    }
+    if (!config.allow_groups.empty() && !any_listed(config.allow_groups)) {
+      log_info(
+          "User %s from %s not allowed because none of user's groups are listed in "
+          "AllowGroups",
+          name.c_str(), peer.address.c_str());
       return std::nullopt;
     }
   }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -177,6 +178,11 @@ int run(int argc, char** argv) {
         config::dump_config(cl->connection_spec.empty() ? *cfg : config::apply_match(*cfg, ci));
     std::fwrite(text.data(), 1, text.size(), stdout);
     return 0;
+  }
+  // The pre-auth child runs as this user (DESIGN.md); without it no connection can be served.
+  if (::getpwnam(POSTERN_PRIVSEP_USER) == nullptr) {
+    log_error("Privilege separation user %s does not exist", POSTERN_PRIVSEP_USER);
+    return 255;
   }
   if (cl->test == 1) {
     if (check_host_keys(*cfg) == 0) {
