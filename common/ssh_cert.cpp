@@ -21,7 +21,7 @@ constexpr size_t kMaxOptions = 64 * 1024;
 constexpr size_t kMaxCertText = 64 * 1024;
 
 // How the certified key's fields are laid out after the nonce (PROTOCOL.certkeys).
-enum class KeyFields { kEd25519, kEcdsa, kRsa };
+enum class KeyFields { kEd25519, kEcdsa, kRsa, kSkEd25519, kSkEcdsa };
 
 struct CertTypeInfo {
   const char* name;        // certificate key type
@@ -35,6 +35,10 @@ constexpr CertTypeInfo kCertTypes[] = {
     {"ecdsa-sha2-nistp384-cert-v01@openssh.com", "ecdsa-sha2-nistp384", KeyFields::kEcdsa},
     {"ecdsa-sha2-nistp521-cert-v01@openssh.com", "ecdsa-sha2-nistp521", KeyFields::kEcdsa},
     {"ssh-rsa-cert-v01@openssh.com", "ssh-rsa", KeyFields::kRsa},
+    // PROTOCOL.u2f: the security key fields, application last.
+    {"sk-ssh-ed25519-cert-v01@openssh.com", "sk-ssh-ed25519@openssh.com", KeyFields::kSkEd25519},
+    {"sk-ecdsa-sha2-nistp256-cert-v01@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com",
+     KeyFields::kSkEcdsa},
 };
 
 const CertTypeInfo* cert_info(std::string_view name) {
@@ -62,6 +66,10 @@ constexpr CertAlgorithm kCertAlgorithms[] = {
      "ecdsa-sha2-nistp384"},
     {"ecdsa-sha2-nistp521-cert-v01@openssh.com", "ecdsa-sha2-nistp521-cert-v01@openssh.com",
      "ecdsa-sha2-nistp521"},
+    {"sk-ssh-ed25519-cert-v01@openssh.com", "sk-ssh-ed25519-cert-v01@openssh.com",
+     "sk-ssh-ed25519@openssh.com"},
+    {"sk-ecdsa-sha2-nistp256-cert-v01@openssh.com", "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
+     "sk-ecdsa-sha2-nistp256@openssh.com"},
 };
 
 const CertAlgorithm* cert_algorithm(std::string_view name) {
@@ -170,6 +178,15 @@ Result<Certificate> Certificate::from_blob(ByteView blob) {
         r.mpint();
         r.mpint();
         break;
+      case KeyFields::kSkEd25519:
+        r.string(64);
+        r.string(1024);
+        break;
+      case KeyFields::kSkEcdsa:
+        r.string(64);
+        r.string(1024);
+        r.string(1024);
+        break;
     }
     size_t key_end = blob.size() - r.remaining();
     Writer kw;
@@ -207,7 +224,9 @@ Result<Certificate> Certificate::from_blob(ByteView blob) {
     c.m_signature.assign(sig.begin(), sig.end());
 
     // The signature covers everything from the type name to the signature key inclusive.
-    if (!c.m_ca->verify(sig, blob.first(signed_end), &c.m_sig_alg))
+    // A security-key CA's flags are not policy for the certificate (OpenSSH ignores them).
+    SkSignature ca_sk;
+    if (!c.m_ca->verify(sig, blob.first(signed_end), &c.m_sig_alg, &ca_sk))
       return Unexpected("certificate signature verification failed");
 
     for (const auto& o : c.m_critical) {

@@ -6,6 +6,7 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include <cstring>
 #include <fstream>
@@ -46,7 +47,13 @@ constexpr KeyTypeInfo kKeyTypes[] = {
     {KeyType::kEcdsaP384, "ecdsa-sha2-nistp384", "ECDSA", "nistp384", "secp384r1", 48, "SHA384"},
     {KeyType::kEcdsaP521, "ecdsa-sha2-nistp521", "ECDSA", "nistp521", "secp521r1", 66, "SHA512"},
     {KeyType::kRsa, "ssh-rsa", "RSA", nullptr, nullptr, 0, nullptr},
+    // PROTOCOL.u2f: security keys, Ed25519 and ECDSA on P-256 only.
+    {KeyType::kSkEd25519, "sk-ssh-ed25519@openssh.com", "ED25519-SK", nullptr, nullptr, 0, nullptr},
+    {KeyType::kSkEcdsaP256, "sk-ecdsa-sha2-nistp256@openssh.com", "ECDSA-SK", "nistp256",
+     "prime256v1", 32, "SHA256"},
 };
+// Bounds the FIDO application string of security keys (typically "ssh:").
+constexpr size_t kMaxSkApplication = 1024;
 
 const KeyTypeInfo& info(KeyType t) {
   return kKeyTypes[static_cast<size_t>(t)];
@@ -60,7 +67,8 @@ const KeyTypeInfo* info_by_name(std::string_view name) {
 
 const KeyTypeInfo* info_by_group(std::string_view group) {
   for (const auto& i : kKeyTypes) {
-    if (!i.group) continue;
+    // A key OpenSSL holds is never a security key.
+    if (!i.group || i.type == KeyType::kSkEcdsaP256) continue;
     // OpenSSL may name the NIST curves either way.
     if (group == i.group) return &i;
     if ((group == "P-256" && i.type == KeyType::kEcdsaP256) ||
@@ -346,6 +354,10 @@ Result<EvpPkeyPtr> read_private_record(Reader& r, const KeyTypeInfo& ki) {
       if (!key) return Unexpected(ossl_error("bad RSA private key"));
       return key;
     }
+    case KeyType::kSkEd25519:
+    case KeyType::kSkEcdsaP256:
+      // The private half lives in the authenticator: nothing here can sign with it.
+      return Unexpected("security key private keys are not supported");
   }
   return Unexpected("unsupported key type");
 }
@@ -474,6 +486,25 @@ Result<PublicKey> PublicKey::from_blob(ByteView blob) {
         pkey = make_rsa_key(nb.get(), eb.get());
         break;
       }
+      case KeyType::kSkEd25519: {
+        // PROTOCOL.u2f: string public key, string application.
+        ByteView pk = r.string(64);
+        if (pk.size() != kEd25519KeyLen) return Unexpected("bad Ed25519 public key length");
+        pkey.reset(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, pk.data(), pk.size()));
+        key.m_sk_application = std::string(r.text(kMaxSkApplication));
+        break;
+      }
+      case KeyType::kSkEcdsaP256: {
+        // PROTOCOL.u2f: string curve name, ec_point Q, string application.
+        if (r.text(64) != ki->curve) return Unexpected("ECDSA curve does not match key type");
+        ByteView point = r.string(1 + 2 * ki->field_bytes);
+        if (point.size() != 1 + 2 * ki->field_bytes || point[0] != 0x04)
+          return Unexpected("bad ECDSA public point encoding");
+        pkey = make_ec_key(*ki, point, nullptr);
+        if (pkey && !ec_public_check(pkey.get())) return Unexpected("ECDSA point is not valid");
+        key.m_sk_application = std::string(r.text(kMaxSkApplication));
+        break;
+      }
     }
     r.expect_done("public key blob");
     if (!pkey) return Unexpected(ossl_error("invalid public key"));
@@ -513,7 +544,7 @@ std::string_view PublicKey::log_name() const {
 }
 
 size_t PublicKey::bits() const {
-  if (m_type == KeyType::kEd25519) return 256;
+  if (m_type == KeyType::kEd25519 || m_type == KeyType::kSkEd25519) return 256;
   return m_pkey ? size_t(EVP_PKEY_get_bits(m_pkey.get())) : 0;
 }
 
@@ -533,12 +564,19 @@ std::vector<std::string> PublicKey::signature_algorithms() const {
   return {info(m_type).name};
 }
 
-bool PublicKey::verify(ByteView signature, ByteView data, std::string* alg_out) const {
+bool PublicKey::verify(ByteView signature, ByteView data, std::string* alg_out,
+                       SkSignature* sk_out) const {
   if (!m_pkey) return false;
   try {
     Reader r(signature);
     std::string_view alg = r.text(64);
     ByteView sig = r.string(kMaxMpint + 1024);
+    SkSignature sk;
+    if (is_security_key()) {
+      // PROTOCOL.u2f: security key signatures append byte flags, uint32 counter.
+      sk.flags = r.u8();
+      sk.counter = r.u32();
+    }
     r.expect_done("signature");
     if (alg_out) *alg_out = std::string(alg);
     if (!algorithm_fits_key(m_type, alg)) return false;
@@ -560,6 +598,32 @@ bool PublicKey::verify(ByteView signature, ByteView data, std::string* alg_out) 
         Bytes padded(modlen - sig.size(), 0);
         padded.insert(padded.end(), sig.begin(), sig.end());
         return evp_verify(m_pkey.get(), rsa_digest(alg), padded, data);
+      }
+      case KeyType::kSkEd25519:
+      case KeyType::kSkEcdsaP256: {
+        // PROTOCOL.u2f: the authenticator signs SHA256(application) || flags || counter ||
+        // SHA256(message); no extensions are defined, so none are accepted.
+        uint8_t app_hash[32], msg_hash[32];
+        SHA256(reinterpret_cast<const uint8_t*>(m_sk_application.data()), m_sk_application.size(),
+               app_hash);
+        SHA256(data.data(), data.size(), msg_hash);
+        Writer signed_blob;
+        signed_blob.raw(ByteView(app_hash, 32)).u8(sk.flags).u32(sk.counter);
+        signed_blob.raw(ByteView(msg_hash, 32));
+        bool ok = false;
+        if (m_type == KeyType::kSkEd25519) {
+          ok = sig.size() == kEd25519SigLen &&
+               evp_verify(m_pkey.get(), nullptr, sig, signed_blob.buffer());
+        } else {
+          auto der = ecdsa_ssh_to_der(sig, info(m_type).field_bytes);
+          ok = der && evp_verify(m_pkey.get(), "SHA256", *der, signed_blob.buffer());
+        }
+        if (!ok) return false;
+        if (sk_out) {
+          *sk_out = sk;
+          return true;
+        }
+        return (sk.flags & SkSignature::kUserPresent) != 0;
       }
     }
   } catch (const ProtocolError&) {
@@ -617,6 +681,9 @@ Result<PrivateKey> PrivateKey::generate(KeyType type, int rsa_bits) {
         return Unexpected("unsupported RSA key size " + std::to_string(rsa_bits));
       pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t(rsa_bits));
       break;
+    case KeyType::kSkEd25519:
+    case KeyType::kSkEcdsaP256:
+      return Unexpected("security keys are made by their authenticator");
   }
   if (!pkey) return Unexpected(ossl_error("key generation failed"));
   EvpPkeyPtr key(pkey);
@@ -668,6 +735,9 @@ std::string PrivateKey::to_openssh_text(std::string_view comment) const {
       }
       break;
     }
+    case KeyType::kSkEd25519:
+    case KeyType::kSkEcdsaP256:
+      break;  // never held by a PrivateKey (parse and generate refuse them)
   }
   pw.string(comment);
   for (uint8_t pad = 1; pw.size() % 8; ++pad) pw.u8(pad);
@@ -704,6 +774,9 @@ Result<Bytes> PrivateKey::sign(std::string_view algorithm, ByteView data) const 
     case KeyType::kRsa:
       sig = evp_sign(m_pkey.get(), rsa_digest(algorithm), data);
       break;
+    case KeyType::kSkEd25519:
+    case KeyType::kSkEcdsaP256:
+      break;  // never held by a PrivateKey
   }
   if (!sig) return sig;
   Writer w;

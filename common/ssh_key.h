@@ -1,8 +1,10 @@
 // SSH public and private keys: the wire blob formats (RFC 4253 §6.6, RFC 5656, RFC 8709,
-// RFC 8332), OpenSSH's private key file format (PROTOCOL.key) and PEM, signing and verification
-// through OpenSSL EVP. Certificates (PROTOCOL.certkeys) extend this in the authentication issue.
+// RFC 8332, and OpenSSH's security keys of PROTOCOL.u2f for verification), OpenSSH's private key
+// file format (PROTOCOL.key) and PEM, signing and verification through OpenSSL EVP. Certificates
+// (PROTOCOL.certkeys) extend this in the authentication issue.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -14,7 +16,16 @@
 
 namespace postern {
 
-enum class KeyType { kEd25519, kEcdsaP256, kEcdsaP384, kEcdsaP521, kRsa };
+// kSk*: FIDO security keys (PROTOCOL.u2f); they verify signatures but never sign here.
+enum class KeyType { kEd25519, kEcdsaP256, kEcdsaP384, kEcdsaP521, kRsa, kSkEd25519, kSkEcdsaP256 };
+
+// What a security key's signature asserts besides itself (PROTOCOL.u2f "SSH U2F signatures").
+struct SkSignature {
+  static constexpr uint8_t kUserPresent = 0x01;
+  static constexpr uint8_t kUserVerified = 0x04;
+  uint8_t flags = 0;
+  uint32_t counter = 0;
+};
 
 class PublicKey {
  public:
@@ -40,7 +51,17 @@ class PublicKey {
   std::vector<std::string> signature_algorithms() const;
   // Verifies an SSH signature blob (string alg, string sig) over data. If `alg_out` is given,
   // it receives the signature's algorithm name, so callers can check it against policy.
-  bool verify(ByteView signature, ByteView data, std::string* alg_out = nullptr) const;
+  // Security keys: `sk_out` receives the flags and counter for the caller to check (user
+  // presence unless no-touch-required, user verification for verify-required); without it, a
+  // signature that does not assert user presence fails, as sshd refuses it by default.
+  bool verify(ByteView signature, ByteView data, std::string* alg_out = nullptr,
+              SkSignature* sk_out = nullptr) const;
+
+  bool is_security_key() const {
+    return m_type == KeyType::kSkEd25519 || m_type == KeyType::kSkEcdsaP256;
+  }
+  // The FIDO application string of a security key ("ssh:" by default); empty otherwise.
+  const std::string& sk_application() const { return m_sk_application; }
 
   bool operator==(const PublicKey& o) const { return m_blob == o.m_blob; }
   EVP_PKEY* pkey() const { return m_pkey.get(); }
@@ -49,6 +70,7 @@ class PublicKey {
   PublicKey() = default;
   KeyType m_type{};
   Bytes m_blob;
+  std::string m_sk_application;
   std::shared_ptr<EVP_PKEY> m_pkey;
 };
 
