@@ -13,20 +13,18 @@ namespace postern::sftp {
 
 namespace {
 
-// Bigger pipes mean fewer wake-ups per 255 KiB reply; a socket or a refusal is fine too.
-constexpr int kPipeSize = 1024 * 1024;
-
-void prepare_fd(int fd) {
+// Non-blocking, so a client that stops reading our replies while it is still sending
+// requests cannot wedge both of us in write(2).
+void set_nonblocking(int fd) {
   int fl = fcntl(fd, F_GETFL);
   if (fl >= 0) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-  fcntl(fd, F_SETPIPE_SZ, kPipeSize);
 }
 
 }  // namespace
 
 int run_fd_loop(Server& server, int in_fd, int out_fd) {
-  prepare_fd(in_fd);
-  if (out_fd != in_fd) prepare_fd(out_fd);
+  set_nonblocking(in_fd);
+  if (out_fd != in_fd) set_nonblocking(out_fd);
   bool eof = false;
   try {
     for (;;) {

@@ -229,7 +229,7 @@ MutableByteView Server::input_space() {
 }
 
 bool Server::wants_input() const {
-  return m_out.size() < kOutputHighWater;
+  return m_out.size() < m_output_limit;
 }
 
 void Server::consume_output(size_t n) {
@@ -238,7 +238,7 @@ void Server::consume_output(size_t n) {
 
 void Server::process() {
   // draft §3: uint32 length, then that many bytes starting with the type.
-  while (m_out.size() < kOutputHighWater && m_in.size() >= 4) {
+  while (m_out.size() < m_output_limit && m_in.size() >= 4) {
     uint32_t len = get_u32(m_in.data());
     if (len == 0) throw ProtocolError("empty SFTP packet");
     if (len > kMaxPacketLength) throw ProtocolError("SFTP packet too long");

@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -52,8 +53,10 @@ inline constexpr uint32_t kMaxPacketLength = 256 * 1024;
 inline constexpr uint32_t kMaxReadLength = kMaxPacketLength - 1024;
 inline constexpr uint32_t kMaxWriteLength = kMaxPacketLength - 1024;
 // Requests stop being executed while this much reply data is waiting to be sent, so a client
-// that pipelines reads faster than it drains replies cannot make us buffer without bound.
-inline constexpr size_t kOutputHighWater = 4 * 1024 * 1024;
+// that pipelines reads faster than it drains replies cannot make us buffer without bound. About
+// one maximal read: replies start moving as soon as one is ready, which measured faster (less
+// CPU, a warm buffer) than batching megabytes of them.
+inline constexpr size_t kOutputHighWater = 256 * 1024;
 
 // Every request name -P, -p and -Q know, in OpenSSH's order.
 const std::vector<std::string_view>& request_names();
@@ -85,6 +88,10 @@ class Server {
   // unprocessed: the caller should stop reading (or stop opening the channel window).
   bool wants_input() const;
   bool has_unprocessed_input() const { return !m_in.empty(); }
+
+  // The reply backlog at which requests stop being executed (default kOutputHighWater). A
+  // smaller one gets replies moving sooner; a channel may set it to its window.
+  void set_output_limit(size_t bytes) { m_output_limit = std::max<size_t>(bytes, 1); }
 
   uint32_t open_handles() const { return m_handles.open_count(); }
   const std::string& cwd() const { return m_cwd; }
@@ -170,6 +177,7 @@ class Server {
   Bytes m_reply_bytes;
   Writer m_reply{m_reply_bytes};
   Bytes m_copy_buffer;
+  size_t m_output_limit = kOutputHighWater;
 };
 
 // The status code OpenSSH reports for an errno value (draft §7 has only a few codes).
