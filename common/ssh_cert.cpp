@@ -128,6 +128,12 @@ bool valid_cidr_list(std::string_view list) {
 }
 
 bool in_cidr_list(std::string_view ip, std::string_view list) {
+  // A dual-stack listener reports IPv4 clients as IPv4-mapped IPv6 addresses; sshd compares
+  // them as IPv4.
+  constexpr std::string_view kMapped = "::ffff:";
+  if (ip.size() > kMapped.size() && ip.substr(0, kMapped.size()) == kMapped &&
+      ip.find('.') != ip.npos)
+    ip.remove_prefix(kMapped.size());
   while (true) {
     size_t comma = list.find(',');
     if (cidr_match(ip, list.substr(0, comma))) return true;

@@ -234,6 +234,8 @@ TEST_F(SshCertTest, SourceAddress) {
   EXPECT_TRUE(check_certificate(c, k).ok());
   k.client_address = "2001:db8::7";
   EXPECT_TRUE(check_certificate(c, k).ok());
+  k.client_address = "::ffff:10.9.8.7";  // IPv4 client on a dual-stack socket
+  EXPECT_TRUE(check_certificate(c, k).ok());
   k.client_address = "127.0.0.1";
   auto v = check_certificate(c, k);
   EXPECT_EQ(v.failure, CertFailure::kSourceAddress);
