@@ -171,8 +171,9 @@ int run() {
         // LoginGraceTime (sshd_config(5)): the monitor, not the child, keeps the clock.
         net->kill(SIGKILL);
         net->wait();
-        log_info("Timeout before authentication for %s port %d", peer.address.c_str(), peer.port);
-        return 255;
+        // OpenSSH reports it as fatal ("fatal: Timeout before authentication for ..."), the form
+        // fail2ban's filters expect.
+        fatal("Timeout before authentication for %s port %d", peer.address.c_str(), peer.port);
       }
       monitor.handle(ours, *m);
       if (monitor.phase() == Phase::kAuthenticated && m->type == ipc::AuthDone::kType) break;
