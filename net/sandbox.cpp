@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -190,6 +191,13 @@ Result<void> enter_jail(const JailSpec& spec) {
   if (::setresuid(spec.uid, spec.uid, spec.uid) != 0)
     return Unexpected(std::string("setresuid: ") + std::strerror(errno));
   if (auto r = clear_capabilities(); !r) return r;
+  // Defence in depth behind seccomp: no files grow, no processes start, and no other process
+  // of the privsep user (another connection's child) may attach to this one or read its memory.
+  rlimit zero{0, 0};
+  if (::setrlimit(RLIMIT_FSIZE, &zero) != 0 || ::setrlimit(RLIMIT_NPROC, &zero) != 0)
+    return Unexpected(std::string("setrlimit: ") + std::strerror(errno));
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+    return Unexpected(std::string("prctl(PR_SET_DUMPABLE): ") + std::strerror(errno));
   // Paranoia, as OpenSSH's permanently_set_uid(): root must not come back.
   if (spec.uid != 0 && (::setuid(0) == 0 || ::seteuid(0) == 0))
     return Unexpected("privilege drop failed: could regain root");

@@ -68,8 +68,9 @@ struct JailSpec {
 Result<JailSpec> privsep_jail(const std::string& user, const std::string& dir);
 
 // Enters the jail: chroot + chdir("/"), setgroups(0)/setgid/setuid, drops every capability
-// (effective, permitted, inheritable, ambient and bounding). Verifies that root cannot be
-// regained. Must run as root; the seccomp policy is applied separately, last.
+// (effective, permitted, inheritable, ambient and bounding), RLIMIT_FSIZE and RLIMIT_NPROC 0,
+// not dumpable. Verifies that root cannot be regained. Must run as root; the seccomp policy is
+// applied separately, last.
 Result<void> enter_jail(const JailSpec& spec);
 
 // Capabilities, in the order a privilege drop needs them: the bounding set while still root
