@@ -74,10 +74,12 @@ Result<CommandLine> parse_command_line(const std::vector<std::string>& args) {
         case 'f':
           if (!parse_syslog_facility(value, cl.log_facility))
             return Unexpected("Unrecognized internal syslog facility code \"" + value + "\"");
+          cl.log_facility_given = true;
           break;
         case 'l':
           if (!parse_log_level(value, cl.log_level))
             return Unexpected("Unrecognized internal syslog level code \"" + value + "\"");
+          cl.log_level_given = true;
           break;
         case 'P':
           cl.options.denied = value;
@@ -100,6 +102,28 @@ Result<CommandLine> parse_command_line(const std::vector<std::string>& args) {
   }
   if (i < args.size()) return Unexpected("unexpected argument \"" + args[i] + "\"");
   return cl;
+}
+
+Result<InternalSftp> internal_sftp_options(const std::vector<std::string>& args, std::string user,
+                                           std::string home, std::string client_address) {
+  Result<CommandLine> cl = parse_command_line(args);
+  if (!cl) return Unexpected(cl.error());
+  if (cl->help || cl->query) return Unexpected("internal-sftp: -h and -Q are not for sessions");
+  InternalSftp out;
+  out.options = std::move(cl->options);
+  if (!cl->start_directory_template.empty()) {
+    Result<std::string> dir = expand_start_directory(cl->start_directory_template, user, home);
+    if (!dir) return Unexpected("internal-sftp -d: " + dir.error().message);
+    out.options.start_directory = *dir;
+  }
+  out.options.user = std::move(user);
+  out.options.home = std::move(home);
+  out.options.client_address = std::move(client_address);
+  out.log_level_given = cl->log_level_given;
+  out.log_facility_given = cl->log_facility_given;
+  out.log_level = cl->log_level;
+  out.log_facility = cl->log_facility;
+  return out;
 }
 
 Result<std::string> expand_start_directory(std::string_view tmpl, std::string_view user,

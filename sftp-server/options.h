@@ -36,9 +36,11 @@ struct CommandLine {
   std::string start_directory_template;   // -d as given, before %d/%u/%% expansion
   LogLevel log_level = LogLevel::kError;  // -l (sftp-server(8): the default is ERROR)
   int log_facility = 4 << 3;              // -f, LOG_AUTH
-  bool log_stderr = false;                // -e
-  bool help = false;                      // -h
-  std::optional<std::string> query;       // -Q
+  bool log_level_given = false;
+  bool log_facility_given = false;
+  bool log_stderr = false;           // -e
+  bool help = false;                 // -h
+  std::optional<std::string> query;  // -Q
 };
 
 // Parses the flags sftp-server(8) documents; args excludes the program name. The error text
@@ -46,6 +48,20 @@ struct CommandLine {
 Result<CommandLine> parse_command_line(const std::vector<std::string>& args);
 
 const char* usage_text();
+
+// For internal-sftp: parses the words after "internal-sftp" (Subsystem or ForceCommand) and
+// fills in who the session is for, with -d's tokens expanded, ready for Server. -Q and -h make
+// no sense in a session and are refused. The caller applies log_level/log_facility when the
+// words carried -l/-f (log_level_given), since its log already goes where sshd's goes.
+struct InternalSftp {
+  ServerOptions options;
+  bool log_level_given = false;
+  LogLevel log_level = LogLevel::kError;
+  bool log_facility_given = false;
+  int log_facility = 0;
+};
+Result<InternalSftp> internal_sftp_options(const std::vector<std::string>& args, std::string user,
+                                           std::string home, std::string client_address);
 
 // Expands %d (home), %u (user) and %% in a -d argument; an unknown token is an error.
 Result<std::string> expand_start_directory(std::string_view tmpl, std::string_view user,

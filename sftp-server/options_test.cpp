@@ -63,5 +63,27 @@ TEST(SftpOptions, StartDirectoryTokens) {
   EXPECT_FALSE(expand_start_directory("/x/%", "a", "/h"));
 }
 
+TEST(SftpOptions, InternalSftp) {
+  auto in = internal_sftp_options({"-d", "/%u/in", "-R", "-l", "INFO", "-u", "002"}, "bob",
+                                  "/home/bob", "192.0.2.1");
+  ASSERT_TRUE(in) << in.error().message;
+  EXPECT_EQ(in->options.start_directory, "/bob/in");
+  EXPECT_EQ(in->options.user, "bob");
+  EXPECT_EQ(in->options.home, "/home/bob");
+  EXPECT_EQ(in->options.client_address, "192.0.2.1");
+  EXPECT_TRUE(in->options.read_only);
+  EXPECT_EQ(*in->options.umask, 002u);
+  EXPECT_TRUE(in->log_level_given);
+  EXPECT_EQ(in->log_level, LogLevel::kInfo);
+  EXPECT_FALSE(in->log_facility_given);
+  in = internal_sftp_options({"-P", "fsync", "-dlf"}, "bob", "/h", "a");
+  ASSERT_TRUE(in);
+  EXPECT_FALSE(in->log_level_given);
+  EXPECT_FALSE(in->log_facility_given);
+  EXPECT_EQ(in->options.start_directory, "lf");
+  EXPECT_FALSE(internal_sftp_options({"-Q", "requests"}, "bob", "/h", "a"));
+  EXPECT_FALSE(internal_sftp_options({"-d", "%x"}, "bob", "/h", "a"));
+}
+
 }  // namespace
 }  // namespace postern::sftp

@@ -10,12 +10,12 @@
 //    user, builds one Server per "sftp" subsystem channel from the words of the Subsystem or
 //    ForceCommand line:
 //
-//      auto cl = sftp::parse_command_line(words_after_internal_sftp);   // options.h
-//      cl->options.user = pw->pw_name; cl->options.home = pw->pw_dir;
-//      cl->options.client_address = <remote address>;
-//      cl->options.start_directory = *sftp::expand_start_directory(cl->start_directory_template,
-//                                                                  user, home);
-//      sftp::Server server(cl->options);   // logs "session opened for local user ..."
+//      auto in = sftp::internal_sftp_options(words_after_internal_sftp, pw->pw_name,
+//                                            pw->pw_dir, remote_address);   // options.h
+//      if (!in) -> log in.error().message, refuse the subsystem request
+//      if (in->log_level_given) -> apply in->log_level to this process's log
+//      sftp::Server server(in->options);   // logs "session opened for local user ..."
+//      server.set_output_limit(<channel window>)  // optional
 //      // channel data arrives:    server.received_data(data);
 //      // send what is pending:    send(server.output()); server.consume_output(n);
 //      //                          then server.process() to run requests held back
@@ -24,7 +24,7 @@
 //      // ProtocolError thrown:    the client broke the framing; close the channel.
 //
 //    Log lines go through common/log.h; internal-sftp logs with the session's settings unless
-//    -l/-f are given (the caller applies CommandLine::log_level then). Options::umask is applied
+//    -l/-f are given (InternalSftp::log_level_given). ServerOptions::umask is applied
 //    with umask(2) when the Server is built (OpenSSH's -u replaces the process umask).
 #pragma once
 

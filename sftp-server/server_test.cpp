@@ -758,6 +758,70 @@ TEST_F(SftpServerTest, StartDirectoryAndUmask) {
   ::umask(022);
 }
 
+// Random and mutated requests: every one gets an answer or a ProtocolError, nothing else.
+// Read-only, so whatever paths the noise spells, nothing on disk changes.
+TEST_F(SftpServerTest, RandomRequestsNeverCrash) {
+  m_options.read_only = true;
+  m_options.max_handles = 16;
+  make_file("f", "some content");
+  uint32_t seed = 12345;
+  auto rnd = [&]() {
+    seed = seed * 1103515245 + 12345;
+    return seed >> 8;
+  };
+  const uint8_t kTypes[] = {
+      kFxpOpen,     kFxpClose,   kFxpRead,     kFxpWrite,   kFxpLstat,    kFxpFstat, kFxpSetstat,
+      kFxpFsetstat, kFxpOpendir, kFxpReaddir,  kFxpRemove,  kFxpMkdir,    kFxpRmdir, kFxpRealpath,
+      kFxpStat,     kFxpRename,  kFxpReadlink, kFxpSymlink, kFxpExtended, 0,         250};
+  const char* kExt[] = {"limits@openssh.com",
+                        "statvfs@openssh.com",
+                        "fstatvfs@openssh.com",
+                        "expand-path@openssh.com",
+                        "home-directory",
+                        "copy-data",
+                        "users-groups-by-id@openssh.com",
+                        "fsync@openssh.com"};
+  for (int round = 0; round < 3000; ++round) {
+    start();
+    Bytes handle = open("f", kFxfRead, 1);
+    request(kFxpOpendir, 2, [&](Writer& w) { w.string("."); });
+    Bytes dir = handle_reply(2);
+    Writer p;
+    p.u8(kTypes[rnd() % sizeof kTypes]).u32(rnd());
+    if (p.buffer()[0] == kFxpExtended) p.string(kExt[rnd() % 8]);
+    int fields = int(rnd() % 6);
+    for (int i = 0; i < fields; ++i) {
+      switch (rnd() % 6) {
+        case 0:
+          p.string(ByteView(rnd() % 2 ? handle : dir));
+          break;
+        case 1:
+          p.string(rnd() % 2 ? "f" : "/");
+          break;
+        case 2:
+          p.u32(rnd());
+          break;
+        case 3:
+          p.u64(uint64_t(rnd()) << (rnd() % 40));
+          break;
+        case 4:
+          p.u32(rnd() % 64);
+          break;
+        default:
+          for (uint32_t n = rnd() % 12; n > 0; --n) p.u8(uint8_t(rnd()));
+      }
+    }
+    // Flip a byte now and then.
+    if (rnd() % 3 == 0 && p.size() > 1) p.buffer()[1 + rnd() % (p.size() - 1)] ^= uint8_t(rnd());
+    try {
+      send_packet(p.buffer());
+      while (has_reply()) next();
+    } catch (const ProtocolError&) {
+    }
+  }
+  EXPECT_EQ(slurp("f"), "some content");
+}
+
 TEST(SftpStatus, ErrnoMapping) {
   EXPECT_EQ(status_from_errno(0), kFxOk);
   EXPECT_EQ(status_from_errno(ENOENT), kFxNoSuchFile);
