@@ -13,18 +13,24 @@ namespace postern::net {
 
 namespace {
 
-// OpenSSH 9.2's default cipher order (ssh_config(5) Ciphers), then "none", which exists only as
-// the initial state and is never offered.
-constexpr std::array<CipherInfo, 7> kCiphers = {{
+// OpenSSH 9.2's default cipher order (ssh_config(5) Ciphers); then the CBC modes it still
+// supports but never offers unless configured (`ssh -Q cipher`; RFC 4253 §6.3 names, key and
+// IV lengths); then "none", which exists only as the initial state and is never offered.
+constexpr std::array<CipherInfo, 11> kCiphers = {{
     {"chacha20-poly1305@openssh.com", 64, 0, 8, true},
     {"aes128-ctr", 16, 16, 16, false},
     {"aes192-ctr", 24, 16, 16, false},
     {"aes256-ctr", 32, 16, 16, false},
     {"aes128-gcm@openssh.com", 16, 12, 16, true},
     {"aes256-gcm@openssh.com", 32, 12, 16, true},
+    {"aes128-cbc", 16, 16, 16, false},
+    {"aes192-cbc", 24, 16, 16, false},
+    {"aes256-cbc", 32, 16, 16, false},
+    {"3des-cbc", 24, 8, 8, false},
     {"none", 0, 0, 8, false},
 }};
-constexpr size_t kOfferedCiphers = 6;
+constexpr size_t kDefaultCiphers = 6;
+constexpr size_t kSupportedCiphers = 10;
 
 // OpenSSH 9.2's default MAC order (ssh_config(5) MACs); every MAC we support is in it.
 constexpr std::array<MacInfo, 10> kMacs = {{
@@ -59,7 +65,13 @@ const MacInfo* find_mac(std::string_view name) {
 
 std::vector<std::string> supported_ciphers() {
   std::vector<std::string> out;
-  for (size_t i = 0; i < kOfferedCiphers; ++i) out.emplace_back(kCiphers[i].name);
+  for (size_t i = 0; i < kSupportedCiphers; ++i) out.emplace_back(kCiphers[i].name);
+  return out;
+}
+
+std::vector<std::string> default_ciphers() {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < kDefaultCiphers; ++i) out.emplace_back(kCiphers[i].name);
   return out;
 }
 
@@ -94,6 +106,8 @@ std::unique_ptr<PacketCipher> make_packet_cipher(const CipherInfo& cipher, const
   } else if (known->name != "none") {
     throw std::invalid_argument("a non-AEAD cipher needs a MAC");
   }
+  if (detail::is_cbc(*known))
+    return detail::make_cbc_mac(*known, *known_mac, key, iv, mac_key, encrypt);
   return detail::make_cipher_mac(*known, known_mac, key, iv, mac_key, encrypt, 0);
 }
 
@@ -149,6 +163,11 @@ std::unique_ptr<PacketCipher> import_packet_cipher(ByteView state) {
   if (mac == nullptr ? (!mac_key.empty() || cipher->name != "none")
                      : mac_key.size() != mac->key_len)
     throw ProtocolError("packet cipher state: bad MAC");
+  if (detail::is_cbc(*cipher)) {
+    // The chaining value sits in the IV; there is no position inside a block.
+    if (skip != 0) throw ProtocolError("packet cipher state: bad stream position");
+    return detail::make_cbc_mac(*cipher, *mac, key, iv, mac_key, encrypt);
+  }
   if (skip >= 16 || (skip != 0 && cipher->name == "none"))
     throw ProtocolError("packet cipher state: bad stream position");
   return detail::make_cipher_mac(*cipher, mac, key, iv, mac_key, encrypt, skip);

@@ -32,8 +32,11 @@ struct MacInfo {
 // Known algorithms by name; nullptr when unsupported. find_cipher("none") exists (initial state).
 const CipherInfo* find_cipher(std::string_view name);
 const MacInfo* find_mac(std::string_view name);
-// Every supported name, in OpenSSH 9.2's default preference order first, then the others.
+// Every supported name, in OpenSSH 9.2's default preference order first, then the others (the
+// CBC modes, which are never offered unless configured).
 std::vector<std::string> supported_ciphers();
+// What OpenSSH 9.2 offers when Ciphers is not configured: a prefix of supported_ciphers().
+std::vector<std::string> default_ciphers();
 std::vector<std::string> supported_macs();
 
 class PacketCipher {

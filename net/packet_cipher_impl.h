@@ -54,5 +54,10 @@ std::unique_ptr<PacketCipher> make_aes_gcm(const CipherInfo& info, ByteView key,
 std::unique_ptr<PacketCipher> make_cipher_mac(const CipherInfo& info, const MacInfo* mac,
                                               ByteView key, ByteView iv, ByteView mac_key,
                                               bool encrypt, uint32_t skip);
+// aes{128,192,256}-cbc and 3des-cbc (RFC 4253 §6.3), names ending in "-cbc"; iv is the current
+// chaining value, one block long.
+bool is_cbc(const CipherInfo& info);
+std::unique_ptr<PacketCipher> make_cbc_mac(const CipherInfo& info, const MacInfo& mac, ByteView key,
+                                           ByteView iv, ByteView mac_key, bool encrypt);
 
 }  // namespace postern::net::detail

@@ -93,6 +93,10 @@ TEST(PacketCipher, Tables) {
                                       "aes256-ctr",
                                       "aes128-gcm@openssh.com",
                                       "aes256-gcm@openssh.com"};
+  EXPECT_EQ(default_ciphers(), ciphers);
+  // The CBC modes OpenSSH 9.2 still accepts (`ssh -Q cipher`), after the default offer.
+  for (const char* cbc : {"aes128-cbc", "aes192-cbc", "aes256-cbc", "3des-cbc"})
+    ciphers.emplace_back(cbc);
   EXPECT_EQ(supported_ciphers(), ciphers);
   std::vector<std::string> macs = {"umac-64-etm@openssh.com",
                                    "umac-128-etm@openssh.com",
@@ -107,7 +111,13 @@ TEST(PacketCipher, Tables) {
   EXPECT_EQ(supported_macs(), macs);
   ASSERT_NE(find_cipher("none"), nullptr);
   EXPECT_EQ(find_cipher("none")->block_size, 8u);
-  EXPECT_EQ(find_cipher("aes128-cbc"), nullptr);
+  EXPECT_EQ(find_cipher("blowfish-cbc"), nullptr);
+  EXPECT_EQ(find_cipher("rijndael-cbc@lysator.liu.se"), nullptr);  // not in `ssh -Q cipher`
+  EXPECT_EQ(find_cipher("3des-cbc")->block_size, 8u);
+  EXPECT_EQ(find_cipher("3des-cbc")->key_len, 24u);
+  EXPECT_EQ(find_cipher("3des-cbc")->iv_len, 8u);
+  EXPECT_EQ(find_cipher("aes192-cbc")->key_len, 24u);
+  EXPECT_FALSE(find_cipher("aes256-cbc")->aead);
   EXPECT_EQ(find_mac("hmac-md5"), nullptr);
   EXPECT_EQ(find_mac("none"), nullptr);
   EXPECT_EQ(find_cipher("chacha20-poly1305@openssh.com")->key_len, 64u);
@@ -214,6 +224,51 @@ TEST(PacketCipher, ExportMidBlockKeepsCtrPosition) {
   EXPECT_EQ(w.data, plain);
 }
 
+// CBC without EtM: the length lives in the first encrypted block, so the receiver needs a whole
+// block first, and an export between decrypt_length() and open() must keep the chaining value.
+TEST(PacketCipher, CbcLengthHeadIsABlockAndExportMidPacketChains) {
+  for (const char* name : {"aes128-cbc", "aes192-cbc", "aes256-cbc", "3des-cbc"}) {
+    SCOPED_TRACE(name);
+    const CipherInfo* ci = find_cipher(name);
+    Pair plain_mac = make_pair({ci, find_mac("hmac-sha2-256")});
+    EXPECT_EQ(plain_mac.rx->length_head_len(), ci->block_size);
+    EXPECT_EQ(plain_mac.rx->block_size(), ci->block_size);
+    EXPECT_EQ(make_pair({ci, find_mac("hmac-sha1-etm@openssh.com")}).rx->length_head_len(), 4u);
+    for (int i = 0; i < 3; ++i) {
+      Bytes plain = build_packet(*plain_mac.tx, 41 + 13 * i, uint8_t(i));
+      Wire w = seal(*plain_mac.tx, 20 + i, plain);
+      EXPECT_EQ(plain_mac.rx->decrypt_length(
+                    20 + i, MutableByteView(w.data).first(plain_mac.rx->length_head_len())),
+                plain.size() - 4);
+      plain_mac.rx = import_packet_cipher(plain_mac.rx->export_state());
+      ASSERT_TRUE(plain_mac.rx->open(20 + i, w.data, w.tag));
+      EXPECT_EQ(w.data, plain);
+    }
+  }
+}
+
+// Each packet continues the previous one's chain (RFC 4253 §6.3): the same plaintext twice
+// encrypts differently, and a receiver that missed a packet cannot read the next.
+TEST(PacketCipher, CbcChainsAcrossPackets) {
+  for (const char* name : {"aes128-cbc", "3des-cbc"}) {
+    SCOPED_TRACE(name);
+    Pair p = make_pair({find_cipher(name), find_mac("hmac-sha2-512-etm@openssh.com")});
+    Bytes plain = build_packet(*p.tx, 60, 4);
+    Wire w0 = seal(*p.tx, 1, plain);
+    Wire w1 = seal(*p.tx, 2, plain);
+    EXPECT_NE(w0.data, w1.data);
+    // EtM authenticates the ciphertext, so the tag verifies, but the chain is wrong.
+    uint32_t len = p.rx->decrypt_length(2, MutableByteView(w1.data).first(4));
+    EXPECT_EQ(len + 4, w1.data.size());
+    ASSERT_TRUE(p.rx->open(2, w1.data, w1.tag));
+    size_t first_block_end = 4 + p.rx->block_size();
+    EXPECT_NE(Bytes(w1.data.begin() + 4, w1.data.begin() + first_block_end),
+              Bytes(plain.begin() + 4, plain.begin() + first_block_end));
+    EXPECT_EQ(Bytes(w1.data.begin() + first_block_end, w1.data.end()),
+              Bytes(plain.begin() + first_block_end, plain.end()));
+  }
+}
+
 TEST(PacketCipher, ImportRejectsMalformedState) {
   Combo c{find_cipher("aes128-ctr"), find_mac("hmac-sha1")};
   SecretBytes good = make_pair(c).tx->export_state();
@@ -234,8 +289,15 @@ TEST(PacketCipher, ImportRejectsMalformedState) {
   EXPECT_NO_THROW(import_packet_cipher(state(magic, "aes128-ctr", "hmac-sha1", 16, 16, 20, 0)));
   EXPECT_THROW(import_packet_cipher(state("x", "aes128-ctr", "hmac-sha1", 16, 16, 20, 0)),
                ProtocolError);
-  EXPECT_THROW(import_packet_cipher(state(magic, "aes128-cbc", "hmac-sha1", 16, 16, 20, 0)),
+  EXPECT_THROW(import_packet_cipher(state(magic, "blowfish-cbc", "hmac-sha1", 16, 8, 20, 0)),
                ProtocolError);
+  EXPECT_NO_THROW(import_packet_cipher(state(magic, "aes128-cbc", "hmac-sha1", 16, 16, 20, 0)));
+  EXPECT_NO_THROW(import_packet_cipher(state(magic, "3des-cbc", "hmac-sha1", 24, 8, 20, 0)));
+  EXPECT_THROW(import_packet_cipher(state(magic, "3des-cbc", "hmac-sha1", 24, 16, 20, 0)),
+               ProtocolError);
+  EXPECT_THROW(import_packet_cipher(state(magic, "aes128-cbc", "hmac-sha1", 16, 16, 20, 1)),
+               ProtocolError);
+  EXPECT_THROW(import_packet_cipher(state(magic, "aes256-cbc", "", 32, 16, 0, 0)), ProtocolError);
   EXPECT_THROW(import_packet_cipher(state(magic, "aes128-ctr", "hmac-md5", 16, 16, 16, 0)),
                ProtocolError);
   EXPECT_THROW(import_packet_cipher(state(magic, "aes128-ctr", "hmac-sha1", 15, 16, 20, 0)),
@@ -399,6 +461,56 @@ const Kat kKats[] = {
      "386898c090e13181d22272c31363b40454a",
      "b0c7f585515ab93188a86a03d91e62822ac999d9239fd27334fa100a80e188422eabc39efe3808aa8d29a10da4ce3"
      "24e089c302a9c6064c60ed63bceb3d2bb77fab62f24748658ed"},
+    // CBC (RFC 4253 §6.3): the chaining value carries from the first packet into the second.
+    {"aes128-cbc", "hmac-sha2-256", 7,
+     "0000001c10070a0d101316191c1f2225090e13181d22272c31363b40454a4f54",
+     "2cbb5566536855ad33de0de54b754c02c26d885c1fec6bdc3826b322fd498d368557c369a29ea0935f5b4d2c13b17"
+     "ba51ed68a69ff00a85cf506a00e752bc59b"},
+    {"aes128-cbc", "hmac-sha2-256", 8,
+     "0000003c0e080b0e1114171a1d202326292c2f3235383b3e4144474a4d505356595c5f6265686b6e7174777a7d808"
+     "386898c090e13181d22272c31363b40454a",
+     "82ea484f66fa7489ed141b11ab60e79ab55539e76611109113fe79e3675f04172cf2d2660658ae47aec4865d974ed"
+     "b7a872610ba1ee22a910e7ae0db093f92a55205ad15f1df056c14885c5ea3802083e1836389f4531b095f55460676"
+     "25acb7"},
+    {"aes128-cbc", "hmac-sha1-etm@openssh.com", 7, "0000001004070a0d101316191c1f2225090e1318",
+     "00000010aff7dec07ee660cabbcb7f6bffa73b07a834b2aeba3aadf2a99af344689570b4a66c9acb"},
+    {"aes128-cbc", "hmac-sha1-etm@openssh.com", 8,
+     "0000004012080b0e1114171a1d202326292c2f3235383b3e4144474a4d505356595c5f6265686b6e7174777a7d808"
+     "386898c090e13181d22272c31363b40454a4f54595e",
+     "000000400121164c9327a38c74444d261ca5709cf7819467533b2e463c69724be8347a33c557ccce8dea6fce6ff0c"
+     "5c0f4ab20487eaff09e3244b013abe1e1a830719e4381bf37b7b53d28a09be5c476567f45367f63e322"},
+    {"aes192-cbc", "umac-64@openssh.com", 7,
+     "0000001c10070a0d101316191c1f2225090e13181d22272c31363b40454a4f54",
+     "d2c1cb176fa1e310bb2f8119e769bd2e7cf08359129440c56c50e154a04fc0b5acc519a268cccb90"},
+    {"aes192-cbc", "umac-64@openssh.com", 8,
+     "0000003c0e080b0e1114171a1d202326292c2f3235383b3e4144474a4d505356595c5f6265686b6e7174777a7d808"
+     "386898c090e13181d22272c31363b40454a",
+     "56cb666e95c6299b1ed1d313bd38189a6307a2ec2c5e04a4cf65e5b3c39b71bc834548f4b7410d3246a1295719218"
+     "d420a65a905977abd6cc0dc22024b079a69fab62f24748658ed"},
+    {"aes256-cbc", "hmac-sha2-512-etm@openssh.com", 7, "0000001004070a0d101316191c1f2225090e1318",
+     "00000010064b2b6b6c7f3d978774307ccfb7e29017efec9a6d6881c7d11a976cf74ae5cad100f34d051fc5a7159c9"
+     "ec1e80c65dd7147ab7b514303588ef6adaa188e2b2145f5e1cd705520f9ce4ada7f954bda17"},
+    {"aes256-cbc", "hmac-sha2-512-etm@openssh.com", 8,
+     "0000004012080b0e1114171a1d202326292c2f3235383b3e4144474a4d505356595c5f6265686b6e7174777a7d808"
+     "386898c090e13181d22272c31363b40454a4f54595e",
+     "00000040e1827ce65c7604108f4fd0d19330bf3f543fa22e2e9d1aff44188044728c480c28580c4a7795badcd5695"
+     "fa458b8c743fe62e1387edec524c2f468cbc7fd91507a8363af79991be7717e85b1bc16dae6842fb56280609a483b"
+     "8d565a5da93f6643b33e78ab30f6fb5131ceea464ad9c45e53a091aa09214a3b785ac27e7a9349"},
+    {"3des-cbc", "hmac-sha2-256", 7, "0000001408070a0d101316191c1f2225090e13181d22272c",
+     "e100d49ce67d31ec3bb30fd40df69960eb3aee354383395eb40657362a508cf123ef02e33c24c20d82fd7d0d3ce38"
+     "39a01fb82302dc84ae1"},
+    {"3des-cbc", "hmac-sha2-256", 8,
+     "0000003406080b0e1114171a1d202326292c2f3235383b3e4144474a4d505356595c5f6265686b6e7174777a7d808"
+     "386898c090e13181d22",
+     "5640021151ee982bd91bd44f669c64bcb5ba9b47cc6448c3637b3d2bce36e6bc89ff8360279e009c483e7d85b0efa"
+     "145f2109d13a150d59664d60621ce1160957ca6f53f8b82f767c4b3f776abd5cdfcb23588fe6aef5fd1"},
+    {"3des-cbc", "hmac-sha1-etm@openssh.com", 7, "0000001004070a0d101316191c1f2225090e1318",
+     "0000001060ccebfca7a4f083508943190efb763a38bb6493634bc334cd3030a16edd63fa8686a77c"},
+    {"3des-cbc", "hmac-sha1-etm@openssh.com", 8,
+     "000000380a080b0e1114171a1d202326292c2f3235383b3e4144474a4d505356595c5f6265686b6e7174777a7d808"
+     "386898c090e13181d22272c3136",
+     "000000386dbb435253290e35d0f40bcfb5acfbcf00bc624e7b7b0eeb6d9059280e38caf179d03de0028d5d7efbe4e"
+     "dea93d7de6bdaa684cf26bfb721aa4415b8265642e62b8293aa5d78706dfdc4952e"},
 };
 
 TEST(PacketCipher, KnownAnswersFromAnIndependentImplementation) {
