@@ -30,6 +30,8 @@ namespace postern::ipc {
 //   string log_file    -E file, "" for none
 //   bool   debug       -d: the monitor stays attached to the terminal
 //   bool   inetd       -i: fds 0 and 1 may be different pipes
+//   bool   startup_pipe  fd 4 is the listener's startup pipe, closed after authentication
+//                        (MaxStartups counts the connections that still hold theirs)
 struct SessionStart {
   static constexpr uint8_t kType = 1;
   using Reply = NoReply;
@@ -40,7 +42,10 @@ struct SessionStart {
   std::string log_file;
   bool debug = false;
   bool inetd = false;
-  auto fields() { return std::tie(config, log_level, facility, to_stderr, log_file, debug, inetd); }
+  bool startup_pipe = false;
+  auto fields() {
+    return std::tie(config, log_level, facility, to_stderr, log_file, debug, inetd, startup_pipe);
+  }
 };
 
 // ---- Children → monitor: logging ---------------------------------------------------------------

@@ -7,6 +7,7 @@
 // fd 0/1: the client connection (one socket, or stdin/stdout pipes with -i)
 // fd 2:   stderr (debug output with -d / -e)
 // fd 3:   the listener's ipc channel carrying SessionStart
+// fd 4:   the listener's startup pipe (when SessionStart says so)
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -37,6 +38,7 @@ namespace postern::monitor {
 namespace {
 
 constexpr int kSetupFd = 3;
+constexpr int kStartupFd = 4;
 // Where the children find their descriptors (net/net_main.cpp, monitor/user_main.cpp).
 constexpr int kChildChannelFd = 3;
 constexpr int kChildSocketFd = 4;
@@ -88,6 +90,12 @@ int run() {
     fatal("sshd-session: no setup from the listener (%s); it is started by sshd", e.what());
   }
   setup_channel = ipc::Channel();
+  // Held until authentication succeeds: the listener counts it against MaxStartups.
+  UniqueFd startup_pipe;
+  if (start.startup_pipe) {
+    startup_pipe.reset(kStartupFd);
+    ::fcntl(kStartupFd, F_SETFD, FD_CLOEXEC);
+  }
   lo.level = LogLevel(start.log_level);
   lo.facility = int(start.facility);
   lo.to_stderr = start.to_stderr;
@@ -198,6 +206,7 @@ int run() {
   net->wait();
 
   // ---- post-auth: the session process --------------------------------------------------------
+  startup_pipe.reset();
   monitor.start_postauth();
   const UserInfo& user = monitor.user();
   ipc::UserSetup us;

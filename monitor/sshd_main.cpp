@@ -4,6 +4,7 @@
 // an ipc channel on fd 3. It holds no host key and never reads from a client.
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/rand.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -82,14 +83,33 @@ bool ensure_privsep_dir() {
   return true;
 }
 
-// Starts sshd-session for one connection: socket on fds 0 and 1, setup datagram on fd 3.
-Result<ChildProcess> start_session(int in_fd, int out_fd, const ipc::SessionStart& start) {
+// Starts sshd-session for one connection: socket on fds 0 and 1, setup datagram on fd 3, and
+// the write end of its startup pipe on fd 4 (closed once the user has authenticated).
+Result<ChildProcess> start_session(int in_fd, int out_fd, const ipc::SessionStart& start,
+                                   int startup_fd) {
   auto [ours, theirs] = ipc::Channel::make_pair();
   ipc::SessionStart copy = start;
+  copy.startup_pipe = startup_fd >= 0;
   ours.send(copy);  // queued in the socket; the child reads it after exec
   std::string path = find_helper("sshd-session");
-  return ChildProcess::spawn(path, {"sshd-session"},
-                             {{in_fd, 0}, {out_fd, 1}, {STDERR_FILENO, 2}, {theirs.fd(), 3}});
+  std::vector<FdMapping> fds = {{in_fd, 0}, {out_fd, 1}, {STDERR_FILENO, 2}, {theirs.fd(), 3}};
+  if (startup_fd >= 0) fds.push_back({startup_fd, 4});
+  return ChildProcess::spawn(path, {"sshd-session"}, fds);
+}
+
+// MaxStartups start:rate:full (sshd_config(5)): below start every connection is served, at full
+// none; between, refusals grow linearly from rate% to 100%.
+bool drop_connection(const config::ServerConfig& cfg, size_t startups) {
+  int n = int(startups);
+  if (n >= cfg.max_startups_full) return true;
+  if (n < cfg.max_startups_begin) return false;
+  if (cfg.max_startups_full <= cfg.max_startups_begin) return true;
+  double p = 100.0 - cfg.max_startups_rate;
+  p *= double(n - cfg.max_startups_begin) / double(cfg.max_startups_full - cfg.max_startups_begin);
+  p += cfg.max_startups_rate;
+  uint32_t r = 0;
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(&r), sizeof r) != 1) return true;
+  return double(r % 100) < p;
 }
 
 [[noreturn]] void exec_session_inetd(const ipc::SessionStart& start) {
@@ -229,6 +249,7 @@ int run(int argc, char** argv) {
   install_signals(wake_wr.get());
 
   std::map<pid_t, ChildProcess> children;
+  std::vector<UniqueFd> startups;  // read ends of the unauthenticated connections' startup pipes
   std::vector<pollfd> pfds;
   while (true) {
     if (g_terminate) {
@@ -263,6 +284,8 @@ int run(int argc, char** argv) {
     pfds.clear();
     pfds.push_back({wake_rd.get(), POLLIN, 0});
     for (const auto& l : *listeners) pfds.push_back({l.fd.get(), POLLIN, 0});
+    size_t first_startup = pfds.size();
+    for (const auto& st : startups) pfds.push_back({st.get(), POLLIN, 0});
     int rc = ::poll(pfds.data(), pfds.size(), -1);
     if (rc < 0) {
       if (errno == EINTR) continue;
@@ -273,7 +296,10 @@ int run(int argc, char** argv) {
       while (::read(wake_rd.get(), buf, sizeof buf) > 0) {
       }
     }
-    for (size_t i = 1; i < pfds.size(); ++i) {
+    // A startup pipe at EOF: that connection has authenticated or ended.
+    for (size_t i = pfds.size(); i-- > first_startup;)
+      if (pfds[i].revents) startups.erase(startups.begin() + long(i - first_startup));
+    for (size_t i = 1; i < first_startup; ++i) {
       if (!(pfds[i].revents & POLLIN)) continue;
       UniqueFd conn(::accept4(pfds[i].fd, nullptr, nullptr, SOCK_CLOEXEC));
       if (!conn) {
@@ -282,7 +308,20 @@ int run(int argc, char** argv) {
         continue;
       }
       if (cl->debug > 0 && closed_without_a_word(conn.get())) continue;
-      auto child = start_session(conn.get(), conn.get(), start);
+      if (cl->debug == 0 && drop_connection(*cfg, startups.size())) {
+        Endpoint from = peer_endpoint(conn.get()), on = local_endpoint(conn.get());
+        log_verbose("drop connection #%zu from [%s]:%d on [%s]:%d past MaxStartups",
+                    startups.size(), from.address.c_str(), from.port, on.address.c_str(), on.port);
+        continue;
+      }
+      int sp[2] = {-1, -1};
+      if (cl->debug == 0 && ::pipe2(sp, O_CLOEXEC) != 0) {
+        log_error("pipe: %s", std::strerror(errno));
+        continue;
+      }
+      UniqueFd startup_rd(sp[0]), startup_wr(sp[1]);
+      auto child = start_session(conn.get(), conn.get(), start, startup_wr.get());
+      startup_wr.reset();
       if (!child) {
         log_error("%s", child.error().message.c_str());
         continue;
@@ -296,6 +335,7 @@ int run(int argc, char** argv) {
       }
       pid_t pid = child->pid();
       children.emplace(pid, std::move(*child));
+      startups.push_back(std::move(startup_rd));
     }
   }
 }
