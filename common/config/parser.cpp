@@ -127,6 +127,8 @@ class Parser {
     int idx = find_keyword(keyword);
     if (idx < 0) {
       error(file + ": line " + std::to_string(lineno) + ": Bad configuration option: " + keyword);
+      // sshd goes on to judge the unknown keyword as not allowed in a Match block.
+      if (!active) return not_in_match();
       return true;
     }
     const Keyword& kw = keyword_table()[idx];
@@ -261,8 +263,7 @@ bool resolve_listen(const ListenAddress& la, int family, std::vector<ListenAddre
     if (getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof host, nullptr, 0, NI_NUMERICHOST) !=
         0)
       continue;
-    ListenAddress r{host, la.port, la.rdomain};
-    if (std::find(out.begin(), out.end(), r) == out.end()) out.push_back(r);
+    out.push_back({host, la.port, la.rdomain});  // duplicates stay, as in sshd
   }
   freeaddrinfo(res);
   return true;

@@ -15,7 +15,10 @@
 // were filled in: times are seconds, "none" strings are empty, algorithm lists are the final
 // comma-separated list (+, -, ^ already applied against the defaults). Enumerated keywords are
 // ints holding the constants of the small structs below (e.g. PermitRootLogin::kProhibitPassword).
-// keywords.cpp holds the one table that drives parsing, -T, Match copying and serialisation.
+// A default-constructed ServerConfig is a blank for the parser; default_server_config() gives
+// OpenSSH's defaults. Token expansion (%h, %u...) for the keywords that take tokens: tokens.h.
+// keywords.cpp holds the one table that drives parsing, -T, Match copying and serialisation;
+// openssh_differences.md lists where postern reads a config differently from OpenSSH 9.2 and why.
 #pragma once
 
 #include <bitset>
