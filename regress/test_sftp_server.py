@@ -428,3 +428,60 @@ def test_handle_limit():
     assert opened == max_handles
     rc, err = r.finish()
     assert rc == 0, err
+
+
+# ---- another client -------------------------------------------------------------------------
+
+class _PipeChannel:
+    """Enough of a paramiko Channel to run SFTPClient over the server's stdin/stdout."""
+
+    def __init__(self, cmd):
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+
+    def send(self, b):
+        return self.p.stdin.write(b)
+
+    def recv(self, n):
+        return os.read(self.p.stdout.fileno(), n)
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait(timeout=10)
+        self.p.stdout.close()
+
+    def settimeout(self, t):
+        pass
+
+    def get_name(self):
+        return "pipe"
+
+
+def test_paramiko_client(work):
+    """paramiko speaks plain version 3 (legacy rename, no limits@openssh.com)."""
+    paramiko = pytest.importorskip("paramiko")
+    chan = _PipeChannel([str(SFTP_SERVER)])
+    c = paramiko.SFTPClient(chan)
+    try:
+        data = os.urandom(3_000_000)
+        with c.open(f"{work}/f", "wb") as f:
+            f.write(data)
+        with c.open(f"{work}/f", "rb") as f:
+            assert f.read() == data
+        c.rename(f"{work}/f", f"{work}/g")
+        with pytest.raises(IOError):
+            (work / "other").write_text("x")
+            c.rename(f"{work}/g", f"{work}/other")  # SSH_FXP_RENAME never replaces
+        c.mkdir(f"{work}/sub")
+        assert sorted(c.listdir(str(work))) == ["g", "other", "sub"]
+        c.symlink("g", f"{work}/l")
+        assert c.readlink(f"{work}/l") == "g"
+        c.chmod(f"{work}/g", 0o600)
+        assert stat.S_IMODE(c.stat(f"{work}/g").st_mode) == 0o600
+        c.posix_rename(f"{work}/g", f"{work}/h")
+        assert c.normalize(f"{work}/sub/..") == str(work)
+        for name in ("h", "l", "other"):
+            c.remove(f"{work}/{name}")
+        c.rmdir(f"{work}/sub")
+        assert os.listdir(work) == []
+    finally:
+        c.close()

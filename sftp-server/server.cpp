@@ -97,7 +97,6 @@ uint32_t status_from_errno(int err) {
     case EPERM:
     case EACCES:
     case EFAULT:
-    case EROFS:
       return kFxPermissionDenied;
     case ENAMETOOLONG:
     case EINVAL:
