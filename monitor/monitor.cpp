@@ -234,6 +234,10 @@ void Monitor::handle(Channel& ch, Message& m) {
 
     case ModuliRequest::kType: {
       auto req = ipc::decode<ModuliRequest>(m.data.view());
+      // One group exchange per key exchange: before authentication there is only the first.
+      if (m_phase == Phase::kKex && m_moduli_served)
+        throw ProtocolError("monitor: second moduli request before authentication");
+      m_moduli_served = true;
       std::string path = m_config.moduli_file.empty() ? "/etc/ssh/moduli" : m_config.moduli_file;
       auto group = net::choose_group(path, req.min, req.n, req.max);
       if (!group) {

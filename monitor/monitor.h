@@ -106,6 +106,7 @@ class Monitor {
 
   Phase m_phase = Phase::kKex;
   Bytes m_session_id;
+  bool m_moduli_served = false;
   std::string m_user_name;      // the account
   std::string m_user_name_raw;  // as the client sent it ("user:style")
   std::string m_service;

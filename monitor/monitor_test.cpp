@@ -112,6 +112,13 @@ TEST_F(MonitorTest, SignRefusesDataThatIsNoExchangeHash) {
   EXPECT_THROW(call(SignRequest{"ssh-ed25519", Bytes(100, 1)}), ProtocolError);
 }
 
+TEST_F(MonitorTest, OneModuliRequestBeforeAuth) {
+  auto g = call(ModuliRequest{2048, 3072, 8192});
+  ASSERT_TRUE(g) << g.error().message;
+  EXPECT_FALSE(g->p.empty());
+  EXPECT_THROW(call(ModuliRequest{2048, 3072, 8192}), ProtocolError);
+}
+
 TEST_F(MonitorTest, PwnamBeforeKexIsFatal) {
   EXPECT_THROW(call(PwnamRequest{"alice", "ssh-connection"}), ProtocolError);
 }
