@@ -143,9 +143,9 @@ KW = {
  "PasswordAuthentication": ["no"], "KbdInteractiveAuthentication": ["no"], "PubkeyAuthentication": ["no"],
  "DisableForwarding": ["yes"], "ExposeAuthInfo": ["yes"], "RequiredRSASize": ["2048","512"],
  "Protocol": ["2"], "UsePrivilegeSeparation": ["yes"], "ChallengeResponseAuthentication": ["no"],
- "Foo": ["bar"], "Match": ["User bob","Address 10.0.0.0/8","All","Host *.x,!a.x","User a Address 1.2.3.4"],
+ "Foo": ["bar"], "Match": ["User bob","Address 10.0.0.0/8","All","Host *.x,!a.x","User a Address 1.2.3.4","User !bob,*","Address !10.1.2.3,10.0.0.0/8","Group root","Host a.x LocalAddress 127.0.0.1","User b*","Address 1.2.3.4/32,::1"],
 }
-RANDOM_CASES = 150
+RANDOM_CASES = 200
 
 
 def run(cmd):
@@ -246,13 +246,15 @@ def main():
         for i in range(RANDOM_CASES):
             lines = []
             for _ in range(rng.randint(1, 6)):
-                k = rng.choice(list(KW))
+                k = "Match" if rng.random() < 0.25 else rng.choice(list(KW))
                 lines.append(k + rng.choice([" ", "=", " = ", "\t"]) + rng.choice(KW[k]))
             path = os.path.join(tmp, "random.conf")
             with open(path, "w") as fh:
                 fh.write("\n".join(lines) + "\n")
             spec = rng.choice([[], ["-C", "user=bob,host=a.x,addr=10.1.2.3"],
-                               ["-C", "user=a,host=b,addr=1.2.3.4"]])
+                               ["-C", "user=a,host=b,addr=1.2.3.4"],
+                               ["-C", "user=root,host=a.x,addr=::1,laddr=127.0.0.1"],
+                               ["-C", "user=bill,host=A.X,addr=10.9.9.9,laddr=127.0.0.1"]])
             want = run([sshd, "-T", "-f", path, "-h", hk] + spec)
             got = run([dump, "-f", path, "-h", hk] + spec)
             if (want[0] == 0) != (got[0] == 0) or want[1] != got[1] or \

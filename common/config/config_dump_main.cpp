@@ -79,7 +79,8 @@ int main(int argc, char** argv) {
       fprintf(stderr, "%s\n", matched.error().message.c_str());
       return 255;
     }
-    if (!spec.empty()) c = *matched;  // without -C only the test-mode check applies
+    // sshd -T re-evaluates Match even without -C (an empty connection: only "Match All" holds).
+    c = *matched;
   }
   if (round_trip) {
     auto back = deserialize_config(serialize_config(c));

@@ -252,8 +252,9 @@ ServerConfig default_server_config(const LoadOptions& options = {});
 // Returns `config` with the Match blocks that match `ci` applied (first value in them wins and
 // overrides the global value).
 ServerConfig apply_match(const ServerConfig& config, const ConnectionInfo& ci);
-// For `sshd -T -C`: apply_match, refusing (as OpenSSH does) a configuration whose Match blocks
-// test an attribute that `ci` leaves out.
+// For `sshd -T` (with or without -C; without, pass an empty ConnectionInfo, as sshd re-evaluates
+// Match then too): apply_match, refusing (as OpenSSH does) a configuration whose Match blocks
+// test LocalPort when `ci` leaves lport out.
 Result<ServerConfig> apply_match_for_test(const ServerConfig& config, const ConnectionInfo& ci);
 // Parses `-C` text: "user=u,host=h,addr=a,laddr=l,lport=p,rdomain=r".
 Result<ConnectionInfo> parse_connection_spec(std::string_view spec);
