@@ -217,8 +217,25 @@ Server::~Server() {
 // ---- input and framing ------------------------------------------------------------------
 
 void Server::received_data(ByteView data) {
-  m_in.append(data);
+  // Whole packets are executed straight from the caller's buffer; only a partial packet, or
+  // packets held back by the reply backlog, are copied.
+  size_t pos = 0;
+  if (m_in.empty()) {
+    while (m_out.size() < m_output_limit && data.size() - pos >= 4) {
+      uint32_t len = get_u32(data.data() + pos);
+      check_packet_length(len);
+      if (data.size() - pos - 4 < len) break;
+      handle_packet(data.subspan(pos + 4, len));
+      pos += 4 + size_t(len);
+    }
+  }
+  m_in.append(data.subspan(pos));
   process();
+}
+
+void Server::check_packet_length(uint32_t len) {
+  if (len == 0) throw ProtocolError("empty SFTP packet");
+  if (len > kMaxPacketLength) throw ProtocolError("SFTP packet too long");
 }
 
 MutableByteView Server::input_space() {
@@ -239,8 +256,7 @@ void Server::process() {
   // draft §3: uint32 length, then that many bytes starting with the type.
   while (m_out.size() < m_output_limit && m_in.size() >= 4) {
     uint32_t len = get_u32(m_in.data());
-    if (len == 0) throw ProtocolError("empty SFTP packet");
-    if (len > kMaxPacketLength) throw ProtocolError("SFTP packet too long");
+    check_packet_length(len);
     if (m_in.size() < 4 + size_t(len)) break;
     handle_packet(ByteView(m_in.data() + 4, len));
     m_in.consume(4 + size_t(len));

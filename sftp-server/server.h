@@ -108,6 +108,7 @@ class Server {
   };
   static const RequestType kRequests[];
 
+  static void check_packet_length(uint32_t len);
   void handle_packet(ByteView packet);
   void handle_init(Reader& r);
   bool request_permitted(const RequestType& rt, bool at_init);
