@@ -226,6 +226,15 @@ def main():
                     print(f"FAIL {label}: {rt[2].strip()}")
                 else:
                     print(f"ok   {label} ({len(gl)} lines)")
+        for opt in ["Match=User bob", "Include=/tmp/x", "Foo=bar", "Port", "Ciphers=nope"]:
+            want = run([sshd, "-T", "-f", os.path.join(data, "empty.conf"), "-h", hk, "-o", opt])
+            got = run([dump, "-f", os.path.join(data, "empty.conf"), "-h", hk, "-o", opt])
+            if (want[0] == 0) != (got[0] == 0) or want[2].strip() != got[2].strip():
+                failures += 1
+                print(f"FAIL -o {opt}:\n    openssh: {want[2].strip()!r}\n"
+                      f"    postern: {got[2].strip()!r}")
+            else:
+                print(f"ok   bad -o {opt}")
         for i, text in enumerate(BAD):
             path = os.path.join(tmp, "bad.conf")
             with open(path, "w") as fh:

@@ -21,6 +21,9 @@ namespace {
 
 using namespace detail;
 
+// The "file name" of -o options in messages.
+constexpr const char* kCommandLine = "command-line";
+
 // OpenSSH limits Include nesting to this depth.
 constexpr int kMaxIncludeDepth = 16;
 
@@ -98,6 +101,10 @@ class Parser {
       return true;
     }
 
+    for (const char* directive : {"Match", "Include"}) {
+      if (file == kCommandLine && strcasecmp(keyword.c_str(), directive) == 0)
+        return fail(std::string(directive) + " directive not supported as a command-line option");
+    }
     if (strcasecmp(keyword.c_str(), "Match") == 0) return handle_match(args, where, lineno);
     if (strcasecmp(keyword.c_str(), "Include") == 0) {
       if (args.words.empty()) {
@@ -350,6 +357,12 @@ bool check_auth_methods(const ServerConfig& c, std::string& error) {
   return satisfiable;
 }
 
+std::string messages(const Parser& parser) {
+  std::string out;
+  for (const auto& m : parser.messages()) out += (out.empty() ? "" : "\n") + m;
+  return out;
+}
+
 // What sshd printed before stopping: the errors and notes so far, then the last word.
 std::string report(const Parser& parser, const std::string& last) {
   std::string out;
@@ -373,9 +386,10 @@ Result<ServerConfig> parse_server_config(std::string_view text, const std::strin
   Parser parser(cfg, options, true);
   // Command-line -o options come first so that they win (first value obtained is used).
   for (const auto& opt : cmdline_options) {
-    if (!parser.parse_line(opt, "command-line", 0, 0)) return Unexpected(fatal_report(parser));
+    if (!parser.parse_line(opt, kCommandLine, 0, 0)) return Unexpected(fatal_report(parser));
+    // sshd stops at the first bad -o option, without the "terminating" summary.
+    if (parser.error_count() > 0) return Unexpected(messages(parser));
   }
-  if (parser.error_count() > 0) return Unexpected(error_report(parser, "command-line"));
   if (!parser.parse_text(text, name, 0)) return Unexpected(fatal_report(parser));
   if (parser.error_count() > 0) return Unexpected(error_report(parser, name));
   std::string error;
