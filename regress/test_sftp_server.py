@@ -108,6 +108,22 @@ def test_preserve_mode_and_times(work):
         assert int(st.st_mtime) == 1100000000
 
 
+def test_scp_sftp_mode_recursive_with_spaces(work):
+    """scp's default (SFTP) mode, the server run directly with scp -D."""
+    tree = work / "a tree"
+    (tree / "in ner").mkdir(parents=True)
+    random_file(tree / "one file", 200000)
+    random_file(tree / "in ner" / "two", 3000)
+    for args in (["-r", str(tree), f"somehost:{work}/up copy"],
+                 ["-r", f"somehost:{work}/up copy", str(work / "down copy")]):
+        p = subprocess.run(["scp", "-q", "-s", "-D", str(SFTP_SERVER), *args],
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+    for rel in ("one file", "in ner/two"):
+        assert sha256(tree / rel) == sha256(work / "up copy" / rel) == \
+            sha256(work / "down copy" / rel)
+
+
 # ---- listings and file operations -----------------------------------------------------
 
 def test_ls_and_glob(work):

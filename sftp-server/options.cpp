@@ -27,13 +27,9 @@ bool parse_umask(const std::string& s, mode_t& out) {
 
 Result<CommandLine> parse_command_line(const std::vector<std::string>& args) {
   CommandLine cl;
-  size_t i = 0;
-  for (; i < args.size(); ++i) {
+  for (size_t i = 0; i < args.size(); ++i) {
     const std::string& word = args[i];
-    if (word == "--") {
-      ++i;
-      break;
-    }
+    if (word == "--") break;
     if (word.size() < 2 || word[0] != '-') break;
     for (size_t j = 1; j < word.size(); ++j) {
       char flag = word[j];
@@ -100,7 +96,8 @@ Result<CommandLine> parse_command_line(const std::vector<std::string>& args) {
       break;
     }
   }
-  if (i < args.size()) return Unexpected("unexpected argument \"" + args[i] + "\"");
+  // Words after the options are ignored, as OpenSSH's sftp-server does: scp -D runs the server
+  // with the remote host name appended.
   return cl;
 }
 

@@ -52,7 +52,14 @@ TEST(SftpOptions, Errors) {
   EXPECT_FALSE(parse_command_line({"-u", "999"}));
   EXPECT_FALSE(parse_command_line({"-u", "0x7"}));
   EXPECT_FALSE(parse_command_line({"-u", "1000"}));
-  EXPECT_FALSE(parse_command_line({"stray"}));
+}
+
+TEST(SftpOptions, TrailingWordsIgnored) {
+  // scp -D appends the host name.
+  auto cl = parse_command_line({"-e", "somehost", "-R"});
+  ASSERT_TRUE(cl);
+  EXPECT_TRUE(cl->log_stderr);
+  EXPECT_FALSE(cl->options.read_only);
 }
 
 TEST(SftpOptions, StartDirectoryTokens) {
