@@ -36,6 +36,7 @@ CASES = [
      []),
     ("syntax corners", "tricky.conf", [None, "user=bob", "user=alice", "user=carol"], []),
     ("relative paths", "relative.conf", [None], []),
+    ("rekey in match", "rekey_match.conf", [None, "user=bob", "user=al", "user=x"], []),
     ("listen addresses", "listen.conf", [None], []),
     ("include", "include.conf", [None, "user=carol,host=h,addr=1.2.3.4"], []),
     ("-o options", "debian.conf", [None], ["Port=2222", "PasswordAuthentication no",

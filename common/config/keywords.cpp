@@ -602,9 +602,12 @@ bool parse_rekey(const Keyword&, Args& a, ServerConfig& c, ParseContext& ctx) {
 std::vector<std::string> dump_rekey(const Keyword&, const ServerConfig& c, bool) {
   return {std::to_string(c.rekey_limit_bytes) + " " + std::to_string(c.rekey_limit_seconds)};
 }
+// A Match line without an interval keeps the global interval.
 void copy_rekey(ServerConfig& d, const ServerConfig& s) {
   d.rekey_limit_bytes = s.rekey_limit_bytes;
+  if (!s.explicitly_set[kRekeyIntervalSet]) return;
   d.rekey_limit_seconds = s.rekey_limit_seconds;
+  d.explicitly_set[kRekeyIntervalSet] = true;
 }
 
 bool parse_mask(const Keyword& kw, Args& a, ServerConfig& c, ParseContext& ctx) {
