@@ -474,7 +474,9 @@ void Server::do_open(uint32_t id, Reader& r) {
     send_status(id, kFxFailure);
     return;
   }
-  int fd = ::open(absolute(path).c_str(), flags | O_CLOEXEC | O_NOCTTY, mode);
+  // O_NONBLOCK: opening a FIFO or a terminal must not wedge the whole session (regular files
+  // and block devices ignore the flag).
+  int fd = ::open(absolute(path).c_str(), flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, mode);
   if (fd < 0) {
     send_errno(id, errno);
     return;

@@ -301,6 +301,20 @@ TEST_F(SftpServerTest, OpenErrorsMapToStatus) {
   EXPECT_EQ(status(2), kFxFailure);
 }
 
+TEST_F(SftpServerTest, FifoNeverBlocks) {
+  start();
+  ASSERT_EQ(mkfifo(path("fifo").c_str(), 0600), 0);
+  Bytes h = open("fifo", kFxfRead, 1);
+  request(kFxpRead, 2, [&](Writer& w) { w.string(ByteView(h)).u64(0).u32(10); });
+  EXPECT_EQ(status(2), kFxFailure);  // ESPIPE: not a file one can read at an offset
+  close(h, 4);
+  request(kFxpOpen, 3, [&](Writer& w) {
+    w.string("fifo").u32(kFxfWrite);
+    write_attrs(w, Attrs{});
+  });
+  EXPECT_EQ(status(3), kFxFailure);  // ENXIO: nobody reads it
+}
+
 TEST_F(SftpServerTest, OpenWithPermissions) {
   start();
   request(kFxpOpen, 1, [&](Writer& w) {
