@@ -123,11 +123,12 @@ class Server:
         return False
 
     def ssh_args(self, key="id_ed25519", user=TEST_USER, options=()):
-        args = ["ssh", "-F", "/dev/null", "-p", str(self.port), "-i", str(self.keydir / key),
-                "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
-                "-o", f"UserKnownHostsFile={self.dir}/known_hosts", "-o", "LogLevel=ERROR"]
+        # ssh takes the first value of an option: the test's own options go first.
+        args = ["ssh", "-F", "/dev/null", "-p", str(self.port), "-i", str(self.keydir / key)]
         for o in options:
             args += ["-o", o]
+        args += ["-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+                 "-o", f"UserKnownHostsFile={self.dir}/known_hosts", "-o", "LogLevel=ERROR"]
         return args + [f"{user}@127.0.0.1"]
 
     def ssh(self, command, key="id_ed25519", user=TEST_USER, options=(), input=None, timeout=60,

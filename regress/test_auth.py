@@ -39,13 +39,14 @@ def test_invalid_user_is_logged_for_fail2ban(server):
     assert server.wait_log("Invalid user no-such-user-xyz from 127.0.0.1 port ")
 
 
-def test_root_with_key_allowed_by_default_and_denied_when_no(make_server, keydir, tmp_path):
-    # PermitRootLogin prohibit-password (the default) lets root in with a key.
-    root_ssh = "/root/.ssh"
-    os.makedirs(root_ssh, mode=0o700, exist_ok=True)
-    ak = tmp_path / "root_keys"
-    ak.write_text((keydir / "id_ed25519.pub").read_text())
-    os.chmod(tmp_path, 0o755)
+def test_root_with_key_allowed_by_default_and_denied_when_no(make_server, keydir):
+    # PermitRootLogin prohibit-password (the default) lets root in with a key. The keys live in a
+    # root-owned directory: StrictModes rightly refuses anything under the world-writable /tmp.
+    import tempfile
+    d = tempfile.mkdtemp(prefix="postern-root-keys-", dir="/root")
+    ak = os.path.join(d, "authorized_keys")
+    with open(ak, "w") as f:
+        f.write((keydir / "id_ed25519.pub").read_text())
     s = make_server(f"AuthorizedKeysFile {ak}")
     r = s.ssh("id -u", user="root")
     assert r.stdout == "0\n", r.stderr
@@ -53,6 +54,8 @@ def test_root_with_key_allowed_by_default_and_denied_when_no(make_server, keydir
     r = s2.ssh("id -u", user="root")
     assert r.returncode == 255
     assert s2.wait_log("ROOT LOGIN REFUSED FROM 127.0.0.1") or s2.wait_log("Failed publickey for root")
+    import shutil
+    shutil.rmtree(d)
 
 
 def test_strict_modes_refuse_writable_authorized_keys(make_server, user):

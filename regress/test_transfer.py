@@ -3,6 +3,7 @@
 import hashlib
 import os
 import subprocess
+import threading
 
 import pytest
 
@@ -11,22 +12,38 @@ SIZE = int(os.environ.get("POSTERN_TRANSFER_BYTES", GIB))
 
 
 def stream_sha256(cmd, size, chunk=1 << 20):
-    """Feeds `size` pseudo-random bytes to cmd's stdin; returns (digest of what was sent, proc)."""
+    """Feeds `size` pseudo-random bytes to cmd's stdin from a thread while collecting its output;
+    returns (digest of what was sent, stdout, stderr, exit status)."""
     h = hashlib.sha256()
     block = os.urandom(chunk)
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    sent = 0
-    i = 0
-    while sent < size:
-        b = block[i % 251:] + block[:i % 251]
-        n = min(len(b), size - sent)
-        p.stdin.write(b[:n])
-        h.update(b[:n])
-        sent += n
-        i += 1
-    p.stdin.close()
-    out, err = p.communicate(timeout=600)
-    return h.hexdigest(), out, err, p.returncode
+
+    def feed():
+        sent = 0
+        i = 0
+        try:
+            while sent < size:
+                b = block[i % 251:] + block[:i % 251]
+                n = min(len(b), size - sent)
+                p.stdin.write(b[:n])
+                h.update(b[:n])
+                sent += n
+                i += 1
+        finally:
+            p.stdin.close()
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    out, err = [], []
+    readers = [threading.Thread(target=lambda f=f, acc=acc: acc.append(f.read()))
+               for f, acc in ((p.stdout, out), (p.stderr, err))]
+    for r in readers:
+        r.start()
+    writer.join()
+    for r in readers:
+        r.join()
+    rc = p.wait(timeout=600)
+    return h.hexdigest(), out[0], err[0], rc
 
 
 @pytest.mark.parametrize("cipher", ["aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com"])
