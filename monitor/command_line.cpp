@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 
 #include "postern_config.h"
 
@@ -85,8 +86,13 @@ Result<CommandLine> parse_command_line(int argc, char** argv) {
         break;  // UseDNS-era utmp host length: accepted for compatibility
       case 'V':
         return Unexpected(std::string("postern ") + POSTERN_VERSION);
-      default:
-        return Unexpected(usage_text());
+      default: {
+        // As glibc's getopt words it for Debian's sshd.
+        std::string what = optopt != 0 && std::strchr("CcEfghop", optopt) != nullptr
+                               ? "option requires an argument -- '"
+                               : "invalid option -- '";
+        return Unexpected("sshd: " + what + char(optopt) + "'\n" + usage_text());
+      }
     }
   }
   if (optind < argc)
