@@ -260,6 +260,8 @@ void Monitor::handle(Channel& ch, Message& m) {
       config::ConnectionInfo ci;
       ci.user = m_user_name;
       ci.addr = m_peer.address;
+      // UseDNS no (the default): Match Host sees the address, as in sshd.
+      ci.host = m_peer.address;
       ci.laddr = m_local.address;
       ci.lport = m_local.port;
       m_effective = config::apply_match(m_config, ci);
