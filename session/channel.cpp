@@ -96,10 +96,10 @@ void Channel::consumed(size_t n) {
     uint32_t grown = std::min(kMaxWindow, m_local_window_max * 2);
     add += grown - m_local_window_max;
     m_local_window_max = grown;
+    m_window_exhausted = false;
   }
   m_local_window += add;
   m_local_consumed = 0;
-  m_window_exhausted = false;
   uint8_t msg[9];
   msg[0] = kMsgChannelWindowAdjust;
   put_u32(msg + 1, m_remote_id);

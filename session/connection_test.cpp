@@ -350,6 +350,28 @@ TEST_F(ConnectionTest, RespectsClientWindowAndMaxPacket) {
   EXPECT_EQ(tail(0, 3), (std::vector<std::string>{"exit-status 0", "eof", "close"}));
 }
 
+TEST_F(ConnectionTest, WindowGrowsOnlyWhenThePeerUsesItAll) {
+  make_connection();
+  open_session();
+  exec(0, "cat >/dev/null");
+  Bytes chunk(32768, 'x');
+  // A peer that never fills the window gets it back as it is consumed, no more.
+  for (int i = 0; i < 40; ++i) {
+    send_data(0, chunk);
+    for (int j = 0; j < 3; ++j) pump(5);
+  }
+  EXPECT_LE(views[0].server_window, kInitialWindow);
+  EXPECT_GE(views[0].server_window, kInitialWindow / 2);
+  // A peer that sends the whole window has its window doubled with the next adjust.
+  ASSERT_TRUE(run_until([&] {
+    if (views[0].server_window > kInitialWindow) return true;
+    while (views[0].server_window >= chunk.size()) send_data(0, chunk);
+    return false;
+  }));
+  send_simple(kMsgChannelEof, 0);
+  ASSERT_TRUE(run_until([&] { return closed(0); }));
+}
+
 TEST_F(ConnectionTest, DataBeyondOurWindowIsAProtocolError) {
   make_connection();
   open_session();

@@ -89,8 +89,13 @@ void SessionChannel::handle_request(std::string_view type, bool want_reply, Read
     ok = request_window_change(args);
   } else if (type == "signal") {
     ok = request_signal(args);
+  } else if (type == "break") {
+    // RFC 4335 §3: a BREAK on the terminal; meaningless without one.
+    args.u32();
+    args.expect_done("break request");
+    ok = m_pty && m_pty->master && ::tcsendbreak(m_pty->master.get(), 0) == 0;
   } else {
-    // x11-req, auth-agent-req@openssh.com, break, and anything unknown (RFC 4254 §5.4).
+    // x11-req, auth-agent-req@openssh.com, and anything unknown (RFC 4254 §5.4).
     log_debug("session channel %u: request %.*s refused", local_id(), int(type.size()),
               type.data());
   }
