@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -72,7 +73,11 @@ Result<UniqueFd> start_inetd_relay(int in_fd, int out_fd) {
     return Unexpected(std::string("fork: ") + std::strerror(e));
   }
   if (pid == 0) {
-    ::close(sv[0]);
+    // The relay holds nothing but its three descriptors (and stderr): an inherited write end of
+    // its own input pipe would keep it from ever seeing EOF.
+    long max_fd = std::min(::sysconf(_SC_OPEN_MAX), 65536L);
+    for (int fd = 3; fd < max_fd; ++fd)
+      if (fd != in_fd && fd != out_fd && fd != sv[1]) ::close(fd);
     ::signal(SIGPIPE, SIG_IGN);
     relay(in_fd, out_fd, sv[1]);
   }
