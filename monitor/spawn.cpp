@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -84,6 +85,19 @@ Result<ChildProcess> ChildProcess::spawn(const std::string& path,
       }
       // dup2 clears close-on-exec on the new descriptor.
     }
+    // Nothing else crosses the exec: whatever our own parent left open (and any descriptor
+    // someone forgot to mark close-on-exec) is closed, except the error pipe until exec.
+    std::vector<int> keep;
+    for (const auto& m : fds) keep.push_back(m.to);
+    keep.push_back(errpipe[1]);
+    for (int std_fd : {0, 1, 2}) keep.push_back(std_fd);
+    std::sort(keep.begin(), keep.end());
+    unsigned next = 0;
+    for (int k : keep) {
+      if (unsigned(k) > next) ::close_range(next, unsigned(k) - 1, 0);
+      next = std::max(next, unsigned(k) + 1);
+    }
+    ::close_range(next, ~0U, 0);
     // Signal dispositions and the mask survive exec: give the child a clean slate.
     sigset_t none;
     sigemptyset(&none);

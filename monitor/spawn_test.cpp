@@ -50,6 +50,16 @@ TEST(Spawn, SwappedDescriptorsDoNotClobberEachOther) {
   ::close(b[0]);
 }
 
+TEST(Spawn, UnmappedDescriptorsDoNotLeak) {
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);  // deliberately without close-on-exec
+  ASSERT_EQ(::dup2(p[1], 9), 9);
+  auto child = ChildProcess::spawn("/bin/sh", {"sh", "-c", "test ! -e /proc/self/fd/9"}, {});
+  ASSERT_TRUE(child);
+  EXPECT_EQ(child->wait(), 0);
+  for (int fd : {p[0], p[1], 9}) ::close(fd);
+}
+
 TEST(Spawn, ExecFailureIsAnError) {
   auto child = ChildProcess::spawn("/nonexistent/binary", {"x"}, {});
   ASSERT_FALSE(child);

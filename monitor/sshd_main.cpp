@@ -160,6 +160,9 @@ bool closed_without_a_word(int fd) {
 }
 
 int run(int argc, char** argv) {
+  // Descriptors our own parent left open are none of our business (and would leak into every
+  // connection's processes).
+  ::close_range(3, ~0U, 0);
   // Until the configuration says otherwise, messages go to stderr.
   LogOptions lo;
   lo.to_stderr = true;
