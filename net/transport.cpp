@@ -79,10 +79,12 @@ const std::vector<std::string>& default_host_key_algorithms() {
   return v;
 }
 
-// Configured names we implement, in the configured order; all supported ones when unset.
+// Configured names we implement, in the configured order; the default offer when unset (never
+// everything supported: that would offer CBC or SHA-1 methods nobody asked for).
 std::vector<std::string> filter_supported(const std::vector<std::string>& configured,
-                                          const std::vector<std::string>& supported) {
-  if (configured.empty()) return supported;
+                                          const std::vector<std::string>& supported,
+                                          const std::vector<std::string>& defaults) {
+  if (configured.empty()) return defaults;
   std::vector<std::string> out;
   for (const auto& n : configured)
     if (contains(supported, n) && !contains(out, n)) out.push_back(n);
@@ -562,9 +564,7 @@ struct Transport::Impl {
     KexInit k;
     if (RAND_bytes(k.cookie.data(), int(k.cookie.size())) != 1)
       throw std::runtime_error("RAND_bytes failed");
-    k.kex = cfg.kex_algorithms.empty()
-                ? default_kex_methods()
-                : filter_supported(cfg.kex_algorithms, supported_kex_methods());
+    k.kex = filter_supported(cfg.kex_algorithms, supported_kex_methods(), default_kex_methods());
     if (server()) {
       if (!cfg.host_key_signer) throw std::logic_error("server transport without host key signer");
       std::vector<std::string> have = cfg.host_key_signer->algorithms();
@@ -577,8 +577,9 @@ struct Transport::Impl {
       k.host_key =
           cfg.host_key_algorithms.empty() ? default_host_key_algorithms() : cfg.host_key_algorithms;
     }
-    k.cipher_c2s = k.cipher_s2c = filter_supported(cfg.ciphers, supported_ciphers());
-    k.mac_c2s = k.mac_s2c = filter_supported(cfg.macs, supported_macs());
+    k.cipher_c2s = k.cipher_s2c =
+        filter_supported(cfg.ciphers, supported_ciphers(), default_ciphers());
+    k.mac_c2s = k.mac_s2c = filter_supported(cfg.macs, supported_macs(), supported_macs());
     // zlib@openssh.com (PROTOCOL §1.3) is not implemented yet: "none" whatever is configured.
     k.comp_c2s = k.comp_s2c = {"none"};
     // The pseudo-algorithms go into the first KEXINIT only (RFC 8308 §2.1, PROTOCOL §1.10).

@@ -230,7 +230,10 @@ TEST_P(CipherTest, EveryCipher) {
   auto c = client_config();
   c.ciphers = {GetParam()};
   c.macs = {"hmac-sha2-256"};
-  Pipe p(c, server_config());
+  // The server offers only the default ciphers unless configured (CBC is never a default).
+  auto s = server_config();
+  s.ciphers = supported_ciphers();
+  Pipe p(c, s);
   p.handshake();
   EXPECT_NE(p.client->negotiated_summary().find(GetParam()), std::string::npos);
   p.exchange();
@@ -239,6 +242,13 @@ TEST_P(CipherTest, EveryCipher) {
 }
 
 INSTANTIATE_TEST_SUITE_P(All, CipherTest, testing::ValuesIn(supported_ciphers()), ParamName());
+
+TEST(Negotiation, UnconfiguredServerOffersOnlyDefaultCiphers) {
+  auto c = client_config();
+  c.ciphers = {"aes128-cbc"};
+  Pipe p(c, server_config());
+  EXPECT_THROW(p.handshake(), ProtocolError);
+}
 
 class MacTest : public testing::TestWithParam<std::string> {};
 
