@@ -51,6 +51,9 @@ int run_connection(net::Transport& transport, int sock, const LoginUser& user, c
                    const SessionOptions& options, PrivilegedOps& privileged) {
   // Writes to a child that went away must fail with EPIPE, not kill us.
   ::signal(SIGPIPE, SIG_IGN);
+  // An inherited SIGCHLD = SIG_IGN would reap children behind our back and lose their exit
+  // status; we learn of exits through pidfds, so the default is all we need.
+  ::signal(SIGCHLD, SIG_DFL);
   ::fcntl(sock, F_SETFL, ::fcntl(sock, F_GETFL) | O_NONBLOCK);
 
   TransportSink sink(transport);
