@@ -2,6 +2,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
+#include <openssl/dsa.h>
 #include <openssl/ec.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
@@ -21,6 +22,7 @@ using OsslParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, OsslFree<OSSL_PARAM_BLD_
 using OsslParamPtr = std::unique_ptr<OSSL_PARAM, OsslFree<OSSL_PARAM_free>>;
 using BioPtr = std::unique_ptr<BIO, OsslFree<BIO_free>>;
 using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, OsslFree<ECDSA_SIG_free>>;
+using DsaSigPtr = std::unique_ptr<DSA_SIG, OsslFree<DSA_SIG_free>>;
 
 constexpr size_t kEd25519KeyLen = 32;
 constexpr size_t kEd25519SigLen = 64;
@@ -29,6 +31,12 @@ constexpr size_t kEd25519SigLen = 64;
 constexpr int kRsaMinBits = 1024;
 constexpr int kRsaMaxBits = 16384;
 constexpr size_t kMaxMpint = kRsaMaxBits / 8 + 1;
+// RFC 4253 §6.6: an ssh-dss signature is r and s, each 160 bits, as 20-byte unsigned integers.
+constexpr size_t kDsaSigHalf = 20;
+// DSA as OpenSSH uses it: FIPS 186-2 parameters, L = 1024 and N = 160 (ssh-keygen makes only
+// these); p is bounded like an RSA modulus so a hostile key cannot cost unbounded work.
+constexpr int kDsaMinBits = 1024;
+constexpr int kDsaQBits = 160;
 
 // Static facts about each key type, indexed by KeyType.
 struct KeyTypeInfo {
@@ -51,6 +59,8 @@ constexpr KeyTypeInfo kKeyTypes[] = {
     {KeyType::kSkEd25519, "sk-ssh-ed25519@openssh.com", "ED25519-SK", nullptr, nullptr, 0, nullptr},
     {KeyType::kSkEcdsaP256, "sk-ecdsa-sha2-nistp256@openssh.com", "ECDSA-SK", "nistp256",
      "prime256v1", 32, "SHA256"},
+    // RFC 4253 §6.6: ssh-dss signs a SHA-1 hash.
+    {KeyType::kDsa, "ssh-dss", "DSA", nullptr, nullptr, 0, "SHA1"},
 };
 // Bounds the FIDO application string of security keys (typically "ssh:").
 constexpr size_t kMaxSkApplication = 1024;
@@ -171,6 +181,35 @@ EvpPkeyPtr make_rsa_key(const BIGNUM* n, const BIGNUM* e, const BIGNUM* d = null
   return pkey_fromdata("RSA", bld.get(), d ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY);
 }
 
+// A DSA key from its domain parameters p, q, g, public y and, for a key pair, private x.
+EvpPkeyPtr make_dsa_key(const BIGNUM* p, const BIGNUM* q, const BIGNUM* g, const BIGNUM* y,
+                        const BIGNUM* x = nullptr) {
+  OsslParamBldPtr bld(OSSL_PARAM_BLD_new());
+  if (!bld || !OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_FFC_P, p) ||
+      !OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_FFC_Q, q) ||
+      !OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_FFC_G, g) ||
+      !OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, y))
+    return nullptr;
+  if (x && !OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PRIV_KEY, x)) return nullptr;
+  return pkey_fromdata("DSA", bld.get(), x ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY);
+}
+
+// Sanity of DSA public values, so that verification means something: q is 160 bits and divides
+// p - 1, 1 < g < p, 1 < y < p, and p is of a size OpenSSH accepts.
+bool dsa_params_sane(const BIGNUM* p, const BIGNUM* q, const BIGNUM* g, const BIGNUM* y) {
+  int pbits = BN_num_bits(p);
+  if (pbits < kDsaMinBits || pbits > kRsaMaxBits || BN_num_bits(q) != kDsaQBits || !BN_is_odd(p) ||
+      !BN_is_odd(q))
+    return false;
+  if (BN_cmp(g, BN_value_one()) <= 0 || BN_cmp(g, p) >= 0 || BN_cmp(y, BN_value_one()) <= 0 ||
+      BN_cmp(y, p) >= 0)
+    return false;
+  BnCtxPtr ctx(BN_CTX_new());
+  BignumPtr p1(BN_dup(p)), rem(BN_new());
+  return ctx && p1 && rem && BN_sub_word(p1.get(), 1) &&
+         BN_mod(rem.get(), p1.get(), q, ctx.get()) && BN_is_zero(rem.get());
+}
+
 // The EC public point as an uncompressed SEC1 octet string, whatever form OpenSSL holds.
 Bytes ec_point(const EVP_PKEY* pkey, const KeyTypeInfo& ki) {
   BignumPtr x = get_bn(pkey, OSSL_PKEY_PARAM_EC_PUB_X), y = get_bn(pkey, OSSL_PKEY_PARAM_EC_PUB_Y);
@@ -218,6 +257,16 @@ Result<Bytes> public_blob_of(EVP_PKEY* pkey, KeyType& type_out) {
       w.string("ssh-rsa").mpint_unsigned(bn_bytes(e.get())).mpint_unsigned(bn_bytes(n.get()));
       return w.take();
     }
+    case EVP_PKEY_DSA: {
+      // RFC 4253 §6.6: string "ssh-dss", mpint p, mpint q, mpint g, mpint y.
+      BignumPtr p = get_bn(pkey, OSSL_PKEY_PARAM_FFC_P), q = get_bn(pkey, OSSL_PKEY_PARAM_FFC_Q),
+                g = get_bn(pkey, OSSL_PKEY_PARAM_FFC_G), y = get_bn(pkey, OSSL_PKEY_PARAM_PUB_KEY);
+      if (!p || !q || !g || !y) return Unexpected(ossl_error("cannot read DSA public key"));
+      type_out = KeyType::kDsa;
+      w.string("ssh-dss");
+      for (const BIGNUM* bn : {p.get(), q.get(), g.get(), y.get()}) w.mpint_unsigned(bn_bytes(bn));
+      return w.take();
+    }
     default:
       return Unexpected("unsupported key algorithm");
   }
@@ -253,6 +302,38 @@ Result<Bytes> ecdsa_der_to_ssh(ByteView der) {
   return w.take();
 }
 
+// ssh-dss signatures: RFC 4253 §6.6 carries r and s as two 160-bit unsigned integers, each
+// zero-padded to 20 bytes and concatenated; OpenSSL speaks DER.
+Result<Bytes> dsa_ssh_to_der(ByteView ssh_sig) {
+  if (ssh_sig.size() != 2 * kDsaSigHalf) return Unexpected("bad DSA signature length");
+  DsaSigPtr sig(DSA_SIG_new());
+  BignumPtr rn = bn_from(ssh_sig.subspan(0, kDsaSigHalf)),
+            sn = bn_from(ssh_sig.subspan(kDsaSigHalf));
+  if (!sig || !rn || !sn || !DSA_SIG_set0(sig.get(), rn.get(), sn.get()))
+    return Unexpected("bad DSA signature");
+  rn.release();
+  sn.release();
+  int len = i2d_DSA_SIG(sig.get(), nullptr);
+  if (len <= 0) return Unexpected("bad DSA signature");
+  Bytes der(size_t(len), 0);
+  uint8_t* p = der.data();
+  i2d_DSA_SIG(sig.get(), &p);
+  return der;
+}
+
+Result<Bytes> dsa_der_to_ssh(ByteView der) {
+  const uint8_t* p = der.data();
+  DsaSigPtr sig(d2i_DSA_SIG(nullptr, &p, long(der.size())));
+  if (!sig) return Unexpected(ossl_error("bad DSA signature from OpenSSL"));
+  const BIGNUM *r = nullptr, *s = nullptr;
+  DSA_SIG_get0(sig.get(), &r, &s);
+  Bytes out(2 * kDsaSigHalf);
+  if (BN_bn2binpad(r, out.data(), int(kDsaSigHalf)) < 0 ||
+      BN_bn2binpad(s, out.data() + kDsaSigHalf, int(kDsaSigHalf)) < 0)
+    return Unexpected("DSA signature does not fit 160 bits");
+  return out;
+}
+
 // EVP_DigestSign / EVP_DigestVerify with the digest the algorithm calls for (none for Ed25519,
 // which hashes internally: RFC 8032).
 bool evp_verify(EVP_PKEY* pkey, const char* digest, ByteView sig, ByteView data) {
@@ -282,6 +363,24 @@ Result<Bytes> evp_sign(EVP_PKEY* pkey, const char* digest, ByteView data) {
 bool algorithm_fits_key(KeyType type, std::string_view alg) {
   if (type == KeyType::kRsa) return rsa_digest(alg) != nullptr;
   return alg == info(type).name;
+}
+
+// A fresh 1024-bit DSA key with a 160-bit q, the only size ssh-dss allows (FIPS 186-2, as
+// ssh-keygen -t dsa makes): generate domain parameters, then the key pair from them.
+EvpPkeyPtr generate_dsa() {
+  EvpPkeyCtxPtr pctx(EVP_PKEY_CTX_new_from_name(nullptr, "DSA", nullptr));
+  EVP_PKEY* params = nullptr;
+  if (!pctx || EVP_PKEY_paramgen_init(pctx.get()) <= 0 ||
+      EVP_PKEY_CTX_set_dsa_paramgen_bits(pctx.get(), kDsaMinBits) <= 0 ||
+      EVP_PKEY_CTX_set_dsa_paramgen_q_bits(pctx.get(), kDsaQBits) <= 0 ||
+      EVP_PKEY_paramgen(pctx.get(), &params) <= 0)
+    return nullptr;
+  EvpPkeyPtr param_key(params);
+  EvpPkeyCtxPtr kctx(EVP_PKEY_CTX_new_from_pkey(nullptr, param_key.get(), nullptr));
+  EVP_PKEY* pkey = nullptr;
+  if (!kctx || EVP_PKEY_keygen_init(kctx.get()) <= 0 || EVP_PKEY_keygen(kctx.get(), &pkey) <= 0)
+    return nullptr;
+  return EvpPkeyPtr(pkey);
 }
 
 // ---- OpenSSH private key format (PROTOCOL.key) ----------------------------------------------
@@ -352,6 +451,19 @@ Result<EvpPkeyPtr> read_private_record(Reader& r, const KeyTypeInfo& ki) {
       if (BN_is_zero(pb.get()) || BN_is_zero(qb.get())) return Unexpected("bad RSA private key");
       EvpPkeyPtr key = make_rsa_key(nb.get(), eb.get(), db.get(), pb.get(), qb.get(), ib.get());
       if (!key) return Unexpected(ossl_error("bad RSA private key"));
+      return key;
+    }
+    case KeyType::kDsa: {
+      // PROTOCOL.key / OpenSSH: mpint p, mpint q, mpint g, mpint y, mpint x.
+      ByteView p = r.mpint(kMaxMpint), q = r.mpint(kMaxMpint), g = r.mpint(kMaxMpint),
+               y = r.mpint(kMaxMpint), x = r.mpint(kMaxMpint);
+      BignumPtr pb = bn_from(p), qb = bn_from(q), gb = bn_from(g), yb = bn_from(y), xb = bn_from(x);
+      if (!pb || !qb || !gb || !yb || !xb ||
+          !dsa_params_sane(pb.get(), qb.get(), gb.get(), yb.get()) || BN_is_zero(xb.get()) ||
+          BN_cmp(xb.get(), qb.get()) >= 0)
+        return Unexpected("bad DSA private key");
+      EvpPkeyPtr key = make_dsa_key(pb.get(), qb.get(), gb.get(), yb.get(), xb.get());
+      if (!key) return Unexpected(ossl_error("bad DSA private key"));
       return key;
     }
     case KeyType::kSkEd25519:
@@ -486,6 +598,17 @@ Result<PublicKey> PublicKey::from_blob(ByteView blob) {
         pkey = make_rsa_key(nb.get(), eb.get());
         break;
       }
+      case KeyType::kDsa: {
+        // RFC 4253 §6.6: mpint p, mpint q, mpint g, mpint y.
+        ByteView p = r.mpint(kMaxMpint), q = r.mpint(kMaxMpint), g = r.mpint(kMaxMpint),
+                 y = r.mpint(kMaxMpint);
+        BignumPtr pb = bn_from(p), qb = bn_from(q), gb = bn_from(g), yb = bn_from(y);
+        if (!pb || !qb || !gb || !yb) return Unexpected("bad DSA public key");
+        if (!dsa_params_sane(pb.get(), qb.get(), gb.get(), yb.get()))
+          return Unexpected("bad DSA public key parameters");
+        pkey = make_dsa_key(pb.get(), qb.get(), gb.get(), yb.get());
+        break;
+      }
       case KeyType::kSkEd25519: {
         // PROTOCOL.u2f: string public key, string application.
         ByteView pk = r.string(64);
@@ -599,6 +722,10 @@ bool PublicKey::verify(ByteView signature, ByteView data, std::string* alg_out,
         padded.insert(padded.end(), sig.begin(), sig.end());
         return evp_verify(m_pkey.get(), rsa_digest(alg), padded, data);
       }
+      case KeyType::kDsa: {
+        auto der = dsa_ssh_to_der(sig);
+        return der && evp_verify(m_pkey.get(), "SHA1", *der, data);
+      }
       case KeyType::kSkEd25519:
       case KeyType::kSkEcdsaP256: {
         // PROTOCOL.u2f: the authenticator signs SHA256(application) || flags || counter ||
@@ -681,6 +808,9 @@ Result<PrivateKey> PrivateKey::generate(KeyType type, int rsa_bits) {
         return Unexpected("unsupported RSA key size " + std::to_string(rsa_bits));
       pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t(rsa_bits));
       break;
+    case KeyType::kDsa:
+      pkey = generate_dsa().release();
+      break;
     case KeyType::kSkEd25519:
     case KeyType::kSkEcdsaP256:
       return Unexpected("security keys are made by their authenticator");
@@ -735,6 +865,17 @@ std::string PrivateKey::to_openssh_text(std::string_view comment) const {
       }
       break;
     }
+    case KeyType::kDsa: {
+      const char* names[] = {OSSL_PKEY_PARAM_FFC_P, OSSL_PKEY_PARAM_FFC_Q, OSSL_PKEY_PARAM_FFC_G,
+                             OSSL_PKEY_PARAM_PUB_KEY, OSSL_PKEY_PARAM_PRIV_KEY};
+      for (const char* name : names) {
+        BignumPtr bn = get_bn(pkey, name);
+        SecretBytes b(size_t(bn ? BN_num_bytes(bn.get()) : 0));
+        if (bn) BN_bn2bin(bn.get(), b.data());
+        pw.mpint_unsigned(b);
+      }
+      break;
+    }
     case KeyType::kSkEd25519:
     case KeyType::kSkEcdsaP256:
       break;  // never held by a PrivateKey (parse and generate refuse them)
@@ -774,6 +915,11 @@ Result<Bytes> PrivateKey::sign(std::string_view algorithm, ByteView data) const 
     case KeyType::kRsa:
       sig = evp_sign(m_pkey.get(), rsa_digest(algorithm), data);
       break;
+    case KeyType::kDsa: {
+      auto der = evp_sign(m_pkey.get(), "SHA1", data);
+      sig = der ? dsa_der_to_ssh(*der) : der;
+      break;
+    }
     case KeyType::kSkEd25519:
     case KeyType::kSkEcdsaP256:
       break;  // never held by a PrivateKey

@@ -17,7 +17,17 @@
 namespace postern {
 
 // kSk*: FIDO security keys (PROTOCOL.u2f); they verify signatures but never sign here.
-enum class KeyType { kEd25519, kEcdsaP256, kEcdsaP384, kEcdsaP521, kRsa, kSkEd25519, kSkEcdsaP256 };
+// kDsa: "ssh-dss" (RFC 4253 §6.6), only for configurations that still name it.
+enum class KeyType {
+  kEd25519,
+  kEcdsaP256,
+  kEcdsaP384,
+  kEcdsaP521,
+  kRsa,
+  kSkEd25519,
+  kSkEcdsaP256,
+  kDsa
+};
 
 // What a security key's signature asserts besides itself (PROTOCOL.u2f "SSH U2F signatures").
 struct SkSignature {
@@ -37,7 +47,7 @@ class PublicKey {
   KeyType type() const { return m_type; }
   // The blob's type name: "ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", ...
   std::string_view type_name() const;
-  // The name OpenSSH's logs use: "ED25519", "RSA", "ECDSA".
+  // The name OpenSSH's logs use: "ED25519", "RSA", "ECDSA", "DSA".
   std::string_view log_name() const;
   size_t bits() const;
   const Bytes& blob() const { return m_blob; }
@@ -47,7 +57,7 @@ class PublicKey {
   std::string to_openssh_text() const;
 
   // Signature algorithms this key can verify: ssh-ed25519; ecdsa-sha2-nistpN;
-  // rsa-sha2-512, rsa-sha2-256, ssh-rsa.
+  // rsa-sha2-512, rsa-sha2-256, ssh-rsa; ssh-dss.
   std::vector<std::string> signature_algorithms() const;
   // Verifies an SSH signature blob (string alg, string sig) over data. If `alg_out` is given,
   // it receives the signature's algorithm name, so callers can check it against policy.

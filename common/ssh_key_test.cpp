@@ -72,6 +72,7 @@ const KeygenCase kCases[] = {
     {"ecdsa384", "ecdsa", 384, KeyType::kEcdsaP384, "ECDSA", 384},
     {"ecdsa521", "ecdsa", 521, KeyType::kEcdsaP521, "ECDSA", 521},
     {"rsa2048", "rsa", 2048, KeyType::kRsa, "RSA", 2048},
+    {"dsa", "dsa", 1024, KeyType::kDsa, "DSA", 1024},
 };
 
 std::string keygen(const TempDir& dir, const KeygenCase& c, const std::string& file,
@@ -279,8 +280,50 @@ TEST_P(GenerateTest, SshKeygenReadsWhatWeWrite) {
 
 INSTANTIATE_TEST_SUITE_P(Types, GenerateTest,
                          ::testing::Values(KeyType::kEd25519, KeyType::kEcdsaP256,
-                                           KeyType::kEcdsaP384, KeyType::kEcdsaP521,
-                                           KeyType::kRsa));
+                                           KeyType::kEcdsaP384, KeyType::kEcdsaP521, KeyType::kRsa,
+                                           KeyType::kDsa));
+
+// RFC 4253 §6.6 ssh-dss: a signature is exactly 40 bytes (r || s), and public values that
+// make verification meaningless (y or g out of range, a q that is not 160 bits) are refused.
+TEST(SshKey, DsaBlobAndSignatureChecks) {
+  auto key = PrivateKey::generate(KeyType::kDsa);
+  ASSERT_TRUE(key) << key.error().message;
+  EXPECT_EQ(key->public_key().bits(), 1024u);
+  Reader r(key->public_key().blob());
+  ASSERT_EQ(r.text(64), "ssh-dss");
+  std::vector<Bytes> v;  // p, q, g, y
+  for (int i = 0; i < 4; ++i) {
+    ByteView m = r.mpint();
+    v.emplace_back(m.begin(), m.end());
+  }
+  auto blob_with = [&](size_t index, Bytes value) {
+    Writer w;
+    w.string("ssh-dss");
+    for (size_t i = 0; i < v.size(); ++i) w.mpint_unsigned(i == index ? value : v[i]);
+    return w.take();
+  };
+  EXPECT_TRUE(PublicKey::from_blob(blob_with(9, {})));
+  EXPECT_FALSE(PublicKey::from_blob(blob_with(3, {1})));                       // y = 1
+  EXPECT_FALSE(PublicKey::from_blob(blob_with(3, v[0])));                      // y = p
+  EXPECT_FALSE(PublicKey::from_blob(blob_with(2, {1})));                       // g = 1
+  EXPECT_FALSE(PublicKey::from_blob(blob_with(1, {0x7f, 0xff, 0xff, 0xff})));  // q too small
+
+  Bytes data = to_bytes("exchange hash stand-in");
+  auto sig = key->sign("ssh-dss", data);
+  ASSERT_TRUE(sig) << sig.error().message;
+  EXPECT_TRUE(key->public_key().verify(*sig, data));
+  EXPECT_FALSE(key->sign("ssh-rsa", data));
+  // The inner signature must be exactly 40 bytes.
+  Reader sr(*sig);
+  sr.text(64);
+  ByteView inner = sr.string();
+  ASSERT_EQ(inner.size(), 40u);
+  Writer longer;
+  Bytes padded{0};
+  padded.insert(padded.end(), inner.begin(), inner.end());
+  longer.string("ssh-dss").string(ByteView(padded));
+  EXPECT_FALSE(key->public_key().verify(longer.buffer(), data));
+}
 
 // PEM written by OpenSSL itself (ssh-keygen writes Ed25519 keys in its own format even with
 // -m PEM): PKCS#8 Ed25519, SEC1 EC, PKCS#1 RSA. ssh-keygen -y tells what the public key is.
