@@ -1,6 +1,8 @@
 // HMAC-SHA1/SHA2 (RFC 2104 via EVP_MAC, RFC 6668 for the SHA-2 names) and the UMAC adapter.
 #include "net/mac.h"
 
+#include <cstring>
+
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -55,11 +57,14 @@ class HmacMac final : public Mac {
     m_fresh = false;
     uint8_t seq[4];
     put_u32(seq, seqno);
+    // EVP_MAC_final wants room for the whole digest; the -96 MACs keep only its first 12 bytes.
+    uint8_t full[EVP_MAX_MD_SIZE];
     size_t out = 0;
     if (EVP_MAC_update(m_ctx.get(), seq, 4) != 1 ||
         EVP_MAC_update(m_ctx.get(), data.data(), data.size()) != 1 ||
-        EVP_MAC_final(m_ctx.get(), tag, &out, m_tag_len) != 1 || out != m_tag_len)
+        EVP_MAC_final(m_ctx.get(), full, &out, sizeof full) != 1 || out < m_tag_len)
       throw std::runtime_error(ossl_error("HMAC"));
+    std::memcpy(tag, full, m_tag_len);
   }
 
  private:
@@ -97,6 +102,8 @@ std::unique_ptr<Mac> make_mac(const MacInfo& info, ByteView key) {
     digest = "SHA2-512";
   else if (name.starts_with("hmac-sha1"))
     digest = "SHA1";
+  else if (name.starts_with("hmac-md5"))
+    digest = "MD5";
   else
     throw std::invalid_argument("unsupported MAC " + std::string(name));
   return std::make_unique<HmacMac>(digest, key, info.tag_len);

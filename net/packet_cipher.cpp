@@ -32,8 +32,9 @@ constexpr std::array<CipherInfo, 11> kCiphers = {{
 constexpr size_t kDefaultCiphers = 6;
 constexpr size_t kSupportedCiphers = 10;
 
-// OpenSSH 9.2's default MAC order (ssh_config(5) MACs); every MAC we support is in it.
-constexpr std::array<MacInfo, 10> kMacs = {{
+// OpenSSH 9.2's default MAC order (ssh_config(5) MACs) first; then the MACs it still accepts when
+// configured (RFC 4253 §6.4's -96 and MD5 forms), which are never offered by default.
+constexpr std::array<MacInfo, 16> kMacs = {{
     {"umac-64-etm@openssh.com", 16, 8, true},
     {"umac-128-etm@openssh.com", 16, 16, true},
     {"hmac-sha2-256-etm@openssh.com", 32, 32, true},
@@ -44,7 +45,14 @@ constexpr std::array<MacInfo, 10> kMacs = {{
     {"hmac-sha2-256", 32, 32, false},
     {"hmac-sha2-512", 64, 64, false},
     {"hmac-sha1", 20, 20, false},
+    {"hmac-sha1-96", 20, 12, false},
+    {"hmac-md5", 16, 16, false},
+    {"hmac-md5-96", 16, 12, false},
+    {"hmac-sha1-96-etm@openssh.com", 20, 12, true},
+    {"hmac-md5-etm@openssh.com", 16, 16, true},
+    {"hmac-md5-96-etm@openssh.com", 16, 12, true},
 }};
+constexpr size_t kDefaultMacs = 10;
 constexpr size_t kMacCount = kMacs.size();
 
 constexpr std::string_view kStateMagic = "postern-packet-cipher-v1";
@@ -66,6 +74,12 @@ const MacInfo* find_mac(std::string_view name) {
 std::vector<std::string> supported_ciphers() {
   std::vector<std::string> out;
   for (size_t i = 0; i < kSupportedCiphers; ++i) out.emplace_back(kCiphers[i].name);
+  return out;
+}
+
+std::vector<std::string> default_macs() {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < kDefaultMacs; ++i) out.emplace_back(kMacs[i].name);
   return out;
 }
 

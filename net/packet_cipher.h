@@ -38,6 +38,8 @@ std::vector<std::string> supported_ciphers();
 // What OpenSSH 9.2 offers when Ciphers is not configured: a prefix of supported_ciphers().
 std::vector<std::string> default_ciphers();
 std::vector<std::string> supported_macs();
+// The MACs offered when none are configured (OpenSSH 9.2's default list).
+std::vector<std::string> default_macs();
 
 class PacketCipher {
  public:

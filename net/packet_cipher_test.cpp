@@ -108,6 +108,11 @@ TEST(PacketCipher, Tables) {
                                    "hmac-sha2-256",
                                    "hmac-sha2-512",
                                    "hmac-sha1"};
+  EXPECT_EQ(default_macs(), macs);
+  // The weaker MACs OpenSSH 9.2 still accepts (`ssh -Q mac`) only when configured.
+  for (const char* m : {"hmac-sha1-96", "hmac-md5", "hmac-md5-96", "hmac-sha1-96-etm@openssh.com",
+                        "hmac-md5-etm@openssh.com", "hmac-md5-96-etm@openssh.com"})
+    macs.emplace_back(m);
   EXPECT_EQ(supported_macs(), macs);
   ASSERT_NE(find_cipher("none"), nullptr);
   EXPECT_EQ(find_cipher("none")->block_size, 8u);
@@ -118,7 +123,7 @@ TEST(PacketCipher, Tables) {
   EXPECT_EQ(find_cipher("3des-cbc")->iv_len, 8u);
   EXPECT_EQ(find_cipher("aes192-cbc")->key_len, 24u);
   EXPECT_FALSE(find_cipher("aes256-cbc")->aead);
-  EXPECT_EQ(find_mac("hmac-md5"), nullptr);
+  EXPECT_EQ(find_mac("hmac-ripemd160"), nullptr);
   EXPECT_EQ(find_mac("none"), nullptr);
   EXPECT_EQ(find_cipher("chacha20-poly1305@openssh.com")->key_len, 64u);
   EXPECT_TRUE(find_cipher("aes256-gcm@openssh.com")->aead);
@@ -298,7 +303,7 @@ TEST(PacketCipher, ImportRejectsMalformedState) {
   EXPECT_THROW(import_packet_cipher(state(magic, "aes128-cbc", "hmac-sha1", 16, 16, 20, 1)),
                ProtocolError);
   EXPECT_THROW(import_packet_cipher(state(magic, "aes256-cbc", "", 32, 16, 0, 0)), ProtocolError);
-  EXPECT_THROW(import_packet_cipher(state(magic, "aes128-ctr", "hmac-md5", 16, 16, 16, 0)),
+  EXPECT_THROW(import_packet_cipher(state(magic, "aes128-ctr", "hmac-ripemd160", 20, 16, 20, 0)),
                ProtocolError);
   EXPECT_THROW(import_packet_cipher(state(magic, "aes128-ctr", "hmac-sha1", 15, 16, 20, 0)),
                ProtocolError);
@@ -552,6 +557,28 @@ TEST(Mac, HmacSha256Rfc4231Case2) {
   EXPECT_TRUE(m->verify(seq, as_bytes(data).subspan(4), ByteView(tag, 32)));
   tag[0] ^= 1;
   EXPECT_FALSE(m->verify(seq, as_bytes(data).subspan(4), ByteView(tag, 32)));
+}
+
+// RFC 2202 test case 2 for HMAC-MD5 and HMAC-SHA1, and their -96 forms keeping the first 12
+// bytes (RFC 2104 §5), with the sequence number as the first four data bytes as above.
+TEST(Mac, HmacMd5AndTruncatedRfc2202Case2) {
+  std::string data = "what do ya want for nothing?";
+  uint32_t seq = (uint32_t(uint8_t(data[0])) << 24) | (uint32_t(uint8_t(data[1])) << 16) |
+                 (uint32_t(uint8_t(data[2])) << 8) | uint8_t(data[3]);
+  struct Case {
+    MacInfo info;
+    const char* tag;
+  } cases[] = {
+      {{"hmac-md5", 4, 16, false}, "750c783e6ab0b503eaa86e310a5db738"},
+      {{"hmac-md5-96", 4, 12, false}, "750c783e6ab0b503eaa86e31"},
+      {{"hmac-sha1-96", 4, 12, false}, "effcdf6ae5eb2fa2d27416d5"},
+  };
+  for (const auto& c : cases) {
+    auto m = make_mac(c.info, as_bytes("Jefe"));
+    uint8_t tag[16];
+    m->compute(seq, as_bytes(data).subspan(4), tag);
+    EXPECT_EQ(hex(ByteView(tag, m->tag_len())), c.tag) << c.info.name;
+  }
 }
 
 }  // namespace

@@ -579,7 +579,7 @@ struct Transport::Impl {
     }
     k.cipher_c2s = k.cipher_s2c =
         filter_supported(cfg.ciphers, supported_ciphers(), default_ciphers());
-    k.mac_c2s = k.mac_s2c = filter_supported(cfg.macs, supported_macs(), supported_macs());
+    k.mac_c2s = k.mac_s2c = filter_supported(cfg.macs, supported_macs(), default_macs());
     // zlib@openssh.com (PROTOCOL §1.3) is not implemented yet: "none" whatever is configured.
     k.comp_c2s = k.comp_s2c = {"none"};
     // The pseudo-algorithms go into the first KEXINIT only (RFC 8308 §2.1, PROTOCOL §1.10).
