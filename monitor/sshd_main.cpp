@@ -277,11 +277,15 @@ int run(int argc, char** argv) {
     }
     if (g_child) {
       g_child = 0;
-      for (auto it = children.begin(); it != children.end();) {
-        if (it->second.try_wait())
-          it = children.erase(it);
-        else
-          ++it;
+      // Reap every child, including those started before a SIGHUP re-exec (not in the map).
+      int status = 0;
+      pid_t pid;
+      while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+        auto it = children.find(pid);
+        if (it != children.end()) {
+          it->second.set_status(status);
+          children.erase(it);
+        }
       }
     }
     pfds.clear();
