@@ -192,6 +192,14 @@ void Monitor::apply_key_options(const AuthorizedKeyOptions& o) {
   if (!o.permit_agent_forwarding) m_effective.allow_agent_forwarding = false;
   if (!o.permit_x11_forwarding) m_effective.x11_forwarding = false;
   if (!o.permit_user_rc) m_effective.permit_user_rc = false;
+  // permitopen= / permitlisten= narrow what the configuration allows; with the configuration at
+  // "any" the key's list is the whole policy.
+  auto narrow = [](std::vector<std::string>& configured, const std::vector<std::string>& key) {
+    if (key.empty()) return;
+    if (configured == std::vector<std::string>{"any"}) configured = key;
+  };
+  narrow(m_effective.permit_open, o.permitopen);
+  narrow(m_effective.permit_listen, o.permitlisten);
 }
 
 void Monitor::handle(Channel& ch, Message& m) {
