@@ -52,27 +52,28 @@ constexpr const char* kKex[] = {"diffie-hellman-group1-sha1",
                                 "curve25519-sha256@libssh.org",
                                 "sntrup761x25519-sha512@openssh.com",
                                 "sntrup761x25519-sha512"};
+// In the order sshd expands "*" to (sshd -T with HostKeyAlgorithms *).
 constexpr const char* kKeyTypes[] = {"ssh-ed25519",
                                      "ssh-ed25519-cert-v01@openssh.com",
                                      "sk-ssh-ed25519@openssh.com",
                                      "sk-ssh-ed25519-cert-v01@openssh.com",
-                                     "ssh-rsa",
-                                     "rsa-sha2-256",
-                                     "rsa-sha2-512",
-                                     "ssh-dss",
                                      "ecdsa-sha2-nistp256",
-                                     "ecdsa-sha2-nistp384",
-                                     "ecdsa-sha2-nistp521",
-                                     "sk-ecdsa-sha2-nistp256@openssh.com",
-                                     "webauthn-sk-ecdsa-sha2-nistp256@openssh.com",
-                                     "ssh-rsa-cert-v01@openssh.com",
-                                     "rsa-sha2-256-cert-v01@openssh.com",
-                                     "rsa-sha2-512-cert-v01@openssh.com",
-                                     "ssh-dss-cert-v01@openssh.com",
                                      "ecdsa-sha2-nistp256-cert-v01@openssh.com",
+                                     "ecdsa-sha2-nistp384",
                                      "ecdsa-sha2-nistp384-cert-v01@openssh.com",
+                                     "ecdsa-sha2-nistp521",
                                      "ecdsa-sha2-nistp521-cert-v01@openssh.com",
-                                     "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com"};
+                                     "sk-ecdsa-sha2-nistp256@openssh.com",
+                                     "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
+                                     "webauthn-sk-ecdsa-sha2-nistp256@openssh.com",
+                                     "ssh-dss",
+                                     "ssh-dss-cert-v01@openssh.com",
+                                     "ssh-rsa",
+                                     "ssh-rsa-cert-v01@openssh.com",
+                                     "rsa-sha2-256",
+                                     "rsa-sha2-256-cert-v01@openssh.com",
+                                     "rsa-sha2-512",
+                                     "rsa-sha2-512-cert-v01@openssh.com"};
 constexpr const char* kGssKex[] = {
     "gss-gex-sha1-",       "gss-group1-sha1-",     "gss-group14-sha1-",     "gss-group14-sha256-",
     "gss-group16-sha512-", "gss-nistp256-sha256-", "gss-curve25519-sha256-"};
@@ -103,12 +104,47 @@ bool is_known_algorithm(AlgorithmKind kind, std::string_view name) {
     case AlgorithmKind::kKex:
       return in(kKex);
     case AlgorithmKind::kKeyType:
+    case AlgorithmKind::kCaKeyType:
       return in(kKeyTypes);
     case AlgorithmKind::kGssKex:
       return in(kGssKex);
   }
   return false;
 }
+
+namespace {
+
+// Every name of a kind, in the order OpenSSH lists them, for expanding wildcards.
+std::vector<std::string> known_algorithms(AlgorithmKind kind) {
+  auto all = [](const auto& list) {
+    return std::vector<std::string>(std::begin(list), std::end(list));
+  };
+  switch (kind) {
+    case AlgorithmKind::kCipher:
+      return all(kCiphers);
+    case AlgorithmKind::kMac:
+      return all(kMacs);
+    case AlgorithmKind::kKex:
+      return all(kKex);
+    case AlgorithmKind::kKeyType:
+      return all(kKeyTypes);
+    case AlgorithmKind::kCaKeyType: {
+      std::vector<std::string> plain;
+      for (const char* n : kKeyTypes)
+        if (!std::string_view(n).ends_with("-cert-v01@openssh.com")) plain.emplace_back(n);
+      return plain;
+    }
+    case AlgorithmKind::kGssKex:
+      return all(kGssKex);
+  }
+  return {};
+}
+
+bool has_wildcard(const std::string& n) {
+  return n.find_first_of("*?") != std::string::npos;
+}
+
+}  // namespace
 
 bool assemble_algorithms(AlgorithmKind kind, std::string_view spec, std::string_view defaults,
                          std::string& out) {
@@ -121,9 +157,27 @@ bool assemble_algorithms(AlgorithmKind kind, std::string_view spec, std::string_
   // sshd ignores empty entries ("a,,b", "a,").
   given.erase(std::remove(given.begin(), given.end(), std::string()), given.end());
   if (given.empty()) return false;
-  for (const auto& n : given) {
-    if (n.empty()) continue;
-    if (op != '-' && !is_known_algorithm(kind, n)) return false;
+  // Key type lists may hold wildcards ("HostKeyAlgorithms *", as sshd accepts; its cipher, MAC
+  // and kex lists do not): a pattern stands for the known names it matches, in their usual order.
+  // A pattern that matches nothing is an error.
+  bool wildcards = kind == AlgorithmKind::kKeyType || kind == AlgorithmKind::kCaKeyType;
+  if (op != '-' && !wildcards) {
+    for (const auto& n : given)
+      if (!is_known_algorithm(kind, n)) return false;
+  } else if (op != '-') {
+    std::vector<std::string> expanded;
+    for (const auto& n : given) {
+      if (!has_wildcard(n)) {
+        if (!is_known_algorithm(kind, n)) return false;
+        expanded.push_back(n);
+        continue;
+      }
+      size_t before = expanded.size();
+      for (const auto& k : known_algorithms(kind))
+        if (match_pattern(k, n)) expanded.push_back(k);
+      if (expanded.size() == before) return false;
+    }
+    given = std::move(expanded);
   }
   if (op == '-') {
     for (const auto& d : def) {

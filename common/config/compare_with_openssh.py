@@ -21,6 +21,7 @@ CASES = [
     ("debian", "debian.conf", [None], []),
     ("every keyword", "every_keyword.conf", [None], []),
     ("algorithm lists", "algorithms.conf", [None], []),
+    ("key type wildcards", "key_type_wildcards.conf", [None], []),
     ("match", "match.conf", [
         None,
         "user=bob,host=a.example.com,addr=10.1.2.3",

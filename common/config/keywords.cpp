@@ -794,6 +794,7 @@ constexpr int kCipherList = static_cast<int>(AlgorithmKind::kCipher);
 constexpr int kMacList = static_cast<int>(AlgorithmKind::kMac);
 constexpr int kKexList = static_cast<int>(AlgorithmKind::kKex);
 constexpr int kKeyList = static_cast<int>(AlgorithmKind::kKeyType);
+constexpr int kCaKeyList = static_cast<int>(AlgorithmKind::kCaKeyType);
 constexpr int kGssList = static_cast<int>(AlgorithmKind::kGssKex);
 
 #define KEYTYPES_CERT                                                                  \
@@ -905,7 +906,7 @@ const Keyword kTable[] = {
    "diffie-hellman-group18-sha512,diffie-hellman-group14-sha256",
    parse_algorithms, dump_plain, {}, nullptr, 0, 0, "Bad SSH2 KexAlgorithms", kKexList},
   {"CASignatureAlgorithms", &S::ca_signature_algorithms, M, KEYTYPES_PLAIN, parse_algorithms,
-   dump_plain, {}, nullptr, 0, 0, "Bad key types", kKeyList},
+   dump_plain, {}, nullptr, 0, 0, "Bad key types", kCaKeyList},
   {"HostbasedAcceptedAlgorithms", &S::hostbased_accepted_algorithms, M,
    KEYTYPES_CERT KEYTYPES_PLAIN, parse_algorithms, dump_plain, {}, nullptr, 0, 0,
    "Bad key types", kKeyList},

@@ -104,7 +104,9 @@ std::string quote_word(const std::string& word);
 bool split_words(std::string_view text, std::vector<std::string>& out, std::string& error);
 
 // Algorithm lists (algorithms.cpp).
-enum class AlgorithmKind { kCipher, kMac, kKex, kKeyType, kGssKex };
+// kCaKeyType: key types without certificates (CASignatureAlgorithms): the same names are valid,
+// but a wildcard expands to plain key types only, as in sshd.
+enum class AlgorithmKind { kCipher, kMac, kKex, kKeyType, kGssKex, kCaKeyType };
 bool is_known_algorithm(AlgorithmKind kind, std::string_view name);
 // Applies a list with optional +, - or ^ prefix to `defaults`; false if a name is unknown.
 bool assemble_algorithms(AlgorithmKind kind, std::string_view spec, std::string_view defaults,
