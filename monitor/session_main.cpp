@@ -201,8 +201,10 @@ int run() {
               peer.port);
     return 255;
   }
-  // The child exits after AUTHDONE; make sure it has.
+  // The child's work ends with AUTHDONE. It is killed rather than waited for: a child that
+  // kept running would still hold the client socket next to the session process.
   ours = ipc::Channel();
+  net->kill(SIGKILL);
   net->wait();
 
   // ---- post-auth: the session process --------------------------------------------------------
