@@ -80,8 +80,9 @@ class Channel {
   virtual void add_pollfds(PollSet& set) = 0;
   virtual void on_poll(int tag, short revents) = 0;
 
-  // Both sides sent CLOSE: the channel can be forgotten (RFC 4254 §5.3).
-  bool finished() const { return m_close_sent && m_close_received; }
+  // Both sides sent CLOSE: the channel can be forgotten (RFC 4254 §5.3). A channel whose open
+  // failed is finished too (forwarding channels decide that themselves).
+  virtual bool finished() const { return m_close_sent && m_close_received; }
 
  protected:
   // Data for the channel's consumer. The implementation calls consumed() for every byte it
@@ -110,6 +111,12 @@ class Channel {
   void send_request(std::string_view type, ByteView args);
 
   PacketSink& out() { return m_out; }
+  // A channel we opened learns the peer's side from OPEN_CONFIRMATION (RFC 4254 §5.1).
+  void set_remote(uint32_t remote_id, uint32_t remote_window, uint32_t remote_max_packet) {
+    m_remote_id = remote_id;
+    m_remote_window = remote_window;
+    m_remote_max_packet = remote_max_packet;
+  }
   bool eof_sent() const { return m_eof_sent; }
   bool close_sent() const { return m_close_sent; }
   bool eof_received() const { return m_eof_received; }

@@ -22,6 +22,8 @@ Connection::Connection(PacketSink& out, const LoginUser& user, const PeerInfo& p
   m_ctx.options = &m_options;
   m_ctx.privileged = &m_privileged;
   m_ctx.reaper = &m_reaper;
+  m_ctx.request_agent = [this] { return request_agent(); };
+  m_ctx.agent_socket = [this] { return m_agent.socket_path(); };
   m_scratch.resize(kExtendedDataHeaderSize + kMaxSendChunk);
 }
 
@@ -100,7 +102,8 @@ void Connection::handle_message(ByteView payload) {
       break;
     case kMsgChannelOpenConfirmation:
     case kMsgChannelOpenFailure:
-      throw ProtocolError("channel open reply for a channel we did not open");
+      handle_open_reply(payload);
+      break;
     case 50:
       // RFC 4252 §5.1: authentication requests after success are silently ignored.
       break;
@@ -116,6 +119,7 @@ void Connection::handle_global_request(ByteView payload) {
   if (m.request == "no-more-sessions@openssh.com") m_no_more_sessions = true;
   log_debug("server_input_global_request: rtype %s want_reply %d", m.request.c_str(),
             int(m.want_reply));
+  if (handle_forward_request(m)) return;
   // Nothing global is offered yet (tcpip-forward comes with forwarding); keepalive@openssh.com
   // gets a failure too, which is the answer the client expects (RFC 4254 §4).
   if (m.want_reply) {
@@ -132,8 +136,7 @@ void Connection::handle_channel_open(ByteView payload) {
     m_out.send(encode(f));
   };
   if (m.channel_type != "session") {
-    // TODO(#6): direct-tcpip, direct-streamlocal@openssh.com and the forwarding channels.
-    refuse(kOpenUnknownChannelType, "unknown channel type");
+    open_forward_channel(m);
     return;
   }
   if (!m.data.bytes.empty()) throw ProtocolError("session channel open with trailing data");
@@ -159,6 +162,14 @@ void Connection::handle_channel_open(ByteView payload) {
   m_out.send(encode(c));
 }
 
+long Connection::free_channel_id() {
+  size_t id = 0;
+  while (id < m_channels.size() && m_channels[id]) ++id;
+  if (id >= kMaxChannels) return -1;
+  if (id == m_channels.size()) m_channels.emplace_back();
+  return long(id);
+}
+
 void Connection::forget_finished_channels() {
   for (auto& c : m_channels) {
     if (c && c->finished()) c.reset();
@@ -176,6 +187,8 @@ void Connection::collect_pollfds(std::vector<pollfd>& fds) {
   m_reaper_first = m_poll.fds().size();
   m_reaper.add_pollfds(fds);
   m_reaper_count = m_reaper.size();
+  m_listen_first = m_reaper_first + m_reaper_count;
+  collect_listener_pollfds(fds);
 }
 
 void Connection::dispatch_pollfds(std::span<const pollfd> fds) {
@@ -187,6 +200,7 @@ void Connection::dispatch_pollfds(std::span<const pollfd> fds) {
   for (size_t i = m_reaper_first; i < m_reaper_first + m_reaper_count && i < fds.size(); ++i)
     reap = reap || fds[i].revents != 0;
   if (reap) m_reaper.reap();
+  if (m_listen_first <= fds.size()) dispatch_listener_pollfds(fds.subspan(m_listen_first));
   forget_finished_channels();
 }
 

@@ -10,7 +10,10 @@
 #include <span>
 #include <vector>
 
+#include "session/agent_forward.h"
 #include "session/channel.h"
+#include "session/connection_messages.h"
+#include "session/forward_listener.h"
 #include "session/packet_sink.h"
 #include "session/session.h"
 #include "session/session_channel.h"
@@ -40,6 +43,20 @@ class Connection {
   void handle_channel_open(ByteView payload);
   Channel& channel_for(uint32_t local_id);
   void forget_finished_channels();
+  // A free channel id, or -1 when the connection holds kMaxChannels.
+  long free_channel_id();
+
+  // Forwarding (connection_forward.cpp): channel opens other than "session", the global
+  // requests tcpip-forward, streamlocal-forward and their cancels, and the listeners.
+  void open_forward_channel(ChannelOpenMsg& m);
+  // Returns false for a request that is not about forwarding.
+  bool handle_forward_request(const GlobalRequestMsg& m);
+  bool request_agent();
+  void accept_connections(size_t listener, int fd);
+  void open_to_client(UniqueFd fd, std::string_view type, ByteView args);
+  void handle_open_reply(ByteView payload);
+  void collect_listener_pollfds(std::vector<pollfd>& fds);
+  void dispatch_listener_pollfds(std::span<const pollfd> fds);
 
   PacketSink& m_out;
   LoginUser m_user;
@@ -55,6 +72,12 @@ class Connection {
   size_t m_reaper_first = 0;
   size_t m_reaper_count = 0;
   bool m_no_more_sessions = false;
+  std::vector<ForwardListener> m_listeners;
+  AgentForwarder m_agent;
+  // Which listener fd each of the last collected pollfds belongs to: (listener, fd), with
+  // listener == SIZE_MAX for the agent socket.
+  std::vector<std::pair<size_t, int>> m_listen_targets;
+  size_t m_listen_first = 0;
 };
 
 }  // namespace postern::session

@@ -547,7 +547,7 @@ TEST_F(ConnectionTest, RefusalsAndUnknownMessages) {
   options.max_sessions = 1;
   make_connection();
   // Unknown channel types are refused (RFC 4254 §5.1).
-  ChannelOpenMsg tcp{"direct-tcpip", 3, 1000, 1000, Rest{to_bytes("xx")}};
+  ChannelOpenMsg tcp{"x11", 3, 1000, 1000, Rest{to_bytes("xx")}};
   conn->handle_message(encode(tcp));
   EXPECT_EQ(views[3].events.back(), "open-failure 3");
   // keepalive@openssh.com gets REQUEST_FAILURE.

@@ -13,6 +13,7 @@
 #include "common/result.h"
 #include "common/unique_fd.h"
 #include "net/transport.h"
+#include "session/forward_policy.h"
 
 namespace postern::session {
 
@@ -40,6 +41,7 @@ struct SessionOptions {
   bool print_motd = true;                                       // PrintMotd
   unsigned max_sessions = 10;                                   // MaxSessions
   std::vector<std::pair<std::string, std::string>> set_env;     // SetEnv
+  ForwardPolicy forward;  // AllowTcpForwarding, PermitOpen, GatewayPorts... (forward_policy.h)
 };
 
 struct PtyAllocation {

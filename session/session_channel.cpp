@@ -94,8 +94,12 @@ void SessionChannel::handle_request(std::string_view type, bool want_reply, Read
     args.u32();
     args.expect_done("break request");
     ok = m_pty && m_pty->master && ::tcsendbreak(m_pty->master.get(), 0) == 0;
+  } else if (type == "auth-agent-req@openssh.com") {
+    // OpenSSH PROTOCOL §2.5 (agent forwarding): no arguments.
+    args.expect_done("auth-agent-req");
+    ok = m_ctx.request_agent && m_ctx.request_agent();
   } else {
-    // x11-req, auth-agent-req@openssh.com, and anything unknown (RFC 4254 §5.4).
+    // x11-req and anything unknown (RFC 4254 §5.4).
     log_debug("session channel %u: request %.*s refused", local_id(), int(type.size()),
               type.data());
   }
@@ -210,6 +214,10 @@ bool SessionChannel::start(std::optional<std::string> command, const std::string
   spec.path = user.shell.empty() ? "/bin/sh" : user.shell;
   spec.argv = shell_argv(spec.path, command);
   spec.env = build_session_env(in).entries();
+  if (m_ctx.agent_socket) {
+    std::string agent = m_ctx.agent_socket();
+    if (!agent.empty()) spec.env.push_back("SSH_AUTH_SOCK=" + agent);
+  }
   spec.cwd = user.home;
   if (m_pty) {
     spec.pty_slave = m_pty->slave.get();

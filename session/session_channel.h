@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -36,6 +37,10 @@ struct SessionContext {
   const SessionOptions* options = nullptr;
   PrivilegedOps* privileged = nullptr;
   ChildReaper* reaper = nullptr;
+  // Agent forwarding (agent_forward.h): starts listening, then the socket for SSH_AUTH_SOCK
+  // ("" while agent forwarding is off).
+  std::function<bool()> request_agent;
+  std::function<std::string()> agent_socket;
 };
 
 class SessionChannel final : public Channel {
