@@ -114,6 +114,12 @@ void log_init(const LogOptions& options) {
 
 LogLevel log_level() { return state().options.level; }
 
+LogLevel log_set_level(LogLevel level) {
+  LogLevel old = state().options.level;
+  state().options.level = level;
+  return old;
+}
+
 bool log_enabled(LogLevel level) {
   return level != LogLevel::kQuiet && level <= state().options.level;
 }

@@ -30,6 +30,9 @@ struct LogOptions {
 void log_init(const LogOptions& options);
 LogLevel log_level();
 bool log_enabled(LogLevel level);
+// Changes only the level, keeping destinations and sink; returns the previous level (internal-sftp
+// logs at its own -l level inside the session process).
+LogLevel log_set_level(LogLevel level);
 
 // A sink replaces the normal destinations (used by the net child to forward to the monitor).
 using LogSink = std::function<void(LogLevel, std::string_view)>;

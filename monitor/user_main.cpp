@@ -20,6 +20,7 @@
 #include "common/ipc.h"
 #include "common/ipc_messages.h"
 #include "common/log.h"
+#include "monitor/chroot.h"
 #include "net/sandbox.h"
 #include "net/transport.h"
 #include "postern_config.h"
@@ -80,35 +81,11 @@ class MonitorPrivilegedOps : public session::PrivilegedOps {
   ipc::Channel& m_ch;
 };
 
-// sshd_config(5) ChrootDirectory tokens: %% %h %u.
-std::string expand_tokens(const std::string& s, const session::LoginUser& u) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%' || i + 1 == s.size()) {
-      out += s[i];
-      continue;
-    }
-    char c = s[++i];
-    if (c == '%')
-      out += '%';
-    else if (c == 'h')
-      out += u.home;
-    else if (c == 'u')
-      out += u.name;
-    else
-      fatal("ChrootDirectory: unknown token %%%c", c);
-  }
-  return out;
-}
-
 // Becomes the user, as a login does: groups, gid, uid, no capabilities, no way back.
 void become_user(const session::LoginUser& u, const config::ServerConfig& cfg) {
   if (::initgroups(u.name.c_str(), u.gid) != 0) fatal("initgroups: %s", std::strerror(errno));
-  if (!cfg.chroot_directory.empty() && cfg.chroot_directory != "none") {
-    std::string dir = expand_tokens(cfg.chroot_directory, u);
-    if (::chroot(dir.c_str()) != 0 || ::chdir("/") != 0)
-      fatal("Unable to chdir to chroot path \"%s\": %s", dir.c_str(), std::strerror(errno));
-  }
+  if (chroot_configured(cfg.chroot_directory))
+    enter_chroot(cfg.chroot_directory, u.name, u.home, u.uid);  // monitor/chroot.h
   if (::setresgid(u.gid, u.gid, u.gid) != 0) fatal("setresgid %u: %s", u.gid, std::strerror(errno));
   if (u.uid != 0) {
     if (auto r = net::drop_capability_bounding_set(); !r) fatal("%s", r.error().message.c_str());
@@ -154,12 +131,7 @@ int run() {
   session::PeerInfo peer{setup.remote_addr, int(setup.remote_port), setup.local_addr,
                          int(setup.local_port)};
   become_user(user, *cfg);
-  if (cfg->chroot_directory.empty() || cfg->chroot_directory == "none") {
-    if (::chdir(user.home.c_str()) != 0) {
-      log_info("Could not chdir to home directory %s: %s", user.home.c_str(), std::strerror(errno));
-      (void)!::chdir("/");
-    }
-  }
+  enter_home_directory(user.home, chroot_configured(cfg->chroot_directory));
 
   MonitorSigner signer(channel, setup.host_key_algorithms, setup.host_key_blobs);
   net::TransportConfig tc;

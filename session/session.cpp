@@ -67,12 +67,15 @@ int run_connection(net::Transport& transport, int sock, const LoginUser& user, c
     while (true) {
       flush_output(transport, sock);
       fds.clear();
+      fds.push_back(pollfd{sock, 0, 0});
+      // A channel may send while registering (internal-sftp moves its replies then), so the
+      // socket's events are decided afterwards.
+      conn.collect_pollfds(fds);
       // Stop reading the socket while our output to the peer is piling up: the peer is not
       // reading, and what it sends would only make us queue more replies.
       short sock_events = transport.pending_output().size() < 4 * kMaxQueuedOutput ? POLLIN : 0;
       if (transport.has_output()) sock_events |= POLLOUT;
-      fds.push_back(pollfd{sock, sock_events, 0});
-      conn.collect_pollfds(fds);
+      fds[0].events = sock_events;
       uint64_t now = now_seconds();
       int timeout_s = transport.next_timeout_seconds(now);
       int timeout_ms = timeout_s < 0 ? -1 : timeout_s * 1000;

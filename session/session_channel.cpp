@@ -15,6 +15,7 @@
 #include "session/child_process.h"
 #include "session/connection_messages.h"
 #include "session/login_env.h"
+#include "session/sftp_channel.h"
 #include "session/signal_names.h"
 #include "session/terminal_modes.h"
 
@@ -34,10 +35,6 @@ constexpr const char* kMotdPath = "/etc/motd";
 
 void set_nonblocking(int fd) {
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-}
-
-bool is_internal_sftp(const std::string& command) {
-  return command == "internal-sftp" || command.rfind("internal-sftp ", 0) == 0;
 }
 
 }  // namespace
@@ -192,10 +189,25 @@ bool SessionChannel::start(std::optional<std::string> command, const std::string
   } else {
     session_type = command ? "command" : "shell";
   }
-  // TODO(#3): internal-sftp runs the SFTP server in-process; until it exists, refuse it.
   if (command && is_internal_sftp(*command)) {
-    log_info("session %u: internal-sftp is not supported yet", local_id());
-    return false;
+    // No child: the SFTP server runs here on the channel's data (sftp_channel.h).
+    SftpChannel::Io io{[this] { return output_congested() ? size_t(0) : send_room(); },
+                       [this](ByteView d) { send_data(d); }, [this](size_t n) { consumed(n); }};
+    auto sftp = SftpChannel::start(*command, user, peer, std::move(io));
+    if (!sftp) {
+      log_error("session %u: %s: %s", local_id(), command->c_str(), sftp.error().message.c_str());
+      return false;
+    }
+    m_sftp = std::move(*sftp);
+    m_started = true;
+    m_pty.reset();  // the server speaks SFTP on the channel, never to a terminal
+    log_verbose("Starting session: %s for %s from %s port %d id %u", session_type.c_str(),
+                user.name.c_str(), peer.remote_addr.c_str(), peer.remote_port, local_id());
+    // What the client sent before the request was held for the server.
+    for (; !m_input.empty() && m_sftp; m_input.pop(m_input.front().size()))
+      m_sftp->received(m_input.front());
+    if (m_sftp && eof_received()) m_sftp->received_eof();
+    return true;
   }
 
   SessionEnvInputs in;
@@ -265,6 +277,11 @@ int SessionChannel::input_fd() const {
 }
 
 void SessionChannel::on_data(ByteView data) {
+  if (m_sftp) {
+    m_sftp->received(data);
+    sftp_step();
+    return;
+  }
   if (m_input_dead) {
     consumed(data.size());
     return;
@@ -314,6 +331,11 @@ void SessionChannel::input_failed() {
 }
 
 void SessionChannel::on_eof() {
+  if (m_sftp) {
+    m_sftp->received_eof();
+    sftp_step();
+    return;
+  }
   // RFC 4254 §5.3: no more data from the client; the child sees end of file once it has read
   // everything. A pty cannot be half-closed, so a pty session ignores it.
   if (m_pty) return;
@@ -338,11 +360,27 @@ void SessionChannel::release_fds() {
     m_pty->slave.reset();
   }
   m_input.clear();
+  m_sftp.reset();
+}
+
+void SessionChannel::sftp_step() {
+  // Also called from add_pollfds(): the peer's window may have opened since, and the loop sends
+  // what we queue here before it polls (session.cpp).
+  m_sftp->pump();
+  if (auto status = m_sftp->exit_status()) {
+    m_exited = true;
+    m_wait_status = W_EXITCODE(*status, 0);
+    maybe_finish();
+  }
 }
 
 void SessionChannel::add_pollfds(PollSet& set) {
   if (m_pidfd && !m_exited) set.add(m_pidfd.get(), POLLIN, this, kTagChild);
   if (close_sent()) return;
+  if (m_sftp) {
+    sftp_step();
+    return;
+  }
   bool can_send = send_room() > 0 && !output_congested();
   if (m_pty) {
     if (!m_pty->master) return;

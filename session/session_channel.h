@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -16,6 +17,8 @@
 #include "session/session.h"
 
 namespace postern::session {
+
+class SftpChannel;
 
 // Reaps children whose channel went away before they exited.
 class ChildReaper {
@@ -66,6 +69,8 @@ class SessionChannel final : public Channel {
   bool request_env(Reader& args);
   bool request_signal(Reader& args);
   bool request_subsystem(Reader& args);
+  // internal-sftp runs in this process (sftp_channel.h): moves its replies, ends the session.
+  void sftp_step();
   // Starts the child: `command` unset for a shell.
   bool start(std::optional<std::string> command, const std::string& subsystem);
 
@@ -91,6 +96,7 @@ class SessionChannel final : public Channel {
   bool m_pty_output_done = false;
   bool m_input_dead = false;
   ByteQueue m_input;
+  std::unique_ptr<SftpChannel> m_sftp;  // internal-sftp instead of a child
 };
 
 }  // namespace postern::session
