@@ -166,6 +166,16 @@ int run() {
     size_t eq = e.find('=');
     if (eq != std::string::npos) opts.set_env.emplace_back(e.substr(0, eq), e.substr(eq + 1));
   }
+  session::ForwardPolicy& fw = opts.forward;
+  fw.allow_tcp = cfg->allow_tcp_forwarding;
+  fw.allow_streamlocal = cfg->allow_stream_local_forwarding;
+  fw.allow_agent = cfg->allow_agent_forwarding;
+  fw.disable_all = cfg->disable_forwarding;
+  fw.permit_open = cfg->permit_open;
+  fw.permit_listen = cfg->permit_listen;
+  fw.gateway_ports = cfg->gateway_ports;
+  fw.stream_local_bind_mask = unsigned(cfg->stream_local_bind_mask);
+  fw.stream_local_bind_unlink = cfg->stream_local_bind_unlink;
   MonitorPrivilegedOps ops(channel);
   return session::run_connection(*transport, sock.get(), user, peer, opts, ops);
 }
