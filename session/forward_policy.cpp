@@ -78,14 +78,13 @@ bool permit_listen_entry_matches(std::string_view entry, std::string_view host, 
 }
 
 bool ForwardPolicy::open_permitted(std::string_view host, uint32_t port) const {
-  return list_permits(
-      permit_open, [&](const std::string& e) { return permit_open_entry_matches(e, host, port); });
+  auto match = [&](const std::string& e) { return permit_open_entry_matches(e, host, port); };
+  return list_permits(permit_open, match) && list_permits(key_permit_open, match);
 }
 
 bool ForwardPolicy::listen_permitted(std::string_view host, uint32_t port) const {
-  return list_permits(permit_listen, [&](const std::string& e) {
-    return permit_listen_entry_matches(e, host, port);
-  });
+  auto match = [&](const std::string& e) { return permit_listen_entry_matches(e, host, port); };
+  return list_permits(permit_listen, match) && list_permits(key_permit_listen, match);
 }
 
 std::string ForwardPolicy::bind_address(std::string_view requested) const {

@@ -26,6 +26,11 @@ struct ForwardPolicy {
   bool disable_all = false;                       // DisableForwarding
   std::vector<std::string> permit_open{"any"};    // "host:port", "any", "none"
   std::vector<std::string> permit_listen{"any"};  // "[host:]port", "any", "none"
+  // authorized_keys permitopen= and permitlisten= (empty: the key adds no restriction); a
+  // destination must pass both these and the configuration's lists, as in sshd.
+  // TODO(#4): the monitor does not hand the key's lists to the session process yet.
+  std::vector<std::string> key_permit_open;
+  std::vector<std::string> key_permit_listen;
   int gateway_ports = GatewayMode::kNo;
   unsigned stream_local_bind_mask = 0177;
   bool stream_local_bind_unlink = false;

@@ -68,6 +68,19 @@ TEST(ForwardPolicy, PermitListenEntries) {
   EXPECT_FALSE(p.listen_permitted("", 2001));
 }
 
+TEST(ForwardPolicy, KeyListsNarrowTheConfiguration) {
+  ForwardPolicy p;
+  p.key_permit_open = {"127.0.0.1:22"};
+  EXPECT_TRUE(p.open_permitted("127.0.0.1", 22));
+  EXPECT_FALSE(p.open_permitted("127.0.0.1", 23));
+  p.permit_open = {"*:23"};
+  EXPECT_FALSE(p.open_permitted("127.0.0.1", 22));
+  EXPECT_FALSE(p.open_permitted("127.0.0.1", 23));
+  p.key_permit_listen = {"localhost:2000"};
+  EXPECT_TRUE(p.listen_permitted("localhost", 2000));
+  EXPECT_FALSE(p.listen_permitted("localhost", 2001));
+}
+
 TEST(ForwardPolicy, GatewayPortsChoosesTheBindAddress) {
   ForwardPolicy p;
   EXPECT_EQ(p.bind_address(""), "localhost");
