@@ -268,6 +268,26 @@ def test_chroot_srv_per_user_without_home_inside(make_server, jail, work):
     assert "Could not chdir" not in server.log_text()
 
 
+def test_chroot_with_nested_home_and_split_ownership(make_server, jail, work):
+    """ChrootDirectory /srv/.../root, a passwd home /home/<user> that exists inside it: root owns
+    the chroot and its home/, the user owns only their own directory, where the session starts."""
+    root = jail["base"] / "root"
+    inner = root / "home" / JAIL_USER
+    inner.mkdir(parents=True)
+    for d in (root, root / "home"):
+        os.chmod(d, 0o755)
+    pw = jail["pw"]
+    os.chown(inner, pw.pw_uid, pw.pw_gid)
+    subprocess.run(["usermod", "-d", f"/home/{JAIL_USER}", JAIL_USER], check=True)
+    server = make_server(jail_config(jail, chroot=str(root), force="internal-sftp -u 077"))
+    random_file(work / "n", 4000)
+    p = sftp(server, "pwd\nput n\nmkdir sub\n-mkdir /home/other\n", work, user=JAIL_USER)
+    assert f"Remote working directory: /home/{JAIL_USER}\n" in p.stdout
+    assert sha256(work / "n") == sha256(inner / "n")
+    assert stat.S_IMODE((inner / "sub").stat().st_mode) == 0o700
+    assert not (root / "home" / "other").exists()
+
+
 def test_forced_sftp_gives_no_shell_and_no_forwarding(make_server, jail, work):
     server = make_server(jail_config(jail))
     for cmd in (None, "id", "/bin/sh -c id"):
