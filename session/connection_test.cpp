@@ -530,6 +530,11 @@ TEST_F(ConnectionTest, SubsystemsAndForceCommand) {
   s.string("sftp");
   request(1, "subsystem", true, s.take());
   EXPECT_EQ(views[1].events.back(), "success");  // internal-sftp (sftp_channel_test.cpp)
+  // No child to signal (and never kill(-1, ...)).
+  Writer sig;
+  sig.string("KILL");
+  request(1, "signal", true, sig.take());
+  EXPECT_EQ(views[1].events.back(), "failure");
   send_simple(kMsgChannelEof, 1);
   ASSERT_TRUE(run_until([&] { return closed(1); }));
   open_session(1);

@@ -153,7 +153,8 @@ bool SessionChannel::request_signal(Reader& args) {
   std::string name(args.text(64));
   args.expect_done("signal request");
   int signo = signal_from_name(name);
-  if (signo == 0 || !m_started || m_exited) return false;
+  // internal-sftp has no child (m_pid -1): kill(-1) would signal every process of the user.
+  if (signo == 0 || !m_started || m_exited || m_pid <= 0) return false;
   log_debug("session %u: signal %s to pid %d", local_id(), name.c_str(), int(m_pid));
   return ::kill(m_pid, signo) == 0;
 }
