@@ -23,9 +23,10 @@
 //      // channel EOF / close:     destroy the Server (logs "session closed ...")
 //      // ProtocolError thrown:    the client broke the framing; close the channel.
 //
-//    Log lines go through common/log.h; internal-sftp logs with the session's settings unless
-//    -l/-f are given (InternalSftp::log_level_given). ServerOptions::umask is applied
-//    with umask(2) when the Server is built (OpenSSH's -u replaces the process umask).
+//    Log lines go through common/log.h. ServerOptions::umask is applied with umask(2) when the
+//    Server is built (OpenSSH's -u replaces the process umask). session/sftp_channel.cpp is
+//    that caller: it runs the server at its -l level (ERROR by default, as OpenSSH's
+//    internal-sftp) and with its -u umask only while inside the server's calls.
 #pragma once
 
 #include <sys/stat.h>
