@@ -176,6 +176,8 @@ int run() {
   fw.gateway_ports = cfg->gateway_ports;
   fw.stream_local_bind_mask = unsigned(cfg->stream_local_bind_mask);
   fw.stream_local_bind_unlink = cfg->stream_local_bind_unlink;
+  opts.client_alive_interval = unsigned(std::max(0, cfg->client_alive_interval));
+  opts.client_alive_count_max = unsigned(std::max(0, cfg->client_alive_count_max));
   MonitorPrivilegedOps ops(channel);
   return session::run_connection(*transport, sock.get(), user, peer, opts, ops);
 }

@@ -391,3 +391,22 @@ def test_disable_forwarding(make_server, echo, user):
                        + ["-W", f"127.0.0.1:{echo.port}", f"{TEST_USER}@127.0.0.1"],
                        input=b"x", capture_output=True, timeout=30)
     assert b"administratively prohibited" in r.stderr
+
+
+def test_client_alive_keeps_a_live_client_and_drops_a_dead_one(make_server, user):
+    server = make_server("ClientAliveInterval 1\nClientAliveCountMax 2")
+    # A live client answers keepalive@openssh.com and stays connected through silence.
+    r = server.ssh("sleep 4; echo alive", timeout=30)
+    assert r.stdout == "alive\n", r.stderr
+    # A stopped client answers nothing: the server gives up after ClientAliveCountMax.
+    proc = subprocess.Popen(server.ssh_args() + ["sleep 60"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 10
+        while server.log_text().count("Starting session: command") < 2 and time.time() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(19)  # SIGSTOP
+        assert server.wait_log("Timeout, client not responding from user", timeout=15)
+    finally:
+        proc.kill()
+        proc.wait()

@@ -98,7 +98,9 @@ void Connection::handle_message(ByteView payload) {
     case kMsgChannelFailure:
     case kMsgRequestSuccess:
     case kMsgRequestFailure:
-      // We send no requests that want a reply; nothing to match these with.
+      // The only requests we send that want a reply are keepalives: either answer proves the
+      // client is alive.
+      m_alive_unanswered = 0;
       break;
     case kMsgChannelOpenConfirmation:
     case kMsgChannelOpenFailure:

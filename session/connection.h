@@ -38,6 +38,11 @@ class Connection {
 
   size_t open_channels() const;
 
+  // ClientAliveInterval (connection_keepalive.cpp): called when the client has been silent for
+  // the interval. Sends keepalive@openssh.com, or returns false once ClientAliveCountMax of
+  // them went unanswered and the connection should end.
+  bool client_alive_check();
+
  private:
   void handle_global_request(ByteView payload);
   void handle_channel_open(ByteView payload);
@@ -72,6 +77,7 @@ class Connection {
   size_t m_reaper_first = 0;
   size_t m_reaper_count = 0;
   bool m_no_more_sessions = false;
+  unsigned m_alive_unanswered = 0;
   std::vector<ForwardListener> m_listeners;
   AgentForwarder m_agent;
   // Which listener fd each of the last collected pollfds belongs to: (listener, fd), with

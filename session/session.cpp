@@ -61,6 +61,9 @@ int run_connection(net::Transport& transport, int sock, const LoginUser& user, c
   Bytes buffer(kReadBufferSize);
   std::vector<pollfd> fds;
   int status = 0;
+  // ClientAliveInterval: when the client last sent something, or we last asked it to.
+  const uint64_t alive_interval = options.client_alive_interval;
+  uint64_t last_heard = now_seconds();
   try {
     // The handoff may have carried messages already received.
     drain_messages(transport, conn);
@@ -78,6 +81,11 @@ int run_connection(net::Transport& transport, int sock, const LoginUser& user, c
       fds[0].events = sock_events;
       uint64_t now = now_seconds();
       int timeout_s = transport.next_timeout_seconds(now);
+      if (alive_interval > 0) {
+        uint64_t due = last_heard + alive_interval;
+        int alive_s = due > now ? int(due - now) : 0;
+        if (timeout_s < 0 || alive_s < timeout_s) timeout_s = alive_s;
+      }
       int timeout_ms = timeout_s < 0 ? -1 : timeout_s * 1000;
       int n = ::poll(fds.data(), fds.size(), timeout_ms);
       if (n < 0) {
@@ -86,6 +94,18 @@ int run_connection(net::Transport& transport, int sock, const LoginUser& user, c
       }
       transport.tick(now_seconds());
       short rev = fds[0].revents;
+      if (alive_interval > 0) {
+        uint64_t t = now_seconds();
+        if (rev & POLLIN) {
+          last_heard = t;
+        } else if (t >= last_heard + alive_interval) {
+          last_heard = t;
+          if (!conn.client_alive_check()) {
+            status = 255;
+            break;
+          }
+        }
+      }
       if (rev & (POLLIN | POLLHUP | POLLERR)) {
         ssize_t r = ::read(sock, buffer.data(), buffer.size());
         if (r == 0) {

@@ -42,6 +42,8 @@ struct SessionOptions {
   unsigned max_sessions = 10;                                   // MaxSessions
   std::vector<std::pair<std::string, std::string>> set_env;     // SetEnv
   ForwardPolicy forward;  // AllowTcpForwarding, PermitOpen, GatewayPorts... (forward_policy.h)
+  unsigned client_alive_interval = 0;   // ClientAliveInterval seconds, 0: off
+  unsigned client_alive_count_max = 3;  // ClientAliveCountMax
 };
 
 struct PtyAllocation {
