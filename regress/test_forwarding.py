@@ -410,3 +410,15 @@ def test_client_alive_keeps_a_live_client_and_drops_a_dead_one(make_server, user
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_unused_connection_timeout(make_server, user, echo):
+    server = make_server("UnusedConnectionTimeout 2")
+    # No channels (ssh -N): the server closes the connection after the timeout.
+    start = time.time()
+    r = subprocess.run(server.ssh_args() + ["-N"], capture_output=True, timeout=30)
+    assert time.time() - start < 15
+    assert server.wait_log("timed out (unused)")
+    # A session in use keeps it open.
+    r = server.ssh("sleep 4; echo used", timeout=30)
+    assert r.stdout == "used\n", r.stderr

@@ -64,6 +64,10 @@ int run_connection(net::Transport& transport, int sock, const LoginUser& user, c
   // ClientAliveInterval: when the client last sent something, or we last asked it to.
   const uint64_t alive_interval = options.client_alive_interval;
   uint64_t last_heard = now_seconds();
+  // UnusedConnectionTimeout: since when the connection has had no channel (listeners of
+  // tcpip-forward do not count, as in sshd_config(5)); 0 while channels are open.
+  const uint64_t unused_timeout = options.unused_connection_timeout;
+  uint64_t unused_since = last_heard;
   try {
     // The handoff may have carried messages already received.
     drain_messages(transport, conn);
@@ -81,6 +85,23 @@ int run_connection(net::Transport& transport, int sock, const LoginUser& user, c
       fds[0].events = sock_events;
       uint64_t now = now_seconds();
       int timeout_s = transport.next_timeout_seconds(now);
+      if (unused_timeout > 0) {
+        if (conn.open_channels() > 0) {
+          unused_since = 0;
+        } else if (unused_since == 0) {
+          unused_since = now;
+        }
+        if (unused_since != 0) {
+          if (now >= unused_since + unused_timeout) {
+            log_info("Connection from user %s %s port %d timed out (unused)", user.name.c_str(),
+                     peer.remote_addr.c_str(), peer.remote_port);
+            status = 255;
+            break;
+          }
+          int left = int(unused_since + unused_timeout - now);
+          if (timeout_s < 0 || left < timeout_s) timeout_s = left;
+        }
+      }
       if (alive_interval > 0) {
         uint64_t due = last_heard + alive_interval;
         int alive_s = due > now ? int(due - now) : 0;

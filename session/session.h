@@ -44,6 +44,7 @@ struct SessionOptions {
   ForwardPolicy forward;  // AllowTcpForwarding, PermitOpen, GatewayPorts... (forward_policy.h)
   unsigned client_alive_interval = 0;   // ClientAliveInterval seconds, 0: off
   unsigned client_alive_count_max = 3;  // ClientAliveCountMax
+  unsigned unused_connection_timeout = 0;  // UnusedConnectionTimeout seconds, 0: off
 };
 
 struct PtyAllocation {
