@@ -148,6 +148,14 @@ def test_internal_sftp_flags(make_server, user, work, remote_dir):
     assert stat.S_IMODE((remote_dir / "d").stat().st_mode) == 0o750
 
 
+def test_exec_internal_sftp_is_only_a_command(make_server, user):
+    """internal-sftp is special as a Subsystem or ForceCommand value only: a client's own
+    `exec internal-sftp` goes to the shell like any command (sshd does the same)."""
+    server = make_server("Subsystem sftp internal-sftp")
+    p = server.ssh("internal-sftp -d /", input="")
+    assert p.returncode == 127, (p.returncode, p.stdout, p.stderr)
+
+
 def test_bad_internal_sftp_flags_refuse_the_subsystem(make_server, user, work):
     server = make_server("Subsystem sftp internal-sftp -x")
     p = sftp(server, "pwd\n", work, check=False)
@@ -293,7 +301,11 @@ def test_forced_sftp_gives_no_shell_and_no_forwarding(make_server, jail, work):
     for cmd in (None, "id", "/bin/sh -c id"):
         p = server.ssh(cmd, user=JAIL_USER, input="id\necho escaped\n", options=["RequestTTY=no"])
         assert "uid=" not in p.stdout and "escaped" not in p.stdout, p.stdout
-    assert server.wait_log("forced-command (config) 'internal-sftp")
+        # sshd's answer to a shell or command under ForceCommand internal-sftp.
+        assert p.stdout == "This service allows sftp connections only.\n", p.stdout
+        assert p.returncode == 1
+    assert server.wait_log("Connection from 127.0.0.1 port ")
+    assert ": refusing non-sftp session" in server.log_text()
     # AllowTcpForwarding no: a -W tunnel is refused.
     p = subprocess.run(["ssh", "-p", str(server.port), *client_opts(server), "-W",
                         f"127.0.0.1:{server.port}", f"{JAIL_USER}@127.0.0.1"],

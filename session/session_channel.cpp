@@ -190,10 +190,22 @@ bool SessionChannel::start(std::optional<std::string> command, const std::string
   } else {
     session_type = command ? "command" : "shell";
   }
-  if (command && is_internal_sftp(*command)) {
+  // internal-sftp is a Subsystem or ForceCommand value; a client's own "exec internal-sftp"
+  // is just a command for the shell, as in sshd.
+  if (command && is_internal_sftp(*command) &&
+      (!subsystem.empty() || !options.force_command.empty())) {
     // No child: the SFTP server runs here on the channel's data (sftp_channel.h).
     SftpChannel::Io io{[this] { return output_congested() ? size_t(0) : send_room(); },
                        [this](ByteView d) { send_data(d); }, [this](size_t n) { consumed(n); }};
+    if (subsystem.empty()) {
+      // ForceCommand internal-sftp and a shell or exec request.
+      log_error("Connection from %s port %d: refusing non-sftp session", peer.remote_addr.c_str(),
+                peer.remote_port);
+      m_sftp = SftpChannel::refuse_non_sftp(std::move(io));
+      m_started = true;
+      m_pty.reset();
+      return true;
+    }
     auto sftp = SftpChannel::start(*command, user, peer, std::move(io));
     if (!sftp) {
       log_error("session %u: %s: %s", local_id(), command->c_str(), sftp.error().message.c_str());

@@ -96,6 +96,12 @@ Result<std::unique_ptr<SftpChannel>> SftpChannel::start(std::string_view command
   return c;
 }
 
+std::unique_ptr<SftpChannel> SftpChannel::refuse_non_sftp(Io io) {
+  std::unique_ptr<SftpChannel> c(new SftpChannel(std::move(io), LogLevel::kError, std::nullopt));
+  c->m_refusal = "This service allows sftp connections only.\n";
+  return c;
+}
+
 SftpChannel::~SftpChannel() {
   if (!m_server) return;
   // The server logs the handles it closes and "session closed".
@@ -127,6 +133,15 @@ void SftpChannel::received_eof() {
 }
 
 void SftpChannel::pump() {
+  if (!m_refusal.empty()) {
+    size_t n = std::min(m_io.send_room(), m_refusal.size());
+    if (n > 0) {
+      m_io.send(ByteView(reinterpret_cast<const uint8_t*>(m_refusal.data()), n));
+      m_refusal.erase(0, n);
+    }
+    if (m_refusal.empty()) m_exit_status = 1;
+    return;
+  }
   if (!m_server) return;
   {
     Scope scope(*this);

@@ -53,6 +53,9 @@ class SftpChannel {
   // opened"). An error names what was wrong with the flags.
   static Result<std::unique_ptr<SftpChannel>> start(std::string_view command, const LoginUser& user,
                                                     const PeerInfo& peer, Io io);
+  // ForceCommand internal-sftp answering a shell or exec request: no server, just sshd's
+  // "This service allows sftp connections only." on the channel and exit status 1.
+  static std::unique_ptr<SftpChannel> refuse_non_sftp(Io io);
   ~SftpChannel();
   SftpChannel(const SftpChannel&) = delete;
   SftpChannel& operator=(const SftpChannel&) = delete;
@@ -66,7 +69,7 @@ class SftpChannel {
   void pump();
 
   // Set once the server is finished: 0 after the client's EOF with everything sent, 255 after
-  // a framing violation (OpenSSH's sftp-server exits 255 then).
+  // a framing violation (OpenSSH's sftp-server exits 255 then), 1 after a refusal.
   std::optional<int> exit_status() const { return m_exit_status; }
 
  private:
@@ -83,6 +86,7 @@ class SftpChannel {
   std::unique_ptr<sftp::Server> m_server;
   size_t m_held_window = 0;  // delivered to the server, window not yet given back
   bool m_eof = false;
+  std::string m_refusal;  // refuse_non_sftp(): what is still to be sent
   std::optional<int> m_exit_status;
 };
 

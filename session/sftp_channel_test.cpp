@@ -167,6 +167,20 @@ TEST_F(SftpChannelTest, FramingViolationEndsWith255) {
   EXPECT_EQ(given_back, 2 * huge.size());
 }
 
+TEST_F(SftpChannelTest, RefusalSaysSoAndExits1) {
+  channel = SftpChannel::refuse_non_sftp(io());
+  room = 10;
+  channel->received(packet(sftp::kFxpInit, [](Writer& w) { w.u32(3); }));
+  EXPECT_EQ(given_back, 9u);
+  channel->pump();
+  EXPECT_FALSE(channel->exit_status());
+  room = 1000;
+  channel->pump();
+  EXPECT_EQ(std::string(sent.begin(), sent.end()), "This service allows sftp connections only.\n");
+  ASSERT_TRUE(channel->exit_status());
+  EXPECT_EQ(*channel->exit_status(), 1);
+}
+
 TEST_F(SftpChannelTest, UmaskAppliesToTheServerOnly) {
   mode_t old = ::umask(022);
   start("internal-sftp -u 077");
