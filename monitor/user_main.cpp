@@ -179,6 +179,7 @@ int run() {
   opts.client_alive_interval = unsigned(std::max(0, cfg->client_alive_interval));
   opts.client_alive_count_max = unsigned(std::max(0, cfg->client_alive_count_max));
   opts.unused_connection_timeout = unsigned(std::max(0, cfg->unused_connection_timeout));
+  opts.channel_timeouts = cfg->channel_timeout;
   MonitorPrivilegedOps ops(channel);
   return session::run_connection(*transport, sock.get(), user, peer, opts, ops);
 }

@@ -37,6 +37,7 @@ void Channel::handle_data(ByteView data) {
   // RFC 4254 §5.2: the peer may not send more than the window we opened.
   if (data.size() > m_local_window) throw ProtocolError("channel data exceeds the window");
   m_local_window -= uint32_t(data.size());
+  ++m_activity;
   if (m_local_window < kLocalMaxPacket) m_window_exhausted = true;
   m_bytes_in_flight_to_consumer += data.size();
   if (m_eof_received || m_close_sent) {
@@ -50,6 +51,7 @@ void Channel::handle_data(ByteView data) {
 void Channel::handle_extended_data(uint32_t code, ByteView data) {
   if (data.size() > m_local_window) throw ProtocolError("channel data exceeds the window");
   m_local_window -= uint32_t(data.size());
+  ++m_activity;
   m_bytes_in_flight_to_consumer += data.size();
   if (m_eof_received || m_close_sent) {
     consumed(data.size());
@@ -140,6 +142,7 @@ Channel::FdRead Channel::forward_from_fd(int fd, uint32_t ext_code, bool is_pipe
       if (r != ssize_t(n)) throw std::runtime_error("short read from a child pipe");
       m_out.commit_packet();
       m_remote_window -= uint32_t(n);
+      ++m_activity;
       return FdRead::kData;
     }
     // Nothing counted: end of file or an error, which the read below tells apart.
@@ -150,6 +153,7 @@ Channel::FdRead Channel::forward_from_fd(int fd, uint32_t ext_code, bool is_pipe
     write_data_header(m_scratch.data(), ext_code, size_t(r));
     m_out.send(ByteView(m_scratch.data(), header + size_t(r)));
     m_remote_window -= uint32_t(r);
+    ++m_activity;
     return FdRead::kData;
   }
   if (r == 0) return FdRead::kEof;
@@ -169,6 +173,7 @@ void Channel::send_data(ByteView data, uint32_t ext_code) {
     std::memcpy(m_scratch.data() + header, data.data(), n);
     m_out.send(ByteView(m_scratch.data(), header + n));
     m_remote_window -= uint32_t(n);
+    ++m_activity;
     data = data.subspan(n);
   }
 }

@@ -6,6 +6,7 @@
 #include <poll.h>
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -84,6 +85,20 @@ class Channel {
   // failed is finished too (forwarding channels decide that themselves).
   virtual bool finished() const { return m_close_sent && m_close_received; }
 
+  // ChannelTimeout (channel_timeout.h): the type the timeout is looked up by ("" before it is
+  // known), a counter that moves with every data packet either way, and the close itself.
+  const std::string& timeout_type() const { return m_timeout_type; }
+  void set_timeout_type(std::string type) { m_timeout_type = std::move(type); }
+  // Since when (by the caller's clock) no data has moved; the first call starts the clock.
+  uint64_t idle_since(uint64_t now) {
+    if (m_idle_since == 0 || m_activity != m_activity_seen) {
+      m_activity_seen = m_activity;
+      m_idle_since = now;
+    }
+    return m_idle_since;
+  }
+  void close_for_timeout() { send_close(); }
+
  protected:
   // Data for the channel's consumer. The implementation calls consumed() for every byte it
   // delivered or discarded, which is what opens the window again.
@@ -140,6 +155,10 @@ class Channel {
   bool m_close_sent = false;
   bool m_eof_received = false;
   bool m_close_received = false;
+  uint64_t m_activity = 0;
+  uint64_t m_activity_seen = 0;
+  uint64_t m_idle_since = 0;
+  std::string m_timeout_type;
 };
 
 }  // namespace postern::session

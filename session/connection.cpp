@@ -25,6 +25,7 @@ Connection::Connection(PacketSink& out, const LoginUser& user, const PeerInfo& p
   m_ctx.request_agent = [this] { return request_agent(); };
   m_ctx.agent_socket = [this] { return m_agent.socket_path(); };
   m_scratch.resize(kExtendedDataHeaderSize + kMaxSendChunk);
+  m_channel_timeouts = parse_channel_timeouts(m_options.channel_timeouts);
 }
 
 Connection::~Connection() = default;
@@ -91,6 +92,7 @@ void Connection::handle_message(ByteView payload) {
       std::string_view request = r.text(256);
       bool want_reply = r.boolean();
       Channel& c = channel_for(id);
+      if (c.timeout_type().empty()) note_session_type(c, request, r);
       c.handle_request(request, want_reply, r);
       break;
     }

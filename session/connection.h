@@ -12,6 +12,7 @@
 
 #include "session/agent_forward.h"
 #include "session/channel.h"
+#include "session/channel_timeout.h"
 #include "session/connection_messages.h"
 #include "session/forward_listener.h"
 #include "session/packet_sink.h"
@@ -42,6 +43,11 @@ class Connection {
   // the interval. Sends keepalive@openssh.com, or returns false once ClientAliveCountMax of
   // them went unanswered and the connection should end.
   bool client_alive_check();
+  // ChannelTimeout (connection_keepalive.cpp): closes channels idle past their type's timeout
+  // and returns the seconds until the next one could expire, -1 for none.
+  int check_channel_timeouts(uint64_t now);
+  // A session's ChannelTimeout type comes from its first shell, exec or subsystem request.
+  void note_session_type(Channel& c, std::string_view request, const Reader& args);
 
  private:
   void handle_global_request(ByteView payload);
@@ -78,6 +84,7 @@ class Connection {
   size_t m_reaper_count = 0;
   bool m_no_more_sessions = false;
   unsigned m_alive_unanswered = 0;
+  ChannelTimeouts m_channel_timeouts;
   std::vector<ForwardListener> m_listeners;
   AgentForwarder m_agent;
   // Which listener fd each of the last collected pollfds belongs to: (listener, fd), with

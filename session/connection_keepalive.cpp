@@ -3,6 +3,7 @@
 // ClientAliveCountMax of these unanswered is gone, and the connection ends.
 #include "common/log.h"
 #include "session/connection.h"
+#include "session/session_channel.h"
 
 namespace postern::session {
 
@@ -19,6 +20,43 @@ bool Connection::client_alive_check() {
   w.u8(kMsgGlobalRequest).string("keepalive@openssh.com").boolean(true);
   m_out.send(w.buffer());
   return true;
+}
+
+}  // namespace postern::session
+
+namespace postern::session {
+
+void Connection::note_session_type(Channel& c, std::string_view request, const Reader& args) {
+  if (!dynamic_cast<SessionChannel*>(&c)) return;
+  if (request == "shell") {
+    c.set_timeout_type("session:shell");
+  } else if (request == "exec") {
+    c.set_timeout_type("session:command");
+  } else if (request == "subsystem") {
+    Reader copy = args;
+    std::string_view name = copy.text(1024);
+    c.set_timeout_type("session:subsystem:" + std::string(name));
+  }
+}
+
+int Connection::check_channel_timeouts(uint64_t now) {
+  if (m_channel_timeouts.empty()) return -1;
+  int next = -1;
+  for (auto& c : m_channels) {
+    if (!c || c->timeout_type().empty() || c->finished()) continue;
+    unsigned limit = channel_timeout_for(m_channel_timeouts, c->timeout_type());
+    if (limit == 0) continue;
+    uint64_t since = c->idle_since(now);
+    if (now >= since + limit) {
+      log_verbose("channel %u: closing after %u seconds of inactivity", c->local_id(), limit);
+      c->close_for_timeout();
+      c->set_timeout_type("");
+      continue;
+    }
+    int left = int(since + limit - now);
+    if (next < 0 || left < next) next = left;
+  }
+  return next;
 }
 
 }  // namespace postern::session

@@ -24,7 +24,16 @@ ForwardChannel::ForwardChannel(PacketSink& out, Bytes& scratch, uint32_t local_i
                                uint32_t remote_id, uint32_t remote_window,
                                uint32_t remote_max_packet, std::string description)
     : Channel(out, scratch, local_id, remote_id, remote_window, remote_max_packet),
-      m_description(std::move(description)) {}
+      m_description(std::move(description)) {
+  // ChannelTimeout's names for these types (sshd_config(5)).
+  if (m_description == "direct-streamlocal") {
+    set_timeout_type("direct-streamlocal@openssh.com");
+  } else if (m_description == "auth-agent@openssh.com") {
+    set_timeout_type("agent-connection");
+  } else {
+    set_timeout_type(m_description);
+  }
+}
 
 ForwardChannel::~ForwardChannel() = default;
 

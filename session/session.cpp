@@ -72,6 +72,8 @@ int run_connection(net::Transport& transport, int sock, const LoginUser& user, c
     // The handoff may have carried messages already received.
     drain_messages(transport, conn);
     while (true) {
+      // ChannelTimeout first, so the CLOSE it may send goes out with this round.
+      int channel_timeout_s = conn.check_channel_timeouts(now_seconds());
       flush_output(transport, sock);
       fds.clear();
       fds.push_back(pollfd{sock, 0, 0});
@@ -85,6 +87,8 @@ int run_connection(net::Transport& transport, int sock, const LoginUser& user, c
       fds[0].events = sock_events;
       uint64_t now = now_seconds();
       int timeout_s = transport.next_timeout_seconds(now);
+      if (channel_timeout_s >= 0 && (timeout_s < 0 || channel_timeout_s < timeout_s))
+        timeout_s = channel_timeout_s;
       if (unused_timeout > 0) {
         if (conn.open_channels() > 0) {
           unused_since = 0;

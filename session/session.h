@@ -45,6 +45,7 @@ struct SessionOptions {
   unsigned client_alive_interval = 0;   // ClientAliveInterval seconds, 0: off
   unsigned client_alive_count_max = 3;  // ClientAliveCountMax
   unsigned unused_connection_timeout = 0;  // UnusedConnectionTimeout seconds, 0: off
+  std::vector<std::string> channel_timeouts;  // ChannelTimeout words ("session:command=5m")
 };
 
 struct PtyAllocation {

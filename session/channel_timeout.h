@@ -1,0 +1,25 @@
+// sshd_config(5) ChannelTimeout: "type=interval" entries; a channel of a matching type that
+// moves no data for the interval is closed. Types are "session:shell", "session:command",
+// "session:subsystem:NAME", "direct-tcpip", "forwarded-tcpip", "agent-connection", ... and
+// "global"; the type side is a pattern (session:*).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace postern::session {
+
+using ChannelTimeouts = std::vector<std::pair<std::string, unsigned>>;  // pattern, seconds
+
+// Parses the configuration's words; entries that do not parse are skipped (the config parser
+// has refused the bad ones already). "none" clears the list.
+ChannelTimeouts parse_channel_timeouts(const std::vector<std::string>& words);
+// sshd's time format: "90", "1m30s", "2h", with s m h d w units.
+std::optional<unsigned> parse_time_interval(std::string_view text);
+// The timeout for a channel type: the first matching entry, 0 for none.
+unsigned channel_timeout_for(const ChannelTimeouts& timeouts, std::string_view type);
+
+}  // namespace postern::session
