@@ -180,6 +180,10 @@ int run() {
   opts.client_alive_count_max = unsigned(std::max(0, cfg->client_alive_count_max));
   opts.unused_connection_timeout = unsigned(std::max(0, cfg->unused_connection_timeout));
   opts.channel_timeouts = cfg->channel_timeout;
+  opts.x11_forwarding = cfg->x11_forwarding;
+  opts.x11_display_offset = unsigned(std::max(0, cfg->x11_display_offset));
+  opts.x11_use_localhost = cfg->x11_use_localhost;
+  if (!cfg->xauth_location.empty()) opts.xauth_location = cfg->xauth_location;
   MonitorPrivilegedOps ops(channel);
   return session::run_connection(*transport, sock.get(), user, peer, opts, ops);
 }

@@ -436,3 +436,67 @@ def test_channel_timeout(make_server, user, echo):
     # A shell is not a command.
     r = server.ssh(None, input="sleep 3; exit 24\n", extra=["-T"], timeout=30)
     assert r.returncode == 24
+
+
+X11_CLIENT = r'''
+import os, socket, struct, subprocess
+display = os.environ["DISPLAY"]
+number = display.split(":")[1].split(".")[0]
+line = subprocess.run(["xauth", "list", "unix:" + number], capture_output=True, text=True).stdout
+proto, cookie = line.split()[1], bytes.fromhex(line.split()[2])
+s = socket.create_connection(("127.0.0.1", 6000 + int(number)))
+pad = lambda b: b + b"\0" * (-len(b) % 4)
+s.sendall(struct.pack("<cxHHHHxx", b"l", 11, 0, len(proto), len(cookie)) + pad(proto.encode()) + pad(cookie))
+got = b""
+while len(got) < 12:
+    d = s.recv(100)
+    if not d:
+        break
+    got += d
+print(display, "x11 ok" if got[:1] == b"l" and len(got) >= 12 else "x11 bad %r" % got)
+'''
+
+
+def test_x11_forwarding_to_a_fake_display(make_server, user, tmp_path):
+    server = make_server("X11Forwarding yes\nX11DisplayOffset 40")
+    # The client's "display" is an echo server on 6000 + N: it returns the connection setup.
+    fake = None
+    for n in range(150, 250):
+        try:
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 6000 + n))
+            sock.close()
+            fake = n
+            break
+        except OSError:
+            sock.close()
+    assert fake is not None
+    e = EchoServer.__new__(EchoServer)
+    e.sock = socket.socket()
+    e.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    e.sock.bind(("127.0.0.1", 6000 + fake))
+    e.sock.listen(4)
+    e.thread = threading.Thread(target=e.run, daemon=True)
+    e.thread.start()
+    script = f"/tmp/postern-x11-{os.getpid()}.py"
+    with open(script, "w") as f:
+        f.write(X11_CLIENT)
+    os.chmod(script, 0o644)
+    try:
+        env = dict(os.environ, DISPLAY=f"127.0.0.1:{fake}", XAUTHORITY=str(tmp_path / "xauth"))
+        r = subprocess.run(server.ssh_args(options=["ForwardX11=yes", "ForwardX11Trusted=yes"])
+                           + [f"python3 {script}"], env=env, capture_output=True, text=True,
+                           timeout=30)
+        assert r.stdout.endswith("x11 ok\n"), r.stdout + r.stderr
+        assert r.stdout.startswith("localhost:4")
+    finally:
+        e.close()
+        os.unlink(script)
+
+
+def test_x11_forwarding_off_by_default(server):
+    env = dict(os.environ, DISPLAY="127.0.0.1:99")
+    r = subprocess.run(server.ssh_args(options=["ForwardX11=yes", "ForwardX11Trusted=yes"])
+                       + ['echo "${DISPLAY-none}"'], env=env, capture_output=True, text=True,
+                       timeout=30)
+    assert r.stdout == "none\n", r.stderr

@@ -24,6 +24,7 @@ Connection::Connection(PacketSink& out, const LoginUser& user, const PeerInfo& p
   m_ctx.reaper = &m_reaper;
   m_ctx.request_agent = [this] { return request_agent(); };
   m_ctx.agent_socket = [this] { return m_agent.socket_path(); };
+  m_ctx.request_x11 = [this] { return request_x11(); };
   m_scratch.resize(kExtendedDataHeaderSize + kMaxSendChunk);
   m_channel_timeouts = parse_channel_timeouts(m_options.channel_timeouts);
 }

@@ -63,6 +63,7 @@ class Connection {
   // Returns false for a request that is not about forwarding.
   bool handle_forward_request(const GlobalRequestMsg& m);
   bool request_agent();
+  int request_x11();
   void accept_connections(size_t listener, int fd);
   void open_to_client(UniqueFd fd, std::string_view type, ByteView args);
   void handle_open_reply(ByteView payload);

@@ -13,6 +13,7 @@
 #include "common/protocol_error.h"
 #include "session/connection.h"
 #include "session/forward_channel.h"
+#include "session/x11_forward.h"
 
 namespace postern::session {
 namespace {
@@ -116,7 +117,7 @@ bool Connection::handle_forward_request(const GlobalRequestMsg& m) {
   if (cancel) {
     for (size_t i = 0; i < m_listeners.size(); ++i) {
       ForwardListener& l = m_listeners[i];
-      bool match = tcp ? !l.unix_socket && l.requested_host == host &&
+      bool match = tcp ? !l.unix_socket && !l.x11 && l.requested_host == host &&
                              (l.requested_port == port || l.bound_port == port)
                        : l.unix_socket && l.path == host;
       if (!match) continue;
@@ -199,6 +200,27 @@ bool Connection::request_agent() {
   return true;
 }
 
+int Connection::request_x11() {
+  if (!m_options.x11_forwarding || m_options.forward.disable_all) {
+    log_debug("X11 forwarding disabled in server configuration file.");
+    return -1;
+  }
+  // One display per connection serves all its sessions.
+  for (const auto& l : m_listeners) {
+    if (l.x11) return int(l.requested_port - kX11BasePort);
+  }
+  unsigned display = 0;
+  auto l = listen_x11(m_options.x11_display_offset, m_options.x11_use_localhost, display);
+  if (!l) {
+    log_error("%s", l.error().message.c_str());
+    return -1;
+  }
+  l->x11 = true;
+  l->requested_port = kX11BasePort + display;
+  m_listeners.push_back(std::move(*l));
+  return int(display);
+}
+
 void Connection::open_to_client(UniqueFd fd, std::string_view type, ByteView args) {
   long id = free_channel_id();
   if (id < 0) return;  // the connection is closed with the fd
@@ -242,7 +264,14 @@ void Connection::accept_connections(size_t listener, int fd) {
       continue;
     }
     const ForwardListener& l = m_listeners[listener];
-    if (l.unix_socket) {
+    if (l.x11) {
+      // RFC 4254 §6.3.2: the originator's address and port.
+      std::string orig;
+      uint32_t orig_port = 0;
+      peer_address(conn.get(), orig, orig_port);
+      args.string(orig).u32(orig_port);
+      open_to_client(std::move(conn), "x11", args.buffer());
+    } else if (l.unix_socket) {
       // PROTOCOL §2.4: the socket path, then a reserved string.
       args.string(l.path).string("");
       open_to_client(std::move(conn), "forwarded-streamlocal@openssh.com", args.buffer());

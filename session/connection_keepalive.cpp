@@ -22,10 +22,6 @@ bool Connection::client_alive_check() {
   return true;
 }
 
-}  // namespace postern::session
-
-namespace postern::session {
-
 void Connection::note_session_type(Channel& c, std::string_view request, const Reader& args) {
   if (!dynamic_cast<SessionChannel*>(&c)) return;
   if (request == "shell") {

@@ -576,7 +576,7 @@ TEST_F(ConnectionTest, RefusalsAndUnknownMessages) {
   conn->handle_message(encode(second));
   EXPECT_EQ(views[1].events.back(), "open-failure 1");
   // Unknown channel requests fail; a second exec fails; messages for unknown channels throw.
-  request(0, "x11-req", true);
+  request(0, "unknown@example.com", true);
   EXPECT_EQ(views[0].events.back(), "failure");
   exec(0, "true");
   exec(0, "true");

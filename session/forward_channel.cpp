@@ -30,6 +30,8 @@ ForwardChannel::ForwardChannel(PacketSink& out, Bytes& scratch, uint32_t local_i
     set_timeout_type("direct-streamlocal@openssh.com");
   } else if (m_description == "auth-agent@openssh.com") {
     set_timeout_type("agent-connection");
+  } else if (m_description == "x11") {
+    set_timeout_type("x11-connection");
   } else {
     set_timeout_type(m_description);
   }

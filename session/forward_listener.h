@@ -15,6 +15,7 @@ namespace postern::session {
 
 struct ForwardListener {
   bool unix_socket = false;
+  bool x11 = false;            // an X11 display: connections become "x11" channels
   std::vector<UniqueFd> fds;   // one per bound address (IPv4 and IPv6 for a wildcard)
   std::string requested_host;  // as the client sent it; echoed in forwarded-tcpip
   uint32_t requested_port = 0;

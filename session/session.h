@@ -42,10 +42,14 @@ struct SessionOptions {
   unsigned max_sessions = 10;                                   // MaxSessions
   std::vector<std::pair<std::string, std::string>> set_env;     // SetEnv
   ForwardPolicy forward;  // AllowTcpForwarding, PermitOpen, GatewayPorts... (forward_policy.h)
-  unsigned client_alive_interval = 0;   // ClientAliveInterval seconds, 0: off
-  unsigned client_alive_count_max = 3;  // ClientAliveCountMax
-  unsigned unused_connection_timeout = 0;  // UnusedConnectionTimeout seconds, 0: off
+  unsigned client_alive_interval = 0;         // ClientAliveInterval seconds, 0: off
+  unsigned client_alive_count_max = 3;        // ClientAliveCountMax
+  unsigned unused_connection_timeout = 0;     // UnusedConnectionTimeout seconds, 0: off
   std::vector<std::string> channel_timeouts;  // ChannelTimeout words ("session:command=5m")
+  bool x11_forwarding = false;                // X11Forwarding
+  unsigned x11_display_offset = 10;           // X11DisplayOffset
+  bool x11_use_localhost = true;              // X11UseLocalhost
+  std::string xauth_location = "/usr/bin/xauth";
 };
 
 struct PtyAllocation {

@@ -18,6 +18,7 @@
 #include "session/sftp_channel.h"
 #include "session/signal_names.h"
 #include "session/terminal_modes.h"
+#include "session/x11_forward.h"
 
 namespace postern::session {
 namespace {
@@ -91,12 +92,14 @@ void SessionChannel::handle_request(std::string_view type, bool want_reply, Read
     args.u32();
     args.expect_done("break request");
     ok = m_pty && m_pty->master && ::tcsendbreak(m_pty->master.get(), 0) == 0;
+  } else if (type == "x11-req") {
+    ok = request_x11(args);
   } else if (type == "auth-agent-req@openssh.com") {
     // OpenSSH PROTOCOL §2.5 (agent forwarding): no arguments.
     args.expect_done("auth-agent-req");
     ok = m_ctx.request_agent && m_ctx.request_agent();
   } else {
-    // x11-req and anything unknown (RFC 4254 §5.4).
+    // Anything unknown (RFC 4254 §5.4).
     log_debug("session channel %u: request %.*s refused", local_id(), int(type.size()),
               type.data());
   }
@@ -244,6 +247,7 @@ bool SessionChannel::start(std::optional<std::string> command, const std::string
     if (!agent.empty()) spec.env.push_back("SSH_AUTH_SOCK=" + agent);
   }
   spec.cwd = user.home;
+  if (m_x11_display >= 0) setup_x11(spec.env);
   if (m_pty) {
     spec.pty_slave = m_pty->slave.get();
     // The message of the day belongs to interactive logins (sshd_config(5) PrintMotd), and
@@ -484,6 +488,43 @@ void SessionChannel::maybe_finish() {
   release_fds();
   log_verbose("Close session: user %s from %s port %d id %u", m_ctx.user->name.c_str(),
               m_ctx.peer->remote_addr.c_str(), m_ctx.peer->remote_port, local_id());
+}
+
+bool SessionChannel::request_x11(Reader& args) {
+  // RFC 4254 §6.3.1: single connection, auth protocol, auth cookie (hex), screen number.
+  args.boolean();
+  std::string proto(args.text(256));
+  std::string cookie(args.text(1024));
+  uint32_t screen = args.u32();
+  args.expect_done("x11-req");
+  if (m_started || m_x11_display >= 0 || !m_ctx.request_x11) return false;
+  // The cookie goes on xauth's command line: hex digits only.
+  if (cookie.empty() || cookie.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos ||
+      proto.empty() || proto.find_first_of(" \n\t\\") != std::string::npos) {
+    log_info("x11-req: bad authentication data");
+    return false;
+  }
+  int display = m_ctx.request_x11();
+  if (display < 0) return false;
+  m_x11_display = display;
+  m_x11_proto = std::move(proto);
+  m_x11_cookie = std::move(cookie);
+  m_x11_screen = screen;
+  return true;
+}
+
+void SessionChannel::setup_x11(std::vector<std::string>& env) {
+  const SessionOptions& options = *m_ctx.options;
+  std::string number = std::to_string(m_x11_display) + "." + std::to_string(m_x11_screen);
+  char host[256] = "localhost";
+  if (!options.x11_use_localhost) ::gethostname(host, sizeof host - 1);
+  std::string display = std::string(options.x11_use_localhost ? "localhost" : host) + ":" + number;
+  // Xlib looks a "localhost:N" display's cookie up under "unix:N".
+  std::string auth_display = options.x11_use_localhost ? "unix:" + number : display;
+  env.push_back("DISPLAY=" + display);
+  auto r =
+      run_xauth(options.xauth_location, auth_display, m_x11_proto, m_x11_cookie, m_ctx.user->home);
+  if (!r) log_info("session %u: %s", local_id(), r.error().message.c_str());
 }
 
 }  // namespace postern::session

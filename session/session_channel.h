@@ -44,6 +44,8 @@ struct SessionContext {
   // ("" while agent forwarding is off).
   std::function<bool()> request_agent;
   std::function<std::string()> agent_socket;
+  // X11 forwarding (x11_forward.h): listens and returns the display number, -1 when refused.
+  std::function<int()> request_x11;
 };
 
 class SessionChannel final : public Channel {
@@ -69,6 +71,9 @@ class SessionChannel final : public Channel {
   bool request_env(Reader& args);
   bool request_signal(Reader& args);
   bool request_subsystem(Reader& args);
+  bool request_x11(Reader& args);
+  // DISPLAY for the child and the cookie in the user's ~/.Xauthority (RFC 4254 §6.3.1).
+  void setup_x11(std::vector<std::string>& env);
   // internal-sftp runs in this process (sftp_channel.h): moves its replies, ends the session.
   void sftp_step();
   // Starts the child: `command` unset for a shell.
@@ -96,6 +101,9 @@ class SessionChannel final : public Channel {
   bool m_pty_output_done = false;
   bool m_input_dead = false;
   ByteQueue m_input;
+  int m_x11_display = -1;  // x11-req accepted: the display, its cookie and screen
+  std::string m_x11_proto, m_x11_cookie;
+  uint32_t m_x11_screen = 0;
   std::unique_ptr<SftpChannel> m_sftp;  // internal-sftp instead of a child
 };
 
