@@ -4,17 +4,23 @@
 // an ipc channel on fd 3. It holds no host key and never reads from a client.
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/rand.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <string>
@@ -27,6 +33,7 @@
 #include "common/ssh_key.h"
 #include "monitor/command_line.h"
 #include "monitor/listener.h"
+#include "monitor/source_limits.h"
 #include "monitor/spawn.h"
 #include "postern_config.h"
 
@@ -159,10 +166,116 @@ bool closed_without_a_word(int fd) {
   return ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
 
+// sd_notify(3)'s protocol, by hand: one datagram of "KEY=value" lines to the unix socket named
+// by $NOTIFY_SOCKET ('@' for the abstract namespace). No libsystemd.
+void sd_notify_text(const std::string& text) {
+  const char* path = std::getenv("NOTIFY_SOCKET");
+  if (path == nullptr || path[0] == '\0') return;
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  size_t len = std::strlen(path);
+  if (len >= sizeof sa.sun_path || (path[0] != '/' && path[0] != '@')) return;
+  std::memcpy(sa.sun_path, path, len);
+  if (path[0] == '@') sa.sun_path[0] = '\0';
+  UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd) return;
+  socklen_t salen = socklen_t(offsetof(sockaddr_un, sun_path) + len);
+  if (::sendto(fd.get(), text.data(), text.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&sa),
+               salen) < 0)
+    log_debug("sd_notify: %s", std::strerror(errno));
+}
+
+// systemd socket activation (sd_listen_fds(3)): $LISTEN_FDS descriptors from 3 on, meant for us
+// when $LISTEN_PID is our pid. 0 when not socket-activated.
+int activated_fd_count() {
+  const char* pid = std::getenv("LISTEN_PID");
+  const char* fds = std::getenv("LISTEN_FDS");
+  if (pid == nullptr || fds == nullptr) return 0;
+  if (std::strtol(pid, nullptr, 10) != long(::getpid())) return 0;
+  long n = std::strtol(fds, nullptr, 10);
+  return n > 0 && n < 1024 ? int(n) : 0;
+}
+
+std::vector<ListenSocket> adopt_activated(int n) {
+  std::vector<ListenSocket> out;
+  for (int fd = 3; fd < 3 + n; ++fd) {
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    Endpoint ep = local_endpoint(fd);
+    log_info("Server listening on %s port %d (socket activation).", ep.address.c_str(), ep.port);
+    out.push_back(ListenSocket{UniqueFd(fd), ep.address, ep.port});
+  }
+  return out;
+}
+
+std::string self_exe() {
+  char self[4096];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return {};
+  self[n] = '\0';
+  return self;
+}
+
+// SIGHUP: the new configuration is checked by a child `sshd -t` with our own arguments before we
+// re-exec, so a bad one leaves the running configuration serving (issue 3; OpenSSH would die).
+bool configuration_checks(char** argv) {
+  std::string exe = self_exe();
+  if (exe.empty()) return false;
+  std::vector<std::string> args;
+  for (char** a = argv; *a != nullptr; ++a) args.push_back(*a);
+  args.push_back("-t");
+  std::vector<char*> av;
+  for (auto& a : args) av.push_back(a.data());
+  av.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) return false;
+  if (pid == 0) {
+    ::execv(exe.c_str(), av.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// Per-connection socket options from the configuration (TCPKeepAlive; IPQoS's interactive class
+// until the session knows better).
+void tune_connection(int fd, const config::ServerConfig& cfg) {
+  int on = cfg.tcp_keep_alive ? 1 : 0;
+  ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+  Endpoint local = local_endpoint(fd);
+  int tos = cfg.ip_qos_interactive;
+  if (tos >= 0) {
+    if (local.address.find(':') == std::string::npos)
+      ::setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof tos);
+    else
+      ::setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof tos);
+  }
+}
+
+// A connection the listener has started and not yet seen authenticate.
+struct Startup {
+  UniqueFd pipe;  // read end of its startup pipe
+  pid_t pid = -1;
+  SourceKey source;
+  std::string address;
+  int64_t started = 0;
+};
+
+int64_t monotonic_seconds() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec);
+}
+
 int run(int argc, char** argv) {
   // Descriptors our own parent left open are none of our business (and would leak into every
   // connection's processes).
-  ::close_range(3, ~0U, 0);
+  // Socket-activated listeners (fds 3..) are ours though.
+  int activated = activated_fd_count();
+  ::close_range(3 + unsigned(activated), ~0U, 0);
+  bool reexeced = std::getenv("POSTERN_REEXEC") != nullptr;
+  ::unsetenv("POSTERN_REEXEC");
   // Until the configuration says otherwise, messages go to stderr.
   LogOptions lo;
   lo.to_stderr = true;
@@ -188,6 +301,7 @@ int run(int argc, char** argv) {
   log_init(lo);
 
   if (cl->test == 2) {
+    // Match is evaluated even without -C, as OpenSSH does (all criteria then fail to match).
     config::ConnectionInfo ci;
     if (!cl->connection_spec.empty()) {
       auto spec = config::parse_connection_spec(cl->connection_spec);
@@ -197,8 +311,12 @@ int run(int argc, char** argv) {
       }
       ci = *spec;
     }
-    std::string text =
-        config::dump_config(cl->connection_spec.empty() ? *cfg : config::apply_match(*cfg, ci));
+    auto matched = config::apply_match_for_test(*cfg, ci);
+    if (!matched) {
+      std::fprintf(stderr, "%s\n", matched.error().message.c_str());
+      return 255;
+    }
+    std::string text = config::dump_config(*matched);
     std::fwrite(text.data(), 1, text.size(), stdout);
     return 0;
   }
@@ -235,28 +353,40 @@ int run(int argc, char** argv) {
     exec_session_inetd(start);
   }
 
-  auto listeners = bind_listeners(*cfg);
+  Result<std::vector<ListenSocket>> listeners =
+      activated > 0 ? Result<std::vector<ListenSocket>>(adopt_activated(activated))
+                    : bind_listeners(*cfg);
   if (!listeners) fatal("%s", listeners.error().message.c_str());
+  // Not for our children; kept aside for our own re-exec on SIGHUP.
+  ::unsetenv("LISTEN_PID");
+  ::unsetenv("LISTEN_FDS");
+  ::unsetenv("LISTEN_FDNAMES");
 
-  if (cl->debug == 0 && !cl->foreground) {
+  // After a SIGHUP re-exec we are daemonised already: keep our pid (PidFile, systemd's MAINPID).
+  if (cl->debug == 0 && !cl->foreground && !reexeced) {
     if (::daemon(0, 0) != 0) fatal("daemon() failed: %s", std::strerror(errno));
     lo.to_stderr = cl->log_stderr;
     log_init(lo);
     start.to_stderr = lo.to_stderr;
   }
   if (cl->debug == 0) write_pid_file(cfg->pid_file);
+  SourceLimits limits;
+  limits.configure(*cfg);
 
   int wake[2];
   if (::pipe2(wake, O_CLOEXEC | O_NONBLOCK) != 0) fatal("pipe: %s", std::strerror(errno));
   UniqueFd wake_rd(wake[0]), wake_wr(wake[1]);
   install_signals(wake_wr.get());
+  sd_notify_text("READY=1\nMAINPID=" + std::to_string(long(::getpid())) + "\n");
 
   std::map<pid_t, ChildProcess> children;
-  std::vector<UniqueFd> startups;  // read ends of the unauthenticated connections' startup pipes
+  std::vector<Startup> startups;            // the unauthenticated connections
+  std::map<pid_t, Startup> ended_startups;  // startup pipe at EOF, child not reaped yet
   std::vector<pollfd> pfds;
   while (true) {
     if (g_terminate) {
       log_info("Received signal %d; terminating.", int(g_terminate));
+      sd_notify_text("STOPPING=1\n");
       if (cl->debug == 0 && !cfg->pid_file.empty()) ::unlink(cfg->pid_file.c_str());
       // Connections in progress go on: their sshd-session processes are on their own.
       for (auto& [pid, child] : children) (void)child.try_wait();
@@ -265,14 +395,23 @@ int run(int argc, char** argv) {
     }
     if (g_hangup) {
       g_hangup = 0;
-      log_info("Received SIGHUP; restarting.");
-      listeners->clear();
-      char self[4096];
-      ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-      if (n > 0) {
-        self[n] = '\0';
-        ::execv(self, argv);
+      if (!configuration_checks(argv)) {
+        log_error("Received SIGHUP; the new configuration is bad: keeping the running one.");
+        continue;
       }
+      log_info("Received SIGHUP; restarting.");
+      sd_notify_text("RELOADING=1\n");
+      ::setenv("POSTERN_REEXEC", "1", 1);
+      if (activated > 0) {
+        // Socket-activated listeners survive the exec at the same numbers (fds 3..).
+        for (auto& l : *listeners) ::fcntl(l.fd.get(), F_SETFD, 0);
+        ::setenv("LISTEN_FDS", std::to_string(activated).c_str(), 1);
+        ::setenv("LISTEN_PID", std::to_string(long(::getpid())).c_str(), 1);
+      } else {
+        listeners->clear();
+      }
+      std::string exe = self_exe();
+      if (!exe.empty()) ::execv(exe.c_str(), argv);
       fatal("re-exec on SIGHUP failed: %s", std::strerror(errno));
     }
     if (g_child) {
@@ -286,13 +425,32 @@ int run(int argc, char** argv) {
           it->second.set_status(status);
           children.erase(it);
         }
+        // Its end decides any penalty for its source (PerSourcePenalties).
+        auto st = std::find_if(startups.begin(), startups.end(),
+                               [pid](const Startup& s) { return s.pid == pid; });
+        bool authenticated = false;
+        Startup rec;
+        if (st != startups.end()) {
+          rec = std::move(*st);
+          startups.erase(st);
+          limits.finished_startup(rec.source);
+        } else if (auto e = ended_startups.find(pid); e != ended_startups.end()) {
+          rec = std::move(e->second);
+          ended_startups.erase(e);
+        } else {
+          continue;  // authenticated long ago, or from before a re-exec
+        }
+        int64_t now = monotonic_seconds();
+        Penalty p =
+            classify_exit(status, authenticated, long(now - rec.started), cfg->login_grace_time);
+        limits.penalise(rec.source, rec.address, p, now);
       }
     }
     pfds.clear();
     pfds.push_back({wake_rd.get(), POLLIN, 0});
     for (const auto& l : *listeners) pfds.push_back({l.fd.get(), POLLIN, 0});
     size_t first_startup = pfds.size();
-    for (const auto& st : startups) pfds.push_back({st.get(), POLLIN, 0});
+    for (const auto& st : startups) pfds.push_back({st.pipe.get(), POLLIN, 0});
     int rc = ::poll(pfds.data(), pfds.size(), -1);
     if (rc < 0) {
       if (errno == EINTR) continue;
@@ -304,23 +462,46 @@ int run(int argc, char** argv) {
       }
     }
     // A startup pipe at EOF: that connection has authenticated or ended.
-    for (size_t i = pfds.size(); i-- > first_startup;)
-      if (pfds[i].revents) startups.erase(startups.begin() + long(i - first_startup));
+    // If its child still runs, it authenticated; if it is gone, its reaping judges it.
+    for (size_t i = pfds.size(); i-- > first_startup;) {
+      if (!pfds[i].revents) continue;
+      auto it = startups.begin() + long(i - first_startup);
+      limits.finished_startup(it->source);
+      int status = 0;
+      if (::waitpid(it->pid, &status, WNOHANG | WNOWAIT) == 0 && ::kill(it->pid, 0) == 0) {
+        startups.erase(it);
+      } else {
+        it->pipe.reset();
+        ended_startups.emplace(it->pid, std::move(*it));
+        startups.erase(it);
+        g_child = 1;
+      }
+    }
     for (size_t i = 1; i < first_startup; ++i) {
       if (!(pfds[i].revents & POLLIN)) continue;
-      UniqueFd conn(::accept4(pfds[i].fd, nullptr, nullptr, SOCK_CLOEXEC));
+      sockaddr_storage peer{};
+      socklen_t peer_len = sizeof peer;
+      UniqueFd conn(
+          ::accept4(pfds[i].fd, reinterpret_cast<sockaddr*>(&peer), &peer_len, SOCK_CLOEXEC));
       if (!conn) {
         if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
           log_error("accept: %s", std::strerror(errno));
         continue;
       }
       if (cl->debug > 0 && closed_without_a_word(conn.get())) continue;
-      if (cl->debug == 0 && drop_connection(*cfg, startups.size())) {
-        Endpoint from = peer_endpoint(conn.get()), on = local_endpoint(conn.get());
-        log_verbose("drop connection #%zu from [%s]:%d on [%s]:%d past MaxStartups",
-                    startups.size(), from.address.c_str(), from.port, on.address.c_str(), on.port);
-        continue;
+      SourceKey source = limits.key_of(peer);
+      Endpoint from = peer_endpoint(conn.get());
+      if (cl->debug == 0) {
+        std::string why = limits.refusal(source, from.address, monotonic_seconds());
+        if (why.empty() && drop_connection(*cfg, startups.size())) why = "past MaxStartups";
+        if (!why.empty()) {
+          Endpoint on = local_endpoint(conn.get());
+          log_info("drop connection #%zu from [%s]:%d on [%s]:%d %s", startups.size(),
+                   from.address.c_str(), from.port, on.address.c_str(), on.port, why.c_str());
+          continue;
+        }
       }
+      tune_connection(conn.get(), *cfg);
       int sp[2] = {-1, -1};
       if (cl->debug == 0 && ::pipe2(sp, O_CLOEXEC) != 0) {
         log_error("pipe: %s", std::strerror(errno));
@@ -342,7 +523,9 @@ int run(int argc, char** argv) {
       }
       pid_t pid = child->pid();
       children.emplace(pid, std::move(*child));
-      startups.push_back(std::move(startup_rd));
+      limits.started(source);
+      startups.push_back(
+          Startup{std::move(startup_rd), pid, source, from.address, monotonic_seconds()});
     }
   }
 }
