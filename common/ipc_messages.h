@@ -212,6 +212,26 @@ struct KeyVerifyRequest {
   auto fields() { return std::tie(algorithm, key, signature, signed_data); }
 };
 
+//   byte   31
+//   bool   ok          authenticated
+//   bool   exceeded    MaxAuthTries reached
+struct PasswordReply {
+  static constexpr uint8_t kType = 31;
+  bool ok = false;
+  bool exceeded = false;
+  auto fields() { return std::tie(ok, exceeded); }
+};
+// A "password" request (RFC 4252 §8) without a change of password; the monitor checks it through
+// PAM or the shadow database (monitor/auth_password.h).
+//   byte   30
+//   string password    (secret)
+struct PasswordRequest {
+  static constexpr uint8_t kType = 30;
+  using Reply = PasswordReply;
+  SecretBytes password;
+  auto fields() { return std::tie(password); }
+};
+
 // Authentication succeeded and the transport is idle: its state moves to the monitor, which
 // hands it to the session process. The net child exits after sending this.
 //   byte   20

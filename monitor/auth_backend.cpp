@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "common/match_pattern.h"
+#include "monitor/auth_password.h"
 #include "monitor/auth_pubkey.h"
 
 namespace postern::monitor {
@@ -104,6 +105,13 @@ std::optional<AuthorizedKeyOptions> SystemAuthBackend::key_authorized(
   log_verbose("Accepted key %s %s found at %s", std::string(key.log_name()).c_str(),
               key.fingerprint_sha256().c_str(), found->location.c_str());
   return found->options;
+}
+
+bool SystemAuthBackend::password_ok(const std::string& name, const UserInfo* user,
+                                    ByteView password, const config::ServerConfig& config,
+                                    const Endpoint& peer) {
+  PasswordAttempt attempt{name, user != nullptr, user != nullptr && user->uid == 0, password};
+  return check_password(attempt, config, peer);
 }
 
 }  // namespace postern::monitor

@@ -13,6 +13,8 @@ class SystemAuthBackend : public AuthBackend {
   std::optional<AuthorizedKeyOptions> key_authorized(const UserInfo& user, const PublicKey& key,
                                                      const config::ServerConfig& config,
                                                      const Endpoint& peer) override;
+  bool password_ok(const std::string& name, const UserInfo* user, ByteView password,
+                   const config::ServerConfig& config, const Endpoint& peer) override;
 };
 
 }  // namespace postern::monitor

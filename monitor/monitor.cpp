@@ -34,6 +34,7 @@ constexpr Permission kPermissions[] = {
     {Phase::kVerify, KeyAllowedRequest::kType}, {Phase::kVerify, KeyVerifyRequest::kType},
     {Phase::kAuthenticated, AuthDone::kType},   {Phase::kPostauth, SignRequest::kType},
     {Phase::kPostauth, ModuliRequest::kType},   {Phase::kPostauth, PtyRequest::kType},
+    {Phase::kPubkey, PasswordRequest::kType},
 };
 
 // SSH_MSG_USERAUTH_REQUEST (RFC 4252 §5).
@@ -282,6 +283,7 @@ void Monitor::handle(Channel& ch, Message& m) {
       reply.valid = m_user.has_value();
       reply.max_auth_tries = m_max_auth_tries;
       if (m_effective.pubkey_authentication) reply.methods.push_back("publickey");
+      if (m_effective.password_authentication) reply.methods.push_back("password");
       reply.banner = read_banner(m_effective.banner);
       ch.send(reply);
       m_phase = Phase::kPubkey;
@@ -360,6 +362,24 @@ void Monitor::handle(Channel& ch, Message& m) {
         ++m_failures;
         reply.exceeded = m_failures >= m_max_auth_tries;
         m_phase = reply.exceeded ? Phase::kClosed : Phase::kPubkey;
+      }
+      ch.send(reply);
+      return;
+    }
+
+    case PasswordRequest::kType: {
+      auto req = ipc::decode<PasswordRequest>(m.data.view());
+      if (req.password.size() > 1024) throw ProtocolError("monitor: password too long");
+      PasswordReply reply;
+      reply.ok = m_service == "ssh-connection" &&
+                 m_backend.password_ok(m_user_name, m_user ? &*m_user : nullptr, req.password,
+                                       m_effective, m_peer);
+      if (reply.ok) {
+        m_phase = Phase::kAuthenticated;
+      } else {
+        ++m_failures;
+        reply.exceeded = m_failures >= m_max_auth_tries;
+        if (reply.exceeded) m_phase = Phase::kClosed;
       }
       ch.send(reply);
       return;

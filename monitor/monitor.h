@@ -45,6 +45,13 @@ class AuthBackend {
                                                              const PublicKey& key,
                                                              const config::ServerConfig& config,
                                                              const Endpoint& peer) = 0;
+  // Whether `password` logs `user` in (PAM or crypt(3), PermitEmptyPasswords, PermitRootLogin);
+  // `user` is nullptr for an invalid user, who is refused at the same cost. Logs the outcome.
+  virtual bool password_ok(const std::string& name, const UserInfo* user, ByteView password,
+                           const config::ServerConfig& config, const Endpoint& peer) {
+    (void)name, (void)user, (void)password, (void)config, (void)peer;
+    return false;
+  }
 };
 
 // A host key and one signature algorithm it serves ("rsa-sha2-512" and "rsa-sha2-256" share a key).

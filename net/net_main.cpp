@@ -96,6 +96,11 @@ class MonitorDecider : public AuthDecider {
     if (!r) throw ProtocolError("monitor refused KEYVERIFY: " + r.error().message);
     return Decision{r->ok, r->exceeded};
   }
+  Decision password(ByteView password) override {
+    auto r = m_ch.call(ipc::PasswordRequest{SecretBytes(password)});
+    if (!r) throw ProtocolError("monitor refused PASSWORD: " + r.error().message);
+    return Decision{r->ok, r->exceeded};
+  }
 
  private:
   ipc::Channel& m_ch;

@@ -92,7 +92,11 @@ void UserauthServer::userauth_request(ByteView message) {
     publickey(r, method == kHostbound);
     return;
   }
-  // Methods we do not offer (password, keyboard-interactive, hostbased) fail and count.
+  if (method == "password") {
+    password(r);
+    return;
+  }
+  // Methods we do not offer (keyboard-interactive, hostbased) fail and count.
   failed();
   send_failure();
 }
@@ -141,6 +145,28 @@ void UserauthServer::publickey(Reader& r, bool hostbound) {
   auto verified = m_decider.key_verify(algorithm, key, signature, w.buffer());
   if (verified.exceeded) m_exceeded = true;
   if (!verified.ok) {
+    failed();
+    send_failure();
+    return;
+  }
+  m_transport.send(Bytes{kMsgUserauthSuccess});
+  m_state = State::kAuthenticated;
+}
+
+// RFC 4252 §8: boolean FALSE, string password; or TRUE with a new password (a change, which we
+// do not offer: it fails like a wrong password).
+void UserauthServer::password(Reader& r) {
+  bool change = r.boolean();
+  ByteView pw = r.string(1024);
+  if (change) r.string(1024);
+  r.expect_done("password request");
+  AuthDecider::Decision d;
+  if (!change)
+    d = m_decider.password(pw);
+  else
+    log_debug("password change request not supported");
+  if (d.exceeded) m_exceeded = true;
+  if (!d.ok) {
     failed();
     send_failure();
     return;

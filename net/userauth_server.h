@@ -41,6 +41,11 @@ class AuthDecider {
   virtual Decision key_allowed(const std::string& algorithm, ByteView key, bool with_signature) = 0;
   virtual Decision key_verify(const std::string& algorithm, ByteView key, ByteView signature,
                               ByteView signed_data) = 0;
+  // RFC 4252 §8: the monitor checks the password (PAM or crypt(3)).
+  virtual Decision password(ByteView password) {
+    (void)password;
+    return {};
+  }
 };
 
 struct PeerAddress {
@@ -73,6 +78,7 @@ class UserauthServer {
   enum class State { kService, kAuth, kAuthenticated };
   void userauth_request(ByteView message);
   void publickey(Reader& r, bool hostbound);
+  void password(Reader& r);
   void send_failure();
   void failed();
 

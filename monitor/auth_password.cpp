@@ -1,0 +1,179 @@
+#include "monitor/auth_password.h"
+
+#include <crypt.h>
+#include <pwd.h>
+#include <security/pam_appl.h>
+#include <shadow.h>
+#include <time.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include "common/log.h"
+
+namespace postern::monitor {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Burned for users that do not exist, so their refusal costs what a real check costs.
+constexpr const char* kDummyHash = "$6$postern.dummy$";
+
+std::string as_string(ByteView v) {
+  return std::string(v.begin(), v.end());
+}
+
+// A refusal takes at least a minimum that depends on the user name only (not on whether it
+// exists or why it failed), so the answer's timing does not tell valid users from invalid ones.
+// The minimum doubles while the real work takes longer, like OpenSSH's.
+void pad_failure(Clock::time_point start, const std::string& user) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (unsigned char c : user) h = (h ^ c) * 1099511628211ull;
+  auto target = std::chrono::microseconds(5000 + h % 4000);
+  auto spent = Clock::now() - start;
+  while (spent > target) target *= 2;
+  std::this_thread::sleep_for(target - spent);
+}
+
+bool equal_strings_ct(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  unsigned char d = 0;
+  for (size_t i = 0; i < a.size(); ++i) d |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return d == 0;
+}
+
+// ---- UsePAM no: the shadow database ----------------------------------------------------------
+
+// The stored hash and whether the account has expired (shadow(5) field 8, days since the epoch).
+bool shadow_check(const std::string& user, ByteView password, bool permit_empty) {
+  std::string hash;
+  if (passwd* pw = ::getpwnam(user.c_str()); pw != nullptr && pw->pw_passwd != nullptr)
+    hash = pw->pw_passwd;
+  if (spwd* sp = ::getspnam(user.c_str()); sp != nullptr) {
+    if (sp->sp_pwdp != nullptr) hash = sp->sp_pwdp;
+    long today = long(::time(nullptr) / 86400);
+    if (sp->sp_expire > 0 && today >= sp->sp_expire) {
+      log_info("Account %s has expired", user.c_str());
+      crypt_matches(kDummyHash, password, false);
+      return false;
+    }
+  }
+  return crypt_matches(hash, password, permit_empty);
+}
+
+// ---- UsePAM yes ----------------------------------------------------------------------------
+
+struct PamPassword {
+  std::string password;
+};
+
+// The conversation for the password method: the one secret the client sent answers the hidden
+// prompts; a visible prompt (a second question) cannot be answered by this method.
+int password_conversation(int n, const pam_message** msg, pam_response** resp, void* data) {
+  if (n <= 0 || n > PAM_MAX_NUM_MSG) return PAM_CONV_ERR;
+  auto* pp = static_cast<PamPassword*>(data);
+  auto* r = static_cast<pam_response*>(std::calloc(size_t(n), sizeof(pam_response)));
+  if (r == nullptr) return PAM_BUF_ERR;
+  for (int i = 0; i < n; ++i) {
+    switch (msg[i]->msg_style) {
+      case PAM_PROMPT_ECHO_OFF:
+        r[i].resp = ::strdup(pp->password.c_str());
+        if (r[i].resp == nullptr) goto fail;
+        break;
+      case PAM_ERROR_MSG:
+      case PAM_TEXT_INFO:
+        log_debug("PAM: %s", msg[i]->msg ? msg[i]->msg : "");
+        break;
+      default:
+        goto fail;
+    }
+  }
+  *resp = r;
+  return PAM_SUCCESS;
+fail:
+  for (int i = 0; i < n; ++i)
+    if (r[i].resp != nullptr) {
+      ::explicit_bzero(r[i].resp, std::strlen(r[i].resp));
+      std::free(r[i].resp);
+    }
+  std::free(r);
+  return PAM_CONV_ERR;
+}
+
+bool pam_check(const std::string& user, ByteView password, bool permit_empty,
+               const Endpoint& peer) {
+  PamPassword data{as_string(password)};
+  pam_conv conv{password_conversation, &data};
+  pam_handle_t* pamh = nullptr;
+  int rc = ::pam_start("sshd", user.c_str(), &conv, &pamh);
+  if (rc != PAM_SUCCESS) {
+    log_error("PAM: pam_start failed: %d", rc);
+    return false;
+  }
+  ::pam_set_item(pamh, PAM_RHOST, peer.address.c_str());
+  ::pam_set_item(pamh, PAM_TTY, "ssh");
+  rc = ::pam_authenticate(pamh, permit_empty ? 0 : PAM_DISALLOW_NULL_AUTHTOK);
+  if (rc == PAM_SUCCESS) {
+    rc = ::pam_acct_mgmt(pamh, permit_empty ? 0 : PAM_DISALLOW_NULL_AUTHTOK);
+    if (rc == PAM_NEW_AUTHTOK_REQD)
+      // TODO(#4): change the expired password through keyboard-interactive.
+      log_info("PAM: password for %s has expired; changing it is not supported", user.c_str());
+    else if (rc != PAM_SUCCESS)
+      log_info("PAM: account check for %s failed: %s", user.c_str(), ::pam_strerror(pamh, rc));
+  } else {
+    log_debug("PAM: authentication for %s failed: %s", user.c_str(), ::pam_strerror(pamh, rc));
+  }
+  ::pam_end(pamh, rc);
+  ::explicit_bzero(data.password.data(), data.password.size());
+  return rc == PAM_SUCCESS;
+}
+
+}  // namespace
+
+bool crypt_matches(const std::string& hash, ByteView password, bool permit_empty) {
+  if (hash.empty()) return permit_empty && password.empty();
+  // Locked ("!...") and disabled ("*", "*LK*") accounts never match, as in sshd.
+  bool unusable = hash[0] == '!' || hash[0] == '*';
+  std::string pw = as_string(password);
+  crypt_data cd;
+  std::memset(&cd, 0, sizeof(cd));
+  const char* out = ::crypt_r(pw.c_str(), unusable ? kDummyHash : hash.c_str(), &cd);
+  bool ok = !unusable && out != nullptr && out[0] != '*' && equal_strings_ct(out, hash);
+  ::explicit_bzero(pw.data(), pw.size());
+  ::explicit_bzero(&cd, sizeof(cd));
+  return ok;
+}
+
+bool check_password(const PasswordAttempt& a, const config::ServerConfig& config,
+                    const Endpoint& peer) {
+  auto start = Clock::now();
+  bool ok = false;
+  bool empty_refused = a.password.empty() && !config.permit_empty_passwords;
+  bool root_refused = a.is_root && config.permit_root_login != config::PermitRootLogin::kYes;
+  if (!a.user_valid || !config.password_authentication || empty_refused) {
+    crypt_matches(kDummyHash, a.password, false);
+  } else if (config.use_pam) {
+    ok = pam_check(a.user, a.password, config.permit_empty_passwords, peer);
+  } else {
+    ok = shadow_check(a.user, a.password, config.permit_empty_passwords);
+  }
+  if (ok && root_refused) {
+    // The password was right, but PermitRootLogin does not admit passwords (sshd_config(5)).
+    log_info("ROOT LOGIN REFUSED FROM %s port %d", peer.address.c_str(), peer.port);
+    ok = false;
+  }
+  if (ok) {
+    log_info("Accepted password for %s from %s port %d ssh2", a.user.c_str(), peer.address.c_str(),
+             peer.port);
+    return true;
+  }
+  log_info("Failed password for %s%s from %s port %d ssh2", a.user_valid ? "" : "invalid user ",
+           a.user.c_str(), peer.address.c_str(), peer.port);
+  pad_failure(start, a.user);
+  return false;
+}
+
+}  // namespace postern::monitor

@@ -1,0 +1,32 @@
+// Password authentication as the monitor decides it (RFC 4252 §8): through PAM ("sshd" service)
+// when UsePAM is on, otherwise crypt(3) against the shadow database. Runs in the monitor as root;
+// the net child only carries the password. Logs the lines OpenSSH writes for each outcome.
+#pragma once
+
+#include <string>
+
+#include "common/bytes.h"
+#include "common/config/server_config.h"
+#include "monitor/listener.h"
+
+namespace postern::monitor {
+
+struct PasswordAttempt {
+  std::string user;         // the account name (the client's name before any ":style")
+  bool user_valid = false;  // exists and may log in (AllowUsers...): invalid users still pay
+                            // the cost of a check so timing does not tell them apart
+  bool is_root = false;
+  ByteView password;
+};
+
+// Whether the password logs the user in: PasswordAuthentication, PermitEmptyPasswords,
+// PermitRootLogin (only "yes" admits root with a password), locked and expired accounts. A
+// refusal is padded to a per-user constant minimum time (user enumeration by timing).
+bool check_password(const PasswordAttempt& attempt, const config::ServerConfig& config,
+                    const Endpoint& peer);
+
+// The crypt(3) check alone, for UsePAM no: `hash` is the shadow field. "!"-prefixed (locked)
+// and "*" hashes never match; an empty hash matches only an empty password when `permit_empty`.
+bool crypt_matches(const std::string& hash, ByteView password, bool permit_empty);
+
+}  // namespace postern::monitor
