@@ -183,6 +183,13 @@ def test_socket_activation(make_server, user):
         r = srv.ssh("echo activated")
         assert "activated" in r.stdout, r.stderr + srv.log_text()
         assert "socket activation" in srv.log_text()
+        # A reload keeps the inherited socket (re-exec with LISTEN_FDS for itself).
+        os.kill(proc.pid, signal.SIGHUP)
+        assert srv.wait_log("Received SIGHUP; restarting.")
+        time.sleep(1)
+        r = srv.ssh("echo reactivated")
+        assert "reactivated" in r.stdout, r.stderr + srv.log_text()
+        assert proc.poll() is None
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=5)
