@@ -221,15 +221,18 @@ struct PasswordReply {
   bool exceeded = false;
   auto fields() { return std::tie(ok, exceeded); }
 };
-// A "password" request (RFC 4252 §8) without a change of password; the monitor checks it through
-// PAM or the shadow database (monitor/auth_password.h).
+// A "password" request (RFC 4252 §8) without a change of password, or the answer to the one
+// hidden prompt of "keyboard-interactive" (RFC 4256); the monitor checks it through PAM or the
+// shadow database (monitor/auth_password.h).
 //   byte   30
 //   string password    (secret)
+//   bool   keyboard_interactive
 struct PasswordRequest {
   static constexpr uint8_t kType = 30;
   using Reply = PasswordReply;
   SecretBytes password;
-  auto fields() { return std::tie(password); }
+  bool keyboard_interactive = false;
+  auto fields() { return std::tie(password, keyboard_interactive); }
 };
 
 // Authentication succeeded and the transport is idle: its state moves to the monitor, which

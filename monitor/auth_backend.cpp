@@ -108,9 +108,10 @@ std::optional<AuthorizedKeyOptions> SystemAuthBackend::key_authorized(
 }
 
 bool SystemAuthBackend::password_ok(const std::string& name, const UserInfo* user,
-                                    ByteView password, const config::ServerConfig& config,
-                                    const Endpoint& peer) {
-  PasswordAttempt attempt{name, user != nullptr, user != nullptr && user->uid == 0, password};
+                                    ByteView password, bool keyboard_interactive,
+                                    const config::ServerConfig& config, const Endpoint& peer) {
+  PasswordAttempt attempt{name, user != nullptr, user != nullptr && user->uid == 0, password,
+                          keyboard_interactive};
   return check_password(attempt, config, peer);
 }
 

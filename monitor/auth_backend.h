@@ -14,7 +14,8 @@ class SystemAuthBackend : public AuthBackend {
                                                      const config::ServerConfig& config,
                                                      const Endpoint& peer) override;
   bool password_ok(const std::string& name, const UserInfo* user, ByteView password,
-                   const config::ServerConfig& config, const Endpoint& peer) override;
+                   bool keyboard_interactive, const config::ServerConfig& config,
+                   const Endpoint& peer) override;
 };
 
 }  // namespace postern::monitor

@@ -153,7 +153,10 @@ bool check_password(const PasswordAttempt& a, const config::ServerConfig& config
   bool ok = false;
   bool empty_refused = a.password.empty() && !config.permit_empty_passwords;
   bool root_refused = a.is_root && config.permit_root_login != config::PermitRootLogin::kYes;
-  if (!a.user_valid || !config.password_authentication || empty_refused) {
+  bool enabled = a.keyboard_interactive ? config.kbd_interactive_authentication && config.use_pam
+                                        : config.password_authentication;
+  const char* method = a.keyboard_interactive ? "keyboard-interactive/pam" : "password";
+  if (!a.user_valid || !enabled || empty_refused) {
     crypt_matches(kDummyHash, a.password, false);
   } else if (config.use_pam) {
     ok = pam_check(a.user, a.password, config.permit_empty_passwords, peer);
@@ -166,11 +169,11 @@ bool check_password(const PasswordAttempt& a, const config::ServerConfig& config
     ok = false;
   }
   if (ok) {
-    log_info("Accepted password for %s from %s port %d ssh2", a.user.c_str(), peer.address.c_str(),
-             peer.port);
+    log_info("Accepted %s for %s from %s port %d ssh2", method, a.user.c_str(),
+             peer.address.c_str(), peer.port);
     return true;
   }
-  log_info("Failed password for %s%s from %s port %d ssh2", a.user_valid ? "" : "invalid user ",
+  log_info("Failed %s for %s%s from %s port %d ssh2", method, a.user_valid ? "" : "invalid user ",
            a.user.c_str(), peer.address.c_str(), peer.port);
   pad_failure(start, a.user);
   return false;

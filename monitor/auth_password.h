@@ -17,6 +17,7 @@ struct PasswordAttempt {
                             // the cost of a check so timing does not tell them apart
   bool is_root = false;
   ByteView password;
+  bool keyboard_interactive = false;  // RFC 4256 with one hidden prompt, logged as such
 };
 
 // Whether the password logs the user in: PasswordAuthentication, PermitEmptyPasswords,

@@ -284,6 +284,8 @@ void Monitor::handle(Channel& ch, Message& m) {
       reply.max_auth_tries = m_max_auth_tries;
       if (m_effective.pubkey_authentication) reply.methods.push_back("publickey");
       if (m_effective.password_authentication) reply.methods.push_back("password");
+      if (m_effective.kbd_interactive_authentication && m_effective.use_pam)
+        reply.methods.push_back("keyboard-interactive");
       reply.banner = read_banner(m_effective.banner);
       ch.send(reply);
       m_phase = Phase::kPubkey;
@@ -373,7 +375,7 @@ void Monitor::handle(Channel& ch, Message& m) {
       PasswordReply reply;
       reply.ok = m_service == "ssh-connection" &&
                  m_backend.password_ok(m_user_name, m_user ? &*m_user : nullptr, req.password,
-                                       m_effective, m_peer);
+                                       req.keyboard_interactive, m_effective, m_peer);
       if (reply.ok) {
         m_phase = Phase::kAuthenticated;
       } else {

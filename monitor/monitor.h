@@ -48,8 +48,9 @@ class AuthBackend {
   // Whether `password` logs `user` in (PAM or crypt(3), PermitEmptyPasswords, PermitRootLogin);
   // `user` is nullptr for an invalid user, who is refused at the same cost. Logs the outcome.
   virtual bool password_ok(const std::string& name, const UserInfo* user, ByteView password,
-                           const config::ServerConfig& config, const Endpoint& peer) {
-    (void)name, (void)user, (void)password, (void)config, (void)peer;
+                           bool keyboard_interactive, const config::ServerConfig& config,
+                           const Endpoint& peer) {
+    (void)name, (void)user, (void)password, (void)keyboard_interactive, (void)config, (void)peer;
     return false;
   }
 };

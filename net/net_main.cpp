@@ -96,8 +96,8 @@ class MonitorDecider : public AuthDecider {
     if (!r) throw ProtocolError("monitor refused KEYVERIFY: " + r.error().message);
     return Decision{r->ok, r->exceeded};
   }
-  Decision password(ByteView password) override {
-    auto r = m_ch.call(ipc::PasswordRequest{SecretBytes(password)});
+  Decision password(ByteView password, bool keyboard_interactive) override {
+    auto r = m_ch.call(ipc::PasswordRequest{SecretBytes(password), keyboard_interactive});
     if (!r) throw ProtocolError("monitor refused PASSWORD: " + r.error().message);
     return Decision{r->ok, r->exceeded};
   }

@@ -1,5 +1,7 @@
 #include "net/userauth_server.h"
 
+#include <algorithm>
+
 #include "common/log.h"
 #include "common/protocol_error.h"
 #include "common/ssh_key.h"
@@ -45,6 +47,17 @@ void UserauthServer::handle(ByteView message) {
     case State::kAuth:
       if (type != kMsgUserauthRequest)
         throw ProtocolError("unexpected message " + std::to_string(type) + " during userauth");
+      userauth_request(message);
+      return;
+    case State::kKbdint:
+      // RFC 4256 §3.4: only the answer may come now (or a new request, which abandons it).
+      if (type == kMsgUserauthInfoResponse) {
+        info_response(message);
+        return;
+      }
+      if (type != kMsgUserauthRequest)
+        throw ProtocolError("unexpected message " + std::to_string(type) + " during userauth");
+      m_state = State::kAuth;
       userauth_request(message);
       return;
     case State::kAuthenticated:
@@ -96,7 +109,13 @@ void UserauthServer::userauth_request(ByteView message) {
     password(r);
     return;
   }
-  // Methods we do not offer (keyboard-interactive, hostbased) fail and count.
+  if (method == "keyboard-interactive" &&
+      std::find(m_user_info.methods.begin(), m_user_info.methods.end(), method) !=
+          m_user_info.methods.end()) {
+    keyboard_interactive(r);
+    return;
+  }
+  // Methods we do not offer (hostbased) fail and count.
   failed();
   send_failure();
 }
@@ -162,9 +181,38 @@ void UserauthServer::password(Reader& r) {
   r.expect_done("password request");
   AuthDecider::Decision d;
   if (!change)
-    d = m_decider.password(pw);
+    d = m_decider.password(pw, false);
   else
     log_debug("password change request not supported");
+  password_decided(d);
+}
+
+// RFC 4256 §3.1: string language tag, string submethods. We ask one hidden question, the
+// password, and the monitor runs PAM with the answer (§3.2 INFO_REQUEST).
+void UserauthServer::keyboard_interactive(Reader& r) {
+  r.text(kMaxName);
+  r.text(1024);
+  r.expect_done("keyboard-interactive request");
+  Writer w;
+  w.u8(kMsgUserauthInfoRequest).string("").string("").string("").u32(1);
+  w.string("Password: ").boolean(false);
+  m_transport.send(w.buffer());
+  m_state = State::kKbdint;
+}
+
+// RFC 4256 §3.4: int num-responses, string response...
+void UserauthServer::info_response(ByteView message) {
+  Reader r(message);
+  r.u8();
+  uint32_t n = r.u32();
+  if (n != 1) throw ProtocolError("keyboard-interactive: expected one response");
+  ByteView answer = r.string(1024);
+  r.expect_done("info response");
+  m_state = State::kAuth;
+  password_decided(m_decider.password(answer, true));
+}
+
+void UserauthServer::password_decided(AuthDecider::Decision d) {
   if (d.exceeded) m_exceeded = true;
   if (!d.ok) {
     failed();

@@ -22,6 +22,8 @@ inline constexpr uint8_t kMsgUserauthFailure = 51;
 inline constexpr uint8_t kMsgUserauthSuccess = 52;
 inline constexpr uint8_t kMsgUserauthBanner = 53;
 inline constexpr uint8_t kMsgUserauthPkOk = 60;
+inline constexpr uint8_t kMsgUserauthInfoRequest = 60;   // RFC 4256 §3.2
+inline constexpr uint8_t kMsgUserauthInfoResponse = 61;  // RFC 4256 §3.4
 
 // What the monitor decides (over ipc in the net child; a fake in tests).
 class AuthDecider {
@@ -42,8 +44,9 @@ class AuthDecider {
   virtual Decision key_verify(const std::string& algorithm, ByteView key, ByteView signature,
                               ByteView signed_data) = 0;
   // RFC 4252 §8: the monitor checks the password (PAM or crypt(3)).
-  virtual Decision password(ByteView password) {
-    (void)password;
+  // `keyboard_interactive`: the answer to our one hidden prompt (RFC 4256).
+  virtual Decision password(ByteView password, bool keyboard_interactive) {
+    (void)password, (void)keyboard_interactive;
     return {};
   }
 };
@@ -75,10 +78,13 @@ class UserauthServer {
   const std::string& user() const { return m_user; }
 
  private:
-  enum class State { kService, kAuth, kAuthenticated };
+  enum class State { kService, kAuth, kKbdint, kAuthenticated };
   void userauth_request(ByteView message);
   void publickey(Reader& r, bool hostbound);
   void password(Reader& r);
+  void keyboard_interactive(Reader& r);
+  void info_response(ByteView message);
+  void password_decided(AuthDecider::Decision d);
   void send_failure();
   void failed();
 

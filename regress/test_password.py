@@ -113,3 +113,48 @@ def test_paramiko_password(make_server, pw_user):
         assert out.read() == b"paramiko-pw\n"
     finally:
         c.close()
+
+
+def test_paramiko_keyboard_interactive(make_server, pw_user):
+    paramiko = pytest.importorskip("paramiko")
+    s = make_server("UsePAM yes\nPasswordAuthentication no\nKbdInteractiveAuthentication yes")
+    t = paramiko.Transport(("127.0.0.1", s.port))
+    try:
+        t.start_client(timeout=30)
+        prompts = []
+
+        def handler(title, instructions, fields):
+            prompts.extend(fields)
+            return [PASSWORD for _ in fields]
+
+        t.auth_interactive(PW_USER, handler)
+        assert t.is_authenticated()
+        assert prompts == [("Password: ", False)]
+    finally:
+        t.close()
+    assert s.wait_log(f"Accepted keyboard-interactive/pam for {PW_USER} from 127.0.0.1 port ")
+
+
+def test_keyboard_interactive_wrong_answer(make_server, pw_user):
+    paramiko = pytest.importorskip("paramiko")
+    s = make_server("UsePAM yes")
+    t = paramiko.Transport(("127.0.0.1", s.port))
+    try:
+        t.start_client(timeout=30)
+        with pytest.raises(paramiko.AuthenticationException):
+            t.auth_interactive(PW_USER, lambda title, inst, fields: ["wrong" for _ in fields])
+    finally:
+        t.close()
+    assert s.wait_log(f"Failed keyboard-interactive/pam for {PW_USER} from 127.0.0.1 port ")
+
+
+@pytest.mark.skipif(not shutil.which("plink"), reason="putty-tools not installed")
+def test_plink_password(make_server, pw_user, keydir):
+    s = make_server("UsePAM yes")
+    fp = subprocess.run(["ssh-keygen", "-lf", str(keydir / "host_ed25519.pub")], capture_output=True,
+                        text=True, check=True).stdout.split()[1]
+    r = subprocess.run(["plink", "-batch", "-ssh", "-P", str(s.port), "-pw", PASSWORD, "-hostkey", fp,
+                        f"{PW_USER}@127.0.0.1", "echo plink-pw"], capture_output=True, text=True,
+                       timeout=60, stdin=subprocess.DEVNULL)
+    assert r.stdout == "plink-pw\n", r.stderr + s.log_text()
+    assert s.wait_log(f"for {PW_USER} from 127.0.0.1 port ")
