@@ -117,16 +117,14 @@ bool ForwardChannel::connect_unix(const std::string& path) {
   }
   std::memcpy(sun.sun_path, path.data(), path.size());
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd || (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) != 0 &&
-              errno != EINPROGRESS && errno != EAGAIN)) {
+  // A Unix stream connect completes at once, or fails (EAGAIN: the listener's backlog is full).
+  if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) != 0) {
     int e = errno;
     log_error("connect_to %s: failed.", path.c_str());
     fail_open(kOpenConnectFailed, strerror(e));
     return false;
   }
   m_fd = std::move(fd);
-  // A Unix stream connect either completes at once or is queued (EAGAIN means the listener's
-  // backlog is full; the first write or read tells).
   confirm_open();
   return true;
 }
