@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "common/match_pattern.h"
+#include "monitor/auth_cert.h"
 #include "monitor/auth_password.h"
 #include "monitor/auth_pubkey.h"
 
@@ -93,6 +94,7 @@ std::optional<UserInfo> SystemAuthBackend::find_user(const std::string& name,
 std::optional<AuthorizedKeyOptions> SystemAuthBackend::key_authorized(
     const UserInfo& user, const PublicKey& key, const config::ServerConfig& config,
     const Endpoint& peer) {
+  if (key_revoked(config.revoked_keys, key)) return std::nullopt;
   KeyOwner owner{user.name, user.uid, user.gid, user.home};
   AuthorizedKeysPolicy policy;
   policy.files = config.authorized_keys_files;
@@ -105,6 +107,14 @@ std::optional<AuthorizedKeyOptions> SystemAuthBackend::key_authorized(
   log_verbose("Accepted key %s %s found at %s", std::string(key.log_name()).c_str(),
               key.fingerprint_sha256().c_str(), found->location.c_str());
   return found->options;
+}
+
+std::optional<AuthorizedKeyOptions> SystemAuthBackend::certificate_authorized(
+    const UserInfo& user, const Certificate& cert, const config::ServerConfig& config,
+    const Endpoint& peer) {
+  if (certificate_revoked(config.revoked_keys, cert)) return std::nullopt;
+  KeyOwner owner{user.name, user.uid, user.gid, user.home};
+  return trusted_ca_authorizes(owner, cert, config, peer.address);
 }
 
 bool SystemAuthBackend::password_ok(const std::string& name, const UserInfo* user,

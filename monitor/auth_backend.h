@@ -13,6 +13,10 @@ class SystemAuthBackend : public AuthBackend {
   std::optional<AuthorizedKeyOptions> key_authorized(const UserInfo& user, const PublicKey& key,
                                                      const config::ServerConfig& config,
                                                      const Endpoint& peer) override;
+  std::optional<AuthorizedKeyOptions> certificate_authorized(const UserInfo& user,
+                                                             const Certificate& cert,
+                                                             const config::ServerConfig& config,
+                                                             const Endpoint& peer) override;
   bool password_ok(const std::string& name, const UserInfo* user, ByteView password,
                    bool keyboard_interactive, const config::ServerConfig& config,
                    const Endpoint& peer) override;

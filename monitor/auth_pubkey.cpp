@@ -205,8 +205,8 @@ Result<AuthorizedKeyMatch> find_key_in_text(std::string_view text, const std::st
           entry.options.from->c_str());
       continue;
     }
-    log_debug("Accepted key %s %s found at %s", std::string(key.log_name()).c_str(),
-              key.fingerprint_sha256().c_str(), loc.c_str());
+    log_debug("%s: matching key found: %s %s", loc.c_str(), std::string(key.log_name()).c_str(),
+              key.fingerprint_sha256().c_str());
     return AuthorizedKeyMatch{entry.options, loc};
   }
   return Unexpected("key not found in " + path);

@@ -138,13 +138,15 @@ Result<Bytes> Monitor::sign(const std::string& algorithm, ByteView data) {
   return Unexpected("no host key for " + algorithm);
 }
 
-void Monitor::log_failed_publickey(const PublicKey* key) {
+void Monitor::log_failed_publickey(const PublicKey* key, const Certificate* cert) {
   // OpenSSH logs failures quietly (VERBOSE) until half of MaxAuthTries is used up, and always
   // for invalid users: that is what fail2ban and sshguard count.
   LogLevel level =
       (!m_user || m_failures >= m_max_auth_tries / 2) ? LogLevel::kInfo : LogLevel::kVerbose;
   std::string key_text;
-  if (key != nullptr)
+  if (cert != nullptr)
+    key_text = ": " + cert->log_description();
+  else if (key != nullptr)
     key_text = ": " + std::string(key->log_name()) + " " + key->fingerprint_sha256();
   if (log_enabled(level))
     logf(level, "Failed publickey for %s%s from %s port %d ssh2%s", m_user ? "" : "invalid user ",
@@ -296,10 +298,19 @@ void Monitor::handle(Channel& ch, Message& m) {
       auto req = ipc::decode<KeyAllowedRequest>(m.data.view());
       m_pending_key.reset();
       auto key = PublicKey::from_blob(req.key);
-      bool ok = key.has_value() && m_user.has_value() && m_service == "ssh-connection" &&
-                m_effective.pubkey_authentication;
+      // A user certificate (PROTOCOL.certkeys): its CA signature is verified on parsing.
+      std::optional<Certificate> cert;
+      if (!key && Certificate::is_certificate_name(req.algorithm)) {
+        auto c = Certificate::from_blob(req.key);
+        if (c)
+          cert = std::move(*c);
+        else
+          log_info("refusing certificate: %s", c.error().message.c_str());
+      }
+      bool ok = (key.has_value() || cert.has_value()) && m_user.has_value() &&
+                m_service == "ssh-connection" && m_effective.pubkey_authentication;
       if (ok) {
-        auto algs = key->signature_algorithms();
+        auto algs = cert ? cert->algorithms() : key->signature_algorithms();
         ok = std::find(algs.begin(), algs.end(), req.algorithm) != algs.end() &&
              in_list(req.algorithm, m_effective.pubkey_accepted_algorithms);
         if (!ok)
@@ -307,7 +318,8 @@ void Monitor::handle(Channel& ch, Message& m) {
       }
       std::optional<AuthorizedKeyOptions> options;
       if (ok) {
-        options = m_backend.key_authorized(*m_user, *key, m_effective, m_peer);
+        options = cert ? m_backend.certificate_authorized(*m_user, *cert, m_effective, m_peer)
+                       : m_backend.key_authorized(*m_user, *key, m_effective, m_peer);
         ok = options.has_value();
       }
       if (ok && m_user->uid == 0) {
@@ -323,7 +335,7 @@ void Monitor::handle(Channel& ch, Message& m) {
       KeyAllowedReply reply;
       reply.allowed = ok;
       if (!ok) {
-        log_failed_publickey(key ? &*key : nullptr);
+        log_failed_publickey(key ? &*key : nullptr, cert ? &*cert : nullptr);
         ++m_failures;
         m_phase = Phase::kPubkey;
       } else if (req.with_signature) {
@@ -347,20 +359,34 @@ void Monitor::handle(Channel& ch, Message& m) {
         throw ProtocolError("monitor: key verify for a key that was not allowed");
       m_pending_key.reset();
       check_signed_data(req.signed_data, req.algorithm, req.key);
-      auto key = PublicKey::from_blob(req.key);
-      if (!key) throw ProtocolError("monitor: key blob no longer parses");
+      std::optional<Certificate> cert;
+      std::optional<PublicKey> key;
+      if (Certificate::is_certificate_name(req.algorithm)) {
+        auto c = Certificate::from_blob(req.key);
+        if (!c) throw ProtocolError("monitor: certificate blob no longer parses");
+        cert = std::move(*c);
+        key = cert->key();
+      } else {
+        auto k = PublicKey::from_blob(req.key);
+        if (!k) throw ProtocolError("monitor: key blob no longer parses");
+        key = std::move(*k);
+      }
+      // A certificate's signature is made by the certified key with the matching plain algorithm.
+      std::string want_alg =
+          cert ? std::string(certificate_signature_algorithm(req.algorithm)) : req.algorithm;
       std::string sig_alg;
-      bool ok = key->verify(req.signature, req.signed_data, &sig_alg) && sig_alg == req.algorithm;
+      bool ok = key->verify(req.signature, req.signed_data, &sig_alg) && sig_alg == want_alg;
       KeyVerifyReply reply;
       reply.ok = ok;
       if (ok) {
-        log_info("Accepted publickey for %s from %s port %d ssh2: %s %s", m_user_name.c_str(),
-                 m_peer.address.c_str(), m_peer.port, std::string(key->log_name()).c_str(),
-                 key->fingerprint_sha256().c_str());
+        std::string what = cert ? cert->log_description()
+                                : std::string(key->log_name()) + " " + key->fingerprint_sha256();
+        log_info("Accepted publickey for %s from %s port %d ssh2: %s", m_user_name.c_str(),
+                 m_peer.address.c_str(), m_peer.port, what.c_str());
         apply_key_options(m_pending_options);
         m_phase = Phase::kAuthenticated;
       } else {
-        log_failed_publickey(&*key);
+        log_failed_publickey(&*key, cert ? &*cert : nullptr);
         ++m_failures;
         reply.exceeded = m_failures >= m_max_auth_tries;
         m_phase = reply.exceeded ? Phase::kClosed : Phase::kPubkey;

@@ -17,6 +17,7 @@
 #include "common/authorized_keys.h"
 #include "common/config/server_config.h"
 #include "common/ipc.h"
+#include "common/ssh_cert.h"
 #include "common/ssh_key.h"
 #include "monitor/listener.h"
 
@@ -45,6 +46,14 @@ class AuthBackend {
                                                              const PublicKey& key,
                                                              const config::ServerConfig& config,
                                                              const Endpoint& peer) = 0;
+  // The restrictions under which the user certificate `cert` logs `user` in (TrustedUserCAKeys,
+  // AuthorizedPrincipalsFile, RevokedKeys; monitor/auth_cert), or nullopt. Logs why.
+  virtual std::optional<AuthorizedKeyOptions> certificate_authorized(
+      const UserInfo& user, const Certificate& cert, const config::ServerConfig& config,
+      const Endpoint& peer) {
+    (void)user, (void)cert, (void)config, (void)peer;
+    return std::nullopt;
+  }
   // Whether `password` logs `user` in (PAM or crypt(3), PermitEmptyPasswords, PermitRootLogin);
   // `user` is nullptr for an invalid user, who is refused at the same cost. Logs the outcome.
   virtual bool password_ok(const std::string& name, const UserInfo* user, ByteView password,
@@ -101,7 +110,7 @@ class Monitor {
  private:
   bool allowed(uint8_t type) const;
   Result<Bytes> sign(const std::string& algorithm, ByteView data);
-  void log_failed_publickey(const PublicKey* key);
+  void log_failed_publickey(const PublicKey* key, const Certificate* cert = nullptr);
   void check_signed_data(ByteView data, const std::string& algorithm, ByteView key);
   void apply_key_options(const AuthorizedKeyOptions& o);
 

@@ -1,0 +1,219 @@
+#include "monitor/auth_cert.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "common/krl.h"
+#include "common/log.h"
+#include "common/unique_fd.h"
+
+namespace postern::monitor {
+
+namespace {
+
+constexpr size_t kMaxPrincipalsFile = 1 << 20;
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+
+// RevokedKeys is read on each attempt, as sshd does, so an updated list applies at once.
+std::optional<RevocationList> load_revoked(const std::string& path, const std::string& what) {
+  auto list = RevocationList::load_file(path);
+  if (!list) {
+    log_error("Error checking authentication key %s in revoked keys file %s: %s", what.c_str(),
+              path.c_str(), list.error().message.c_str());
+    return std::nullopt;
+  }
+  return std::move(*list);
+}
+
+bool revocation_configured(const std::string& path) {
+  return !path.empty() && path != "none";
+}
+
+// Reads a principals file as the user (as sshd does), with StrictModes; nullopt when absent or
+// refused (logged).
+std::optional<std::string> read_principals_file(const std::string& path, const KeyOwner& user,
+                                                bool strict_modes) {
+  TemporaryUserIdentity as_user(user);
+  if (!as_user.ok()) return std::nullopt;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  if (!fd) {
+    log_debug("Could not open user '%s' authorized principals '%s': %s", user.name.c_str(),
+              path.c_str(), std::strerror(errno));
+    return std::nullopt;
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    log_info("User %s authorized principals %s is not a regular file", user.name.c_str(),
+             path.c_str());
+    return std::nullopt;
+  }
+  if (strict_modes && !check_strict_modes(fd.get(), path, user)) return std::nullopt;
+  std::string text;
+  char buf[8192];
+  while (true) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n < 0) return std::nullopt;
+    if (n == 0) break;
+    if (text.size() + size_t(n) > kMaxPrincipalsFile) return std::nullopt;
+    text.append(buf, size_t(n));
+  }
+  return text;
+}
+
+bool ca_listed(const std::string& path, const PublicKey& ca) {
+  std::ifstream f(path);
+  if (!f) {
+    log_debug("TrustedUserCAKeys %s: %s", path.c_str(), std::strerror(errno));
+    return false;
+  }
+  std::string line;
+  while (std::getline(f, line)) {
+    std::string_view l = trim(line);
+    if (l.empty() || l.front() == '#') continue;
+    auto k = PublicKey::from_openssh_text(l);
+    if (k && k->blob() == ca.blob()) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<std::string> split_algorithm_list(const std::string& list) {
+  std::vector<std::string> out;
+  std::stringstream ss(list);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+bool key_revoked(const std::string& revoked_keys, const PublicKey& key) {
+  if (!revocation_configured(revoked_keys)) return false;
+  std::string what = std::string(key.log_name()) + " " + key.fingerprint_sha256();
+  auto list = load_revoked(revoked_keys, what);
+  if (!list) return true;
+  if (!list->is_revoked(key)) return false;
+  log_error("Authentication key %s revoked by file %s", what.c_str(), revoked_keys.c_str());
+  return true;
+}
+
+bool certificate_revoked(const std::string& revoked_keys, const Certificate& cert) {
+  if (!revocation_configured(revoked_keys)) return false;
+  std::string what = cert.log_name() + " " + cert.fingerprint_sha256();
+  auto list = load_revoked(revoked_keys, what);
+  if (!list) return true;
+  RevokedPart part = list->revoked_part(cert);
+  if (part == RevokedPart::kNone) return false;
+  if (part == RevokedPart::kCaKey) {
+    const PublicKey& ca = cert.signature_key();
+    what = std::string(ca.log_name()) + " " + ca.fingerprint_sha256();
+  }
+  log_error("Authentication key %s revoked by file %s", what.c_str(), revoked_keys.c_str());
+  return true;
+}
+
+AuthorizedKeyOptions certificate_options(const Certificate& cert) {
+  AuthorizedKeyOptions o;
+  const CertPermissions& p = cert.permissions();
+  o.permit_agent_forwarding = p.permit_agent_forwarding;
+  o.permit_port_forwarding = p.permit_port_forwarding;
+  o.permit_pty = p.permit_pty;
+  o.permit_user_rc = p.permit_user_rc;
+  o.permit_x11_forwarding = p.permit_x11_forwarding;
+  o.no_touch_required = p.no_touch_required;
+  o.verify_required = cert.verify_required();
+  if (cert.force_command()) o.command = *cert.force_command();
+  return o;
+}
+
+bool principals_text_accepts(std::string_view text, const Certificate& cert,
+                             const std::string& location) {
+  size_t lineno = 0;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = trim(text.substr(0, nl));
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    ++lineno;
+    if (line.empty() || line.front() == '#') continue;
+    // "[options] principal": the principal is the last word.
+    size_t sp = line.find_last_of(" \t");
+    std::string_view name = sp == std::string_view::npos ? line : line.substr(sp + 1);
+    if (cert.has_principal(name)) {
+      log_debug("%s:%zu: matched principal \"%.100s\"", location.c_str(), lineno,
+                std::string(name).c_str());
+      return true;
+    }
+  }
+  return false;
+}
+
+std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const KeyOwner& user,
+                                                          const Certificate& cert,
+                                                          const config::ServerConfig& config,
+                                                          const std::string& client_ip,
+                                                          time_t now) {
+  const std::string& ca_file = config.trusted_user_ca_keys;
+  if (ca_file.empty() || ca_file == "none") return std::nullopt;
+  const PublicKey& ca = cert.signature_key();
+  if (!ca_listed(ca_file, ca)) {
+    log_debug("%s: CA %s %s is not listed in %s", __func__, std::string(ca.log_name()).c_str(),
+              ca.fingerprint_sha256().c_str(), ca_file.c_str());
+    return std::nullopt;
+  }
+  if (key_revoked(config.revoked_keys, ca)) return std::nullopt;
+
+  // AuthorizedPrincipalsFile, when configured, decides which principals stand for the user;
+  // otherwise the user name itself must be a listed principal.
+  bool use_principals_file =
+      !config.authorized_principals_file.empty() && config.authorized_principals_file != "none";
+  bool found_principal = false;
+  if (use_principals_file) {
+    std::string path = expand_authorized_keys_path(config.authorized_principals_file, user);
+    log_debug("trying authorized principals file %s", path.c_str());
+    if (auto text = read_principals_file(path, user, config.strict_modes))
+      found_principal = principals_text_accepts(*text, cert, path);
+    if (!found_principal) {
+      log_error("Certificate does not contain an authorized principal");
+      return std::nullopt;
+    }
+  }
+  std::vector<std::string> ca_algs = split_algorithm_list(config.ca_signature_algorithms);
+  CertCheck check;
+  check.type = CertType::kUser;
+  check.now = uint64_t(now);
+  if (!use_principals_file) check.principal = user.name;
+  check.require_principals = true;
+  check.client_address = client_ip;
+  check.user = user.name;
+  check.ca_signature_algorithms = ca_algs.empty() ? nullptr : &ca_algs;
+  CertVerdict v = check_certificate(cert, check);
+  if (!v.ok()) {
+    if (v.failure == CertFailure::kSourceAddress ||
+        v.failure == CertFailure::kSourceAddressInvalid) {
+      log_info("cert: %s", v.message.c_str());
+      log_error("Refused by certificate options");
+    } else {
+      log_error("%s", v.message.c_str());
+    }
+    return std::nullopt;
+  }
+  log_verbose("Accepted certificate ID \"%s\" (serial %llu) signed by %s CA %s via %s",
+              cert.key_id().c_str(), static_cast<unsigned long long>(cert.serial()),
+              std::string(ca.log_name()).c_str(), ca.fingerprint_sha256().c_str(), ca_file.c_str());
+  return certificate_options(cert);
+}
+
+}  // namespace postern::monitor

@@ -1,0 +1,149 @@
+"""OpenSSH user certificates (TrustedUserCAKeys, AuthorizedPrincipalsFile, validity, critical
+options, extensions), RevokedKeys, and the log lines sshd writes for each refusal."""
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import TEST_USER
+
+
+def keygen(*args):
+    subprocess.run(["ssh-keygen", "-q"] + list(args), check=True, capture_output=True)
+
+
+@pytest.fixture
+def ca(tmp_path):
+    d = tmp_path / "ca"
+    d.mkdir()
+    keygen("-t", "ed25519", "-N", "", "-C", "user-ca", "-f", str(d / "ca"))
+    keygen("-t", "ed25519", "-N", "", "-C", "cert-user", "-f", str(d / "id"))
+    return d
+
+
+def sign(ca, principals=TEST_USER, ident="cert-id", serial=7, extra=(), key="id"):
+    args = ["-s", str(ca / "ca"), "-I", ident, "-z", str(serial)]
+    if principals is not None:
+        args += ["-n", principals]
+    keygen(*(args + list(extra) + [str(ca / f"{key}.pub")]))
+    return ca / f"{key}-cert.pub"
+
+
+def cert_ssh(server, ca, command="echo ok", key="id"):
+    return server.ssh(command, key=str(ca / key),
+                      options=[f"CertificateFile={ca / key}-cert.pub"])
+
+
+def test_user_certificate_accepted_via_trusted_ca(make_server, user, ca):
+    sign(ca)
+    s = make_server(f"TrustedUserCAKeys {ca / 'ca.pub'}")
+    r = cert_ssh(s, ca)
+    assert r.stdout == "ok\n", r.stderr + s.log_text()
+    assert s.wait_log(f"Accepted publickey for {TEST_USER} from 127.0.0.1 port ")
+    assert re.search(r"ssh2: ED25519-CERT SHA256:\S+ ID cert-id \(serial 7\) CA ED25519 SHA256:",
+                     s.log_text())
+    assert 'Accepted certificate ID "cert-id" (serial 7) signed by ED25519 CA' in s.log_text()
+
+
+def test_certificate_without_trusted_ca_is_refused(make_server, user, ca):
+    sign(ca)
+    s = make_server()
+    r = cert_ssh(s, ca)
+    assert r.returncode == 255
+
+
+def test_wrong_principal_refused(make_server, user, ca):
+    sign(ca, principals="somebody-else")
+    s = make_server(f"TrustedUserCAKeys {ca / 'ca.pub'}")
+    r = cert_ssh(s, ca)
+    assert r.returncode == 255
+    assert s.wait_log(f'Certificate invalid: name is not a listed principal')
+
+
+def test_expired_certificate_refused(make_server, user, ca):
+    sign(ca, extra=["-V", "20000101:20010101"])
+    s = make_server(f"TrustedUserCAKeys {ca / 'ca.pub'}")
+    r = cert_ssh(s, ca)
+    assert r.returncode == 255
+    assert s.wait_log("Certificate invalid: expired")
+
+
+def test_source_address_refused(make_server, user, ca):
+    sign(ca, extra=["-O", "source-address=10.9.9.0/24"])
+    s = make_server(f"TrustedUserCAKeys {ca / 'ca.pub'}")
+    r = cert_ssh(s, ca)
+    assert r.returncode == 255
+    assert s.wait_log("not from a permitted source address (127.0.0.1)")
+    assert s.wait_log("Refused by certificate options")
+
+
+def test_force_command_and_no_pty(make_server, user, ca):
+    sign(ca, extra=["-O", "force-command=echo forced"])
+    s = make_server(f"TrustedUserCAKeys {ca / 'ca.pub'}")
+    r = cert_ssh(s, ca, command="echo asked")
+    assert r.stdout == "forced\n", r.stderr
+
+
+def test_revoked_certificate_key_refused(make_server, user, ca, tmp_path):
+    sign(ca)
+    revoked = tmp_path / "revoked"
+    revoked.write_text((ca / "id.pub").read_text())
+    s = make_server(f"TrustedUserCAKeys {ca / 'ca.pub'}\nRevokedKeys {revoked}")
+    r = cert_ssh(s, ca)
+    assert r.returncode == 255
+    assert s.wait_log("Authentication key ED25519-CERT SHA256:")
+    assert s.wait_log(f"revoked by file {revoked}")
+
+
+def test_krl_revokes_serial(make_server, user, ca, tmp_path):
+    sign(ca, serial=42)
+    spec = tmp_path / "krl.spec"
+    spec.write_text("serial: 42\n")
+    krl = tmp_path / "krl"
+    keygen("-k", "-f", str(krl), "-s", str(ca / "ca.pub"), str(spec))
+    s = make_server(f"TrustedUserCAKeys {ca / 'ca.pub'}\nRevokedKeys {krl}")
+    assert cert_ssh(s, ca).returncode == 255
+    assert s.wait_log(f"revoked by file {krl}")
+
+
+def test_revoked_plain_key_and_unreadable_list(make_server, user, keydir, tmp_path):
+    revoked = tmp_path / "revoked"
+    revoked.write_text((keydir / "id_ed25519.pub").read_text())
+    s = make_server(f"RevokedKeys {revoked}")
+    assert s.ssh("true").returncode == 255
+    assert s.wait_log("Authentication key ED25519 SHA256:")
+    assert s.ssh("echo ok", key="id_rsa").stdout == "ok\n"
+    s2 = make_server(f"RevokedKeys {tmp_path / 'missing'}")
+    assert s2.ssh("true", key="id_rsa").returncode == 255
+
+
+def test_authorized_principals_file(make_server, user, ca):
+    sign(ca, principals="role-admin")
+    # Read as the user, with StrictModes: it lives in the user's own ~/.ssh.
+    principals = Path(user.pw_dir) / ".ssh" / "authorized_principals"
+    principals.write_text("# comment\nrole-admin\n")
+    os.chown(principals, user.pw_uid, user.pw_gid)
+    s = make_server(f"TrustedUserCAKeys {ca / 'ca.pub'}\n"
+                    f"AuthorizedPrincipalsFile %h/.ssh/authorized_principals")
+    try:
+        r = cert_ssh(s, ca)
+        assert r.stdout == "ok\n", r.stderr + s.log_text()
+        principals.write_text("other-role\n")
+        r = cert_ssh(s, ca)
+        assert r.returncode == 255
+        assert s.wait_log("Certificate does not contain an authorized principal")
+    finally:
+        principals.unlink()
+
+
+def test_accepted_key_logged_at_verbose_only(make_server, user):
+    # sshd looks the key up for the query and again for the signed request: one VERBOSE
+    # "Accepted key ... found at" line per lookup, and the lookup's own line only at DEBUG.
+    s = make_server()
+    assert s.ssh("true").returncode == 0
+    assert s.wait_log("Accepted publickey for")
+    assert 1 <= s.log_text().count("Accepted key ED25519") <= 2
+    assert "matching key found" not in s.log_text()
