@@ -17,7 +17,19 @@ import pytest
 TOP = Path(__file__).resolve().parent.parent
 BUILD = Path(os.environ.get("POSTERN_BUILD", TOP / "build"))
 SSHD = BUILD / "monitor" / "sshd"
-TEST_USER = "postern-test"
+# One account per test run, named after the run's pid, so parallel runs never delete each
+# other's user; accounts left by runs that died are removed when the next run starts.
+TEST_USER_PREFIX = "postern-t"
+TEST_USER = f"{TEST_USER_PREFIX}{os.getpid()}"
+
+
+def remove_stale_test_users():
+    for pw in pwd.getpwall():
+        rest = pw.pw_name[len(TEST_USER_PREFIX):]
+        if pw.pw_name.startswith(TEST_USER_PREFIX) and rest.isdigit() and int(rest) != os.getpid():
+            if not os.path.exists(f"/proc/{rest}"):
+                subprocess.run(["pkill", "-KILL", "-u", pw.pw_name], stderr=subprocess.DEVNULL)
+                subprocess.run(["userdel", "-r", pw.pw_name], stderr=subprocess.DEVNULL)
 
 
 def free_port():
@@ -60,6 +72,7 @@ def keydir():
 @pytest.fixture(scope="session")
 def user(keydir):
     """A real account whose authorized_keys holds the test keys (not id_other)."""
+    remove_stale_test_users()
     subprocess.run(["userdel", "-r", TEST_USER], stderr=subprocess.DEVNULL)
     # "*": no password, but not a locked account ("!"), which sshd refuses without PAM.
     subprocess.run(["useradd", "-m", "-s", "/bin/bash", "-p", "*", TEST_USER], check=True)
