@@ -186,13 +186,17 @@ struct KeyAllowedRequest {
 };
 
 //   byte   19
-//   bool   ok          authenticated
+//   bool   ok          the method succeeded
 //   bool   exceeded
+//   bool   partial     it succeeded, but AuthenticationMethods wants more (RFC 4252 §5.1)
+//   string[] methods   with partial: the methods that may continue
 struct KeyVerifyReply {
   static constexpr uint8_t kType = 19;
   bool ok = false;
   bool exceeded = false;
-  auto fields() { return std::tie(ok, exceeded); }
+  bool partial = false;
+  StringList methods;
+  auto fields() { return std::tie(ok, exceeded, partial, methods); }
 };
 // Checks a publickey signature. The monitor rebuilds nothing from the child's word: it parses
 // `signed_data` itself (RFC 4252 §7; publickey-hostbound-v00@openssh.com adds the host key) and
@@ -213,13 +217,17 @@ struct KeyVerifyRequest {
 };
 
 //   byte   31
-//   bool   ok          authenticated
+//   bool   ok          the method succeeded
 //   bool   exceeded    MaxAuthTries reached
+//   bool   partial     it succeeded, but AuthenticationMethods wants more (RFC 4252 §5.1)
+//   string[] methods   with partial: the methods that may continue
 struct PasswordReply {
   static constexpr uint8_t kType = 31;
   bool ok = false;
   bool exceeded = false;
-  auto fields() { return std::tie(ok, exceeded); }
+  bool partial = false;
+  StringList methods;
+  auto fields() { return std::tie(ok, exceeded, partial, methods); }
 };
 // A "password" request (RFC 4252 §8) without a change of password, or the answer to the one
 // hidden prompt of "keyboard-interactive" (RFC 4256); the monitor checks it through PAM or the

@@ -205,6 +205,25 @@ void Monitor::apply_key_options(const AuthorizedKeyOptions& o) {
   narrow(m_effective.permit_listen, o.permitlisten);
 }
 
+std::vector<std::string> Monitor::enabled_methods() const {
+  std::vector<std::string> out;
+  if (m_effective.pubkey_authentication) out.push_back("publickey");
+  if (m_effective.password_authentication) out.push_back("password");
+  // keyboard-interactive needs a PAM conversation to carry.
+  if (m_effective.kbd_interactive_authentication && m_effective.use_pam)
+    out.push_back("keyboard-interactive");
+  return out;
+}
+
+Phase Monitor::method_succeeded(const std::string& method, bool& partial, ipc::StringList& next) {
+  if (m_methods.succeeded(method)) return Phase::kAuthenticated;
+  partial = true;
+  next = m_methods.next(enabled_methods());
+  log_info("Partial %s for %s from %s port %d ssh2", method.c_str(), m_user_name.c_str(),
+           m_peer.address.c_str(), m_peer.port);
+  return Phase::kPubkey;
+}
+
 void Monitor::handle(Channel& ch, Message& m) {
   if (!allowed(m.type))
     throw ProtocolError("monitor: request " + std::to_string(m.type) + " not allowed in phase " +
@@ -284,10 +303,8 @@ void Monitor::handle(Channel& ch, Message& m) {
       PwnamReply reply;
       reply.valid = m_user.has_value();
       reply.max_auth_tries = m_max_auth_tries;
-      if (m_effective.pubkey_authentication) reply.methods.push_back("publickey");
-      if (m_effective.password_authentication) reply.methods.push_back("password");
-      if (m_effective.kbd_interactive_authentication && m_effective.use_pam)
-        reply.methods.push_back("keyboard-interactive");
+      m_methods = AuthMethodLists(m_effective.authentication_methods);
+      reply.methods = m_methods.next(enabled_methods());
       reply.banner = read_banner(m_effective.banner);
       ch.send(reply);
       m_phase = Phase::kPubkey;
@@ -317,6 +334,7 @@ void Monitor::handle(Channel& ch, Message& m) {
           log_debug("publickey algorithm %s not accepted for this key", req.algorithm.c_str());
       }
       std::optional<AuthorizedKeyOptions> options;
+      ok = ok && m_methods.may_try("publickey");
       if (ok) {
         options = cert ? m_backend.certificate_authorized(*m_user, *cert, m_effective, m_peer)
                        : m_backend.key_authorized(*m_user, *key, m_effective, m_peer);
@@ -384,7 +402,7 @@ void Monitor::handle(Channel& ch, Message& m) {
         log_info("Accepted publickey for %s from %s port %d ssh2: %s", m_user_name.c_str(),
                  m_peer.address.c_str(), m_peer.port, what.c_str());
         apply_key_options(m_pending_options);
-        m_phase = Phase::kAuthenticated;
+        m_phase = method_succeeded("publickey", reply.partial, reply.methods);
       } else {
         log_failed_publickey(&*key, cert ? &*cert : nullptr);
         ++m_failures;
@@ -399,11 +417,12 @@ void Monitor::handle(Channel& ch, Message& m) {
       auto req = ipc::decode<PasswordRequest>(m.data.view());
       if (req.password.size() > 1024) throw ProtocolError("monitor: password too long");
       PasswordReply reply;
-      reply.ok = m_service == "ssh-connection" &&
+      const char* method = req.keyboard_interactive ? "keyboard-interactive" : "password";
+      reply.ok = m_service == "ssh-connection" && m_methods.may_try(method) &&
                  m_backend.password_ok(m_user_name, m_user ? &*m_user : nullptr, req.password,
                                        req.keyboard_interactive, m_effective, m_peer);
       if (reply.ok) {
-        m_phase = Phase::kAuthenticated;
+        m_phase = method_succeeded(method, reply.partial, reply.methods);
       } else {
         ++m_failures;
         reply.exceeded = m_failures >= m_max_auth_tries;

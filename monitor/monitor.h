@@ -19,6 +19,7 @@
 #include "common/ipc.h"
 #include "common/ssh_cert.h"
 #include "common/ssh_key.h"
+#include "monitor/auth_methods.h"
 #include "monitor/listener.h"
 
 namespace postern::monitor {
@@ -113,6 +114,10 @@ class Monitor {
   void log_failed_publickey(const PublicKey* key, const Certificate* cert = nullptr);
   void check_signed_data(ByteView data, const std::string& algorithm, ByteView key);
   void apply_key_options(const AuthorizedKeyOptions& o);
+  // The methods the configuration enables for this user (before AuthenticationMethods).
+  std::vector<std::string> enabled_methods() const;
+  // A method succeeded: authenticated, or a partial success with the methods that continue.
+  Phase method_succeeded(const std::string& method, bool& partial, ipc::StringList& next);
 
   config::ServerConfig m_config;     // global
   config::ServerConfig m_effective;  // after Match for the user
@@ -129,6 +134,7 @@ class Monitor {
   std::string m_service;
   std::optional<UserInfo> m_user;
   unsigned m_failures = 0;
+  AuthMethodLists m_methods{std::vector<std::string>{}};
   unsigned m_max_auth_tries = 6;
   // The key (and algorithm) the last KEYALLOWED accepted for a signed attempt.
   std::optional<Bytes> m_pending_key;

@@ -86,7 +86,7 @@ class MonitorDecider : public AuthDecider {
     auto r =
         m_ch.call(ipc::KeyAllowedRequest{algorithm, Bytes(key.begin(), key.end()), with_signature});
     if (!r) throw ProtocolError("monitor refused KEYALLOWED: " + r.error().message);
-    return Decision{r->allowed, r->exceeded};
+    return Decision{r->allowed, r->exceeded, false, {}};
   }
   Decision key_verify(const std::string& algorithm, ByteView key, ByteView signature,
                       ByteView signed_data) override {
@@ -94,12 +94,12 @@ class MonitorDecider : public AuthDecider {
                                              Bytes(signature.begin(), signature.end()),
                                              Bytes(signed_data.begin(), signed_data.end())});
     if (!r) throw ProtocolError("monitor refused KEYVERIFY: " + r.error().message);
-    return Decision{r->ok, r->exceeded};
+    return Decision{r->ok, r->exceeded, r->partial, r->methods};
   }
   Decision password(ByteView password, bool keyboard_interactive) override {
     auto r = m_ch.call(ipc::PasswordRequest{SecretBytes(password), keyboard_interactive});
     if (!r) throw ProtocolError("monitor refused PASSWORD: " + r.error().message);
-    return Decision{r->ok, r->exceeded};
+    return Decision{r->ok, r->exceeded, r->partial, r->methods};
   }
 
  private:

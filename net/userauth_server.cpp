@@ -168,8 +168,7 @@ void UserauthServer::publickey(Reader& r, bool hostbound) {
     send_failure();
     return;
   }
-  m_transport.send(Bytes{kMsgUserauthSuccess});
-  m_state = State::kAuthenticated;
+  method_succeeded(verified);
 }
 
 // RFC 4252 §8: boolean FALSE, string password; or TRUE with a new password (a change, which we
@@ -212,7 +211,7 @@ void UserauthServer::info_response(ByteView message) {
   password_decided(m_decider.password(answer, true));
 }
 
-void UserauthServer::password_decided(AuthDecider::Decision d) {
+void UserauthServer::password_decided(const AuthDecider::Decision& d) {
   if (d.exceeded) m_exceeded = true;
   if (!d.ok) {
     failed();
@@ -223,9 +222,19 @@ void UserauthServer::password_decided(AuthDecider::Decision d) {
   m_state = State::kAuthenticated;
 }
 
-void UserauthServer::send_failure() {
+void UserauthServer::method_succeeded(const AuthDecider::Decision& d) {
+  if (d.partial) {
+    m_user_info.methods = d.methods;
+    send_failure(true);
+    return;
+  }
+  m_transport.send(Bytes{kMsgUserauthSuccess});
+  m_state = State::kAuthenticated;
+}
+
+void UserauthServer::send_failure(bool partial) {
   Writer w;
-  w.u8(kMsgUserauthFailure).name_list(m_user_info.methods).boolean(false);
+  w.u8(kMsgUserauthFailure).name_list(m_user_info.methods).boolean(partial);
   m_transport.send(w.buffer());
 }
 

@@ -38,6 +38,8 @@ class AuthDecider {
   struct Decision {
     bool ok = false;
     bool exceeded = false;  // MaxAuthTries reached: disconnect
+    bool partial = false;   // succeeded, but AuthenticationMethods wants more (RFC 4252 §5.1)
+    std::vector<std::string> methods;  // with partial: the methods that may continue
   };
   virtual User user(const std::string& name, const std::string& service) = 0;
   virtual Decision key_allowed(const std::string& algorithm, ByteView key, bool with_signature) = 0;
@@ -84,8 +86,10 @@ class UserauthServer {
   void password(Reader& r);
   void keyboard_interactive(Reader& r);
   void info_response(ByteView message);
-  void password_decided(AuthDecider::Decision d);
-  void send_failure();
+  void password_decided(const AuthDecider::Decision& d);
+  // A method succeeded: SUCCESS, or a partial success listing the methods that continue.
+  void method_succeeded(const AuthDecider::Decision& d);
+  void send_failure(bool partial = false);
   void failed();
 
   Transport& m_transport;

@@ -23,7 +23,7 @@ class FakeDecider : public AuthDecider {
     bool ok = good_key && Bytes(key.begin(), key.end()) == *good_key;
     if (!ok) ++failures;
     (void)with_signature;
-    return Decision{ok, failures >= 2};
+    return Decision{ok, failures >= 2, false, {}};
   }
   Decision key_verify(const std::string& alg, ByteView key, ByteView signature,
                       ByteView signed_data) override {
@@ -32,7 +32,7 @@ class FakeDecider : public AuthDecider {
     std::string sig_alg;
     bool ok = pk && pk->verify(signature, signed_data, &sig_alg) && sig_alg == alg;
     if (!ok) ++failures;
-    return Decision{ok, failures >= 2};
+    return Decision{ok, failures >= 2, false, {}};
   }
   std::vector<std::string> users;
   std::string banner;

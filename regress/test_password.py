@@ -158,3 +158,28 @@ def test_plink_password(make_server, pw_user, keydir):
                        timeout=60, stdin=subprocess.DEVNULL)
     assert r.stdout == "plink-pw\n", r.stderr + s.log_text()
     assert s.wait_log(f"for {PW_USER} from 127.0.0.1 port ")
+
+
+def test_authentication_methods_publickey_and_password(make_server, pw_user):
+    s = make_server("UsePAM yes\nAuthenticationMethods publickey,password publickey,keyboard-interactive")
+    args = ["sshpass", "-p", PASSWORD] + s.ssh_args(
+        user=PW_USER, options=("BatchMode=no", "LogLevel=DEBUG1", "NumberOfPasswordPrompts=1",
+                               "PreferredAuthentications=publickey,password"))
+    r = subprocess.run(args + ["echo both-ok"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout == "both-ok\n", r.stderr[-2000:] + s.log_text()
+    assert 'Authenticated using "publickey" with partial success' in r.stderr
+    assert s.wait_log(f"Partial publickey for {PW_USER} from 127.0.0.1 port ")
+    assert s.wait_log(f"Accepted password for {PW_USER} from 127.0.0.1 port ")
+
+
+def test_authentication_methods_one_is_not_enough(make_server, pw_user):
+    s = make_server("UsePAM yes\nAuthenticationMethods publickey,password")
+    # The key alone: partial success, then nothing left the client can do in batch mode.
+    r = s.ssh("echo no", user=PW_USER)
+    assert r.returncode != 0 and "no" not in r.stdout
+    # The password alone is not even offered first.
+    r = ssh_password(s, PASSWORD)
+    assert r.returncode != 0
+    assert "Accepted password" not in s.log_text()
+    assert "Postponed publickey" in s.log_text()
+
