@@ -114,7 +114,8 @@ std::optional<AuthorizedKeyOptions> SystemAuthBackend::certificate_authorized(
     const Endpoint& peer) {
   if (certificate_revoked(config.revoked_keys, cert)) return std::nullopt;
   KeyOwner owner{user.name, user.uid, user.gid, user.home};
-  return trusted_ca_authorizes(owner, cert, config, peer.address);
+  if (auto o = trusted_ca_authorizes(owner, cert, config, peer.address)) return o;
+  return authorized_keys_ca_authorizes(owner, cert, config, peer.address);
 }
 
 bool SystemAuthBackend::password_ok(const std::string& name, const UserInfo* user,

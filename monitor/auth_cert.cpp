@@ -11,6 +11,7 @@
 
 #include "common/krl.h"
 #include "common/log.h"
+#include "common/match_pattern.h"
 #include "common/unique_fd.h"
 
 namespace postern::monitor {
@@ -214,6 +215,71 @@ std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const KeyOwner& user,
               cert.key_id().c_str(), static_cast<unsigned long long>(cert.serial()),
               std::string(ca.log_name()).c_str(), ca.fingerprint_sha256().c_str(), ca_file.c_str());
   return certificate_options(cert);
+}
+
+std::optional<AuthorizedKeyOptions> authorized_keys_ca_authorizes(
+    const KeyOwner& user, const Certificate& cert, const config::ServerConfig& config,
+    const std::string& client_ip, time_t now) {
+  AuthorizedKeysPolicy policy;
+  policy.files = config.authorized_keys_files;
+  policy.strict_modes = config.strict_modes;
+  auto found = find_authorized_key(user, policy, cert.signature_key(), ClientAddress{"", client_ip},
+                                   now, true);
+  if (!found) return std::nullopt;
+  const AuthorizedKeyOptions& line = found->options;
+  if (line.principals) {
+    bool any = false;
+    for (const auto& p : cert.principals())
+      if (match_pattern_list(p, *line.principals) == PatternMatch::kMatch) {
+        log_debug("%s: matched principal \"%.100s\"", found->location.c_str(), p.c_str());
+        any = true;
+        break;
+      }
+    if (!any) {
+      log_error("Refused by certificate principals options");
+      return std::nullopt;
+    }
+  }
+  std::vector<std::string> ca_algs = split_algorithm_list(config.ca_signature_algorithms);
+  CertCheck check;
+  check.type = CertType::kUser;
+  check.now = uint64_t(now);
+  if (!line.principals) check.principal = user.name;
+  check.require_principals = false;
+  check.client_address = client_ip;
+  check.user = user.name;
+  check.ca_signature_algorithms = ca_algs.empty() ? nullptr : &ca_algs;
+  CertVerdict v = check_certificate(cert, check);
+  if (!v.ok()) {
+    if (v.failure == CertFailure::kSourceAddress ||
+        v.failure == CertFailure::kSourceAddressInvalid) {
+      log_info("cert: %s", v.message.c_str());
+      log_error("Refused by certificate options");
+    } else {
+      log_error("%s", v.message.c_str());
+    }
+    return std::nullopt;
+  }
+  AuthorizedKeyOptions c = certificate_options(cert);
+  AuthorizedKeyOptions o = line;
+  o.permit_agent_forwarding = o.permit_agent_forwarding && c.permit_agent_forwarding;
+  o.permit_port_forwarding = o.permit_port_forwarding && c.permit_port_forwarding;
+  o.permit_pty = o.permit_pty && c.permit_pty;
+  o.permit_user_rc = o.permit_user_rc && c.permit_user_rc;
+  o.permit_x11_forwarding = o.permit_x11_forwarding && c.permit_x11_forwarding;
+  o.verify_required = o.verify_required || c.verify_required;
+  if (c.command) {
+    if (o.command && *o.command != *c.command) {
+      log_error("force-command mismatch");
+      return std::nullopt;
+    }
+    o.command = c.command;
+  }
+  log_verbose("Accepted certificate ID \"%s\" (serial %llu) signed by %s CA %s found at %s",
+              cert.key_id().c_str(), static_cast<unsigned long long>(cert.serial()),
+              std::string(cert.signature_key().log_name()).c_str(),
+              cert.signature_key().fingerprint_sha256().c_str(), found->location.c_str());
+  return o;
 }
 
 }  // namespace postern::monitor

@@ -36,6 +36,14 @@ std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const KeyOwner& user,
                                                           const std::string& client_ip,
                                                           time_t now = std::time(nullptr));
 
+// authorized_keys cert-authority lines (sshd(8)): the certificate's CA is such a line's key;
+// principals="..." then names the accepted principals, otherwise the user name must be listed
+// (an empty principal list is then valid). The line's options and the certificate's
+// restrictions combine, the stricter winning.
+std::optional<AuthorizedKeyOptions> authorized_keys_ca_authorizes(
+    const KeyOwner& user, const Certificate& cert, const config::ServerConfig& config,
+    const std::string& client_ip, time_t now = std::time(nullptr));
+
 // One AuthorizedPrincipalsFile text: true when a non-comment line names one of the
 // certificate's principals (lines may start with authorized_keys options, which are ignored).
 bool principals_text_accepts(std::string_view text, const Certificate& cert,

@@ -163,7 +163,7 @@ Result<void> check_strict_modes(int fd, const std::string& path, const KeyOwner&
 
 Result<AuthorizedKeyMatch> find_key_in_text(std::string_view text, const std::string& path,
                                             const PublicKey& key, const ClientAddress& client,
-                                            time_t now) {
+                                            time_t now, bool ca_lines) {
   // Only lines that carry this key are worth a log line when they are malformed.
   const std::string key_b64 = base64_encode(key.blob());
   size_t line_no = 0;
@@ -189,8 +189,8 @@ Result<AuthorizedKeyMatch> find_key_in_text(std::string_view text, const std::st
     const AuthorizedKey& entry = **parsed;
     if (entry.blob != key.blob()) continue;
     // A CA key authorizes certificates it signed, not itself (sshd(8) cert-authority).
-    if (entry.options.cert_authority) {
-      log_debug("%s: key is a certificate authority, not a user key", loc.c_str());
+    if (entry.options.cert_authority != ca_lines) {
+      if (!ca_lines) log_debug("%s: key is a certificate authority, not a user key", loc.c_str());
       continue;
     }
     if (!key_not_expired(entry.options, now)) {
@@ -215,14 +215,14 @@ Result<AuthorizedKeyMatch> find_key_in_text(std::string_view text, const std::st
 Result<AuthorizedKeyMatch> find_authorized_key(const KeyOwner& user,
                                                const AuthorizedKeysPolicy& policy,
                                                const PublicKey& key, const ClientAddress& client,
-                                               time_t now) {
+                                               time_t now, bool ca_lines) {
   for (const auto& pattern : policy.files) {
     if (pattern == "none") continue;
     std::string path = expand_authorized_keys_path(pattern, user);
     log_debug("trying public key file %s", path.c_str());
     auto text = read_keys_file(path, user, policy.strict_modes);
     if (!text) continue;
-    auto match = find_key_in_text(*text, path, key, client, now);
+    auto match = find_key_in_text(*text, path, key, client, now, ca_lines);
     if (match) return match;
   }
   return Unexpected("key " + key.fingerprint_sha256() + " not authorized for " + user.name);

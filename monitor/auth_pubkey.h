@@ -53,17 +53,19 @@ Result<void> check_strict_modes(int fd, const std::string& path, const KeyOwner&
 
 // Searches already-read authorized_keys text (`path` only names it in logs and the location).
 // Lines with bad options are logged and skipped; cert-authority lines never match a plain key;
+// with `ca_lines` only cert-authority lines match (`key` is then a certificate's CA key);
 // from= and expiry-time are enforced against `client` and `now`.
 Result<AuthorizedKeyMatch> find_key_in_text(std::string_view text, const std::string& path,
                                             const PublicKey& key, const ClientAddress& client,
-                                            time_t now);
+                                            time_t now, bool ca_lines = false);
 
 // The whole check: each configured file in turn, first match wins. The error says why nothing
 // matched (logs carry the details).
 Result<AuthorizedKeyMatch> find_authorized_key(const KeyOwner& user,
                                                const AuthorizedKeysPolicy& policy,
                                                const PublicKey& key, const ClientAddress& client,
-                                               time_t now = std::time(nullptr));
+                                               time_t now = std::time(nullptr),
+                                               bool ca_lines = false);
 
 // Switches the effective uid, gid and supplementary groups to the user's for its lifetime and
 // restores root's on destruction (fatal if that fails: a monitor stuck with a user's identity

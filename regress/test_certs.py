@@ -147,3 +147,17 @@ def test_accepted_key_logged_at_verbose_only(make_server, user):
     assert s.wait_log("Accepted publickey for")
     assert 1 <= s.log_text().count("Accepted key ED25519") <= 2
     assert "matching key found" not in s.log_text()
+
+
+def test_authorized_keys_cert_authority_with_principals(make_server, user, ca, tmp_path):
+    sign(ca, principals="deploy,other", extra=["-O", "no-pty"])
+    keys = Path(user.pw_dir) / ".ssh" / "authorized_keys_ca"
+    keys.write_text(f'cert-authority,principals="deploy" {(ca / "ca.pub").read_text()}')
+    os.chown(keys, user.pw_uid, user.pw_gid)
+    s = make_server("AuthorizedKeysFile .ssh/authorized_keys_ca")
+    r = cert_ssh(s, ca)
+    assert r.stdout == "ok\n", r.stderr + s.log_text()
+    assert s.wait_log('Accepted certificate ID "cert-id" (serial 7) signed by ED25519 CA')
+    keys.write_text(f'cert-authority,principals="nobody" {(ca / "ca.pub").read_text()}')
+    assert cert_ssh(s, ca).returncode == 255
+    assert s.wait_log("Refused by certificate principals options")
