@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/match_pattern.h"
 #include "monitor/auth_cert.h"
+#include "monitor/auth_commands.h"
 #include "monitor/auth_password.h"
 #include "monitor/auth_pubkey.h"
 
@@ -102,7 +103,10 @@ std::optional<AuthorizedKeyOptions> SystemAuthBackend::key_authorized(
   auto found = find_authorized_key(owner, policy, key, ClientAddress{"", peer.address});
   if (!found) {
     log_debug("%s", found.error().message.c_str());
-    return std::nullopt;
+    // AuthorizedKeysCommand is consulted after the files (monitor/auth_commands).
+    auto by_command = keys_command_authorizes(owner, key, config, peer.address);
+    if (!by_command) return std::nullopt;
+    found = std::move(*by_command);
   }
   log_verbose("Accepted key %s %s found at %s", std::string(key.log_name()).c_str(),
               key.fingerprint_sha256().c_str(), found->location.c_str());

@@ -161,3 +161,29 @@ def test_authorized_keys_cert_authority_with_principals(make_server, user, ca, t
     keys.write_text(f'cert-authority,principals="nobody" {(ca / "ca.pub").read_text()}')
     assert cert_ssh(s, ca).returncode == 255
     assert s.wait_log("Refused by certificate principals options")
+
+
+def test_authorized_keys_command(make_server, user, keydir):
+    import tempfile
+    d = Path(tempfile.mkdtemp(prefix="postern-akc-"))
+    try:
+        os.chmod(d, 0o755)
+        keys = d / "keys"
+        keys.write_text((keydir / "id_other.pub").read_text())
+        os.chmod(keys, 0o644)
+        args = d / "args"
+        script = d / "akc"
+        script.write_text(f'#!/bin/sh\necho "$@" > {args}\n[ "$1" = {TEST_USER} ] && cat {keys}\n')
+        os.chmod(script, 0o755)
+        os.chmod(d, 0o777)  # the script, run as nobody, records its arguments here
+        s = make_server(f"AuthorizedKeysCommand {script} %u %t %f %%\n"
+                        "AuthorizedKeysCommandUser nobody")
+        r = s.ssh("echo ok", key="id_other")
+        assert r.stdout == "ok\n", r.stderr + s.log_text()
+        fp = subprocess.run(["ssh-keygen", "-lf", str(keydir / "id_other.pub")],
+                            capture_output=True, text=True).stdout.split()[1]
+        assert args.read_text() == f"{TEST_USER} ssh-ed25519 {fp} %\n"
+        assert args.stat().st_uid == 65534
+    finally:
+        import shutil
+        shutil.rmtree(d, ignore_errors=True)
