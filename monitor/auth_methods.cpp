@@ -1,6 +1,13 @@
 #include "monitor/auth_methods.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "common/log.h"
 
 namespace postern::monitor {
 
@@ -50,6 +57,27 @@ std::vector<std::string> AuthMethodLists::next(const std::vector<std::string>& e
   for (const auto& m : enabled)
     if (may_try(m)) out.push_back(m);
   return out;
+}
+
+std::string write_auth_info(const std::vector<std::string>& lines, uid_t uid, gid_t gid) {
+  std::string text;
+  for (const auto& l : lines) text += l + "\n";
+  char path[] = "/tmp/sshauth.XXXXXXXXXXXXXXX";
+  int fd = ::mkstemp(path);  // mode 0600, O_EXCL: nobody else's file is followed
+  if (fd < 0) {
+    log_error("ExposeAuthInfo: mkstemp: %s", std::strerror(errno));
+    return "";
+  }
+  bool ok = ::fchown(fd, uid, gid) == 0 &&
+            ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  int saved = errno;
+  ::close(fd);
+  if (!ok) {
+    log_error("ExposeAuthInfo: writing %s: %s", path, std::strerror(saved));
+    ::unlink(path);
+    return "";
+  }
+  return path;
 }
 
 }  // namespace postern::monitor

@@ -3,6 +3,8 @@
 // (RFC 4252 §5.1): the client is told which methods may continue.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
@@ -28,5 +30,10 @@ class AuthMethodLists {
   std::vector<std::vector<std::string>> m_lists;  // method names without ":submethod"
   std::vector<std::string> m_done;
 };
+
+// ExposeAuthInfo (sshd_config(5)): writes the methods that authenticated the user, one a line
+// ("publickey ssh-ed25519 AAAA...", "password"), to a new 0600 file in /tmp owned by the user.
+// Returns its path for SSH_USER_AUTH, or "" (logged) when it cannot be written.
+std::string write_auth_info(const std::vector<std::string>& lines, uid_t uid, gid_t gid);
 
 }  // namespace postern::monitor

@@ -215,8 +215,22 @@ std::vector<std::string> Monitor::enabled_methods() const {
   return out;
 }
 
-Phase Monitor::method_succeeded(const std::string& method, bool& partial, ipc::StringList& next) {
-  if (m_methods.succeeded(method)) return Phase::kAuthenticated;
+Monitor::~Monitor() {
+  if (!m_auth_info_file.empty()) ::unlink(m_auth_info_file.c_str());
+}
+
+Phase Monitor::method_succeeded(const std::string& method, bool& partial, ipc::StringList& next,
+                                const std::string& detail) {
+  m_auth_info.push_back(detail.empty() ? method : method + " " + detail);
+  if (m_methods.succeeded(method)) {
+    if (m_effective.expose_auth_info && m_user) {
+      m_auth_info_file = write_auth_info(m_auth_info, m_user->uid, m_user->gid);
+      // The session process exports it like a SetEnv variable (sshd_config(5) ExposeAuthInfo).
+      if (!m_auth_info_file.empty())
+        m_effective.set_env.push_back("SSH_USER_AUTH=" + m_auth_info_file);
+    }
+    return Phase::kAuthenticated;
+  }
   partial = true;
   next = m_methods.next(enabled_methods());
   log_info("Partial %s for %s from %s port %d ssh2", method.c_str(), m_user_name.c_str(),
@@ -402,7 +416,10 @@ void Monitor::handle(Channel& ch, Message& m) {
         log_info("Accepted publickey for %s from %s port %d ssh2: %s", m_user_name.c_str(),
                  m_peer.address.c_str(), m_peer.port, what.c_str());
         apply_key_options(m_pending_options);
-        m_phase = method_succeeded("publickey", reply.partial, reply.methods);
+        Reader type_reader(req.key);
+        std::string detail(type_reader.text(128));
+        detail += " " + base64_encode(req.key);
+        m_phase = method_succeeded("publickey", reply.partial, reply.methods, detail);
       } else {
         log_failed_publickey(&*key, cert ? &*cert : nullptr);
         ++m_failures;

@@ -90,6 +90,9 @@ class Monitor {
  public:
   Monitor(config::ServerConfig config, std::vector<HostKeyEntry> host_keys, Endpoint peer,
           Endpoint local, AuthBackend& backend);
+  ~Monitor();
+  Monitor(const Monitor&) = delete;
+  Monitor& operator=(const Monitor&) = delete;
 
   Phase phase() const { return m_phase; }
   // Serves one request from the child: checks the table, runs the handler, answers.
@@ -117,7 +120,9 @@ class Monitor {
   // The methods the configuration enables for this user (before AuthenticationMethods).
   std::vector<std::string> enabled_methods() const;
   // A method succeeded: authenticated, or a partial success with the methods that continue.
-  Phase method_succeeded(const std::string& method, bool& partial, ipc::StringList& next);
+  // `detail` follows the method name in the ExposeAuthInfo file (the key for publickey).
+  Phase method_succeeded(const std::string& method, bool& partial, ipc::StringList& next,
+                         const std::string& detail = {});
 
   config::ServerConfig m_config;     // global
   config::ServerConfig m_effective;  // after Match for the user
@@ -135,6 +140,8 @@ class Monitor {
   std::optional<UserInfo> m_user;
   unsigned m_failures = 0;
   AuthMethodLists m_methods{std::vector<std::string>{}};
+  std::vector<std::string> m_auth_info;  // ExposeAuthInfo lines
+  std::string m_auth_info_file;          // removed when the connection ends
   unsigned m_max_auth_tries = 6;
   // The key (and algorithm) the last KEYALLOWED accepted for a signed attempt.
   std::optional<Bytes> m_pending_key;

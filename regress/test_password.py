@@ -183,3 +183,21 @@ def test_authentication_methods_one_is_not_enough(make_server, pw_user):
     assert "Accepted password" not in s.log_text()
     assert "Postponed publickey" in s.log_text()
 
+
+
+def test_expose_auth_info(make_server, pw_user, keydir):
+    s = make_server("UsePAM yes\nExposeAuthInfo yes\nAuthenticationMethods publickey,password")
+    args = ["sshpass", "-p", PASSWORD] + s.ssh_args(
+        user=PW_USER, options=("BatchMode=no", "NumberOfPasswordPrompts=1",
+                               "PreferredAuthentications=publickey,password"))
+    r = subprocess.run(args + ['cat "$SSH_USER_AUTH"; stat -c %U:%a "$SSH_USER_AUTH"'],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr + s.log_text()
+    key = (keydir / "id_ed25519.pub").read_text().split()
+    assert r.stdout.splitlines() == [f"publickey {key[0]} {key[1]}", "password", f"{PW_USER}:600"]
+
+
+def test_no_auth_info_by_default(make_server, pw_user):
+    s = make_server()
+    r = s.ssh('echo "[$SSH_USER_AUTH]"', user=PW_USER)
+    assert r.stdout == "[]\n", r.stderr
