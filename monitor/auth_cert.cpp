@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/match_pattern.h"
 #include "common/unique_fd.h"
+#include "monitor/auth_commands.h"
 
 namespace postern::monitor {
 
@@ -178,14 +179,42 @@ std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const KeyOwner& user,
 
   // AuthorizedPrincipalsFile, when configured, decides which principals stand for the user;
   // otherwise the user name itself must be a listed principal.
-  bool use_principals_file =
+  bool use_file =
       !config.authorized_principals_file.empty() && config.authorized_principals_file != "none";
+  bool use_command = !config.authorized_principals_command.empty() &&
+                     config.authorized_principals_command != "none";
+  bool use_principals_file = use_file || use_command;
   bool found_principal = false;
-  if (use_principals_file) {
+  if (use_file) {
     std::string path = expand_authorized_keys_path(config.authorized_principals_file, user);
     log_debug("trying authorized principals file %s", path.c_str());
     if (auto text = read_principals_file(path, user, config.strict_modes))
       found_principal = principals_text_accepts(*text, cert, path);
+  }
+  if (!found_principal && use_command) {
+    if (config.authorized_principals_command_user.empty()) {
+      log_error("No user for AuthorizedPrincipalsCommand specified, skipping");
+    } else {
+      // sshd_config(5) tokens for AuthorizedPrincipalsCommand.
+      const PublicKey& ca_key = cert.signature_key();
+      std::string line = expand_tokens(config.authorized_principals_command,
+                                       {{'u', user.name},
+                                        {'U', std::to_string(user.uid)},
+                                        {'h', user.home},
+                                        {'t', std::string(cert.type_name())},
+                                        {'f', cert.fingerprint_sha256()},
+                                        {'k', base64_encode(cert.blob())},
+                                        {'i', cert.key_id()},
+                                        {'s', std::to_string(cert.serial())},
+                                        {'T', std::string(ca_key.type_name())},
+                                        {'F', ca_key.fingerprint_sha256()},
+                                        {'K', base64_encode(ca_key.blob())}});
+      if (auto out = run_keys_command(line, config.authorized_principals_command_user,
+                                      "AuthorizedPrincipalsCommand"))
+        found_principal = principals_text_accepts(*out, cert, "AuthorizedPrincipalsCommand");
+    }
+  }
+  if (use_principals_file) {
     if (!found_principal) {
       log_error("Certificate does not contain an authorized principal");
       return std::nullopt;

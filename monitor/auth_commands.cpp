@@ -52,55 +52,46 @@ std::vector<std::string> split_words(const std::string& s) {
 
 }  // namespace
 
-std::string expand_keys_command(const std::string& command, const KeyOwner& user,
-                                const std::string& key_type, const std::string& fingerprint,
-                                const std::string& key_base64) {
+std::string expand_tokens(const std::string& text, const std::map<char, std::string>& values) {
   std::string out;
-  for (size_t i = 0; i < command.size(); ++i) {
-    if (command[i] != '%' || i + 1 == command.size()) {
-      out += command[i];
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%' || i + 1 == text.size()) {
+      out += text[i];
       continue;
     }
-    switch (command[++i]) {
-      case '%':
-        out += '%';
-        break;
-      case 'u':
-        out += user.name;
-        break;
-      case 'U':
-        out += std::to_string(user.uid);
-        break;
-      case 'h':
-        out += user.home;
-        break;
-      case 't':
-        out += key_type;
-        break;
-      case 'f':
-        out += fingerprint;
-        break;
-      case 'k':
-        out += key_base64;
-        break;
-      default:
-        out += '%';
-        out += command[i];
-    }
+    char c = text[++i];
+    auto it = values.find(c);
+    if (c == '%')
+      out += '%';
+    else if (it != values.end())
+      out += it->second;
+    else
+      out += '%', out += c;
   }
   return out;
 }
 
+std::string expand_keys_command(const std::string& command, const KeyOwner& user,
+                                const std::string& key_type, const std::string& fingerprint,
+                                const std::string& key_base64) {
+  return expand_tokens(command, {{'u', user.name},
+                                 {'U', std::to_string(user.uid)},
+                                 {'h', user.home},
+                                 {'t', key_type},
+                                 {'f', fingerprint},
+                                 {'k', key_base64}});
+}
+
 std::optional<std::string> run_keys_command(const std::string& command_line,
-                                            const std::string& run_as) {
+                                            const std::string& run_as, const char* what) {
   std::vector<std::string> words = split_words(command_line);
   if (words.empty() || words[0].empty() || words[0][0] != '/') {
-    log_error("AuthorizedKeysCommand \"%s\" must be an absolute path", command_line.c_str());
+    log_error("%s \"%s\" must be an absolute path", what, command_line.c_str());
     return std::nullopt;
   }
   passwd* pw = ::getpwnam(run_as.c_str());
   if (pw == nullptr) {
-    log_error("AuthorizedKeysCommandUser \"%s\" not found", run_as.c_str());
+    log_error("%sUser \"%s\" not found", what, run_as.c_str());
     return std::nullopt;
   }
   uid_t uid = pw->pw_uid;
@@ -157,7 +148,7 @@ std::optional<std::string> run_keys_command(const std::string& command_line,
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (too_much || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    log_error("AuthorizedKeysCommand %s failed, status %d", words[0].c_str(), status);
+    log_error("%s %s failed, status %d", what, words[0].c_str(), status);
     return std::nullopt;
   }
   return out;

@@ -187,3 +187,22 @@ def test_authorized_keys_command(make_server, user, keydir):
     finally:
         import shutil
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_authorized_principals_command(make_server, user, ca):
+    import tempfile
+    sign(ca, principals="ops", ident="id-%s")
+    d = Path(tempfile.mkdtemp(prefix="postern-apc-"))
+    try:
+        script = d / "apc"
+        script.write_text(f'#!/bin/sh\n[ "$1" = {TEST_USER} ] && [ "$2" = 7 ] && echo ops\n')
+        os.chmod(script, 0o755)
+        os.chmod(d, 0o755)
+        s = make_server(f"TrustedUserCAKeys {ca / 'ca.pub'}\n"
+                        f"AuthorizedPrincipalsCommand {script} %u %s\n"
+                        "AuthorizedPrincipalsCommandUser nobody")
+        r = cert_ssh(s, ca)
+        assert r.stdout == "ok\n", r.stderr + s.log_text()
+    finally:
+        import shutil
+        shutil.rmtree(d, ignore_errors=True)
