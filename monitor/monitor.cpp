@@ -233,8 +233,10 @@ Phase Monitor::method_succeeded(const std::string& method, bool& partial, ipc::S
   }
   partial = true;
   next = m_methods.next(enabled_methods());
-  log_info("Partial %s for %s from %s port %d ssh2", method.c_str(), m_user_name.c_str(),
-           m_peer.address.c_str(), m_peer.port);
+  // publickey logs its own line with the key.
+  if (method != "publickey")
+    log_info("Partial %s for %s from %s port %d ssh2", method.c_str(), m_user_name.c_str(),
+             m_peer.address.c_str(), m_peer.port);
   return Phase::kPubkey;
 }
 
@@ -413,13 +415,15 @@ void Monitor::handle(Channel& ch, Message& m) {
       if (ok) {
         std::string what = cert ? cert->log_description()
                                 : std::string(key->log_name()) + " " + key->fingerprint_sha256();
-        log_info("Accepted publickey for %s from %s port %d ssh2: %s", m_user_name.c_str(),
-                 m_peer.address.c_str(), m_peer.port, what.c_str());
         apply_key_options(m_pending_options);
         Reader type_reader(req.key);
         std::string detail(type_reader.text(128));
         detail += " " + base64_encode(req.key);
         m_phase = method_succeeded("publickey", reply.partial, reply.methods, detail);
+        // A partial success (AuthenticationMethods) is logged as such, as sshd does.
+        log_info("%s publickey for %s from %s port %d ssh2: %s",
+                 reply.partial ? "Partial" : "Accepted", m_user_name.c_str(),
+                 m_peer.address.c_str(), m_peer.port, what.c_str());
       } else {
         log_failed_publickey(&*key, cert ? &*cert : nullptr);
         ++m_failures;
