@@ -103,7 +103,8 @@ std::vector<HostKeyEntry> host_key_entries(
     for (const auto& alg : k->public_key().signature_algorithms()) {
       bool dup = std::any_of(out.begin(), out.end(),
                              [&](const HostKeyEntry& e) { return e.algorithm == alg; });
-      if (!dup) out.push_back({alg, k});  // the first key of a type wins, as in OpenSSH
+      if (!dup)
+        out.push_back({alg, k, std::nullopt});  // the first key of a type wins, as in OpenSSH
     }
   return out;
 }
@@ -134,7 +135,10 @@ void Monitor::start_postauth() {
 
 Result<Bytes> Monitor::sign(const std::string& algorithm, ByteView data) {
   for (const auto& e : m_host_keys)
-    if (e.algorithm == algorithm) return e.key->sign(algorithm, data);
+    if (e.algorithm == algorithm)
+      return e.key->sign(
+          e.certificate ? std::string(certificate_signature_algorithm(algorithm)) : algorithm,
+          data);
   return Unexpected("no host key for " + algorithm);
 }
 
@@ -177,7 +181,8 @@ void Monitor::check_signed_data(ByteView data, const std::string& algorithm, Byt
   if (hostbound) {
     ByteView hostkey = r.string();
     bool ours = std::any_of(m_host_keys.begin(), m_host_keys.end(), [&](const HostKeyEntry& e) {
-      const Bytes& b = e.key->public_key().blob();
+      // With HostCertificate the client names the certificate it was shown.
+      const Bytes& b = e.certificate ? *e.certificate : e.key->public_key().blob();
       return b.size() == hostkey.size() && std::equal(b.begin(), b.end(), hostkey.begin());
     });
     if (!ours) throw ProtocolError("monitor: signed data names a host key that is not ours");

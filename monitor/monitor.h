@@ -69,6 +69,9 @@ class AuthBackend {
 struct HostKeyEntry {
   std::string algorithm;
   std::shared_ptr<const PrivateKey> key;
+  // HostCertificate: the certificate blob served as K_S for a "...-cert-v01@openssh.com"
+  // algorithm (monitor/host_certs); the key still signs, with the plain algorithm.
+  std::optional<Bytes> certificate;
 };
 
 // The host key algorithms our keys can sign with, in a stable order.

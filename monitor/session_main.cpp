@@ -29,6 +29,7 @@
 #include "common/log.h"
 #include "common/ssh_key.h"
 #include "monitor/auth_backend.h"
+#include "monitor/host_certs.h"
 #include "monitor/inetd_relay.h"
 #include "monitor/listener.h"
 #include "monitor/monitor.h"
@@ -141,13 +142,14 @@ int run() {
   }
   if (keys.empty()) fatal("sshd: no hostkeys available -- exiting.");
   std::vector<HostKeyEntry> entries = host_key_entries(keys);
+  add_host_certificates(entries, cfg.host_certificates);
 
   ipc::NetSetup setup;
   setup.config = start.config;
   setup.log_level = uint32_t(lo.level);
   for (const auto& e : entries) {
     setup.host_key_algorithms.push_back(e.algorithm);
-    setup.host_key_blobs.push_back(e.key->public_key().blob());
+    setup.host_key_blobs.push_back(e.certificate ? *e.certificate : e.key->public_key().blob());
   }
   setup.remote_addr = peer.address;
   setup.remote_port = uint32_t(peer.port);

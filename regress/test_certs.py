@@ -206,3 +206,20 @@ def test_authorized_principals_command(make_server, user, ca):
     finally:
         import shutil
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_host_certificate_trusted_via_cert_authority(make_server, user, keydir, tmp_path):
+    d = tmp_path / "hostca"
+    d.mkdir()
+    keygen("-t", "ed25519", "-N", "", "-f", str(d / "hostca"))
+    import shutil
+    for suffix in ("", ".pub"):
+        shutil.copy(keydir / f"host_ed25519{suffix}", d / f"host_ed25519{suffix}")
+    keygen("-s", str(d / "hostca"), "-I", "host-id", "-h", "-n", "127.0.0.1",
+           str(d / "host_ed25519.pub"))
+    s = make_server(f"HostCertificate {d / 'host_ed25519-cert.pub'}")
+    kh = tmp_path / "known_hosts_ca"
+    kh.write_text(f"@cert-authority * {(d / 'hostca.pub').read_text()}")
+    r = s.ssh("echo ok", options=["StrictHostKeyChecking=yes", f"UserKnownHostsFile={kh}",
+                                  "HostKeyAlgorithms=ssh-ed25519-cert-v01@openssh.com"])
+    assert r.stdout == "ok\n", r.stderr + s.log_text()
