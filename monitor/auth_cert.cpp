@@ -93,6 +93,27 @@ bool ca_listed(const std::string& path, const PublicKey& ca) {
 
 }  // namespace
 
+// The stricter of a line's options and a certificate's restrictions; nullopt when both force a
+// command and they differ.
+static std::optional<AuthorizedKeyOptions> combine(AuthorizedKeyOptions o,
+                                                   const Certificate& cert) {
+  AuthorizedKeyOptions c = certificate_options(cert);
+  o.permit_agent_forwarding = o.permit_agent_forwarding && c.permit_agent_forwarding;
+  o.permit_port_forwarding = o.permit_port_forwarding && c.permit_port_forwarding;
+  o.permit_pty = o.permit_pty && c.permit_pty;
+  o.permit_user_rc = o.permit_user_rc && c.permit_user_rc;
+  o.permit_x11_forwarding = o.permit_x11_forwarding && c.permit_x11_forwarding;
+  o.verify_required = o.verify_required || c.verify_required;
+  if (c.command) {
+    if (o.command && *o.command != *c.command) {
+      log_error("force-command mismatch");
+      return std::nullopt;
+    }
+    o.command = c.command;
+  }
+  return o;
+}
+
 std::vector<std::string> split_algorithm_list(const std::string& list) {
   std::vector<std::string> out;
   std::stringstream ss(list);
@@ -141,8 +162,9 @@ AuthorizedKeyOptions certificate_options(const Certificate& cert) {
   return o;
 }
 
-bool principals_text_accepts(std::string_view text, const Certificate& cert,
-                             const std::string& location) {
+std::optional<AuthorizedKeyOptions> principals_text_accepts(std::string_view text,
+                                                            const Certificate& cert,
+                                                            const std::string& location) {
   size_t lineno = 0;
   while (!text.empty()) {
     size_t nl = text.find('\n');
@@ -153,13 +175,22 @@ bool principals_text_accepts(std::string_view text, const Certificate& cert,
     // "[options] principal": the principal is the last word.
     size_t sp = line.find_last_of(" \t");
     std::string_view name = sp == std::string_view::npos ? line : line.substr(sp + 1);
-    if (cert.has_principal(name)) {
-      log_debug("%s:%zu: matched principal \"%.100s\"", location.c_str(), lineno,
-                std::string(name).c_str());
-      return true;
+    if (!cert.has_principal(name)) continue;
+    AuthorizedKeyOptions options;
+    if (sp != std::string_view::npos) {
+      auto parsed = parse_authorized_key_options(trim(line.substr(0, sp)));
+      if (!parsed) {
+        log_verbose("%s:%zu: bad principals options: %s", location.c_str(), lineno,
+                    parsed.error().message.c_str());
+        continue;
+      }
+      options = std::move(*parsed);
     }
+    log_debug("%s:%zu: matched principal \"%.100s\"", location.c_str(), lineno,
+              std::string(name).c_str());
+    return options;
   }
-  return false;
+  return std::nullopt;
 }
 
 std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const KeyOwner& user,
@@ -185,11 +216,13 @@ std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const KeyOwner& user,
                      config.authorized_principals_command != "none";
   bool use_principals_file = use_file || use_command;
   bool found_principal = false;
+  std::optional<AuthorizedKeyOptions> line_options;
   if (use_file) {
     std::string path = expand_authorized_keys_path(config.authorized_principals_file, user);
     log_debug("trying authorized principals file %s", path.c_str());
     if (auto text = read_principals_file(path, user, config.strict_modes))
-      found_principal = principals_text_accepts(*text, cert, path);
+      line_options = principals_text_accepts(*text, cert, path);
+    found_principal = line_options.has_value();
   }
   if (!found_principal && use_command) {
     if (config.authorized_principals_command_user.empty()) {
@@ -211,7 +244,8 @@ std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const KeyOwner& user,
                                         {'K', base64_encode(ca_key.blob())}});
       if (auto out = run_keys_command(line, config.authorized_principals_command_user,
                                       "AuthorizedPrincipalsCommand"))
-        found_principal = principals_text_accepts(*out, cert, "AuthorizedPrincipalsCommand");
+        line_options = principals_text_accepts(*out, cert, "AuthorizedPrincipalsCommand");
+      found_principal = line_options.has_value();
     }
   }
   if (use_principals_file) {
@@ -243,7 +277,7 @@ std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const KeyOwner& user,
   log_verbose("Accepted certificate ID \"%s\" (serial %llu) signed by %s CA %s via %s",
               cert.key_id().c_str(), static_cast<unsigned long long>(cert.serial()),
               std::string(ca.log_name()).c_str(), ca.fingerprint_sha256().c_str(), ca_file.c_str());
-  return certificate_options(cert);
+  return combine(line_options.value_or(AuthorizedKeyOptions{}), cert);
 }
 
 std::optional<AuthorizedKeyOptions> authorized_keys_ca_authorizes(

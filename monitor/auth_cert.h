@@ -44,10 +44,12 @@ std::optional<AuthorizedKeyOptions> authorized_keys_ca_authorizes(
     const KeyOwner& user, const Certificate& cert, const config::ServerConfig& config,
     const std::string& client_ip, time_t now = std::time(nullptr));
 
-// One AuthorizedPrincipalsFile text: true when a non-comment line names one of the
-// certificate's principals (lines may start with authorized_keys options, which are ignored).
-bool principals_text_accepts(std::string_view text, const Certificate& cert,
-                             const std::string& location);
+// One AuthorizedPrincipalsFile text: the options of the first non-comment line naming one of
+// the certificate's principals ("[authorized_keys options] principal"; a line with bad options
+// is skipped), or nullopt.
+std::optional<AuthorizedKeyOptions> principals_text_accepts(std::string_view text,
+                                                            const Certificate& cert,
+                                                            const std::string& location);
 
 // Splits a comma-separated algorithm list.
 std::vector<std::string> split_algorithm_list(const std::string& list);
