@@ -8,6 +8,7 @@
 namespace postern::monitor {
 
 void add_host_certificates(std::vector<HostKeyEntry>& entries,
+                           const std::vector<std::shared_ptr<const PrivateKey>>& keys,
                            const std::vector<std::string>& paths) {
   std::vector<HostKeyEntry> certs;
   for (const auto& path : paths) {
@@ -21,17 +22,17 @@ void add_host_certificates(std::vector<HostKeyEntry>& entries,
       log_error("Could not load host certificate \"%s\": not a host certificate", path.c_str());
       continue;
     }
-    auto owner = std::find_if(entries.begin(), entries.end(), [&](const HostKeyEntry& e) {
-      return !e.certificate && e.key->public_key().blob() == cert->key().blob();
+    auto owner = std::find_if(keys.begin(), keys.end(), [&](const auto& k) {
+      return k->public_key().blob() == cert->key().blob();
     });
-    if (owner == entries.end()) {
+    if (owner == keys.end()) {
       log_error("No matching private key for certificate \"%s\"", path.c_str());
       continue;
     }
     for (const auto& alg : cert->algorithms()) {
       bool dup = std::any_of(certs.begin(), certs.end(),
                              [&](const HostKeyEntry& e) { return e.algorithm == alg; });
-      if (!dup) certs.push_back({alg, owner->key, cert->blob()});
+      if (!dup) certs.push_back({alg, *owner, cert->blob()});
     }
     log_debug("host certificate: %s", cert->log_description().c_str());
   }

@@ -10,9 +10,11 @@
 
 namespace postern::monitor {
 
-// Adds the entries for the certificates in `paths` whose key is one of `entries`' keys, ahead of
-// the plain entries (as sshd prefers certificates). Unusable files are logged and skipped.
+// Adds the entries for the certificates in `paths` whose key is one of `keys` (any HostKey, not
+// only the first of its type), ahead of the plain entries (as sshd prefers certificates).
+// Unusable files are logged and skipped.
 void add_host_certificates(std::vector<HostKeyEntry>& entries,
+                           const std::vector<std::shared_ptr<const PrivateKey>>& keys,
                            const std::vector<std::string>& paths);
 
 }  // namespace postern::monitor

@@ -142,7 +142,7 @@ int run() {
   }
   if (keys.empty()) fatal("sshd: no hostkeys available -- exiting.");
   std::vector<HostKeyEntry> entries = host_key_entries(keys);
-  add_host_certificates(entries, cfg.host_certificates);
+  add_host_certificates(entries, keys, cfg.host_certificates);
 
   ipc::NetSetup setup;
   setup.config = start.config;
