@@ -425,16 +425,18 @@ def test_unused_connection_timeout(make_server, user, echo):
 
 
 def test_channel_timeout(make_server, user, echo):
-    server = make_server("ChannelTimeout session:command=1 direct-tcpip=1")
+    # Margins are wide (3 s timeout, output every 0.3 s) so a loaded machine's scheduling delays
+    # cannot make a busy channel look idle.
+    server = make_server("ChannelTimeout session:command=3 direct-tcpip=3")
     # An idle command channel is closed: no exit status, ssh reports 255.
-    r = server.ssh("sleep 5; exit 23", timeout=30)
+    r = server.ssh("sleep 12; exit 23", timeout=30)
     assert r.returncode == 255
     assert server.wait_log("seconds of inactivity")
-    # A busy one lives on.
-    r = server.ssh("for i in 1 2 3 4; do echo $i; sleep 0.5; done; exit 23", timeout=30)
+    # A busy one lives on, past the timeout.
+    r = server.ssh("for i in $(seq 15); do echo $i; sleep 0.3; done; exit 23", timeout=30)
     assert r.returncode == 23
     # A shell is not a command.
-    r = server.ssh(None, input="sleep 3; exit 24\n", extra=["-T"], timeout=30)
+    r = server.ssh(None, input="sleep 5; exit 24\n", extra=["-T"], timeout=30)
     assert r.returncode == 24
 
 
