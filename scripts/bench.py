@@ -4,6 +4,8 @@ Figures (as in shared/BASELINE.md):
   handshake  median wall ms of `ssh host true` (curve25519-sha256, ed25519) and server CPU ms per
              connection (listener's own plus reaped children's CPU time, from /proc)
   upload     MB/s and server CPU s/GiB of `ssh host 'cat >/dev/null'` for each cipher
+  sftp       MB/s of a put and a get with the stock sftp client (postern's sftp-server against
+             OpenSSH's, each behind its own sshd)
   memory     PSS KiB of the server's processes per idle session
 """
 
@@ -124,12 +126,12 @@ class Target:
 
 
 class SshdLike(Target):
-    def __init__(self, name, binary, work, keys):
+    def __init__(self, name, binary, work, keys, sftp_server):
         super().__init__(name, work, keys)
         cfg = work / f"{name}_config"
         cfg.write_text(f"ListenAddress 127.0.0.1\nPort {self.port}\nHostKey {keys}/host_ed25519\n"
                        f"PidFile {work}/{name}.pid\nMaxStartups 100:30:200\nUsePAM no\n"
-                       f"LogLevel ERROR\n")
+                       f"LogLevel ERROR\nSubsystem sftp {sftp_server}\n")
         self.cmd = [str(binary), "-D", "-e", "-f", str(cfg)]
 
     def start(self):
@@ -187,6 +189,32 @@ def bench_upload(t, keys, cipher, mib):
     return mib * 1.048576 / wall, cpu * 1024 / mib
 
 
+def bench_sftp(t, keys, mib):
+    """1 GiB (or --size) put then get with the stock sftp client: MB/s each way."""
+    if isinstance(t, Dropbear):
+        return None
+    src = t.work / "sftp-src"
+    if not src.exists() or src.stat().st_size != mib << 20:
+        subprocess.run(["head", "-c", str(mib << 20), "/dev/urandom"], stdout=open(src, "wb"), check=True)
+    home = Path(pwd.getpwnam(USER).pw_dir)
+    got = t.work / "sftp-got"
+    args = ["sftp", "-F", "/dev/null", "-P", str(t.port), "-i", str(keys / "id_ed25519"),
+            "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-b", "-",
+            f"{USER}@127.0.0.1"]
+    results = []
+    for batch in (f"put {src} bench.bin\n", f"get bench.bin {got}\n"):
+        s = time.perf_counter()
+        subprocess.run(args, input=batch.encode(), check=True, stdout=subprocess.DEVNULL)
+        results.append(mib * 1.048576 / (time.perf_counter() - s))
+    same = subprocess.run(["cmp", "-s", str(src), str(got)]).returncode == 0
+    (home / "bench.bin").unlink(missing_ok=True)
+    got.unlink(missing_ok=True)
+    if not same:
+        raise RuntimeError(f"{t.name}: sftp get returned different bytes")
+    return tuple(results)
+
+
 def bench_memory(t, keys, sessions):
     base = pss_kib(descendants(t.proc.pid))
     clients = [subprocess.Popen(ssh_cmd(t, keys, "-N"), stdin=subprocess.DEVNULL)
@@ -216,7 +244,7 @@ def main():
     ap.add_argument("--size", type=int, default=1024, help="upload size in MiB (default 1024)")
     ap.add_argument("--runs", type=int, default=30, help="handshakes per server")
     ap.add_argument("--sessions", type=int, default=10, help="idle sessions for the memory figure")
-    ap.add_argument("--only", default="handshake,upload,memory")
+    ap.add_argument("--only", default="handshake,upload,sftp,memory")
     a = ap.parse_args()
     only = a.only.split(",")
 
@@ -227,8 +255,9 @@ def main():
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / "id_ed25519")], check=True)
     make_user(keys)
     os.makedirs("/run/sshd", exist_ok=True)
-    targets = [SshdLike("postern", BUILD / "monitor" / "sshd", work, keys),
-               SshdLike("openssh", "/usr/sbin/sshd", work, keys)]
+    targets = [SshdLike("postern", BUILD / "monitor" / "sshd", work, keys,
+                        BUILD / "sftp-server" / "sftp-server"),
+               SshdLike("openssh", "/usr/sbin/sshd", work, keys, "/usr/lib/openssh/sftp-server")]
     if shutil.which("dropbear"):
         targets.append(Dropbear("dropbear", work, keys))
     results = {}
@@ -241,6 +270,8 @@ def main():
             if "upload" in only:
                 for c in ("aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com", "aes128-ctr"):
                     r[c] = bench_upload(t, keys, c, a.size)
+            if "sftp" in only:
+                r["sftp"] = bench_sftp(t, keys, a.size)
             if "memory" in only:
                 r["pss_kib"] = bench_memory(t, keys, a.sessions)
             t.stop()
@@ -268,6 +299,9 @@ def main():
         for c in ("aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com", "aes128-ctr"):
             row(f"upload {c} MB/s", [(results[n][c] or (None, None))[0] for n in names], False)
             row(f"upload {c} server CPU s/GiB", [(results[n][c] or (None, None))[1] for n in names], True)
+    if "sftp" in only:
+        row("sftp put MB/s", [(results[n]["sftp"] or (None, None))[0] for n in names], False)
+        row("sftp get MB/s", [(results[n]["sftp"] or (None, None))[1] for n in names], False)
     if "memory" in only:
         row("PSS KiB per idle session", [results[n]["pss_kib"] for n in names], True)
 
