@@ -12,7 +12,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -21,6 +20,7 @@
 #include "common/ipc_messages.h"
 #include "common/log.h"
 #include "monitor/chroot.h"
+#include "net/monitor_client.h"
 #include "net/sandbox.h"
 #include "net/transport.h"
 #include "postern_config.h"
@@ -31,37 +31,6 @@ namespace {
 
 constexpr int kChannelFd = 3;
 constexpr int kSocketFd = 4;
-
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
-class MonitorSigner : public net::HostKeySigner {
- public:
-  MonitorSigner(ipc::Channel& ch, std::vector<std::string> algs, std::vector<Bytes> blobs)
-      : m_ch(ch), m_algs(std::move(algs)), m_blobs(std::move(blobs)) {}
-  std::vector<std::string> algorithms() const override { return m_algs; }
-  Bytes public_key_blob(std::string_view algorithm) const override {
-    for (size_t i = 0; i < m_algs.size(); ++i)
-      if (m_algs[i] == algorithm) return m_blobs[i];
-    return {};
-  }
-  Result<Bytes> sign(std::string_view algorithm, ByteView data) override {
-    auto r = m_ch.call(ipc::SignRequest{std::string(algorithm), Bytes(data.begin(), data.end())});
-    if (!r) return Unexpected(r.error());
-    return std::move(r->signature);
-  }
-
- private:
-  ipc::Channel& m_ch;
-  std::vector<std::string> m_algs;
-  std::vector<Bytes> m_blobs;
-};
 
 class MonitorPrivilegedOps : public session::PrivilegedOps {
  public:
@@ -105,25 +74,8 @@ int run() {
   ipc::Channel channel{UniqueFd(kChannelFd)};
   UniqueFd sock(kSocketFd);
 
-  LogOptions lo;
-  lo.to_stderr = true;
-  log_init(lo);
-  ipc::UserSetup setup;
-  try {
-    auto m = channel.receive();
-    setup = ipc::decode<ipc::UserSetup>(m.data.view());
-  } catch (const std::exception& e) {
-    fatal("sshd-user: no setup from the monitor (%s); it is started by sshd-session", e.what());
-  }
-  lo.level = LogLevel(setup.log_level);
-  log_init(lo);
   // Log lines go to the monitor, which writes them where the configuration says.
-  log_set_sink([&channel](LogLevel level, std::string_view line) {
-    try {
-      channel.send(ipc::LogLine{uint32_t(level), std::string(line)});
-    } catch (...) {
-    }
-  });
+  auto setup = net::receive_setup_from_monitor<ipc::UserSetup>(channel, "sshd-user");
   auto cfg = config::deserialize_config(setup.config);
   if (!cfg) fatal("bad configuration from the monitor: %s", cfg.error().message.c_str());
 
@@ -133,24 +85,8 @@ int run() {
   become_user(user, *cfg);
   enter_home_directory(user.home, chroot_configured(cfg->chroot_directory));
 
-  MonitorSigner signer(channel, setup.host_key_algorithms, setup.host_key_blobs);
-  net::TransportConfig tc;
-  tc.role = net::Role::kServer;
-  tc.version = std::string("SSH-2.0-postern_") + POSTERN_VERSION;
-  if (!cfg->version_addendum.empty()) tc.version += " " + cfg->version_addendum;
-  tc.kex_algorithms = split_list(cfg->kex_algorithms);
-  tc.host_key_algorithms = split_list(cfg->host_key_algorithms);
-  tc.ciphers = split_list(cfg->ciphers);
-  tc.macs = split_list(cfg->macs);
-  tc.rekey_bytes = uint64_t(cfg->rekey_limit_bytes);
-  tc.rekey_seconds = uint64_t(cfg->rekey_limit_seconds);
-  tc.server_sig_algs = split_list(cfg->pubkey_accepted_algorithms);
-  tc.host_key_signer = &signer;
-  tc.choose_dh_group = [&channel](uint32_t min, uint32_t n, uint32_t max) -> Result<net::DhGroup> {
-    auto r = channel.call(ipc::ModuliRequest{min, n, max});
-    if (!r) return Unexpected(r.error());
-    return net::DhGroup{std::move(r->p), std::move(r->g)};
-  };
+  net::MonitorHostKeySigner signer(channel, setup.host_key_algorithms, setup.host_key_blobs);
+  net::TransportConfig tc = net::server_transport_config(*cfg, signer, channel);
   net::TransportState state{std::move(setup.transport_state)};
   auto transport = net::Transport::import_state(tc, state);
   state.bytes.clear();

@@ -17,7 +17,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -25,6 +24,7 @@
 #include "common/ipc.h"
 #include "common/ipc_messages.h"
 #include "common/log.h"
+#include "net/monitor_client.h"
 #include "net/sandbox.h"
 #include "net/transport.h"
 #include "net/userauth_server.h"
@@ -36,43 +36,11 @@ namespace {
 constexpr int kChannelFd = 3;
 constexpr int kSocketFd = 4;
 
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 uint64_t now_seconds() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return uint64_t(ts.tv_sec);
 }
-
-// The host keys as the transport sees them: public halves here, signatures from the monitor.
-class MonitorSigner : public HostKeySigner {
- public:
-  MonitorSigner(ipc::Channel& ch, std::vector<std::string> algs, std::vector<Bytes> blobs)
-      : m_ch(ch), m_algs(std::move(algs)), m_blobs(std::move(blobs)) {}
-  std::vector<std::string> algorithms() const override { return m_algs; }
-  Bytes public_key_blob(std::string_view algorithm) const override {
-    for (size_t i = 0; i < m_algs.size(); ++i)
-      if (m_algs[i] == algorithm) return m_blobs[i];
-    return {};
-  }
-  Result<Bytes> sign(std::string_view algorithm, ByteView data) override {
-    auto r = m_ch.call(ipc::SignRequest{std::string(algorithm), Bytes(data.begin(), data.end())});
-    if (!r) return Unexpected(r.error());
-    return std::move(r->signature);
-  }
-
- private:
-  ipc::Channel& m_ch;
-  std::vector<std::string> m_algs;
-  std::vector<Bytes> m_blobs;
-};
 
 class MonitorDecider : public AuthDecider {
  public:
@@ -134,30 +102,10 @@ int run() {
   UniqueFd sock(kSocketFd);
 
   // Every log line goes to the monitor (the jail has no syslog socket and no files).
-  LogOptions lo;
-  lo.to_stderr = true;
-  log_init(lo);
-  ipc::NetSetup setup;
-  try {
-    auto m = channel.receive();
-    setup = ipc::decode<ipc::NetSetup>(m.data.view());
-  } catch (const std::exception& e) {
-    fatal("sshd-net: no setup from the monitor (%s); it is started by sshd-session", e.what());
-  }
-  lo.level = LogLevel(setup.log_level);
-  log_init(lo);
-  log_set_sink([&channel](LogLevel level, std::string_view line) {
-    try {
-      channel.send(ipc::LogLine{uint32_t(level), std::string(line)});
-    } catch (...) {
-      // The monitor is gone; nothing useful can be done with the line.
-    }
-  });
+  auto setup = receive_setup_from_monitor<ipc::NetSetup>(channel, "sshd-net");
 
   auto cfg = config::deserialize_config(setup.config);
   if (!cfg) fatal("bad configuration from the monitor: %s", cfg.error().message.c_str());
-  if (setup.host_key_algorithms.size() != setup.host_key_blobs.size())
-    fatal("bad host key list from the monitor");
 
   // ---- the jail -------------------------------------------------------------------------------
   warm_up_openssl();
@@ -169,24 +117,8 @@ int run() {
   if (auto r = policy.apply(); !r) fatal("sandbox: %s", r.error().message.c_str());
 
   // ---- transport + userauth ---------------------------------------------------------------------
-  MonitorSigner signer(channel, setup.host_key_algorithms, setup.host_key_blobs);
-  TransportConfig tc;
-  tc.role = Role::kServer;
-  tc.version = std::string("SSH-2.0-postern_") + POSTERN_VERSION;
-  if (!cfg->version_addendum.empty()) tc.version += " " + cfg->version_addendum;
-  tc.kex_algorithms = split_list(cfg->kex_algorithms);
-  tc.host_key_algorithms = split_list(cfg->host_key_algorithms);
-  tc.ciphers = split_list(cfg->ciphers);
-  tc.macs = split_list(cfg->macs);
-  tc.rekey_bytes = uint64_t(cfg->rekey_limit_bytes);
-  tc.rekey_seconds = uint64_t(cfg->rekey_limit_seconds);
-  tc.server_sig_algs = split_list(cfg->pubkey_accepted_algorithms);
-  tc.host_key_signer = &signer;
-  tc.choose_dh_group = [&channel](uint32_t min, uint32_t n, uint32_t max) -> Result<DhGroup> {
-    auto r = channel.call(ipc::ModuliRequest{min, n, max});
-    if (!r) return Unexpected(r.error());
-    return DhGroup{std::move(r->p), std::move(r->g)};
-  };
+  MonitorHostKeySigner signer(channel, setup.host_key_algorithms, setup.host_key_blobs);
+  TransportConfig tc = server_transport_config(*cfg, signer, channel);
 
   PeerAddress peer{setup.remote_addr, int(setup.remote_port)};
   Transport transport(tc);

@@ -1,0 +1,63 @@
+#include "net/monitor_client.h"
+
+#include <sstream>
+
+#include "postern_config.h"
+
+namespace postern::net {
+namespace {
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+}  // namespace
+
+MonitorHostKeySigner::MonitorHostKeySigner(ipc::Channel& monitor,
+                                           std::vector<std::string> algorithms,
+                                           std::vector<Bytes> blobs)
+    : m_monitor(monitor), m_algorithms(std::move(algorithms)), m_blobs(std::move(blobs)) {
+  if (m_algorithms.size() != m_blobs.size()) fatal("bad host key list from the monitor");
+}
+
+Bytes MonitorHostKeySigner::public_key_blob(std::string_view algorithm) const {
+  for (size_t i = 0; i < m_algorithms.size(); ++i)
+    if (m_algorithms[i] == algorithm) return m_blobs[i];
+  return {};
+}
+
+Result<Bytes> MonitorHostKeySigner::sign(std::string_view algorithm, ByteView data) {
+  auto r =
+      m_monitor.call(ipc::SignRequest{std::string(algorithm), Bytes(data.begin(), data.end())});
+  if (!r) return Unexpected(r.error());
+  return std::move(r->signature);
+}
+
+TransportConfig server_transport_config(const config::ServerConfig& cfg, HostKeySigner& signer,
+                                        ipc::Channel& monitor) {
+  TransportConfig tc;
+  tc.role = Role::kServer;
+  tc.version = std::string("SSH-2.0-postern_") + POSTERN_VERSION;
+  if (!cfg.version_addendum.empty()) tc.version += " " + cfg.version_addendum;
+  tc.kex_algorithms = split_list(cfg.kex_algorithms);
+  tc.host_key_algorithms = split_list(cfg.host_key_algorithms);
+  tc.ciphers = split_list(cfg.ciphers);
+  tc.macs = split_list(cfg.macs);
+  tc.rekey_bytes = uint64_t(cfg.rekey_limit_bytes);
+  tc.rekey_seconds = uint64_t(cfg.rekey_limit_seconds);
+  tc.server_sig_algs = split_list(cfg.pubkey_accepted_algorithms);
+  tc.host_key_signer = &signer;
+  tc.choose_dh_group = [&monitor](uint32_t min, uint32_t n, uint32_t max) -> Result<DhGroup> {
+    auto r = monitor.call(ipc::ModuliRequest{min, n, max});
+    if (!r) return Unexpected(r.error());
+    return DhGroup{std::move(r->p), std::move(r->g)};
+  };
+  return tc;
+}
+
+}  // namespace postern::net
