@@ -9,7 +9,7 @@
 namespace postern::net {
 namespace {
 
-class Curve25519Kex final : public KexMethod {
+class Curve25519Kex final : public EphemeralKexMethod {
  public:
   Curve25519Kex(std::string_view name, EvpPkeyPtr fixed_key)
       : m_name(name), m_key(std::move(fixed_key)) {}
@@ -17,32 +17,16 @@ class Curve25519Kex final : public KexMethod {
   std::string_view name() const override { return m_name; }
   const EVP_MD* hash() const override { return EVP_sha256(); }
 
-  Result<KexServerResult> server_respond(ByteView client_public) override {
-    if (auto r = ensure_key(); !r) return Unexpected(r.error());
-    auto secret = agree(client_public);
-    if (!secret) return Unexpected(secret.error());
-    return KexServerResult{our_public(), std::move(*secret)};
-  }
-
-  Bytes client_public() override {
-    if (auto r = ensure_key(); !r) return {};
-    return our_public();
-  }
-
-  Result<SecretBytes> client_finish(ByteView server_public) override {
-    if (!m_key) return Unexpected("curve25519: client_finish before client_public");
-    return agree(server_public);
-  }
-
  private:
-  Result<void> ensure_key() {
+  bool has_key() const override { return bool(m_key); }
+  Result<void> ensure_key() override {
     if (m_key) return {};
     m_key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "X25519"));
     if (!m_key) return Unexpected(ossl_error("X25519 key generation"));
     return {};
   }
 
-  Bytes our_public() const {
+  Bytes our_public() const override {
     Bytes pub(kX25519KeySize);
     size_t len = pub.size();
     if (EVP_PKEY_get_raw_public_key(m_key.get(), pub.data(), &len) <= 0 || len != pub.size())
@@ -53,7 +37,7 @@ class Curve25519Kex final : public KexMethod {
   // RFC 8731 §3: the peer's value must be exactly 32 bytes; the all-zero output of X25519 (a
   // low-order peer point) must be refused; K is the 32 output bytes read as a big-endian
   // unsigned integer and encoded as an mpint (§3.1).
-  Result<SecretBytes> agree(ByteView peer_public) {
+  Result<SecretBytes> agree(ByteView peer_public) override {
     if (peer_public.size() != kX25519KeySize)
       return Unexpected("curve25519: peer public key is not 32 bytes");
     EvpPkeyPtr peer(EVP_PKEY_new_raw_public_key_ex(nullptr, "X25519", nullptr, peer_public.data(),

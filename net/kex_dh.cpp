@@ -39,7 +39,7 @@ Bytes mpint_contents(const BIGNUM* bn) {
 
 // A key-exchange object over one group. The domain parameters are built once; our key is
 // generated on first use; the peer's value becomes an EVP key over the same domain.
-class DhKex final : public KexMethod {
+class DhKex final : public EphemeralKexMethod {
  public:
   DhKex(std::string name, const EVP_MD* md, BignumPtr p, BignumPtr g)
       : m_name(std::move(name)), m_md(md), m_p(std::move(p)), m_g(std::move(g)) {}
@@ -47,23 +47,6 @@ class DhKex final : public KexMethod {
   std::string_view name() const override { return m_name; }
   const EVP_MD* hash() const override { return m_md; }
   bool public_is_mpint() const override { return true; }
-
-  Result<KexServerResult> server_respond(ByteView client_public) override {
-    if (auto r = ensure_key(); !r) return Unexpected(r.error());
-    auto secret = agree(client_public);
-    if (!secret) return Unexpected(secret.error());
-    return KexServerResult{our_public(), std::move(*secret)};
-  }
-
-  Bytes client_public() override {
-    if (auto r = ensure_key(); !r) return {};
-    return our_public();
-  }
-
-  Result<SecretBytes> client_finish(ByteView server_public) override {
-    if (!m_key) return Unexpected("dh: client_finish before client_public");
-    return agree(server_public);
-  }
 
  private:
   // p and g, and optionally a public value, as OSSL_PARAMs for EVP_PKEY_fromdata.
@@ -88,7 +71,8 @@ class DhKex final : public KexMethod {
     return EvpPkeyPtr(key);
   }
 
-  Result<void> ensure_key() {
+  bool has_key() const override { return bool(m_key); }
+  Result<void> ensure_key() override {
     if (m_key) return {};
     EvpPkeyPtr domain = key_from(nullptr);
     if (!domain) return Unexpected(ossl_error("dh: domain parameters"));
@@ -109,7 +93,7 @@ class DhKex final : public KexMethod {
     return {};
   }
 
-  Bytes our_public() const {
+  Bytes our_public() const override {
     BIGNUM* raw = nullptr;
     if (EVP_PKEY_get_bn_param(m_key.get(), OSSL_PKEY_PARAM_PUB_KEY, &raw) <= 0) return {};
     BignumPtr pub(raw);
@@ -135,7 +119,7 @@ class DhKex final : public KexMethod {
     return v;
   }
 
-  Result<SecretBytes> agree(ByteView peer_public) {
+  Result<SecretBytes> agree(ByteView peer_public) override {
     auto value = parse_peer(peer_public);
     if (!value) return Unexpected(value.error());
     EvpPkeyPtr peer = key_from(value->get());

@@ -25,41 +25,25 @@ constexpr Curve kCurves[] = {
     {"ecdh-sha2-nistp521", "P-521", 66, EVP_sha512},
 };
 
-class EcdhKex final : public KexMethod {
+class EcdhKex final : public EphemeralKexMethod {
  public:
   explicit EcdhKex(const Curve& curve) : m_curve(curve) {}
 
   std::string_view name() const override { return m_curve.method; }
   const EVP_MD* hash() const override { return m_curve.md(); }
 
-  Result<KexServerResult> server_respond(ByteView client_public) override {
-    if (auto r = ensure_key(); !r) return Unexpected(r.error());
-    auto secret = agree(client_public);
-    if (!secret) return Unexpected(secret.error());
-    return KexServerResult{our_public(), std::move(*secret)};
-  }
-
-  Bytes client_public() override {
-    if (auto r = ensure_key(); !r) return {};
-    return our_public();
-  }
-
-  Result<SecretBytes> client_finish(ByteView server_public) override {
-    if (!m_key) return Unexpected("ecdh: client_finish before client_public");
-    return agree(server_public);
-  }
-
  private:
   size_t point_size() const { return 1 + 2 * m_curve.field_bytes; }
 
-  Result<void> ensure_key() {
+  bool has_key() const override { return bool(m_key); }
+  Result<void> ensure_key() override {
     if (m_key) return {};
     m_key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", m_curve.group));
     if (!m_key) return Unexpected(ossl_error("ecdh key generation"));
     return {};
   }
 
-  Bytes our_public() const {
+  Bytes our_public() const override {
     Bytes pub(point_size());
     size_t len = 0;
     if (EVP_PKEY_get_octet_string_param(m_key.get(), OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pub.data(),
@@ -73,7 +57,7 @@ class EcdhKex final : public KexMethod {
   // checks it lies on the curve when decoding and runs the full public-key check (not the point
   // at infinity, correct order) in evp_derive. Compressed points are refused: §3.1 only
   // mandates the uncompressed form and no SSH implementation sends anything else.
-  Result<SecretBytes> agree(ByteView peer_public) {
+  Result<SecretBytes> agree(ByteView peer_public) override {
     if (peer_public.size() != point_size() || peer_public[0] != 0x04)
       return Unexpected("ecdh: peer public key is not an uncompressed point");
     OSSL_PARAM params[] = {
