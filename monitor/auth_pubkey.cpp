@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -86,6 +87,16 @@ std::optional<std::string> read_keys_file(const std::string& path, const KeyOwne
   return text;
 }
 
+// "1999-01-01T00:00:00" in local time, the form sshd's logs give times in.
+std::string format_local_time(time_t t) {
+  struct tm tm {};
+  char buf[32];
+  if (::localtime_r(&t, &tm) == nullptr ||
+      std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+    return std::to_string(t);
+  return buf;
+}
+
 }  // namespace
 
 std::string expand_authorized_keys_path(std::string_view pattern, const KeyOwner& user) {
@@ -163,7 +174,7 @@ Result<void> check_strict_modes(int fd, const std::string& path, const KeyOwner&
 
 Result<AuthorizedKeyMatch> find_key_in_text(std::string_view text, const std::string& path,
                                             const PublicKey& key, const ClientAddress& client,
-                                            time_t now, bool ca_lines) {
+                                            time_t now, bool ca_lines, std::string_view user_name) {
   // Only lines that carry this key are worth a log line when they are malformed.
   const std::string key_b64 = base64_encode(key.blob());
   size_t line_no = 0;
@@ -193,20 +204,26 @@ Result<AuthorizedKeyMatch> find_key_in_text(std::string_view text, const std::st
       if (!ca_lines) log_debug("%s: key is a certificate authority, not a user key", loc.c_str());
       continue;
     }
+    log_debug("%s: matching key found: %s %s", loc.c_str(), std::string(key.log_name()).c_str(),
+              key.fingerprint_sha256().c_str());
+    // sshd(8): a matching line whose options refuse this login is skipped, and later lines
+    // may still match.
     if (!key_not_expired(entry.options, now)) {
-      log_info("%s: entry expired", loc.c_str());
+      log_debug("%s: entry expired at %s", loc.c_str(),
+                format_local_time(*entry.options.expiry_time).c_str());
+      log_info("Refused by key options");
       continue;
     }
     if (entry.options.from && !from_permits(*entry.options.from, client.hostname, client.ip)) {
       log_info(
-          "Authentication tried with correct key but not from a permitted host (host=%s, ip=%s, "
-          "required=%s).",
+          "%s: Authentication tried for %s with correct key but not from a permitted host "
+          "(host=%s, ip=%s, required=%s).",
+          loc.c_str(), std::string(user_name).c_str(),
           client.hostname.empty() ? client.ip.c_str() : client.hostname.c_str(), client.ip.c_str(),
           entry.options.from->c_str());
+      log_info("Refused by key options");
       continue;
     }
-    log_debug("%s: matching key found: %s %s", loc.c_str(), std::string(key.log_name()).c_str(),
-              key.fingerprint_sha256().c_str());
     return AuthorizedKeyMatch{entry.options, loc};
   }
   return Unexpected("key not found in " + path);
@@ -222,10 +239,63 @@ Result<AuthorizedKeyMatch> find_authorized_key(const KeyOwner& user,
     log_debug("trying public key file %s", path.c_str());
     auto text = read_keys_file(path, user, policy.strict_modes);
     if (!text) continue;
-    auto match = find_key_in_text(*text, path, key, client, now, ca_lines);
+    auto match = find_key_in_text(*text, path, key, client, now, ca_lines, user.name);
     if (match) return match;
   }
   return Unexpected("key " + key.fingerprint_sha256() + " not authorized for " + user.name);
+}
+
+bool UsedKeys::already_used(const PublicKey& key, std::string_view log_type) const {
+  if (std::find(m_blobs.begin(), m_blobs.end(), key.blob()) == m_blobs.end()) return false;
+  log_info("refusing previously-used %s key", std::string(log_type).c_str());
+  return true;
+}
+
+void UsedKeys::add(const PublicKey& key) {
+  if (std::find(m_blobs.begin(), m_blobs.end(), key.blob()) == m_blobs.end())
+    m_blobs.push_back(key.blob());
+}
+
+bool rsa_size_acceptable(const PublicKey& key, std::string_view log_type, int min_bits) {
+  if (key.type() != KeyType::kRsa || key.bits() >= size_t(std::max(0, min_bits))) return true;
+  log_info("refusing %s key: Invalid key length", std::string(log_type).c_str());
+  return false;
+}
+
+SkRequirements sk_requirements(const std::vector<std::string>& pubkey_auth_options,
+                               const AuthorizedKeyOptions& key_options) {
+  auto configured = [&](std::string_view name) {
+    return std::find(pubkey_auth_options.begin(), pubkey_auth_options.end(), name) !=
+           pubkey_auth_options.end();
+  };
+  SkRequirements req;
+  // sshd_config(5): touch-required "disables this override" (the key's no-touch-required).
+  req.presence = configured("touch-required") || !key_options.no_touch_required;
+  req.verification = configured("verify-required") || key_options.verify_required;
+  return req;
+}
+
+bool sk_flags_acceptable(const SkSignature& sig, const SkRequirements& req,
+                         const std::string& key_text, const AttemptInfo& who) {
+  bool ok = true;
+  // The lines (and their trailing space) are sshd's, which log watchers may match.
+  if (req.presence && (sig.flags & SkSignature::kUserPresent) == 0) {
+    log_error(
+        "public key %s signature for %s%s from %s port %d rejected: user presence "
+        "(authenticator touch) requirement not met ",
+        key_text.c_str(), who.user_valid ? "" : "invalid user ", who.user.c_str(),
+        who.address.c_str(), who.port);
+    ok = false;
+  }
+  if (req.verification && (sig.flags & SkSignature::kUserVerified) == 0) {
+    log_error(
+        "public key %s signature for %s%s from %s port %d rejected: user verification "
+        "requirement not met ",
+        key_text.c_str(), who.user_valid ? "" : "invalid user ", who.user.c_str(),
+        who.address.c_str(), who.port);
+    ok = false;
+  }
+  return ok;
 }
 
 TemporaryUserIdentity::TemporaryUserIdentity(const KeyOwner& user) {

@@ -54,10 +54,12 @@ Result<void> check_strict_modes(int fd, const std::string& path, const KeyOwner&
 // Searches already-read authorized_keys text (`path` only names it in logs and the location).
 // Lines with bad options are logged and skipped; cert-authority lines never match a plain key;
 // with `ca_lines` only cert-authority lines match (`key` is then a certificate's CA key);
-// from= and expiry-time are enforced against `client` and `now`.
+// from= and expiry-time are enforced against `client` and `now` (a refusal is logged "Refused by
+// key options", naming `user_name` for from= as sshd does).
 Result<AuthorizedKeyMatch> find_key_in_text(std::string_view text, const std::string& path,
                                             const PublicKey& key, const ClientAddress& client,
-                                            time_t now, bool ca_lines = false);
+                                            time_t now, bool ca_lines = false,
+                                            std::string_view user_name = {});
 
 // The whole check: each configured file in turn, first match wins. The error says why nothing
 // matched (logs carry the details).
@@ -66,6 +68,47 @@ Result<AuthorizedKeyMatch> find_authorized_key(const KeyOwner& user,
                                                const PublicKey& key, const ClientAddress& client,
                                                time_t now = std::time(nullptr),
                                                bool ca_lines = false);
+
+// AuthenticationMethods "publickey,publickey" asks for two different keys: sshd refuses a key
+// that already succeeded in an earlier step, and a certificate counts as the key it certifies
+// (sshd_config(5) AuthenticationMethods).
+class UsedKeys {
+ public:
+  // `key` is the plain key (a certificate's certified key); `log_type` names what was offered
+  // ("ED25519", "ED25519-CERT") in sshd's line "refusing previously-used ED25519 key".
+  bool already_used(const PublicKey& key, std::string_view log_type) const;
+  void add(const PublicKey& key);
+
+ private:
+  std::vector<Bytes> m_blobs;
+};
+
+// RequiredRSASize (sshd_config(5)): an RSA key, or a certificate of one, shorter than `min_bits`
+// is refused before authorized_keys is read; logs sshd's "refusing RSA key: Invalid key length".
+bool rsa_size_acceptable(const PublicKey& key, std::string_view log_type, int min_bits);
+
+// What a security key's signature must assert (PROTOCOL.u2f flags): user presence unless the
+// key's no-touch-required allows otherwise and PubkeyAuthOptions has no touch-required; user
+// verification when PubkeyAuthOptions or the key (verify-required) asks for it.
+struct SkRequirements {
+  bool presence = true;
+  bool verification = false;
+};
+SkRequirements sk_requirements(const std::vector<std::string>& pubkey_auth_options,
+                               const AuthorizedKeyOptions& key_options);
+
+// Who a publickey attempt came from, for log lines.
+struct AttemptInfo {
+  std::string user;
+  bool user_valid = true;
+  std::string address;
+  int port = 0;
+};
+
+// Checks a verified security-key signature's flags against `req`; each unmet requirement is
+// logged as sshd logs it. `key_text` is "ED25519-SK SHA256:...".
+bool sk_flags_acceptable(const SkSignature& sig, const SkRequirements& req,
+                         const std::string& key_text, const AttemptInfo& who);
 
 // Switches the effective uid, gid and supplementary groups to the user's for its lifetime and
 // restores root's on destruction (fatal if that fails: a monitor stuck with a user's identity

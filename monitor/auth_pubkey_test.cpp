@@ -214,8 +214,14 @@ TEST_F(AuthPubkeyTest, OptionsDecideTheMatch) {
   EXPECT_NE(m_log.find(keys_path() + ":1: bad key options: unknown option \"bogus-option\""),
             std::string::npos)
       << m_log;
-  EXPECT_NE(m_log.find(keys_path() + ":2: entry expired"), std::string::npos) << m_log;
-  EXPECT_NE(m_log.find("not from a permitted host"), std::string::npos) << m_log;
+  EXPECT_NE(m_log.find(keys_path() + ":2: entry expired at 20"), std::string::npos) << m_log;
+  EXPECT_NE(m_log.find(keys_path() +
+                       ":3: Authentication tried for keytest with correct key but not from a "
+                       "permitted host (host=client.example.com, ip=192.0.2.10, "
+                       "required=*.other.org,10.0.0.0/8)."),
+            std::string::npos)
+      << m_log;
+  EXPECT_NE(m_log.find("Refused by key options\n"), std::string::npos) << m_log;
 
   std::ofstream(keys_path(), std::ios::app)
       << "from=\"*.example.com\",expiry-time=\"20400101Z\" " << key_line();
@@ -228,6 +234,67 @@ TEST_F(AuthPubkeyTest, OptionsDecideTheMatch) {
   match = find({}, now);
   ASSERT_TRUE(match) << m_log;
   EXPECT_EQ(match->location, keys_path() + ":3");
+}
+
+TEST(AuthPubkeyChecks, UsedKeysCountACertificateAsItsKey) {
+  auto a = PrivateKey::generate(KeyType::kEd25519);
+  auto b = PrivateKey::generate(KeyType::kEd25519);
+  ASSERT_TRUE(a && b);
+  std::string log;
+  log_set_sink([&](LogLevel, std::string_view line) { log += std::string(line) + "\n"; });
+  UsedKeys used;
+  EXPECT_FALSE(used.already_used(a->public_key(), "ED25519"));
+  used.add(a->public_key());
+  used.add(a->public_key());
+  EXPECT_TRUE(used.already_used(a->public_key(), "ED25519-CERT"));
+  EXPECT_FALSE(used.already_used(b->public_key(), "ED25519"));
+  log_set_sink(nullptr);
+  EXPECT_EQ(log, "refusing previously-used ED25519-CERT key\n");
+}
+
+TEST(AuthPubkeyChecks, RequiredRsaSize) {
+  auto small = PrivateKey::generate(KeyType::kRsa, 1024);
+  auto ed = PrivateKey::generate(KeyType::kEd25519);
+  ASSERT_TRUE(small && ed);
+  std::string log;
+  log_set_sink([&](LogLevel, std::string_view line) { log += std::string(line) + "\n"; });
+  EXPECT_TRUE(rsa_size_acceptable(small->public_key(), "RSA", 1024));
+  EXPECT_FALSE(rsa_size_acceptable(small->public_key(), "RSA", 2048));
+  EXPECT_TRUE(rsa_size_acceptable(ed->public_key(), "ED25519", 2048));
+  log_set_sink(nullptr);
+  EXPECT_EQ(log, "refusing RSA key: Invalid key length\n");
+}
+
+TEST(AuthPubkeyChecks, SecurityKeyFlags) {
+  AuthorizedKeyOptions plain, no_touch, verify;
+  no_touch.no_touch_required = true;
+  verify.verify_required = true;
+  auto req = sk_requirements({"none"}, plain);
+  EXPECT_TRUE(req.presence);
+  EXPECT_FALSE(req.verification);
+  EXPECT_FALSE(sk_requirements({}, no_touch).presence);
+  EXPECT_TRUE(sk_requirements({"touch-required"}, no_touch).presence);
+  EXPECT_TRUE(sk_requirements({"verify-required"}, plain).verification);
+  EXPECT_TRUE(sk_requirements({}, verify).verification);
+
+  std::string log;
+  log_set_sink([&](LogLevel, std::string_view line) { log += std::string(line) + "\n"; });
+  AttemptInfo who{"alice", true, "192.0.2.1", 2222};
+  SkSignature touched{SkSignature::kUserPresent, 7};
+  SkSignature untouched{0, 8};
+  SkSignature verified{SkSignature::kUserPresent | SkSignature::kUserVerified, 9};
+  EXPECT_TRUE(sk_flags_acceptable(touched, req, "ED25519-SK SHA256:x", who));
+  EXPECT_TRUE(log.empty()) << log;
+  EXPECT_FALSE(sk_flags_acceptable(untouched, req, "ED25519-SK SHA256:x", who));
+  EXPECT_EQ(log,
+            "public key ED25519-SK SHA256:x signature for alice from 192.0.2.1 port 2222 "
+            "rejected: user presence (authenticator touch) requirement not met \n");
+  EXPECT_TRUE(sk_flags_acceptable(untouched, sk_requirements({}, no_touch), "k", who));
+  log.clear();
+  EXPECT_FALSE(sk_flags_acceptable(touched, sk_requirements({}, verify), "k", who));
+  EXPECT_NE(log.find("user verification requirement not met"), std::string::npos) << log;
+  EXPECT_TRUE(sk_flags_acceptable(verified, sk_requirements({"verify-required"}, plain), "k", who));
+  log_set_sink(nullptr);
 }
 
 TEST_F(AuthPubkeyTest, TemporaryIdentityRestores) {
