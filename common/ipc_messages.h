@@ -243,6 +243,39 @@ struct PasswordRequest {
   auto fields() { return std::tie(password, keyboard_interactive); }
 };
 
+//   byte   45
+//   bool   ok          the method succeeded
+//   bool   exceeded    MaxAuthTries reached
+//   bool   partial     it succeeded, but AuthenticationMethods wants more (RFC 4252 §5.1)
+//   string[] methods   with partial: the methods that may continue
+struct HostbasedReply {
+  static constexpr uint8_t kType = 45;
+  bool ok = false;
+  bool exceeded = false;
+  bool partial = false;
+  StringList methods;
+  auto fields() { return std::tie(ok, exceeded, partial, methods); }
+};
+// A "hostbased" request (RFC 4252 §9), decided whole by the monitor (monitor/auth_hostbased.h):
+// HostbasedAcceptedAlgorithms, the rhosts files, known_hosts, and the signature, verified over
+// data the monitor builds from its own session identifier, user and service and these fields.
+//   byte   44
+//   string algorithm   public key algorithm of the client host key
+//   string key         host key blob, or a host certificate
+//   string client_host as sent (an FQDN with a trailing dot)
+//   string client_user the user name on the client host
+//   string signature
+struct HostbasedRequest {
+  static constexpr uint8_t kType = 44;
+  using Reply = HostbasedReply;
+  std::string algorithm;
+  Bytes key;
+  std::string client_host;
+  std::string client_user;
+  Bytes signature;
+  auto fields() { return std::tie(algorithm, key, client_host, client_user, signature); }
+};
+
 // Authentication succeeded and the transport is idle: its state moves to the monitor, which
 // hands it to the session process. The net child exits after sending this.
 //   byte   20

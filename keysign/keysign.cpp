@@ -204,10 +204,15 @@ std::vector<HostKey> load_host_keys(const std::vector<std::string>& paths) {
 Result<std::string> local_host_name(int sock) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
-  if (getsockname(sock, reinterpret_cast<sockaddr*>(&ss), &len) != 0)
-    return Unexpected(std::string("getsockname: ") + std::strerror(errno));
-  if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
-    return Unexpected("connection is not an IP socket");
+  if (getsockname(sock, reinterpret_cast<sockaddr*>(&ss), &len) != 0 ||
+      (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
+    // A connection through ProxyCommand is a pipe (or a Unix socket): the client then names
+    // itself by gethostname(2), as it is, and so must we.
+    char name[NI_MAXHOST] = {};
+    if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0')
+      return Unexpected(std::string("gethostname: ") + std::strerror(errno));
+    return std::string(name) + ".";
+  }
   char host[NI_MAXHOST];
   if (getnameinfo(reinterpret_cast<sockaddr*>(&ss), len, host, sizeof host, nullptr, 0,
                   NI_NAMEREQD) != 0 &&

@@ -76,7 +76,7 @@ std::vector<HostKey> load_host_keys(const std::vector<std::string>& paths);
 
 // This host's name as the client puts it in a hostbased request: the name the local address
 // of `sock` resolves to (its numeric form if it does not resolve), lower-cased, with a
-// trailing dot.
+// trailing dot; for a connection that is no IP socket (ProxyCommand), gethostname(2) with a dot.
 Result<std::string> local_host_name(int sock);
 
 struct Policy {

@@ -63,10 +63,12 @@ int main() {
   auto req = keysign::parse_request(*msg);
   if (!req) fatal("%s", req.error().message.c_str());
 
-  // The client names its connection socket; it must be an inherited socket, not stdio.
+  // The client names its connection: an inherited descriptor, not stdio. It is a socket, or a
+  // pipe when the client reaches the server through ProxyCommand.
   int fd = int(req->socket_fd);
   struct stat st {};
-  if (req->socket_fd > 1024 || fd <= STDERR_FILENO || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+  if (req->socket_fd > 1024 || fd <= STDERR_FILENO || fstat(fd, &st) != 0 ||
+      !(S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode)))
     fatal("bad fd = %u", req->socket_fd);
   auto host = keysign::local_host_name(fd);
   if (!host) fatal("cannot get local name for fd: %s", host.error().message.c_str());

@@ -10,6 +10,7 @@
 #include "common/match_pattern.h"
 #include "monitor/auth_cert.h"
 #include "monitor/auth_commands.h"
+#include "monitor/auth_hostbased.h"
 #include "monitor/auth_password.h"
 #include "monitor/auth_pubkey.h"
 
@@ -128,6 +129,18 @@ bool SystemAuthBackend::password_ok(const std::string& name, const UserInfo* use
   PasswordAttempt attempt{name, user != nullptr, user != nullptr && user->uid == 0, password,
                           keyboard_interactive};
   return check_password(attempt, config, peer);
+}
+
+bool SystemAuthBackend::hostbased_authorized(const UserInfo& user, const HostbasedKey& key,
+                                             const std::string& client_host,
+                                             const std::string& client_user,
+                                             const config::ServerConfig& config,
+                                             const Endpoint& peer) {
+  if (key.cert ? certificate_revoked(config.revoked_keys, *key.cert)
+               : key_revoked(config.revoked_keys, *key.key))
+    return false;
+  KeyOwner owner{user.name, user.uid, user.gid, user.home};
+  return monitor::hostbased_authorized(owner, key, client_host, client_user, config, peer.address);
 }
 
 }  // namespace postern::monitor

@@ -35,6 +35,7 @@ constexpr Permission kPermissions[] = {
     {Phase::kAuthenticated, AuthDone::kType},   {Phase::kPostauth, SignRequest::kType},
     {Phase::kPostauth, ModuliRequest::kType},   {Phase::kPostauth, PtyRequest::kType},
     {Phase::kPubkey, PasswordRequest::kType},
+    {Phase::kPubkey, HostbasedRequest::kType},
 };
 
 // SSH_MSG_USERAUTH_REQUEST (RFC 4252 §5).
@@ -218,6 +219,7 @@ std::vector<std::string> Monitor::enabled_methods() const {
   // keyboard-interactive needs a PAM conversation to carry.
   if (m_effective.kbd_interactive_authentication && m_effective.use_pam)
     out.push_back("keyboard-interactive");
+  if (m_effective.hostbased_authentication) out.push_back("hostbased");
   return out;
 }
 
@@ -458,6 +460,10 @@ void Monitor::handle(Channel& ch, Message& m) {
       ch.send(reply);
       return;
     }
+
+    case HostbasedRequest::kType:
+      handle_hostbased(ch, m);
+      return;
 
     case AuthDone::kType: {
       auto req = ipc::decode<AuthDone>(m.data.view());

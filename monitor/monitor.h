@@ -19,6 +19,7 @@
 #include "common/ipc.h"
 #include "common/ssh_cert.h"
 #include "common/ssh_key.h"
+#include "monitor/auth_hostbased.h"
 #include "monitor/auth_methods.h"
 #include "monitor/listener.h"
 
@@ -61,6 +62,15 @@ class AuthBackend {
                            bool keyboard_interactive, const config::ServerConfig& config,
                            const Endpoint& peer) {
     (void)name, (void)user, (void)password, (void)keyboard_interactive, (void)config, (void)peer;
+    return false;
+  }
+  // Hostbased (RFC 4252 §9; monitor/auth_hostbased.h): whether `client_user` on `client_host`
+  // (as sent) with host key `key` may log in as `user`: the rhosts files, RevokedKeys and
+  // known_hosts. The signature is the monitor's to check. Logs why.
+  virtual bool hostbased_authorized(const UserInfo& user, const HostbasedKey& key,
+                                    const std::string& client_host, const std::string& client_user,
+                                    const config::ServerConfig& config, const Endpoint& peer) {
+    (void)user, (void)key, (void)client_host, (void)client_user, (void)config, (void)peer;
     return false;
   }
 };
@@ -120,6 +130,8 @@ class Monitor {
   void log_failed_publickey(const PublicKey* key, const Certificate* cert = nullptr);
   void check_signed_data(ByteView data, const std::string& algorithm, ByteView key);
   void apply_key_options(const AuthorizedKeyOptions& o);
+  // HOSTBASED (monitor/monitor_hostbased.cpp).
+  void handle_hostbased(ipc::Channel& ch, ipc::Message& m);
   // The methods the configuration enables for this user (before AuthenticationMethods).
   std::vector<std::string> enabled_methods() const;
   // A method succeeded: authenticated, or a partial success with the methods that continue.

@@ -69,6 +69,19 @@ class MonitorDecider : public AuthDecider {
     if (!r) throw ProtocolError("monitor refused PASSWORD: " + r.error().message);
     return Decision{r->ok, r->exceeded, r->partial, r->methods};
   }
+  Decision hostbased(const std::string& algorithm, ByteView key, const std::string& client_host,
+                     const std::string& client_user, ByteView signature) override {
+    auto r = m_ch.call(ipc::HostbasedRequest{algorithm, Bytes(key.begin(), key.end()), client_host,
+                                             client_user,
+                                             Bytes(signature.begin(), signature.end())});
+    if (!r) throw ProtocolError("monitor refused HOSTBASED: " + r.error().message);
+    Decision d;
+    d.ok = r->ok;
+    d.exceeded = r->exceeded;
+    d.partial = r->partial;
+    d.methods = r->methods;
+    return d;
+  }
 
  private:
   ipc::Channel& m_ch;

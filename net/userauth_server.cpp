@@ -13,6 +13,7 @@ namespace {
 
 constexpr size_t kMaxUserName = 256;
 constexpr size_t kMaxName = 64;
+constexpr size_t kMaxHostName = 1025;  // NI_MAXHOST: a host name and its trailing dot
 constexpr const char* kHostbound = "publickey-hostbound-v00@openssh.com";
 
 }  // namespace
@@ -109,13 +110,18 @@ void UserauthServer::userauth_request(ByteView message) {
     password(r);
     return;
   }
+  if (method == "hostbased" && std::find(m_user_info.methods.begin(), m_user_info.methods.end(),
+                                         method) != m_user_info.methods.end()) {
+    hostbased(r);
+    return;
+  }
   if (method == "keyboard-interactive" &&
       std::find(m_user_info.methods.begin(), m_user_info.methods.end(), method) !=
           m_user_info.methods.end()) {
     keyboard_interactive(r);
     return;
   }
-  // Methods we do not offer (hostbased) fail and count.
+  // Methods we do not offer fail and count.
   failed();
   send_failure();
 }
@@ -169,6 +175,28 @@ void UserauthServer::publickey(Reader& r, bool hostbound) {
     return;
   }
   method_succeeded(verified);
+}
+
+// RFC 4252 §9: string algorithm, string host key (or certificate), string client host name
+// (FQDN), string client user name, string signature. The monitor decides; it rebuilds the
+// signed data from what it knows (session identifier, user, service) and these fields.
+void UserauthServer::hostbased(Reader& r) {
+  std::string algorithm(r.text(kMaxName));
+  ByteView key = r.string(16 * 1024);
+  std::string client_host(r.text(kMaxHostName));
+  std::string client_user(r.text(kMaxUserName));
+  ByteView signature = r.string(16 * 1024);
+  r.expect_done("hostbased request");
+  log_debug("userauth_hostbased: cuser %s chost %s pkalg %s slen %zu", client_user.c_str(),
+            client_host.c_str(), algorithm.c_str(), signature.size());
+  auto d = m_decider.hostbased(algorithm, key, client_host, client_user, signature);
+  if (d.exceeded) m_exceeded = true;
+  if (!d.ok) {
+    failed();
+    send_failure();
+    return;
+  }
+  method_succeeded(d);
 }
 
 // RFC 4252 §8: boolean FALSE, string password; or TRUE with a new password (a change, which we

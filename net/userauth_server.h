@@ -51,6 +51,14 @@ class AuthDecider {
     (void)password, (void)keyboard_interactive;
     return {};
   }
+  // RFC 4252 §9: the monitor checks the client host (rhosts files, known_hosts), its key and
+  // the signature, which it verifies over data it builds itself.
+  virtual Decision hostbased(const std::string& algorithm, ByteView key,
+                             const std::string& client_host, const std::string& client_user,
+                             ByteView signature) {
+    (void)algorithm, (void)key, (void)client_host, (void)client_user, (void)signature;
+    return {};
+  }
 };
 
 struct PeerAddress {
@@ -84,6 +92,7 @@ class UserauthServer {
   void userauth_request(ByteView message);
   void publickey(Reader& r, bool hostbound);
   void password(Reader& r);
+  void hostbased(Reader& r);
   void keyboard_interactive(Reader& r);
   void info_response(ByteView message);
   void password_decided(const AuthDecider::Decision& d);
