@@ -19,6 +19,7 @@
 #include "common/protocol_error.h"
 #include "common/ssh_key.h"
 #include "common/wire.h"
+#include "net/compression.h"
 #include "net/kex_method.h"
 #include "net/kexinit.h"
 #include "net/messages.h"
@@ -40,6 +41,8 @@ constexpr size_t kMaxPreBannerLines = 1024;
 constexpr uint64_t kMaxPacketsPerKey = uint64_t(1) << 31;
 constexpr size_t kMinPadding = 4;  // RFC 4253 §6
 constexpr size_t kMaxExtensions = 64;
+// RFC 4252 §5.1. Only its position matters here: delayed compression starts right after it.
+constexpr uint8_t kMsgUserauthSuccess = 52;
 
 // Types that may be sent while our own key exchange runs (RFC 4253 §7.1): transport generic
 // messages other than SERVICE_REQUEST/ACCEPT, and the key exchange messages.
@@ -132,7 +135,7 @@ SecretBytes derive_key(const EVP_MD* md, ByteView k, ByteView h, char letter, By
   return out;
 }
 
-const char* kStateMagic = "postern-transport-state-v1";
+const char* kStateMagic = "postern-transport-state-v2";
 
 // Growing the packet buffers must not zero-fill what is about to be overwritten by a packet
 // (that would touch every byte of the bulk data path once more).
@@ -222,6 +225,18 @@ struct Transport::Impl {
   std::unique_ptr<PacketCipher> next_tx, next_rx;
   std::vector<std::pair<std::string, std::string>> peer_ext;
 
+  // ---- compression: zlib@openssh.com (OpenSSH PROTOCOL §1.3) runs the RFC 4253 §6.2 "zlib"
+  // method, but only from the first packet after the server's USERAUTH_SUCCESS. Each direction
+  // compresses when its current keys negotiated zlib@openssh.com and that point has passed;
+  // each NEWKEYS starts that direction's stream afresh (§6.2: "initialized after each key
+  // exchange"), as OpenSSH does. The objects are kept so a rekey does not allocate.
+  bool tx_zlib = false, rx_zlib = false;  // negotiated for the keys in use
+  bool compression_started = false;       // USERAUTH_SUCCESS sent (server) or received (client)
+  bool tx_compressing = false, rx_compressing = false;
+  std::unique_ptr<PacketCompressor> deflater;
+  std::unique_ptr<PacketDecompressor> inflater;
+  Buffer tx_plain;  // begin_packet()'s payload, before compression
+
   // ---- rekeying by volume and time: like OpenSSH, only once the user is authenticated, so the
   // pre-auth child never starts an exchange of its own and its handoff stays simple.
   bool authenticated = false;
@@ -255,7 +270,34 @@ struct Transport::Impl {
     return pad;
   }
 
+  // begin_packet(): the payload goes straight into the output buffer, or while compressing
+  // into tx_plain, whose contents commit() compresses into the output buffer.
   MutableByteView begin(size_t payload_len) {
+    if (!tx_compressing) return begin_raw(payload_len);
+    if (open_packet != SIZE_MAX) throw std::logic_error("begin_packet: a packet is already open");
+    if (payload_len == 0 || payload_len > kMaxPacketLength - 64)
+      throw std::logic_error("begin_packet: bad payload length");
+    if (tx_plain.size() < payload_len) tx_plain.resize(payload_len);
+    compact_output();
+    open_packet = out.size();
+    open_payload_len = payload_len;
+    return MutableByteView(tx_plain.data(), payload_len);
+  }
+
+  void commit() {
+    if (open_packet == SIZE_MAX) throw std::logic_error("commit_packet without begin_packet");
+    if (!tx_compressing) {
+      uint8_t type = out[open_packet + 5];
+      commit_raw();
+      packet_sent(type);
+      return;
+    }
+    open_packet = SIZE_MAX;
+    write_packet(ByteView(tx_plain.data(), open_payload_len));
+  }
+
+  // Frames one (already compressed, if compressing) payload in place at the end of the output.
+  MutableByteView begin_raw(size_t payload_len) {
     if (open_packet != SIZE_MAX) throw std::logic_error("begin_packet: a packet is already open");
     if (payload_len == 0 || payload_len > kMaxPacketLength - 64)
       throw std::logic_error("begin_packet: bad payload length");
@@ -268,8 +310,7 @@ struct Transport::Impl {
     return MutableByteView(out.data() + open_packet + 5, payload_len);
   }
 
-  void commit() {
-    if (open_packet == SIZE_MAX) throw std::logic_error("commit_packet without begin_packet");
+  void commit_raw() {
     size_t pad = padding_for(open_payload_len);
     uint8_t* p = out.data() + open_packet;
     uint32_t len = uint32_t(1 + open_payload_len + pad);
@@ -287,9 +328,47 @@ struct Transport::Impl {
   }
 
   void write_packet(ByteView payload) {
-    MutableByteView dst = begin(payload.size());
-    std::memcpy(dst.data(), payload.data(), payload.size());
-    commit();
+    // RFC 4253 §6.2: only the payload is compressed; lengths, padding and MAC follow from the
+    // compressed form, and encryption comes after compression.
+    ByteView wire = tx_compressing ? deflater->compress(payload) : payload;
+    MutableByteView dst = begin_raw(wire.size());
+    std::memcpy(dst.data(), wire.data(), wire.size());
+    commit_raw();
+    packet_sent(payload[0]);
+  }
+
+  // The server's delayed compression starts with the packet after its USERAUTH_SUCCESS
+  // (PROTOCOL §1.3). Watching the packets actually written (not send()) keeps that exact even
+  // when the message waited for a key exchange to end.
+  void packet_sent(uint8_t type) {
+    if (server() && type == kMsgUserauthSuccess && !compression_started && tx_keys_installed)
+      start_compression();
+  }
+
+  void start_compression() {
+    compression_started = true;
+    restart_tx_compression();
+    restart_rx_compression();
+  }
+
+  // A fresh stream for the direction's current keys, or none.
+  void restart_tx_compression() {
+    tx_compressing = tx_zlib && compression_started;
+    if (!tx_compressing) return;
+    log_debug("Enabling compression at level 6.");  // OpenSSH's line, at the same moments
+    if (deflater)
+      deflater->reset();
+    else
+      deflater = std::make_unique<PacketCompressor>();
+  }
+
+  void restart_rx_compression() {
+    rx_compressing = rx_zlib && compression_started;
+    if (!rx_compressing) return;
+    if (inflater)
+      inflater->reset();
+    else
+      inflater = std::make_unique<PacketDecompressor>(kMaxPacketLength);
   }
 
   void compact_output() {
@@ -452,6 +531,8 @@ struct Transport::Impl {
     if (pad < kMinPadding || size_t(pad) + 1 >= rx_packet_len)
       throw ProtocolError("invalid padding length " + std::to_string(pad));
     ByteView payload(p + 5, rx_packet_len - 1 - pad);
+    // Bounded by the packet limit, so a small packet cannot inflate without end (zip bomb).
+    if (rx_compressing) payload = inflater->decompress(payload);
     rx_len_known = false;
     returned_len = total;
     last_rx_seq = rx_seq;
@@ -459,6 +540,10 @@ struct Transport::Impl {
       throw ProtocolError("strict KEX violation: incoming sequence number wrapped");
     rx_bytes += 4 + rx_packet_len;
     ++rx_packets;
+    // The client's delayed compression starts with the packet after USERAUTH_SUCCESS, both ways.
+    if (!server() && payload[0] == kMsgUserauthSuccess && !compression_started &&
+        first_kex_done_flag)
+      start_compression();
     return payload;
   }
 
@@ -580,8 +665,9 @@ struct Transport::Impl {
     k.cipher_c2s = k.cipher_s2c =
         filter_supported(cfg.ciphers, supported_ciphers(), default_ciphers());
     k.mac_c2s = k.mac_s2c = filter_supported(cfg.macs, supported_macs(), default_macs());
-    // zlib@openssh.com (PROTOCOL §1.3) is not implemented yet: "none" whatever is configured.
-    k.comp_c2s = k.comp_s2c = {"none"};
+    // Configured names we implement (zlib@openssh.com, none), in the configured order.
+    k.comp_c2s = k.comp_s2c =
+        filter_supported(cfg.compression, supported_compression(), {std::string(kCompressionNone)});
     // The pseudo-algorithms go into the first KEXINIT only (RFC 8308 §2.1, PROTOCOL §1.10).
     if (kex_count == 0) {
       if (server()) {
@@ -621,8 +707,6 @@ struct Transport::Impl {
     const KexInit& srv = server() ? mine : peer;
     neg = negotiate(client, srv, &cipher_is_aead);
     ignore_guessed = peer.first_kex_packet_follows && neg.ignore_guessed_packet;
-    if (neg.comp_c2s != "none" || neg.comp_s2c != "none")
-      throw ProtocolError("unsupported compression", DisconnectReason::kKeyExchangeFailed);
     log_debug("kex: algorithm: %s", neg.kex.c_str());
     log_debug("kex: host key algorithm: %s", neg.host_key.c_str());
     log_debug("kex: client->server cipher: %s MAC: %s compression: %s", neg.cipher_c2s.c_str(),
@@ -874,6 +958,8 @@ struct Transport::Impl {
     const CipherInfo* ci = find_cipher(server() ? neg.cipher_s2c : neg.cipher_c2s);
     tx_limit = rekey_limit_bytes(ci->block_size, cfg.rekey_bytes);
     tx_bytes = tx_packets = 0;
+    tx_zlib = (server() ? neg.comp_s2c : neg.comp_c2s) == kCompressionZlibOpenssh;
+    restart_tx_compression();
     // PROTOCOL §1.10: strict kex restarts the sequence numbers with every NEWKEYS.
     if (strict) tx_seq = 0;
     newkeys_sent = true;
@@ -910,6 +996,8 @@ struct Transport::Impl {
     const CipherInfo* ci = find_cipher(server() ? neg.cipher_c2s : neg.cipher_s2c);
     rx_limit = rekey_limit_bytes(ci->block_size, cfg.rekey_bytes);
     rx_bytes = rx_packets = 0;
+    rx_zlib = (server() ? neg.comp_c2s : neg.comp_s2c) == kCompressionZlibOpenssh;
+    restart_rx_compression();
     if (strict) rx_seq = 0;
     newkeys_received = true;
     maybe_finish_kex();
@@ -938,6 +1026,12 @@ struct Transport::Impl {
   SecretBytes export_state() const {
     if (kex_active || open_packet != SIZE_MAX || !first_kex_done_flag)
       throw std::logic_error("export_state: key exchange in progress");
+    // A zlib stream's state (window, pending bits) cannot be carried to another process; the
+    // handoff must happen before the first compressed packet either way, which it does when the
+    // pre-auth child stops right after USERAUTH_SUCCESS. Refuse rather than corrupt the stream.
+    if ((tx_compressing && deflater->packets() > 0) || (rx_compressing && inflater->packets() > 0))
+      throw ProtocolError("transport handoff after compressed packets: zlib state cannot be moved",
+                          DisconnectReason::kCompressionError);
     SecretBytes buf;
     SecretWriter w(buf);
     w.string(kStateMagic);
@@ -948,6 +1042,7 @@ struct Transport::Impl {
     w.u64(tx_bytes).u64(tx_packets).u64(tx_limit);
     w.u64(rx_bytes).u64(rx_packets).u64(rx_limit);
     w.boolean(strict).boolean(peer_ext_info_c).u32(kex_count).u64(rekey_deadline);
+    w.boolean(compression_started);
     for (const std::string* s : {&neg.kex, &neg.host_key, &neg.cipher_c2s, &neg.cipher_s2c,
                                  &neg.mac_c2s, &neg.mac_s2c, &neg.comp_c2s, &neg.comp_s2c})
       w.string(*s);
@@ -985,6 +1080,7 @@ struct Transport::Impl {
     peer_ext_info_c = r.boolean();
     kex_count = r.u32();
     rekey_deadline = r.u64();
+    bool comp_started = r.boolean();
     for (std::string* s : {&neg.kex, &neg.host_key, &neg.cipher_c2s, &neg.cipher_s2c, &neg.mac_c2s,
                            &neg.mac_s2c, &neg.comp_c2s, &neg.comp_s2c})
       *s = std::string(r.text(256));
@@ -1003,6 +1099,15 @@ struct Transport::Impl {
     ByteView pending_in = r.string(kBig);
     ByteView pending_out = r.string(kBig);
     r.expect_done("transport state");
+    for (const std::string* c : {&neg.comp_c2s, &neg.comp_s2c})
+      if (!contains(supported_compression(), *c))
+        throw ProtocolError("transport state: unknown compression " + *c);
+    // Compression that has started continues with fresh streams: nothing was compressed yet.
+    tx_zlib = (server() ? neg.comp_s2c : neg.comp_c2s) == kCompressionZlibOpenssh;
+    rx_zlib = (server() ? neg.comp_c2s : neg.comp_s2c) == kCompressionZlibOpenssh;
+    compression_started = comp_started;
+    restart_tx_compression();
+    restart_rx_compression();
     in.assign(pending_in.begin(), pending_in.end());
     in.resize(std::max<size_t>(in.size(), 64 * 1024));
     in_start = 0;
@@ -1092,6 +1197,7 @@ void Transport::send_disconnect(uint32_t reason, std::string_view description) {
   // already queued (e.g. "Protocol major versions differ.") is all it gets, as from OpenSSH.
   if (!m_impl->version_done) return;
   if (m_impl->open_packet != SIZE_MAX) {
+    // An abandoned begin_packet(): nothing of it went into a compressed stream yet.
     m_impl->out.resize(m_impl->open_packet);
     m_impl->open_packet = SIZE_MAX;
   }

@@ -49,6 +49,7 @@ struct TransportConfig {
   std::vector<std::string> host_key_algorithms;  // server: filtered by the signer's algorithms()
   std::vector<std::string> ciphers;
   std::vector<std::string> macs;
+  // "zlib@openssh.com" (delayed until USERAUTH_SUCCESS, OpenSSH PROTOCOL §1.3) and/or "none".
   std::vector<std::string> compression = {"none"};
   uint64_t rekey_bytes = 0;                     // 0: the cipher's default (RFC 4344 §3.2)
   uint64_t rekey_seconds = 0;                   // 0: never by time

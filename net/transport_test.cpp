@@ -568,6 +568,157 @@ TEST(Transport, ImportRejectsGarbage) {
   EXPECT_THROW(Transport::import_state(server_config(), st), ProtocolError);
 }
 
+// ---- compression: zlib@openssh.com (OpenSSH PROTOCOL §1.3)
+
+TransportConfig with_zlib(TransportConfig c) {
+  c.compression = {"zlib@openssh.com", "none"};
+  return c;
+}
+
+// Sends one very compressible message and returns how many bytes it put on the wire.
+size_t wire_size_of_zeros(Transport& from) {
+  size_t before = from.pending_output().size();
+  from.send(msg(94, 100000, 0));
+  return from.pending_output().size() - before;
+}
+
+TEST(Compression, NegotiatedButDelayedUntilUserauthSuccess) {
+  Pipe p(with_zlib(client_config()), with_zlib(server_config()));
+  p.handshake();
+  EXPECT_NE(p.server->negotiated_summary().find("zlib@openssh.com"), std::string::npos);
+  // Before authentication nothing is compressed, either way.
+  EXPECT_GT(wire_size_of_zeros(*p.server), 100000u);
+  EXPECT_GT(wire_size_of_zeros(*p.client), 100000u);
+  p.pump();
+  // The server compresses from the packet after its USERAUTH_SUCCESS...
+  p.server->send(msg(52, 1, 0));
+  EXPECT_LT(wire_size_of_zeros(*p.server), 2000u);
+  // ...the client from the packet after receiving it (nothing may travel its way in between:
+  // the server already expects compressed packets, PROTOCOL §1.3).
+  p.pump();
+  EXPECT_LT(wire_size_of_zeros(*p.client), 2000u);
+  p.pump();
+  ASSERT_EQ(p.at_client.size(), 3u);
+  EXPECT_EQ(p.at_client[2], msg(94, 100000, 0));
+  ASSERT_EQ(p.at_server.size(), 2u);
+  EXPECT_EQ(p.at_server[1], msg(94, 100000, 0));
+  p.exchange();
+}
+
+TEST(Compression, ServerWithoutCompressionMeansNone) {
+  Pipe p(with_zlib(client_config()), server_config());
+  p.handshake();
+  EXPECT_EQ(p.server->negotiated_summary().find("zlib"), std::string::npos);
+  p.server->send(msg(52, 1, 0));
+  p.pump();
+  EXPECT_GT(wire_size_of_zeros(*p.server), 100000u);
+  EXPECT_GT(wire_size_of_zeros(*p.client), 100000u);
+  p.pump();
+  EXPECT_EQ(p.at_server.back(), msg(94, 100000, 0));
+  p.exchange();
+}
+
+TEST(Compression, ZeroCopySendAndRekeysRestartTheStreams) {
+  auto c = with_zlib(client_config());
+  auto s = with_zlib(server_config());
+  c.rekey_bytes = s.rekey_bytes = 8 * 1024;
+  Pipe p(c, s);
+  p.handshake();
+  p.server->send(msg(52, 1, 0));
+  p.pump();
+  p.client->set_authenticated();
+  p.server->set_authenticated();
+  std::mt19937 rng(5);
+  for (int round = 0; round < 30; ++round) {
+    // Random bytes keep the wire volume up, so rekeys come every round or two.
+    p.exchange(20000);
+    if (p.server->can_send_direct()) {
+      MutableByteView room = p.server->begin_packet(30000);
+      for (auto& b : room) b = uint8_t(rng());
+      room[0] = 94;
+      Bytes want(room.begin(), room.end());
+      p.server->commit_packet();
+      p.at_client.clear();
+      p.pump();
+      ASSERT_EQ(p.at_client.size(), 1u);
+      EXPECT_EQ(p.at_client[0], want);
+    }
+  }
+  EXPECT_FALSE(p.client->kex_in_progress());
+}
+
+// The pre-auth child hands over right after USERAUTH_SUCCESS: the importer starts both zlib
+// streams fresh and reads the client's first compressed packet, which the exporter had received
+// but not processed.
+TEST(Compression, HandoffRightAfterUserauthSuccess) {
+  Pipe p(with_zlib(client_config()), with_zlib(server_config()));
+  p.handshake();
+  p.server->send(msg(52, 1, 0));
+  Pipe::move(*p.server, *p.client, p.at_client, 0);
+  p.client->send(msg(90, 3000, 0));  // CHANNEL_OPEN, compressed
+  ByteView c_out = p.client->pending_output();
+  EXPECT_LT(c_out.size(), 1000u);
+  p.server->received(c_out);
+  p.client->consume_output(c_out.size());
+  TransportState st = p.server->export_state();
+  p.server = Transport::import_state(with_zlib(server_config()), st);
+  while (auto m = p.server->next_message()) p.at_server.emplace_back(m->begin(), m->end());
+  ASSERT_EQ(p.at_server.size(), 1u);
+  EXPECT_EQ(p.at_server[0], msg(90, 3000, 0));
+  EXPECT_LT(wire_size_of_zeros(*p.server), 2000u);
+  p.pump();
+  EXPECT_EQ(p.at_client.back(), msg(94, 100000, 0));
+  p.exchange();
+  p.server->start_rekey();
+  p.exchange();
+}
+
+TEST(Compression, HandoffAfterACompressedPacketIsRefused) {
+  Pipe p(with_zlib(client_config()), with_zlib(server_config()));
+  p.handshake();
+  p.server->send(msg(52, 1, 0));
+  p.server->send(msg(94, 10, 0));
+  try {
+    p.server->export_state();
+    FAIL() << "exported a zlib stream in use";
+  } catch (const ProtocolError& e) {
+    EXPECT_EQ(e.reason(), DisconnectReason::kCompressionError);
+  }
+  // Nor on the receiving side.
+  p.pump();
+  try {
+    p.client->export_state();
+    FAIL() << "exported a zlib stream in use";
+  } catch (const ProtocolError& e) {
+    EXPECT_EQ(e.reason(), DisconnectReason::kCompressionError);
+  }
+}
+
+TEST(Compression, DataPathDoesNotAllocate) {
+  Pipe p(with_zlib(client_config()), with_zlib(server_config()));
+  p.handshake();
+  p.server->send(msg(52, 1, 0));
+  p.pump();
+  auto round = [&](size_t len) {
+    MutableByteView room = p.client->begin_packet(len);
+    for (size_t i = 0; i < room.size(); ++i) room[i] = uint8_t(i * 7 / 5);
+    room[0] = 94;
+    p.client->commit_packet();
+    ByteView out = p.client->pending_output();
+    MutableByteView dst = p.server->receive_buffer(out.size());
+    std::memcpy(dst.data(), out.data(), out.size());
+    p.server->received_in_place(out.size());
+    p.client->consume_output(out.size());
+    while (auto m = p.server->next_message()) ASSERT_EQ(m->size(), len);
+  };
+  for (int i = 0; i < 20; ++i) round(40000);
+  g_allocations = 0;
+  g_count_allocations = true;
+  for (int i = 0; i < 200; ++i) round(size_t(1000 + (i * 997) % 39000));
+  g_count_allocations = false;
+  EXPECT_EQ(g_allocations, 0u);
+}
+
 // ---- version exchange
 
 TEST(Version, ServerRefusesSsh1) {
