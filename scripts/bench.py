@@ -3,7 +3,8 @@
 Figures (as in shared/BASELINE.md):
   handshake  median wall ms of `ssh host true` (curve25519-sha256, ed25519) and server CPU ms per
              connection (listener's own plus reaped children's CPU time, from /proc)
-  upload     MB/s and server CPU s/GiB of `ssh host 'cat >/dev/null'` for each cipher
+  upload     MB/s and server CPU s/GiB of `ssh host 'cat >/dev/null'` for each cipher, and with
+             -C (zlib@openssh.com) for text
   sftp       MB/s of a put and a get with the stock sftp client (postern's sftp-server against
              OpenSSH's, each behind its own sshd)
   memory     PSS KiB of the server's processes per idle session
@@ -172,15 +173,18 @@ def bench_handshake(t, keys, runs):
     return statistics.median(walls), cpu
 
 
-def bench_upload(t, keys, cipher, mib):
-    cmd = ssh_cmd(t, keys, options=[f"Ciphers={cipher}"]) + ["cat >/dev/null"]
+def bench_upload(t, keys, cipher, mib, compress=False):
+    options = [f"Ciphers={cipher}"] + (["Compression=yes"] if compress else [])
+    cmd = ssh_cmd(t, keys, options=options) + ["cat >/dev/null"]
     probe = subprocess.run(cmd, input=b"x", capture_output=True)
     if probe.returncode != 0:
         return None
     cpu0 = t.cpu()
     s = time.perf_counter()
     # head feeds the client faster than Python could; the bytes' values do not matter to a cipher.
-    feeder = subprocess.Popen(["head", "-c", str(mib << 20), "/dev/zero"], stdout=subprocess.PIPE)
+    # Compressed: text that deflates about 4:1 (numbers, as in logs or CSV), not zeros.
+    source = "seq 1 1000000000" if compress else "cat /dev/zero"
+    feeder = subprocess.Popen(f"{source} | head -c {mib << 20}", shell=True, stdout=subprocess.PIPE)
     subprocess.run(cmd, stdin=feeder.stdout, check=True)
     feeder.wait()
     wall = time.perf_counter() - s
@@ -270,6 +274,7 @@ def main():
             if "upload" in only:
                 for c in ("aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com", "aes128-ctr"):
                     r[c] = bench_upload(t, keys, c, a.size)
+                r["compressed"] = bench_upload(t, keys, "aes128-gcm@openssh.com", a.size, True)
             if "sftp" in only:
                 r["sftp"] = bench_sftp(t, keys, a.size)
             if "memory" in only:
@@ -299,6 +304,8 @@ def main():
         for c in ("aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com", "aes128-ctr"):
             row(f"upload {c} MB/s", [(results[n][c] or (None, None))[0] for n in names], False)
             row(f"upload {c} server CPU s/GiB", [(results[n][c] or (None, None))[1] for n in names], True)
+        row("upload -C (zlib, text) MB/s", [(results[n]["compressed"] or (None, None))[0] for n in names], False)
+        row("upload -C server CPU s/GiB", [(results[n]["compressed"] or (None, None))[1] for n in names], True)
     if "sftp" in only:
         row("sftp put MB/s", [(results[n]["sftp"] or (None, None))[0] for n in names], False)
         row("sftp get MB/s", [(results[n]["sftp"] or (None, None))[1] for n in names], False)
