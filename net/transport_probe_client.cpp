@@ -4,7 +4,11 @@
 // re-exchange started by us (OpenSSH's sshd refuses one before authentication) and a global
 // request answered under the new keys. Not installed.
 //
-// usage: transport_probe_client [-d] [-o kex|ciphers|macs|hostkeys=LIST] [-i KEY -l USER] PORT
+// With -o compression=zlib@openssh.com,none, compression starts after USERAUTH_SUCCESS and
+// restarts with the re-exchange's NEWKEYS (the reply after it proves both).
+//
+// usage: transport_probe_client [-d] [-o kex|ciphers|macs|hostkeys|compression=LIST]
+//                               [-i KEY -l USER] PORT
 // Prints the negotiated algorithms, the server's extensions, "auth methods: ...", and with -i
 // "authenticated" and "reply after rekey"; exits 0 when all of that worked.
 #include <arpa/inet.h>
@@ -112,6 +116,8 @@ int main(int argc, char** argv) {
         cfg.macs = split(v);
       else if (k == "hostkeys")
         cfg.host_key_algorithms = split(v);
+      else if (k == "compression")
+        cfg.compression = split(v);
       else
         fatal("unknown -o %s", k.c_str());
     } else {

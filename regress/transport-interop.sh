@@ -203,6 +203,14 @@ if [ -n "$probe_client" ] && [ -x "$real_sshd" ] && [ "$(id -u)" = 0 ]; then
 			umac-128@openssh.com hmac-sha2-256 hmac-sha2-512 hmac-sha1; do
 			client_check "mac $m" "aes128-ctr $m none" -o ciphers=aes128-ctr -o macs="$m"
 		done
+		# zlib@openssh.com from the packet after USERAUTH_SUCCESS, restarted by our rekey's
+		# NEWKEYS in each direction: the reply after the rekey only decodes if both ends agree.
+		client_check "compression zlib@openssh.com" "zlib@openssh.com s2c:" \
+			-o compression=zlib@openssh.com,none
+		if [ "$(grep -c "Enabling compression" "$dir/client.err")" -lt 2 ]; then
+			echo "FAIL client compression: not restarted after the rekey"
+			failed=$((failed + 1))
+		fi
 		for hk in ssh-ed25519 ecdsa-sha2-nistp256 ecdsa-sha2-nistp384 ecdsa-sha2-nistp521 \
 			rsa-sha2-512 rsa-sha2-256; do
 			client_check "hostkey $hk" "host key: $hk " -o hostkeys="$hk"
