@@ -48,6 +48,12 @@ TransportConfig server_transport_config(const config::ServerConfig& cfg, HostKey
   tc.host_key_algorithms = split_list(cfg.host_key_algorithms);
   tc.ciphers = split_list(cfg.ciphers);
   tc.macs = split_list(cfg.macs);
+  // Compression yes/delayed: what OpenSSH 9.2's sshd offers, "none,zlib@openssh.com" (the
+  // client's order decides, RFC 4253 §7.1); no: "none" alone.
+  if (cfg.compression == config::Compression::kNo)
+    tc.compression = {"none"};
+  else
+    tc.compression = {"none", "zlib@openssh.com"};
   tc.rekey_bytes = uint64_t(cfg.rekey_limit_bytes);
   tc.rekey_seconds = uint64_t(cfg.rekey_limit_seconds);
   tc.server_sig_algs = split_list(cfg.pubkey_accepted_algorithms);
