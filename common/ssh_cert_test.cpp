@@ -39,6 +39,8 @@ class SshCertTest : public ::testing::Test {
     keygen("user_ecdsa384", "-t ecdsa -b 384");
     keygen("user_ecdsa521", "-t ecdsa -b 521");
     keygen("user_rsa", "-t rsa -b 2048");
+    keygen("user_dsa", "-t dsa");
+    keygen("ca_dsa", "-t dsa");
   }
   static void TearDownTestSuite() {
     if (!s_dir.empty()) fs::remove_all(s_dir);
@@ -97,8 +99,9 @@ TEST_F(SshCertTest, EveryKeyTypeUnderEveryCa) {
       {"user_ecdsa384", "ecdsa-sha2-nistp384-cert-v01@openssh.com"},
       {"user_ecdsa521", "ecdsa-sha2-nistp521-cert-v01@openssh.com"},
       {"user_rsa", "ssh-rsa-cert-v01@openssh.com"},
+      {"user_dsa", "ssh-dss-cert-v01@openssh.com"},
   };
-  for (const char* ca : {"ca_ed25519", "ca_ecdsa", "ca_rsa"}) {
+  for (const char* ca : {"ca_ed25519", "ca_ecdsa", "ca_rsa", "ca_dsa"}) {
     for (const auto& [user, type] : users) {
       SCOPED_TRACE(std::string(ca) + " signs " + user);
       Certificate c = parse(sign(ca, user, "-I id -n alice"));
@@ -314,6 +317,22 @@ TEST_F(SshCertTest, TextForms) {
   EXPECT_NE(missing.error().message.find("nope"), std::string::npos);
 }
 
+TEST_F(SshCertTest, DsaCertificates) {
+  // ssh-dss-cert-v01@openssh.com: the DSA fields (mpint p, q, g, y) after the nonce; signed by
+  // a DSA CA the signature algorithm is ssh-dss.
+  Certificate c = parse(sign("ca_dsa", "user_dsa", "-I dsa -n alice"));
+  EXPECT_EQ(c.key().type(), KeyType::kDsa);
+  EXPECT_EQ(c.log_name(), "DSA-CERT");
+  EXPECT_EQ(c.signature_algorithm(), "ssh-dss");
+  EXPECT_EQ(c.algorithms(), std::vector<std::string>{"ssh-dss-cert-v01@openssh.com"});
+  EXPECT_NE(c.log_description().find("CA DSA SHA256:"), std::string::npos);
+  // CASignatureAlgorithms without ssh-dss (its default) refuses the DSA CA's signature.
+  std::vector<std::string> modern{"ssh-ed25519", "rsa-sha2-512"};
+  CertCheck check = user_check("alice", uint64_t(time(nullptr)));
+  check.ca_signature_algorithms = &modern;
+  EXPECT_EQ(check_certificate(c, check).failure, CertFailure::kSignatureAlgorithm);
+}
+
 TEST(CertAlgorithms, Names) {
   EXPECT_TRUE(Certificate::is_certificate_name("ssh-ed25519-cert-v01@openssh.com"));
   EXPECT_TRUE(Certificate::is_certificate_name("rsa-sha2-256-cert-v01@openssh.com"));
@@ -325,6 +344,8 @@ TEST(CertAlgorithms, Names) {
   EXPECT_EQ(certificate_signature_algorithm("ssh-ed25519"), "");
   EXPECT_EQ(certificate_type_for_algorithm("rsa-sha2-256-cert-v01@openssh.com"),
             "ssh-rsa-cert-v01@openssh.com");
+  EXPECT_TRUE(Certificate::is_certificate_name("ssh-dss-cert-v01@openssh.com"));
+  EXPECT_EQ(certificate_signature_algorithm("ssh-dss-cert-v01@openssh.com"), "ssh-dss");
 }
 
 TEST(CertMalformed, GarbageNeverCrashes) {

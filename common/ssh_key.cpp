@@ -22,7 +22,6 @@ using OsslParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, OsslFree<OSSL_PARAM_BLD_
 using OsslParamPtr = std::unique_ptr<OSSL_PARAM, OsslFree<OSSL_PARAM_free>>;
 using BioPtr = std::unique_ptr<BIO, OsslFree<BIO_free>>;
 using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, OsslFree<ECDSA_SIG_free>>;
-using DsaSigPtr = std::unique_ptr<DSA_SIG, OsslFree<DSA_SIG_free>>;
 
 constexpr size_t kEd25519KeyLen = 32;
 constexpr size_t kEd25519SigLen = 64;
@@ -272,66 +271,65 @@ Result<Bytes> public_blob_of(EVP_PKEY* pkey, KeyType& type_out) {
   }
 }
 
-// ECDSA signatures: SSH carries (mpint r, mpint s) (RFC 5656 §3.1.2); OpenSSL speaks DER.
-Result<Bytes> ecdsa_ssh_to_der(ByteView ssh_sig, size_t field_bytes) {
-  Reader r(ssh_sig);
-  ByteView rb = r.mpint(field_bytes + 1), sb = r.mpint(field_bytes + 1);
-  r.expect_done("ECDSA signature");
+// OpenSSL signs and verifies ECDSA and DSA signatures as DER: SEQUENCE { INTEGER r, INTEGER s }
+// (the ECDSA-Sig-Value and Dss-Sig-Value forms are the same shape), so ECDSA_SIG codes both.
+Result<Bytes> der_from_rs(ByteView r, ByteView s) {
   EcdsaSigPtr sig(ECDSA_SIG_new());
-  BignumPtr rn = bn_from(rb), sn = bn_from(sb);
+  BignumPtr rn = bn_from(r), sn = bn_from(s);
   if (!sig || !rn || !sn || !ECDSA_SIG_set0(sig.get(), rn.get(), sn.get()))
-    return Unexpected("bad ECDSA signature");
+    return Unexpected("bad signature values");
   rn.release();
   sn.release();
   int len = i2d_ECDSA_SIG(sig.get(), nullptr);
-  if (len <= 0) return Unexpected("bad ECDSA signature");
+  if (len <= 0) return Unexpected("bad signature values");
   Bytes der(size_t(len), 0);
   uint8_t* p = der.data();
   i2d_ECDSA_SIG(sig.get(), &p);
   return der;
 }
 
-Result<Bytes> ecdsa_der_to_ssh(ByteView der) {
+// The r and s of a DER signature from OpenSSL, through `emit` (which writes the SSH form).
+template <typename Emit>
+Result<Bytes> rs_from_der(ByteView der, Emit emit) {
   const uint8_t* p = der.data();
   EcdsaSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, long(der.size())));
-  if (!sig) return Unexpected(ossl_error("bad ECDSA signature from OpenSSL"));
+  if (!sig) return Unexpected(ossl_error("bad signature from OpenSSL"));
   const BIGNUM *r = nullptr, *s = nullptr;
   ECDSA_SIG_get0(sig.get(), &r, &s);
-  Writer w;
-  w.mpint_unsigned(bn_bytes(r)).mpint_unsigned(bn_bytes(s));
-  return w.take();
+  return emit(r, s);
+}
+
+// ECDSA signatures: SSH carries (mpint r, mpint s) (RFC 5656 §3.1.2).
+Result<Bytes> ecdsa_ssh_to_der(ByteView ssh_sig, size_t field_bytes) {
+  Reader r(ssh_sig);
+  ByteView rb = r.mpint(field_bytes + 1), sb = r.mpint(field_bytes + 1);
+  r.expect_done("ECDSA signature");
+  return der_from_rs(rb, sb);
+}
+
+Result<Bytes> ecdsa_der_to_ssh(ByteView der) {
+  return rs_from_der(der, [](const BIGNUM* r, const BIGNUM* s) -> Result<Bytes> {
+    Writer w;
+    w.mpint_unsigned(bn_bytes(r)).mpint_unsigned(bn_bytes(s));
+    return w.take();
+  });
 }
 
 // ssh-dss signatures: RFC 4253 §6.6 carries r and s as two 160-bit unsigned integers, each
-// zero-padded to 20 bytes and concatenated; OpenSSL speaks DER.
+// zero-padded to 20 bytes and concatenated.
 Result<Bytes> dsa_ssh_to_der(ByteView ssh_sig) {
   if (ssh_sig.size() != 2 * kDsaSigHalf) return Unexpected("bad DSA signature length");
-  DsaSigPtr sig(DSA_SIG_new());
-  BignumPtr rn = bn_from(ssh_sig.subspan(0, kDsaSigHalf)),
-            sn = bn_from(ssh_sig.subspan(kDsaSigHalf));
-  if (!sig || !rn || !sn || !DSA_SIG_set0(sig.get(), rn.get(), sn.get()))
-    return Unexpected("bad DSA signature");
-  rn.release();
-  sn.release();
-  int len = i2d_DSA_SIG(sig.get(), nullptr);
-  if (len <= 0) return Unexpected("bad DSA signature");
-  Bytes der(size_t(len), 0);
-  uint8_t* p = der.data();
-  i2d_DSA_SIG(sig.get(), &p);
-  return der;
+  return der_from_rs(ssh_sig.subspan(0, kDsaSigHalf), ssh_sig.subspan(kDsaSigHalf));
 }
 
 Result<Bytes> dsa_der_to_ssh(ByteView der) {
-  const uint8_t* p = der.data();
-  DsaSigPtr sig(d2i_DSA_SIG(nullptr, &p, long(der.size())));
-  if (!sig) return Unexpected(ossl_error("bad DSA signature from OpenSSL"));
-  const BIGNUM *r = nullptr, *s = nullptr;
-  DSA_SIG_get0(sig.get(), &r, &s);
-  Bytes out(2 * kDsaSigHalf);
-  if (BN_bn2binpad(r, out.data(), int(kDsaSigHalf)) < 0 ||
-      BN_bn2binpad(s, out.data() + kDsaSigHalf, int(kDsaSigHalf)) < 0)
-    return Unexpected("DSA signature does not fit 160 bits");
-  return out;
+  return rs_from_der(der, [](const BIGNUM* r, const BIGNUM* s) -> Result<Bytes> {
+    Bytes out(2 * kDsaSigHalf);
+    if (BN_bn2binpad(r, out.data(), int(kDsaSigHalf)) < 0 ||
+        BN_bn2binpad(s, out.data() + kDsaSigHalf, int(kDsaSigHalf)) < 0)
+      return Unexpected("DSA signature does not fit 160 bits");
+    return out;
+  });
 }
 
 // EVP_DigestSign / EVP_DigestVerify with the digest the algorithm calls for (none for Ed25519,
@@ -554,86 +552,11 @@ void append_wrapped(std::string& out, std::string_view b64, size_t width) {
 // ---- PublicKey -------------------------------------------------------------------------------
 
 Result<PublicKey> PublicKey::from_blob(ByteView blob) {
-  PublicKey key;
   try {
     Reader r(blob);
     std::string_view name = r.text(64);
-    const KeyTypeInfo* ki = info_by_name(name);
-    if (!ki) return Unexpected("unknown key type " + std::string(name));
-    EvpPkeyPtr pkey;
-    switch (ki->type) {
-      case KeyType::kEd25519: {
-        ByteView pk = r.string(64);  // RFC 8709 §4: exactly 32 bytes
-        if (pk.size() != kEd25519KeyLen) return Unexpected("bad Ed25519 public key length");
-        pkey.reset(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, pk.data(), pk.size()));
-        break;
-      }
-      case KeyType::kEcdsaP256:
-      case KeyType::kEcdsaP384:
-      case KeyType::kEcdsaP521: {
-        // RFC 5656 §3.1: the curve identifier must agree with the key type name.
-        if (r.text(64) != ki->curve) return Unexpected("ECDSA curve does not match key type");
-        ByteView point = r.string(1 + 2 * ki->field_bytes);
-        // Only the uncompressed form (SEC1 2.3.3), as OpenSSH sends and accepts.
-        if (point.size() != 1 + 2 * ki->field_bytes || point[0] != 0x04)
-          return Unexpected("bad ECDSA public point encoding");
-        pkey = make_ec_key(*ki, point, nullptr);
-        if (pkey && !ec_public_check(pkey.get())) return Unexpected("ECDSA point is not valid");
-        break;
-      }
-      case KeyType::kRsa: {
-        // RFC 4253 §6.6: mpint e, mpint n.
-        ByteView e = r.mpint(kMaxMpint), n = r.mpint(kMaxMpint);
-        BignumPtr eb = bn_from(e), nb = bn_from(n);
-        if (!eb || !nb) return Unexpected("bad RSA public key");
-        int bits = BN_num_bits(nb.get());
-        if (bits < kRsaMinBits)
-          return Unexpected("RSA key too small (" + std::to_string(bits) + " bits, minimum " +
-                            std::to_string(kRsaMinBits) + ")");
-        if (bits > kRsaMaxBits) return Unexpected("RSA key too large");
-        // e must be odd and greater than 1, and n odd, for RSA to mean anything.
-        if (!BN_is_odd(eb.get()) || BN_is_one(eb.get()) || !BN_is_odd(nb.get()) ||
-            BN_num_bits(eb.get()) > 64)
-          return Unexpected("bad RSA public key parameters");
-        pkey = make_rsa_key(nb.get(), eb.get());
-        break;
-      }
-      case KeyType::kDsa: {
-        // RFC 4253 §6.6: mpint p, mpint q, mpint g, mpint y.
-        ByteView p = r.mpint(kMaxMpint), q = r.mpint(kMaxMpint), g = r.mpint(kMaxMpint),
-                 y = r.mpint(kMaxMpint);
-        BignumPtr pb = bn_from(p), qb = bn_from(q), gb = bn_from(g), yb = bn_from(y);
-        if (!pb || !qb || !gb || !yb) return Unexpected("bad DSA public key");
-        if (!dsa_params_sane(pb.get(), qb.get(), gb.get(), yb.get()))
-          return Unexpected("bad DSA public key parameters");
-        pkey = make_dsa_key(pb.get(), qb.get(), gb.get(), yb.get());
-        break;
-      }
-      case KeyType::kSkEd25519: {
-        // PROTOCOL.u2f: string public key, string application.
-        ByteView pk = r.string(64);
-        if (pk.size() != kEd25519KeyLen) return Unexpected("bad Ed25519 public key length");
-        pkey.reset(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, pk.data(), pk.size()));
-        key.m_sk_application = std::string(r.text(kMaxSkApplication));
-        break;
-      }
-      case KeyType::kSkEcdsaP256: {
-        // PROTOCOL.u2f: string curve name, ec_point Q, string application.
-        if (r.text(64) != ki->curve) return Unexpected("ECDSA curve does not match key type");
-        ByteView point = r.string(1 + 2 * ki->field_bytes);
-        if (point.size() != 1 + 2 * ki->field_bytes || point[0] != 0x04)
-          return Unexpected("bad ECDSA public point encoding");
-        pkey = make_ec_key(*ki, point, nullptr);
-        if (pkey && !ec_public_check(pkey.get())) return Unexpected("ECDSA point is not valid");
-        key.m_sk_application = std::string(r.text(kMaxSkApplication));
-        break;
-      }
-    }
-    r.expect_done("public key blob");
-    if (!pkey) return Unexpected(ossl_error("invalid public key"));
-    key.m_type = ki->type;
-    key.m_blob.assign(blob.begin(), blob.end());
-    key.m_pkey = std::shared_ptr<EVP_PKEY>(pkey.release(), EVP_PKEY_free);
+    auto key = read_fields(name, r);
+    if (key) r.expect_done("public key blob");
     return key;
   } catch (const ProtocolError& e) {
     ERR_clear_error();
@@ -641,20 +564,106 @@ Result<PublicKey> PublicKey::from_blob(ByteView blob) {
   }
 }
 
-Result<PublicKey> PublicKey::from_openssh_text(std::string_view line) {
+Result<PublicKey> PublicKey::read_fields(std::string_view type_name, Reader& r) {
+  const KeyTypeInfo* ki = info_by_name(type_name);
+  if (!ki) return Unexpected("unknown key type " + std::string(type_name));
+  // The fields are kept verbatim for the blob: a copy of the reader marks where they start.
+  const Reader start = r;
+  PublicKey key;
+  EvpPkeyPtr pkey;
+  // RFC 5656 §3.1 (and PROTOCOL.u2f for the security key form): the curve identifier must
+  // agree with the key type name, and Q is in the uncompressed form (SEC1 2.3.3) OpenSSH uses.
+  auto read_ec_point = [&]() -> Result<EvpPkeyPtr> {
+    if (r.text(64) != ki->curve) return Unexpected("ECDSA curve does not match key type");
+    ByteView point = r.string(1 + 2 * ki->field_bytes);
+    if (point.size() != 1 + 2 * ki->field_bytes || point[0] != 0x04)
+      return Unexpected("bad ECDSA public point encoding");
+    EvpPkeyPtr k = make_ec_key(*ki, point, nullptr);
+    if (k && !ec_public_check(k.get())) return Unexpected("ECDSA point is not valid");
+    return k;
+  };
+  auto read_ed25519 = [&]() {
+    ByteView pk = r.string(64);  // RFC 8709 §4: exactly 32 bytes
+    if (pk.size() != kEd25519KeyLen) return EvpPkeyPtr();
+    return EvpPkeyPtr(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, pk.data(), pk.size()));
+  };
+  switch (ki->type) {
+    case KeyType::kEd25519:
+    case KeyType::kSkEd25519:
+      pkey = read_ed25519();
+      if (!pkey) return Unexpected("bad Ed25519 public key length");
+      break;
+    case KeyType::kEcdsaP256:
+    case KeyType::kEcdsaP384:
+    case KeyType::kEcdsaP521:
+    case KeyType::kSkEcdsaP256: {
+      auto k = read_ec_point();
+      if (!k) return Unexpected(k.error());
+      pkey = std::move(*k);
+      break;
+    }
+    case KeyType::kRsa: {
+      // RFC 4253 §6.6: mpint e, mpint n.
+      ByteView e = r.mpint(kMaxMpint), n = r.mpint(kMaxMpint);
+      BignumPtr eb = bn_from(e), nb = bn_from(n);
+      if (!eb || !nb) return Unexpected("bad RSA public key");
+      int bits = BN_num_bits(nb.get());
+      if (bits < kRsaMinBits)
+        return Unexpected("RSA key too small (" + std::to_string(bits) + " bits, minimum " +
+                          std::to_string(kRsaMinBits) + ")");
+      if (bits > kRsaMaxBits) return Unexpected("RSA key too large");
+      // e must be odd and greater than 1, and n odd, for RSA to mean anything.
+      if (!BN_is_odd(eb.get()) || BN_is_one(eb.get()) || !BN_is_odd(nb.get()) ||
+          BN_num_bits(eb.get()) > 64)
+        return Unexpected("bad RSA public key parameters");
+      pkey = make_rsa_key(nb.get(), eb.get());
+      break;
+    }
+    case KeyType::kDsa: {
+      // RFC 4253 §6.6: mpint p, mpint q, mpint g, mpint y.
+      ByteView p = r.mpint(kMaxMpint), q = r.mpint(kMaxMpint), g = r.mpint(kMaxMpint),
+               y = r.mpint(kMaxMpint);
+      BignumPtr pb = bn_from(p), qb = bn_from(q), gb = bn_from(g), yb = bn_from(y);
+      if (!pb || !qb || !gb || !yb) return Unexpected("bad DSA public key");
+      if (!dsa_params_sane(pb.get(), qb.get(), gb.get(), yb.get()))
+        return Unexpected("bad DSA public key parameters");
+      pkey = make_dsa_key(pb.get(), qb.get(), gb.get(), yb.get());
+      break;
+    }
+  }
+  // PROTOCOL.u2f: a security key's fields end with string application.
+  if (ki->type == KeyType::kSkEd25519 || ki->type == KeyType::kSkEcdsaP256)
+    key.m_sk_application = std::string(r.text(kMaxSkApplication));
+  if (!pkey) return Unexpected(ossl_error("invalid public key"));
+  Reader fields = start;
+  Writer w;
+  w.string(ki->name).raw(fields.raw(start.remaining() - r.remaining()));
+  key.m_type = ki->type;
+  key.m_blob = w.take();
+  key.m_pkey = std::shared_ptr<EVP_PKEY>(pkey.release(), EVP_PKEY_free);
+  return key;
+}
+
+Result<OpensshPublicText> split_openssh_public_text(std::string_view line, size_t max_base64) {
   line = trim(line);
   size_t sp = line.find_first_of(" \t");
-  if (sp == line.npos) return Unexpected("public key line has no key data");
-  std::string_view type = line.substr(0, sp);
+  if (sp == line.npos) return Unexpected("no key data after the key type");
   std::string_view rest = trim(line.substr(sp));
   std::string_view b64 = rest.substr(0, rest.find_first_of(" \t"));
-  Bytes blob;
-  if (b64.size() > 4 * kMaxWireString / 3 || !base64_decode(b64, blob))
-    return Unexpected("invalid base64 in public key");
-  auto key = from_blob(blob);
+  OpensshPublicText out;
+  out.type = std::string(line.substr(0, sp));
+  if (b64.size() > max_base64 || !base64_decode(b64, out.blob))
+    return Unexpected("invalid base64 key data");
+  return out;
+}
+
+Result<PublicKey> PublicKey::from_openssh_text(std::string_view line) {
+  auto text = split_openssh_public_text(line, 4 * kMaxWireString / 3);
+  if (!text) return Unexpected("public key line: " + text.error().message);
+  auto key = from_blob(text->blob);
   if (!key) return key;
-  if (key->type_name() != type)
-    return Unexpected("key type " + std::string(type) + " does not match the key data (" +
+  if (key->type_name() != text->type)
+    return Unexpected("key type " + text->type + " does not match the key data (" +
                       std::string(key->type_name()) + ")");
   return key;
 }

@@ -16,6 +16,8 @@
 
 namespace postern {
 
+class Reader;
+
 // kSk*: FIDO security keys (PROTOCOL.u2f); they verify signatures but never sign here.
 // kDsa: "ssh-dss" (RFC 4253 §6.6), only for configurations that still name it.
 enum class KeyType {
@@ -43,6 +45,11 @@ class PublicKey {
   static Result<PublicKey> from_blob(ByteView blob);
   // Parses "type base64 [comment]" as in authorized_keys or *.pub files (no options).
   static Result<PublicKey> from_openssh_text(std::string_view line);
+  // Reads the fields that follow the type name in a `type_name` key blob (e.g. for "ssh-rsa":
+  // mpint e, mpint n) from `r`, and makes the key whose blob is string type_name followed by
+  // those fields, with every check from_blob applies. Certificates embed their key this way
+  // (PROTOCOL.certkeys). Framing errors throw ProtocolError; bad key values are errors.
+  static Result<PublicKey> read_fields(std::string_view type_name, Reader& r);
 
   KeyType type() const { return m_type; }
   // The blob's type name: "ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", ...
@@ -83,6 +90,15 @@ class PublicKey {
   std::string m_sk_application;
   std::shared_ptr<EVP_PKEY> m_pkey;
 };
+
+// "type base64 [comment]" (the key text of authorized_keys and *.pub lines, options already
+// removed), split into the type name and the decoded blob; base64 longer than `max_base64` is
+// refused. The caller checks that the blob's own type agrees with `type`.
+struct OpensshPublicText {
+  std::string type;
+  Bytes blob;
+};
+Result<OpensshPublicText> split_openssh_public_text(std::string_view line, size_t max_base64);
 
 class PrivateKey {
  public:

@@ -473,6 +473,43 @@ TEST(SshKey, OpensshTextParsing) {
   EXPECT_FALSE(PublicKey::from_openssh_text(""));
 }
 
+TEST(SshKey, ReadFieldsRebuildsTheBlob) {
+  // Certificates embed a key's fields after other data: read_fields must consume exactly those
+  // fields and make the same key as the plain blob.
+  auto dsa = PrivateKey::generate(KeyType::kDsa);
+  auto ec = PrivateKey::generate(KeyType::kEcdsaP384);
+  auto ed = PrivateKey::generate(KeyType::kEd25519);
+  ASSERT_TRUE(dsa && ec && ed);
+  for (const PrivateKey* k : {&*dsa, &*ec, &*ed}) {
+    const Bytes& blob = k->public_key().blob();
+    Reader plain(blob);
+    std::string type(plain.text());
+    Writer embedded;
+    embedded.string("before").raw(plain.rest()).u32(7);
+    Reader r(embedded.buffer());
+    r.string();
+    auto key = PublicKey::read_fields(type, r);
+    ASSERT_TRUE(key) << key.error().message;
+    EXPECT_EQ(*key, k->public_key());
+    EXPECT_EQ(r.u32(), 7u);
+    EXPECT_TRUE(r.done());
+  }
+  Reader none(Bytes{});
+  EXPECT_FALSE(PublicKey::read_fields("ssh-foo", none));
+  Reader truncated(Bytes{0, 0, 0, 9, 1});
+  EXPECT_THROW((void)PublicKey::read_fields("ssh-ed25519", truncated), ProtocolError);
+}
+
+TEST(SshKey, SplitOpensshPublicText) {
+  auto t = split_openssh_public_text("  ssh-ed25519 AAAA  comment here\n", 100);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->type, "ssh-ed25519");
+  EXPECT_EQ(t->blob, (Bytes{0, 0, 0}));
+  EXPECT_FALSE(split_openssh_public_text("ssh-ed25519", 100));
+  EXPECT_FALSE(split_openssh_public_text("ssh-ed25519 AAAA", 3));
+  EXPECT_FALSE(split_openssh_public_text("ssh-ed25519 A!AA", 100));
+}
+
 TEST(SshKey, EncryptedKeysGiveAClearError) {
   TempDir dir;
   int st = 0;

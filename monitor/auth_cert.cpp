@@ -39,8 +39,9 @@ std::optional<RevocationList> load_revoked(const std::string& path, const std::s
   return std::move(*list);
 }
 
-bool revocation_configured(const std::string& path) {
-  return !path.empty() && path != "none";
+// A file or command keyword that is set ("none" is the same as unset).
+bool configured(const std::string& value) {
+  return !value.empty() && value != "none";
 }
 
 // Reads a principals file as the user (as sshd does), with StrictModes; nullopt when absent or
@@ -91,12 +92,9 @@ bool ca_listed(const std::string& path, const PublicKey& ca) {
   return false;
 }
 
-}  // namespace
-
 // The stricter of a line's options and a certificate's restrictions; nullopt when both force a
 // command and they differ.
-static std::optional<AuthorizedKeyOptions> combine(AuthorizedKeyOptions o,
-                                                   const Certificate& cert) {
+std::optional<AuthorizedKeyOptions> combine(AuthorizedKeyOptions o, const Certificate& cert) {
   AuthorizedKeyOptions c = certificate_options(cert);
   o.permit_agent_forwarding = o.permit_agent_forwarding && c.permit_agent_forwarding;
   o.permit_port_forwarding = o.permit_port_forwarding && c.permit_port_forwarding;
@@ -114,6 +112,67 @@ static std::optional<AuthorizedKeyOptions> combine(AuthorizedKeyOptions o,
   return o;
 }
 
+// check_certificate for a user certificate, logging sshd's line for a refusal. `principal` is
+// the name that must be listed (nullopt when a principals file or option decided already);
+// `require_principals` refuses an empty principal list (TrustedUserCAKeys).
+bool user_certificate_valid(const Certificate& cert, const config::ServerConfig& config,
+                            const KeyOwner& user, const std::string& client_ip,
+                            std::optional<std::string> principal, bool require_principals,
+                            time_t now) {
+  std::vector<std::string> ca_algs = split_algorithm_list(config.ca_signature_algorithms);
+  CertCheck check;
+  check.type = CertType::kUser;
+  check.now = uint64_t(now);
+  check.principal = std::move(principal);
+  check.require_principals = require_principals;
+  check.client_address = client_ip;
+  check.user = user.name;
+  check.ca_signature_algorithms = ca_algs.empty() ? nullptr : &ca_algs;
+  CertVerdict v = check_certificate(cert, check);
+  if (v.ok()) return true;
+  if (v.failure == CertFailure::kSourceAddress || v.failure == CertFailure::kSourceAddressInvalid) {
+    log_info("cert: %s", v.message.c_str());
+    log_error("Refused by certificate options");
+  } else {
+    log_error("%s", v.message.c_str());
+  }
+  return false;
+}
+
+// AuthorizedPrincipalsCommand: its output, read like an AuthorizedPrincipalsFile.
+std::optional<AuthorizedKeyOptions> principals_command_accepts(const KeyOwner& user,
+                                                               const Certificate& cert,
+                                                               const config::ServerConfig& config,
+                                                               const CommandConnection& conn) {
+  if (config.authorized_principals_command_user.empty()) {
+    log_error("No user for AuthorizedPrincipalsCommand specified, skipping");
+    return std::nullopt;
+  }
+  // sshd_config(5) tokens for AuthorizedPrincipalsCommand (%u %U %h %C %D: command_argv).
+  const PublicKey& ca = cert.signature_key();
+  config::TokenValues values;
+  values.set('t', std::string(cert.type_name()));
+  values.set('f', cert.fingerprint_sha256());
+  values.set('k', base64_encode(cert.blob()));
+  values.set('i', cert.key_id());
+  values.set('s', std::to_string(cert.serial()));
+  values.set('T', std::string(ca.type_name()));
+  values.set('F', ca.fingerprint_sha256());
+  values.set('K', base64_encode(ca.blob()));
+  const std::string& cmd = config.authorized_principals_command;
+  auto argv = command_argv(cmd, config::TokenSet::kAuthorizedPrincipalsCommand, values, user, conn);
+  if (!argv) {
+    log_error("AuthorizedPrincipalsCommand \"%s\": %s", cmd.c_str(), argv.error().message.c_str());
+    return std::nullopt;
+  }
+  auto out = run_keys_command(*argv, config.authorized_principals_command_user,
+                              "AuthorizedPrincipalsCommand");
+  if (!out) return std::nullopt;
+  return principals_text_accepts(*out, cert, "AuthorizedPrincipalsCommand");
+}
+
+}  // namespace
+
 std::vector<std::string> split_algorithm_list(const std::string& list) {
   std::vector<std::string> out;
   std::stringstream ss(list);
@@ -124,7 +183,7 @@ std::vector<std::string> split_algorithm_list(const std::string& list) {
 }
 
 bool key_revoked(const std::string& revoked_keys, const PublicKey& key) {
-  if (!revocation_configured(revoked_keys)) return false;
+  if (!configured(revoked_keys)) return false;
   std::string what = std::string(key.log_name()) + " " + key.fingerprint_sha256();
   auto list = load_revoked(revoked_keys, what);
   if (!list) return true;
@@ -134,16 +193,12 @@ bool key_revoked(const std::string& revoked_keys, const PublicKey& key) {
 }
 
 bool certificate_revoked(const std::string& revoked_keys, const Certificate& cert) {
-  if (!revocation_configured(revoked_keys)) return false;
+  if (!configured(revoked_keys)) return false;
   std::string what = cert.log_name() + " " + cert.fingerprint_sha256();
   auto list = load_revoked(revoked_keys, what);
   if (!list) return true;
-  RevokedPart part = list->revoked_part(cert);
-  if (part == RevokedPart::kNone) return false;
-  if (part == RevokedPart::kCaKey) {
-    const PublicKey& ca = cert.signature_key();
-    what = std::string(ca.log_name()) + " " + ca.fingerprint_sha256();
-  }
+  // sshd names the certificate whichever part of it (key, CA, serial, key ID) is revoked.
+  if (list->revoked_part(cert) == RevokedPart::kNone) return false;
   log_error("Authentication key %s revoked by file %s", what.c_str(), revoked_keys.c_str());
   return true;
 }
@@ -196,10 +251,10 @@ std::optional<AuthorizedKeyOptions> principals_text_accepts(std::string_view tex
 std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const KeyOwner& user,
                                                           const Certificate& cert,
                                                           const config::ServerConfig& config,
-                                                          const std::string& client_ip,
+                                                          const CommandConnection& conn,
                                                           time_t now) {
   const std::string& ca_file = config.trusted_user_ca_keys;
-  if (ca_file.empty() || ca_file == "none") return std::nullopt;
+  if (!configured(ca_file)) return std::nullopt;
   const PublicKey& ca = cert.signature_key();
   if (!ca_listed(ca_file, ca)) {
     log_debug("%s: CA %s %s is not listed in %s", __func__, std::string(ca.log_name()).c_str(),
@@ -208,76 +263,42 @@ std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const KeyOwner& user,
   }
   if (key_revoked(config.revoked_keys, ca)) return std::nullopt;
 
-  // AuthorizedPrincipalsFile, when configured, decides which principals stand for the user;
-  // otherwise the user name itself must be a listed principal.
-  bool use_file =
-      !config.authorized_principals_file.empty() && config.authorized_principals_file != "none";
-  bool use_command = !config.authorized_principals_command.empty() &&
-                     config.authorized_principals_command != "none";
-  bool use_principals_file = use_file || use_command;
-  bool found_principal = false;
+  // AuthorizedPrincipalsFile and AuthorizedPrincipalsCommand, when configured, decide which
+  // principals stand for the user (the file first); otherwise the user name itself must be a
+  // listed principal.
+  bool use_file = configured(config.authorized_principals_file);
+  bool use_command = configured(config.authorized_principals_command);
   std::optional<AuthorizedKeyOptions> line_options;
   if (use_file) {
     std::string path = expand_authorized_keys_path(config.authorized_principals_file, user);
     log_debug("trying authorized principals file %s", path.c_str());
     if (auto text = read_principals_file(path, user, config.strict_modes))
       line_options = principals_text_accepts(*text, cert, path);
-    found_principal = line_options.has_value();
   }
-  if (!found_principal && use_command) {
-    if (config.authorized_principals_command_user.empty()) {
-      log_error("No user for AuthorizedPrincipalsCommand specified, skipping");
-    } else {
-      // sshd_config(5) tokens for AuthorizedPrincipalsCommand.
-      const PublicKey& ca_key = cert.signature_key();
-      std::string line = expand_tokens(config.authorized_principals_command,
-                                       {{'u', user.name},
-                                        {'U', std::to_string(user.uid)},
-                                        {'h', user.home},
-                                        {'t', std::string(cert.type_name())},
-                                        {'f', cert.fingerprint_sha256()},
-                                        {'k', base64_encode(cert.blob())},
-                                        {'i', cert.key_id()},
-                                        {'s', std::to_string(cert.serial())},
-                                        {'T', std::string(ca_key.type_name())},
-                                        {'F', ca_key.fingerprint_sha256()},
-                                        {'K', base64_encode(ca_key.blob())}});
-      if (auto out = run_keys_command(line, config.authorized_principals_command_user,
-                                      "AuthorizedPrincipalsCommand"))
-        line_options = principals_text_accepts(*out, cert, "AuthorizedPrincipalsCommand");
-      found_principal = line_options.has_value();
-    }
-  }
-  if (use_principals_file) {
-    if (!found_principal) {
-      log_error("Certificate does not contain an authorized principal");
-      return std::nullopt;
-    }
-  }
-  std::vector<std::string> ca_algs = split_algorithm_list(config.ca_signature_algorithms);
-  CertCheck check;
-  check.type = CertType::kUser;
-  check.now = uint64_t(now);
-  if (!use_principals_file) check.principal = user.name;
-  check.require_principals = true;
-  check.client_address = client_ip;
-  check.user = user.name;
-  check.ca_signature_algorithms = ca_algs.empty() ? nullptr : &ca_algs;
-  CertVerdict v = check_certificate(cert, check);
-  if (!v.ok()) {
-    if (v.failure == CertFailure::kSourceAddress ||
-        v.failure == CertFailure::kSourceAddressInvalid) {
-      log_info("cert: %s", v.message.c_str());
-      log_error("Refused by certificate options");
-    } else {
-      log_error("%s", v.message.c_str());
-    }
+  if (!line_options && use_command)
+    line_options = principals_command_accepts(user, cert, config, conn);
+  bool by_principals_list = use_file || use_command;
+  if (by_principals_list && !line_options) {
+    log_error("Certificate does not contain an authorized principal");
     return std::nullopt;
   }
+  std::optional<std::string> principal;
+  if (!by_principals_list) principal = user.name;
+  if (!user_certificate_valid(cert, config, user, conn.client_address, principal, true, now))
+    return std::nullopt;
   log_verbose("Accepted certificate ID \"%s\" (serial %llu) signed by %s CA %s via %s",
               cert.key_id().c_str(), static_cast<unsigned long long>(cert.serial()),
               std::string(ca.log_name()).c_str(), ca.fingerprint_sha256().c_str(), ca_file.c_str());
   return combine(line_options.value_or(AuthorizedKeyOptions{}), cert);
+}
+
+std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const KeyOwner& user,
+                                                          const Certificate& cert,
+                                                          const config::ServerConfig& config,
+                                                          const std::string& client_ip) {
+  CommandConnection conn;
+  conn.client_address = client_ip;
+  return trusted_ca_authorizes(user, cert, config, conn);
 }
 
 std::optional<AuthorizedKeyOptions> authorized_keys_ca_authorizes(
@@ -299,45 +320,16 @@ std::optional<AuthorizedKeyOptions> authorized_keys_ca_authorizes(
         break;
       }
     if (!any) {
-      log_error("Refused by certificate principals options");
+      log_error("Certificate does not contain an authorized principal");
       return std::nullopt;
     }
   }
-  std::vector<std::string> ca_algs = split_algorithm_list(config.ca_signature_algorithms);
-  CertCheck check;
-  check.type = CertType::kUser;
-  check.now = uint64_t(now);
-  if (!line.principals) check.principal = user.name;
-  check.require_principals = false;
-  check.client_address = client_ip;
-  check.user = user.name;
-  check.ca_signature_algorithms = ca_algs.empty() ? nullptr : &ca_algs;
-  CertVerdict v = check_certificate(cert, check);
-  if (!v.ok()) {
-    if (v.failure == CertFailure::kSourceAddress ||
-        v.failure == CertFailure::kSourceAddressInvalid) {
-      log_info("cert: %s", v.message.c_str());
-      log_error("Refused by certificate options");
-    } else {
-      log_error("%s", v.message.c_str());
-    }
+  std::optional<std::string> principal;
+  if (!line.principals) principal = user.name;
+  if (!user_certificate_valid(cert, config, user, client_ip, principal, false, now))
     return std::nullopt;
-  }
-  AuthorizedKeyOptions c = certificate_options(cert);
-  AuthorizedKeyOptions o = line;
-  o.permit_agent_forwarding = o.permit_agent_forwarding && c.permit_agent_forwarding;
-  o.permit_port_forwarding = o.permit_port_forwarding && c.permit_port_forwarding;
-  o.permit_pty = o.permit_pty && c.permit_pty;
-  o.permit_user_rc = o.permit_user_rc && c.permit_user_rc;
-  o.permit_x11_forwarding = o.permit_x11_forwarding && c.permit_x11_forwarding;
-  o.verify_required = o.verify_required || c.verify_required;
-  if (c.command) {
-    if (o.command && *o.command != *c.command) {
-      log_error("force-command mismatch");
-      return std::nullopt;
-    }
-    o.command = c.command;
-  }
+  auto o = combine(line, cert);
+  if (!o) return std::nullopt;
   log_verbose("Accepted certificate ID \"%s\" (serial %llu) signed by %s CA %s found at %s",
               cert.key_id().c_str(), static_cast<unsigned long long>(cert.serial()),
               std::string(cert.signature_key().log_name()).c_str(),

@@ -12,6 +12,7 @@
 #include "common/config/server_config.h"
 #include "common/ssh_cert.h"
 #include "common/ssh_key.h"
+#include "monitor/auth_commands.h"
 #include "monitor/auth_pubkey.h"
 
 namespace postern::monitor {
@@ -27,14 +28,20 @@ bool certificate_revoked(const std::string& revoked_keys, const Certificate& cer
 AuthorizedKeyOptions certificate_options(const Certificate& cert);
 
 // TrustedUserCAKeys: the certificate is trusted for `user` when its CA key is listed in the file,
-// the CA is not revoked, a principal is accepted (AuthorizedPrincipalsFile when set, otherwise
-// the user name must be listed) and check_certificate passes (CASignatureAlgorithms, validity,
-// source-address against `client_ip`). Returns the certificate's restrictions or nullopt.
+// the CA is not revoked, a principal is accepted (AuthorizedPrincipalsFile, then
+// AuthorizedPrincipalsCommand, when set; otherwise the user name must be listed) and
+// check_certificate passes (CASignatureAlgorithms, validity, source-address against the
+// client's address). Returns the certificate's restrictions or nullopt.
 std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const KeyOwner& user,
                                                           const Certificate& cert,
                                                           const config::ServerConfig& config,
-                                                          const std::string& client_ip,
+                                                          const CommandConnection& conn,
                                                           time_t now = std::time(nullptr));
+// Transitional: only the client's address known (the other %C values are then UNKNOWN).
+std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const KeyOwner& user,
+                                                          const Certificate& cert,
+                                                          const config::ServerConfig& config,
+                                                          const std::string& client_ip);
 
 // authorized_keys cert-authority lines (sshd(8)): the certificate's CA is such a line's key;
 // principals="..." then names the accepted principals, otherwise the user name must be listed

@@ -7,9 +7,9 @@ namespace {
 std::string_view allowed(TokenSet set) {
   switch (set) {
     case TokenSet::kAuthorizedKeysCommand:
-      return "fhktUu";
+      return "CDfhktUu";
     case TokenSet::kAuthorizedPrincipalsCommand:
-      return "FfhiKksTtUu";
+      return "CDFfhiKksTtUu";
     case TokenSet::kAuthorizedKeysFile:
     case TokenSet::kAuthorizedPrincipalsFile:
     case TokenSet::kChrootDirectory:

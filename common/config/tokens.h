@@ -14,9 +14,9 @@ namespace postern::config {
 
 // Which tokens a keyword accepts (sshd_config(5) TOKENS).
 enum class TokenSet {
-  kAuthorizedKeysCommand,        // %% %f %h %k %t %U %u
+  kAuthorizedKeysCommand,        // %% %C %D %f %h %k %t %U %u
   kAuthorizedKeysFile,           // %% %h %U %u
-  kAuthorizedPrincipalsCommand,  // %% %F %f %h %i %K %k %s %T %t %U %u
+  kAuthorizedPrincipalsCommand,  // %% %C %D %F %f %h %i %K %k %s %T %t %U %u
   kAuthorizedPrincipalsFile,     // %% %h %U %u
   kChrootDirectory,              // %% %h %U %u
 };
