@@ -1,12 +1,13 @@
 """zlib@openssh.com compression (OpenSSH PROTOCOL §1.3, RFC 4253 §6.2) with real clients: what
 the server offers for each Compression setting, data intact through ssh -C, scp -C, sftp -C,
-rekeys in the middle of a compressed transfer, paramiko and plink."""
+rekeys in the middle of a compressed transfer, paramiko and plink, and a zip bomb refused."""
 
 import hashlib
 import os
 import re
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -195,3 +196,30 @@ def test_plink_C(server, keydir, tmp_path):
     # plink's event log: zlib@openssh.com negotiated and started after authentication.
     assert "Initialised delayed zlib (RFC1950) compression" in err, err
     assert "Initialised delayed zlib (RFC1950) decompression" in err, err
+
+
+def test_zip_bomb_after_auth_ends_connection(server, keydir):
+    # A 4 MiB IGNORE deflates to a few KiB: a valid packet on the wire whose payload inflates far
+    # past the 256 KiB packet limit. The server must stop inflating at the limit and disconnect.
+    paramiko = pytest.importorskip("paramiko")
+    c = paramiko.SSHClient()
+    c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    c.connect("127.0.0.1", port=server.port, username=TEST_USER, compress=True,
+              key_filename=str(keydir / "id_ed25519"), look_for_keys=False, allow_agent=False)
+    try:
+        t = c.get_transport()
+        assert t.remote_compression == "zlib@openssh.com"
+        _, out, _ = c.exec_command("echo before")
+        assert out.read() == b"before\n"
+        m = paramiko.Message()
+        m.add_byte(paramiko.common.cMSG_IGNORE)
+        m.add_string(b"\0" * (4 * MIB))
+        t._send_message(m)
+        assert server.wait_log("decompressed packet larger than 262144 bytes", timeout=10), \
+            server.log_text()
+        deadline = time.time() + 10
+        while t.is_active() and time.time() < deadline:
+            time.sleep(0.1)
+        assert not t.is_active()
+    finally:
+        c.close()
