@@ -56,7 +56,21 @@ TransportConfig server_transport_config(const config::ServerConfig& cfg, HostKey
     tc.compression = {"none", "zlib@openssh.com"};
   tc.rekey_bytes = uint64_t(cfg.rekey_limit_bytes);
   tc.rekey_seconds = uint64_t(cfg.rekey_limit_seconds);
-  tc.server_sig_algs = split_list(cfg.pubkey_accepted_algorithms);
+  // server-sig-algs (RFC 8308 §3.1) lists the plain signature algorithms the server verifies,
+  // whatever PubkeyAcceptedAlgorithms says, as OpenSSH 9.2's sshd does: a client picks the
+  // signature algorithm for its key (and for a certificate of it) from this list, so a
+  // PubkeyAcceptedAlgorithms of certificate names only must not leave it empty of RSA-SHA2.
+  // The monitor applies PubkeyAcceptedAlgorithms to each request.
+  tc.server_sig_algs = {"ssh-ed25519",
+                        "sk-ssh-ed25519@openssh.com",
+                        "ecdsa-sha2-nistp256",
+                        "ecdsa-sha2-nistp384",
+                        "ecdsa-sha2-nistp521",
+                        "sk-ecdsa-sha2-nistp256@openssh.com",
+                        "ssh-dss",
+                        "ssh-rsa",
+                        "rsa-sha2-256",
+                        "rsa-sha2-512"};
   tc.host_key_signer = &signer;
   tc.choose_dh_group = [&monitor](uint32_t min, uint32_t n, uint32_t max) -> Result<DhGroup> {
     auto r = monitor.call(ipc::ModuliRequest{min, n, max});
