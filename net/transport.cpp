@@ -348,7 +348,10 @@ struct Transport::Impl {
   void start_compression() {
     compression_started = true;
     restart_tx_compression();
-    restart_rx_compression();
+    // A USERAUTH_SUCCESS that waited for a key exchange went out after our NEWKEYS; the peer
+    // sent its NEWKEYS on our reply, before it could see the success, so that one is not
+    // compressed: its arrival (handle_newkeys) starts the receiving stream instead.
+    if (!(kex_active && !newkeys_received)) restart_rx_compression();
   }
 
   // A fresh stream for the direction's current keys, or none.

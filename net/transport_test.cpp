@@ -673,6 +673,33 @@ TEST(Compression, HandoffRightAfterUserauthSuccess) {
   p.exchange();
 }
 
+// As HandoffWhileThePeerRekeys, compressed: the success waited for the exchange, so the
+// client's NEWKEYS (sent before it saw the success) is plain and its channel open compressed.
+TEST(Compression, HandoffWhileThePeerRekeys) {
+  Pipe p(with_zlib(client_config()), with_zlib(server_config()));
+  p.handshake();
+  p.client->start_rekey();
+  Pipe::move(*p.client, *p.server, p.at_server, 0);
+  p.server->send(msg(52, 1, 0));
+  Pipe::move(*p.server, *p.client, p.at_client, 0);
+  Pipe::move(*p.client, *p.server, p.at_server, 0);
+  Pipe::move(*p.server, *p.client, p.at_client, 0);
+  ASSERT_EQ(p.at_client.size(), 1u);
+  p.client->send(msg(90, 3000, 2));
+  ByteView c_out = p.client->pending_output();
+  p.server->received(c_out);
+  p.client->consume_output(c_out.size());
+  EXPECT_TRUE(p.server->process_kex());
+  TransportState st = p.server->export_state();
+  p.server = Transport::import_state(with_zlib(server_config()), st);
+  while (auto m = p.server->next_message()) p.at_server.emplace_back(m->begin(), m->end());
+  ASSERT_EQ(p.at_server.size(), 1u);
+  EXPECT_EQ(p.at_server[0], msg(90, 3000, 2));
+  EXPECT_LT(wire_size_of_zeros(*p.server), 2000u);
+  p.pump();
+  p.exchange();
+}
+
 TEST(Compression, HandoffAfterACompressedPacketIsRefused) {
   Pipe p(with_zlib(client_config()), with_zlib(server_config()));
   p.handshake();
