@@ -32,6 +32,7 @@ namespace postern::ipc {
 //   bool   inetd       -i: fds 0 and 1 may be different pipes
 //   bool   startup_pipe  fd 4 is the listener's startup pipe, closed after authentication
 //                        (MaxStartups counts the connections that still hold theirs)
+//   string pam_service  the PAM service name: the name sshd was run as ("sshd"), as in OpenSSH
 struct SessionStart {
   static constexpr uint8_t kType = 1;
   using Reply = NoReply;
@@ -43,8 +44,10 @@ struct SessionStart {
   bool debug = false;
   bool inetd = false;
   bool startup_pipe = false;
+  std::string pam_service;  // the name sshd was started as: the PAM service (UsePAM)
   auto fields() {
-    return std::tie(config, log_level, facility, to_stderr, log_file, debug, inetd, startup_pipe);
+    return std::tie(config, log_level, facility, to_stderr, log_file, debug, inetd, startup_pipe,
+                    pam_service);
   }
 };
 
@@ -221,13 +224,15 @@ struct KeyVerifyRequest {
 //   bool   exceeded    MaxAuthTries reached
 //   bool   partial     it succeeded, but AuthenticationMethods wants more (RFC 4252 §5.1)
 //   string[] methods   with partial: the methods that may continue
+//   string banner      text PAM's account stage showed, for SSH_MSG_USERAUTH_BANNER ("" for none)
 struct PasswordReply {
   static constexpr uint8_t kType = 31;
   bool ok = false;
   bool exceeded = false;
   bool partial = false;
   StringList methods;
-  auto fields() { return std::tie(ok, exceeded, partial, methods); }
+  std::string banner;  // what PAM's account stage said ("password expired"), shown before success
+  auto fields() { return std::tie(ok, exceeded, partial, methods, banner); }
 };
 // A "password" request (RFC 4252 §8) without a change of password, or the answer to the one
 // hidden prompt of "keyboard-interactive" (RFC 4256); the monitor checks it through PAM or the
@@ -241,6 +246,49 @@ struct PasswordRequest {
   SecretBytes password;
   bool keyboard_interactive = false;
   auto fields() { return std::tie(password, keyboard_interactive); }
+};
+
+// ---- Net child → monitor: keyboard-interactive through PAM (RFC 4256) ------------------------
+
+//   byte     91
+//   bool     done          the conversation ended; the outcome follows
+//   string   instruction   (not done) PAM_TEXT_INFO / PAM_ERROR_MSG lines, shown before the prompts
+//   string[] prompts       (not done) the questions of one PAM conversation call (may be none)
+//   string   echo          (not done) one byte per prompt: 1 when the answer may be echoed
+//   bool     ok, exceeded, partial; string[] methods   (done) as PasswordReply
+struct KbdintReply {
+  static constexpr uint8_t kType = 91;
+  bool done = false;
+  std::string instruction;
+  StringList prompts;
+  Bytes echo;
+  bool ok = false;
+  bool exceeded = false;
+  bool partial = false;
+  StringList methods;
+  auto fields() {
+    return std::tie(done, instruction, prompts, echo, ok, exceeded, partial, methods);
+  }
+};
+// A "keyboard-interactive" request (RFC 4256 §3.1): the monitor starts a PAM conversation for the
+// user and answers with its first questions. A new request abandons a running conversation.
+//   byte   90
+//   string submethods   as the client sent it (logged only)
+struct KbdintStartRequest {
+  static constexpr uint8_t kType = 90;
+  using Reply = KbdintReply;
+  std::string submethods;
+  auto fields() { return std::tie(submethods); }
+};
+// SSH_MSG_USERAUTH_INFO_RESPONSE (RFC 4256 §3.4), allowed only while a conversation waits for
+// it; a count that differs from the prompts asked ends the connection.
+//   byte   92
+//   string responses    (secret) u32 count, then that many strings
+struct KbdintResponseRequest {
+  static constexpr uint8_t kType = 92;
+  using Reply = KbdintReply;
+  SecretBytes responses;
+  auto fields() { return std::tie(responses); }
 };
 
 //   byte   45
@@ -297,6 +345,7 @@ struct AuthDone {
 //   string[] host key algs, string[] host key blobs   (for re-keying through the monitor)
 //   string   remote_addr, u32 remote_port, string local_addr, u32 local_port
 //   string   transport state (secret)
+//   string[] pam_env       PAM environment (pam_getenvlist) after pam_open_session
 struct UserSetup {
   static constexpr uint8_t kType = 21;
   using Reply = NoReply;
@@ -314,10 +363,11 @@ struct UserSetup {
   std::string local_addr;
   uint32_t local_port = 0;
   SecretBytes transport_state;
+  StringList pam_env;  // "NAME=value" from pam_getenvlist (UsePAM), for the user's sessions
   auto fields() {
     return std::tie(config, log_level, user, uid, gid, home, shell, host_key_algorithms,
                     host_key_blobs, remote_addr, remote_port, local_addr, local_port,
-                    transport_state);
+                    transport_state, pam_env);
   }
 };
 

@@ -127,7 +127,7 @@ bool SystemAuthBackend::password_ok(const std::string& name, const UserInfo* use
                                     ByteView password, bool keyboard_interactive,
                                     const config::ServerConfig& config, const Endpoint& peer) {
   PasswordAttempt attempt{name, user != nullptr, user != nullptr && user->uid == 0, password,
-                          keyboard_interactive};
+                          keyboard_interactive, pam};
   return check_password(attempt, config, peer);
 }
 

@@ -8,6 +8,8 @@ namespace postern::monitor {
 
 class SystemAuthBackend : public AuthBackend {
  public:
+  // UsePAM: the connection's PAM handle, used by password_ok (monitor/pam_context.h).
+  PamDriver* pam = nullptr;
   std::optional<UserInfo> find_user(const std::string& name, const config::ServerConfig& config,
                                     const Endpoint& peer) override;
   std::optional<AuthorizedKeyOptions> key_authorized(const UserInfo& user, const PublicKey& key,

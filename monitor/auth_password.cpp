@@ -158,6 +158,9 @@ bool check_password(const PasswordAttempt& a, const config::ServerConfig& config
   const char* method = a.keyboard_interactive ? "keyboard-interactive/pam" : "password";
   if (!a.user_valid || !enabled || empty_refused) {
     crypt_matches(kDummyHash, a.password, false);
+  } else if (config.use_pam && a.pam != nullptr) {
+    // The account stage runs later, once every method AuthenticationMethods asks for succeeded.
+    ok = a.pam->authenticate_password(a.user, a.password, config.permit_empty_passwords);
   } else if (config.use_pam) {
     ok = pam_check(a.user, a.password, config.permit_empty_passwords, peer);
   } else {
@@ -168,11 +171,7 @@ bool check_password(const PasswordAttempt& a, const config::ServerConfig& config
     log_info("ROOT LOGIN REFUSED FROM %s port %d", peer.address.c_str(), peer.port);
     ok = false;
   }
-  if (ok) {
-    log_info("Accepted %s for %s from %s port %d ssh2", method, a.user.c_str(),
-             peer.address.c_str(), peer.port);
-    return true;
-  }
+  if (ok) return true;
   log_info("Failed %s for %s%s from %s port %d ssh2", method, a.user_valid ? "" : "invalid user ",
            a.user.c_str(), peer.address.c_str(), peer.port);
   pad_failure(start, a.user);

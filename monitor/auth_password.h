@@ -8,6 +8,7 @@
 #include "common/bytes.h"
 #include "common/config/server_config.h"
 #include "monitor/listener.h"
+#include "monitor/pam_driver.h"
 
 namespace postern::monitor {
 
@@ -18,11 +19,16 @@ struct PasswordAttempt {
   bool is_root = false;
   ByteView password;
   bool keyboard_interactive = false;  // RFC 4256 with one hidden prompt, logged as such
+  // UsePAM: the connection's PAM handle, so the account and session stages that follow use the
+  // same one (sshd keeps one per connection). Without it a handle is made for this check alone.
+  PamDriver* pam = nullptr;
 };
 
 // Whether the password logs the user in: PasswordAuthentication, PermitEmptyPasswords,
 // PermitRootLogin (only "yes" admits root with a password), locked and expired accounts. A
-// refusal is padded to a per-user constant minimum time (user enumeration by timing).
+// refusal is logged ("Failed password ...") and padded to a per-user constant minimum time (user
+// enumeration by timing); success is logged by the caller, which knows whether it was partial
+// (AuthenticationMethods) and runs PAM's account stage first.
 bool check_password(const PasswordAttempt& attempt, const config::ServerConfig& config,
                     const Endpoint& peer);
 

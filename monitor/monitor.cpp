@@ -35,6 +35,7 @@ constexpr Permission kPermissions[] = {
     {Phase::kAuthenticated, AuthDone::kType},   {Phase::kPostauth, SignRequest::kType},
     {Phase::kPostauth, ModuliRequest::kType},   {Phase::kPostauth, PtyRequest::kType},
     {Phase::kPubkey, PasswordRequest::kType},
+    {Phase::kPubkey, KbdintStartRequest::kType}, {Phase::kPubkey, KbdintResponseRequest::kType},
     {Phase::kPubkey, HostbasedRequest::kType},
 };
 
@@ -228,9 +229,12 @@ Monitor::~Monitor() {
 }
 
 Phase Monitor::method_succeeded(const std::string& method, bool& partial, ipc::StringList& next,
-                                const std::string& detail) {
+                                const std::string& detail, const std::string& log_suffix) {
   m_auth_info.push_back(detail.empty() ? method : method + " " + detail);
   if (m_methods.succeeded(method)) {
+    // UsePAM: the account stage decides for every method, publickey included (monitor/auth_kbdint).
+    pam_account_stage(method == "keyboard-interactive" ? "keyboard-interactive/pam" : method,
+                      log_suffix);
     if (m_effective.expose_auth_info && m_user) {
       m_auth_info_file = write_auth_info(m_auth_info, m_user->uid, m_user->gid);
       // The session process exports it like a SetEnv variable (sshd_config(5) ExposeAuthInfo).
@@ -254,6 +258,13 @@ void Monitor::handle(Channel& ch, Message& m) {
                         phase_name(m_phase));
   if (!m.fds.empty() && m.type != LogLine::kType)
     throw ProtocolError("monitor: unexpected descriptors with a request");
+  // Any other request abandons a keyboard-interactive conversation (RFC 4256 §3.4 answers only
+  // the question asked), which PAM then sees fail.
+  if (m_kbdint_active && m.type != KbdintResponseRequest::kType && m.type != LogLine::kType) {
+    m_kbdint_active = false;
+    if (m_pam != nullptr) m_pam->kbdint_abandon();
+  }
+  if (handle_kbdint(ch, m)) return;
 
   switch (m.type) {
     case LogLine::kType: {
@@ -427,7 +438,8 @@ void Monitor::handle(Channel& ch, Message& m) {
         Reader type_reader(req.key);
         std::string detail(type_reader.text(128));
         detail += " " + base64_encode(req.key);
-        m_phase = method_succeeded("publickey", reply.partial, reply.methods, detail);
+        m_phase =
+            method_succeeded("publickey", reply.partial, reply.methods, detail, ": " + what);
         // A partial success (AuthenticationMethods) is logged as such, as sshd does.
         log_info("%s publickey for %s from %s port %d ssh2: %s",
                  reply.partial ? "Partial" : "Accepted", m_user_name.c_str(),
@@ -452,6 +464,12 @@ void Monitor::handle(Channel& ch, Message& m) {
                                        req.keyboard_interactive, m_effective, m_peer);
       if (reply.ok) {
         m_phase = method_succeeded(method, reply.partial, reply.methods);
+        if (!reply.partial)
+          log_info("Accepted %s for %s from %s port %d ssh2",
+                   req.keyboard_interactive ? "keyboard-interactive/pam" : method,
+                   m_user_name.c_str(), m_peer.address.c_str(), m_peer.port);
+        // What the account stage said (an expired password), shown before success as sshd does.
+        if (m_pam != nullptr) reply.banner = m_pam->take_messages();
       } else {
         ++m_failures;
         reply.exceeded = m_failures >= m_max_auth_tries;

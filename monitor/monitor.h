@@ -17,11 +17,13 @@
 #include "common/authorized_keys.h"
 #include "common/config/server_config.h"
 #include "common/ipc.h"
+#include "common/ipc_messages.h"
 #include "common/ssh_cert.h"
 #include "common/ssh_key.h"
 #include "monitor/auth_hostbased.h"
 #include "monitor/auth_methods.h"
 #include "monitor/listener.h"
+#include "monitor/pam_driver.h"
 
 namespace postern::monitor {
 
@@ -115,6 +117,12 @@ class Monitor {
   // Moves to the post-auth phase once the session process takes over.
   void start_postauth();
 
+  // UsePAM: the connection's PAM handle (monitor/pam_context.h), for keyboard-interactive and the
+  // account stage of every method. Without it keyboard-interactive is refused.
+  void set_pam(PamDriver* pam) { m_pam = pam; }
+  // PAM said the password has expired: the session may only change it (sshd's force_pwchange).
+  bool password_change_required() const { return m_password_expired; }
+
   // After AUTHDONE: who logged in, with the Match-applied configuration and the transport.
   const UserInfo& user() const { return *m_user; }
   const config::ServerConfig& effective_config() const { return m_effective; }
@@ -136,8 +144,9 @@ class Monitor {
   std::vector<std::string> enabled_methods() const;
   // A method succeeded: authenticated, or a partial success with the methods that continue.
   // `detail` follows the method name in the ExposeAuthInfo file (the key for publickey).
+  // `log_suffix` follows the "Failed ..." line when PAM's account stage refuses (": KEY").
   Phase method_succeeded(const std::string& method, bool& partial, ipc::StringList& next,
-                         const std::string& detail = {});
+                         const std::string& detail = {}, const std::string& log_suffix = {});
 
   config::ServerConfig m_config;     // global
   config::ServerConfig m_effective;  // after Match for the user
@@ -163,6 +172,15 @@ class Monitor {
   std::string m_pending_algorithm;
   AuthorizedKeyOptions m_pending_options;
   SecretBytes m_transport_state;
+  // keyboard-interactive through PAM and the PAM account stage (monitor/auth_kbdint.cpp).
+  bool handle_kbdint(ipc::Channel& ch, ipc::Message& m);
+  void kbdint_outcome(const PamStep& step, ipc::KbdintReply& reply);
+  // At the final success of any method: pam_acct_mgmt. Throws PamAccessDenied after logging
+  // "Failed <method> ..." when the account may not log in.
+  void pam_account_stage(const std::string& log_method, const std::string& log_suffix);
+  PamDriver* m_pam = nullptr;
+  bool m_kbdint_active = false;  // a conversation waits for the client's answers
+  bool m_password_expired = false;
 };
 
 }  // namespace postern::monitor

@@ -33,6 +33,7 @@
 #include "monitor/inetd_relay.h"
 #include "monitor/listener.h"
 #include "monitor/monitor.h"
+#include "monitor/pam_context.h"
 #include "monitor/spawn.h"
 
 namespace postern::monitor {
@@ -157,7 +158,16 @@ int run() {
   setup.local_port = uint32_t(local.port);
 
   SystemAuthBackend backend;
+  // UsePAM: one PAM handle for the whole connection, held here in the monitor only; it outlives
+  // the Monitor and ends (closing the PAM session) when this function returns.
+  std::unique_ptr<PamContext> pam;
+  if (cfg.use_pam) {
+    pam = std::make_unique<PamContext>(start.pam_service.empty() ? "sshd" : start.pam_service, peer,
+                                       local);
+    backend.pam = pam.get();
+  }
   Monitor monitor(cfg, entries, peer, local, backend);
+  monitor.set_pam(pam.get());
 
   // ---- pre-auth: sshd-net -------------------------------------------------------------------
   auto [ours, theirs] = ipc::Channel::make_pair();
@@ -195,6 +205,12 @@ int run() {
       log_error("sshd-net for %s port %d %s", peer.address.c_str(), peer.port,
                 describe_wait_status(status).c_str());
     return 255;
+  } catch (const PamAccessDenied& e) {
+    // The user authenticated but PAM's account stage refused: sshd's line, then the end.
+    net->kill(SIGKILL);
+    net->wait();
+    log_error("%s [preauth]", e.what());
+    return 255;
   } catch (const ProtocolError& e) {
     // A request out of phase or malformed: the child is not to be trusted any more.
     net->kill(SIGKILL);
@@ -228,6 +244,12 @@ int run() {
   us.local_addr = local.address;
   us.local_port = uint32_t(local.port);
   us.transport_state = monitor.take_transport_state();
+  if (pam) {
+    // PAM's session stage, as root, before the user's process starts (sshd does the same);
+    // its environment (pam_env and the like) goes into the user's sessions.
+    if (!pam->open_session()) return 255;
+    us.pam_env = pam->environment();
+  }
 
   auto [mon, sess] = ipc::Channel::make_pair();
   mon.send(us);

@@ -346,6 +346,12 @@ int run(int argc, char** argv) {
   start.log_file = lo.log_file;
   start.debug = cl->debug > 0;
   start.inetd = cl->inetd;
+  // The PAM service is the name we were run as, as with OpenSSH's sshd: a copy or link named
+  // "sshd-foo" uses /etc/pam.d/sshd-foo.
+  start.pam_service = argc > 0 && argv[0] != nullptr ? argv[0] : "sshd";
+  if (size_t slash = start.pam_service.rfind('/'); slash != std::string::npos)
+    start.pam_service.erase(0, slash + 1);
+  if (start.pam_service.empty()) start.pam_service = "sshd";
 
   if (cl->inetd) {
     // The connection is on stdin/stdout; the process split is the same (DESIGN.md).

@@ -102,6 +102,12 @@ int run() {
     size_t eq = e.find('=');
     if (eq != std::string::npos) opts.set_env.emplace_back(e.substr(0, eq), e.substr(eq + 1));
   }
+  // PAM's environment (pam_getenvlist in the monitor), after SetEnv, whose first value wins.
+  for (const auto& e : setup.pam_env) {
+    size_t eq = e.find('=');
+    if (eq != std::string::npos && eq > 0)
+      opts.set_env.emplace_back(e.substr(0, eq), e.substr(eq + 1));
+  }
   session::ForwardPolicy& fw = opts.forward;
   fw.allow_tcp = cfg->allow_tcp_forwarding;
   fw.allow_streamlocal = cfg->allow_stream_local_forwarding;

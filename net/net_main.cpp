@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/config/server_config.h"
@@ -67,7 +68,30 @@ class MonitorDecider : public AuthDecider {
   Decision password(ByteView password, bool keyboard_interactive) override {
     auto r = m_ch.call(ipc::PasswordRequest{SecretBytes(password), keyboard_interactive});
     if (!r) throw ProtocolError("monitor refused PASSWORD: " + r.error().message);
+    m_banner = r->banner;
     return Decision{r->ok, r->exceeded, r->partial, r->methods};
+  }
+  std::string take_banner() override { return std::exchange(m_banner, std::string()); }
+  KbdintStep kbdint_start(const std::string& submethods) override {
+    auto r = m_ch.call(ipc::KbdintStartRequest{submethods});
+    if (!r) throw ProtocolError("monitor refused KBDINT: " + r.error().message);
+    return kbdint_step(*r);
+  }
+  KbdintStep kbdint_respond(const std::vector<ByteView>& responses) override {
+    // u32 count, then the answers as strings (RFC 4256 §3.4 order), carried as a secret.
+    SecretBytes wire;
+    uint8_t n[4] = {uint8_t(responses.size() >> 24), uint8_t(responses.size() >> 16),
+                    uint8_t(responses.size() >> 8), uint8_t(responses.size())};
+    wire.append(ByteView(n, 4));
+    for (ByteView a : responses) {
+      uint8_t len[4] = {uint8_t(a.size() >> 24), uint8_t(a.size() >> 16), uint8_t(a.size() >> 8),
+                        uint8_t(a.size())};
+      wire.append(ByteView(len, 4));
+      wire.append(a);
+    }
+    auto r = m_ch.call(ipc::KbdintResponseRequest{std::move(wire)});
+    if (!r) throw ProtocolError("monitor refused KBDINT response: " + r.error().message);
+    return kbdint_step(*r);
   }
   Decision hostbased(const std::string& algorithm, ByteView key, const std::string& client_host,
                      const std::string& client_user, ByteView signature) override {
@@ -84,7 +108,21 @@ class MonitorDecider : public AuthDecider {
   }
 
  private:
+  static KbdintStep kbdint_step(const ipc::KbdintReply& r) {
+    KbdintStep s;
+    s.done = r.done;
+    s.decision = Decision{r.ok, r.exceeded, r.partial, r.methods};
+    if (r.done) return s;
+    if (r.echo.size() != r.prompts.size())
+      throw ProtocolError("monitor: keyboard-interactive prompts without echo flags");
+    s.instruction = r.instruction;
+    s.prompts = r.prompts;
+    for (uint8_t e : r.echo) s.echo.push_back(e != 0);
+    return s;
+  }
+
   ipc::Channel& m_ch;
+  std::string m_banner;
 };
 
 // OpenSSL reads its configuration and loads providers lazily; do it while files can still be

@@ -200,7 +200,8 @@ void UserauthServer::hostbased(Reader& r) {
 }
 
 // RFC 4252 §8: boolean FALSE, string password; or TRUE with a new password (a change, which we
-// do not offer: it fails like a wrong password).
+// do not offer: it fails like a wrong password). Like sshd we never send PASSWD_CHANGEREQ: when
+// PAM says the password has expired the login goes on, restricted to changing it (monitor).
 void UserauthServer::password(Reader& r) {
   bool change = r.boolean();
   ByteView pw = r.string(1024);
@@ -214,29 +215,49 @@ void UserauthServer::password(Reader& r) {
   password_decided(d);
 }
 
-// RFC 4256 §3.1: string language tag, string submethods. We ask one hidden question, the
-// password, and the monitor runs PAM with the answer (§3.2 INFO_REQUEST).
+// RFC 4256 §3.1: string language tag, string submethods. The monitor runs the PAM conversation;
+// this only carries its questions and the client's answers.
 void UserauthServer::keyboard_interactive(Reader& r) {
   r.text(kMaxName);
-  r.text(1024);
+  std::string submethods(r.text(1024));
   r.expect_done("keyboard-interactive request");
+  kbdint_step(m_decider.kbdint_start(submethods));
+}
+
+// RFC 4256 §3.2: string name, string instruction, string language tag, int num-prompts, then
+// string prompt and boolean echo for each; or the outcome when the conversation ended.
+void UserauthServer::kbdint_step(const AuthDecider::KbdintStep& step) {
+  if (step.done) {
+    m_state = State::kAuth;
+    password_decided(step.decision);
+    return;
+  }
+  if (step.echo.size() != step.prompts.size())
+    throw ProtocolError("keyboard-interactive: prompts and echo flags differ");
   Writer w;
-  w.u8(kMsgUserauthInfoRequest).string("").string("").string("").u32(1);
-  w.string("Password: ").boolean(false);
+  w.u8(kMsgUserauthInfoRequest).string("").string(step.instruction).string("");
+  w.u32(uint32_t(step.prompts.size()));
+  for (size_t i = 0; i < step.prompts.size(); ++i) w.string(step.prompts[i]).boolean(step.echo[i]);
   m_transport.send(w.buffer());
+  m_kbdint_prompts = step.prompts.size();
   m_state = State::kKbdint;
 }
 
-// RFC 4256 §3.4: int num-responses, string response...
+// RFC 4256 §3.4: int num-responses, string response... The count must match the prompts asked
+// (§3.4: "MUST match"); anything else ends the connection.
 void UserauthServer::info_response(ByteView message) {
   Reader r(message);
   r.u8();
   uint32_t n = r.u32();
-  if (n != 1) throw ProtocolError("keyboard-interactive: expected one response");
-  ByteView answer = r.string(1024);
+  if (n != m_kbdint_prompts)
+    throw ProtocolError("keyboard-interactive: " + std::to_string(n) + " responses to " +
+                        std::to_string(m_kbdint_prompts) + " prompts");
+  std::vector<ByteView> answers;
+  answers.reserve(n);
+  for (uint32_t i = 0; i < n; ++i) answers.push_back(r.string(1024));
   r.expect_done("info response");
   m_state = State::kAuth;
-  password_decided(m_decider.password(answer, true));
+  kbdint_step(m_decider.kbdint_respond(answers));
 }
 
 void UserauthServer::password_decided(const AuthDecider::Decision& d) {
@@ -246,8 +267,13 @@ void UserauthServer::password_decided(const AuthDecider::Decision& d) {
     send_failure();
     return;
   }
-  m_transport.send(Bytes{kMsgUserauthSuccess});
-  m_state = State::kAuthenticated;
+  if (std::string banner = m_decider.take_banner(); !banner.empty()) {
+    // What PAM's account stage said (an expired password), shown as sshd shows it (RFC 4252 §5.4).
+    Writer w;
+    w.u8(kMsgUserauthBanner).string(banner).string("");
+    m_transport.send(w.buffer());
+  }
+  method_succeeded(d);
 }
 
 void UserauthServer::method_succeeded(const AuthDecider::Decision& d) {

@@ -41,15 +41,40 @@ class AuthDecider {
     bool partial = false;   // succeeded, but AuthenticationMethods wants more (RFC 4252 §5.1)
     std::vector<std::string> methods;  // with partial: the methods that may continue
   };
+  // One step of a keyboard-interactive conversation (RFC 4256), which the monitor drives through
+  // PAM: either questions for one SSH_MSG_USERAUTH_INFO_REQUEST, or the outcome.
+  struct KbdintStep {
+    bool done = false;
+    std::string instruction;
+    std::vector<std::string> prompts;
+    std::vector<bool> echo;  // one per prompt
+    Decision decision;       // when done
+  };
   virtual User user(const std::string& name, const std::string& service) = 0;
   virtual Decision key_allowed(const std::string& algorithm, ByteView key, bool with_signature) = 0;
   virtual Decision key_verify(const std::string& algorithm, ByteView key, ByteView signature,
                               ByteView signed_data) = 0;
   // RFC 4252 §8: the monitor checks the password (PAM or crypt(3)).
-  // `keyboard_interactive`: the answer to our one hidden prompt (RFC 4256).
   virtual Decision password(ByteView password, bool keyboard_interactive) {
     (void)password, (void)keyboard_interactive;
     return {};
+  }
+  // Text to show (SSH_MSG_USERAUTH_BANNER) before a success, what PAM's account stage said about
+  // an expired password; cleared by reading.
+  virtual std::string take_banner() { return {}; }
+  // RFC 4256 §3.1: the monitor starts the PAM conversation and returns its first step.
+  virtual KbdintStep kbdint_start(const std::string& submethods) {
+    (void)submethods;
+    KbdintStep s;
+    s.done = true;
+    return s;
+  }
+  // RFC 4256 §3.4: the answers to the last step's prompts (already checked to be one each).
+  virtual KbdintStep kbdint_respond(const std::vector<ByteView>& responses) {
+    (void)responses;
+    KbdintStep s;
+    s.done = true;
+    return s;
   }
   // RFC 4252 §9: the monitor checks the client host (rhosts files, known_hosts), its key and
   // the signature, which it verifies over data it builds itself.
@@ -95,6 +120,7 @@ class UserauthServer {
   void hostbased(Reader& r);
   void keyboard_interactive(Reader& r);
   void info_response(ByteView message);
+  void kbdint_step(const AuthDecider::KbdintStep& step);
   void password_decided(const AuthDecider::Decision& d);
   // A method succeeded: SUCCESS, or a partial success listing the methods that continue.
   void method_succeeded(const AuthDecider::Decision& d);
@@ -113,6 +139,7 @@ class UserauthServer {
   std::string m_method;
   unsigned m_failures = 0;
   bool m_exceeded = false;
+  size_t m_kbdint_prompts = 0;  // prompts of the INFO_REQUEST the client is answering
 };
 
 }  // namespace postern::net
