@@ -4,7 +4,6 @@
 
 #include "common/log.h"
 #include "common/protocol_error.h"
-#include "common/ssh_key.h"
 #include "common/wire.h"
 #include "net/messages.h"
 
@@ -151,9 +150,9 @@ void UserauthServer::publickey(Reader& r, bool hostbound) {
     Writer w;
     w.u8(kMsgUserauthPkOk).string(algorithm).string(key);
     m_transport.send(w.buffer());
-    if (auto pk = PublicKey::from_blob(key))
-      log_verbose("Postponed publickey for %s from %s port %d ssh2", m_user.c_str(),
-                  m_peer.address.c_str(), m_peer.port);
+    // Logged for plain keys and certificates alike, as sshd does.
+    log_verbose("Postponed publickey for %s from %s port %d ssh2", m_user.c_str(),
+                m_peer.address.c_str(), m_peer.port);
     return;
   }
   // The data the client signed (RFC 4252 §7); the monitor re-parses and checks it.
