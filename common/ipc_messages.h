@@ -391,4 +391,65 @@ struct PtyRequest {
   auto fields() { return std::tie(); }
 };
 
+// ---- Session process → monitor: host key rotation (OpenSSH PROTOCOL §2.5) ----------------------
+
+//   byte     61
+//   string[] keys      public key blob of every loaded HostKey (certificates are not announced)
+struct HostKeysReply {
+  static constexpr uint8_t kType = 61;
+  BlobList keys;
+  auto fields() { return std::tie(keys); }
+};
+// The keys to announce with the "hostkeys-00@openssh.com" global request after authentication.
+//   byte   60
+struct HostKeysRequest {
+  static constexpr uint8_t kType = 60;
+  using Reply = HostKeysReply;
+  auto fields() { return std::tie(); }
+};
+
+//   byte     63
+//   string[] signatures  one SSH signature blob per requested key, in the request's order
+struct HostKeysProveReply {
+  static constexpr uint8_t kType = 63;
+  BlobList signatures;
+  auto fields() { return std::tie(signatures); }
+};
+// Proof of ownership for "hostkeys-prove-00@openssh.com". The monitor builds the signed data
+// itself (string "hostkeys-prove-00@openssh.com", string session identifier, string key), so the
+// only choice the session process makes is which of the monitor's own keys sign.
+//   byte     62
+//   string[] keys      public key blobs, each one of the loaded host keys
+struct HostKeysProveRequest {
+  static constexpr uint8_t kType = 62;
+  using Reply = HostKeysProveReply;
+  BlobList keys;
+  auto fields() { return std::tie(keys); }
+};
+
+// ---- Session process → monitor: tun forwarding (OpenSSH PROTOCOL §2.3) -------------------------
+
+//   byte   65
+//   string name        the interface the descriptor is attached to ("tun0", "tap3")
+//   fd     the tun/tap device
+struct TunOpenReply {
+  static constexpr uint8_t kType = 65;
+  std::string name;
+  std::vector<UniqueFd> fds;
+  auto fields() { return std::tie(name); }
+};
+// A tun/tap device for a "tun@openssh.com" channel: the monitor checks PermitTunnel and the
+// key's tunnel= / restrict options, opens /dev/net/tun with the user's credentials deciding
+// access to the device (sshd_config(5) PermitTunnel), and passes the descriptor.
+//   byte   64
+//   u32    mode        1 point-to-point (layer 3), 2 ethernet (layer 2)
+//   u32    unit        device number, 0x7fffffff for the next free one
+struct TunOpenRequest {
+  static constexpr uint8_t kType = 64;
+  using Reply = TunOpenReply;
+  uint32_t mode = 0;
+  uint32_t unit = 0;
+  auto fields() { return std::tie(mode, unit); }
+};
+
 }  // namespace postern::ipc

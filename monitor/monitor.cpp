@@ -14,6 +14,8 @@
 #include "common/log.h"
 #include "common/match_pattern.h"
 #include "common/wire.h"
+#include "monitor/host_key_proof.h"
+#include "monitor/tun_device.h"
 #include "net/moduli.h"
 
 namespace postern::monitor {
@@ -37,7 +39,14 @@ constexpr Permission kPermissions[] = {
     {Phase::kPubkey, PasswordRequest::kType},
     {Phase::kPubkey, KbdintStartRequest::kType}, {Phase::kPubkey, KbdintResponseRequest::kType},
     {Phase::kPubkey, HostbasedRequest::kType},
+    {Phase::kPostauth, HostKeysRequest::kType}, {Phase::kPostauth, HostKeysProveRequest::kType},
+    {Phase::kPostauth, TunOpenRequest::kType},
 };
+
+// hostkeys-prove-00 requests one connection may have answered (a client sends one) and tun
+// devices it may ask for; past these the monitor refuses.
+constexpr unsigned kMaxHostKeyProofs = 8;
+constexpr unsigned kMaxTunOpens = 64;
 
 // SSH_MSG_USERAUTH_REQUEST (RFC 4252 §5).
 constexpr uint8_t kMsgUserauthRequest = 50;
@@ -138,11 +147,22 @@ void Monitor::start_postauth() {
 
 Result<Bytes> Monitor::sign(const std::string& algorithm, ByteView data) {
   for (const auto& e : m_host_keys)
-    if (e.algorithm == algorithm)
-      return e.key->sign(
-          e.certificate ? std::string(certificate_signature_algorithm(algorithm)) : algorithm,
-          data);
+    if (e.algorithm == algorithm) {
+      std::string plain =
+          e.certificate ? std::string(certificate_signature_algorithm(algorithm)) : algorithm;
+      // hostkeys-prove-00 signs RSA keys with the algorithm of the latest key exchange.
+      m_kex_signature_algorithm = plain;
+      return e.key->sign(plain, data);
+    }
   return Unexpected("no host key for " + algorithm);
+}
+
+std::vector<std::shared_ptr<const PrivateKey>> Monitor::loaded_host_keys() const {
+  if (!m_all_host_keys.empty()) return m_all_host_keys;
+  std::vector<std::shared_ptr<const PrivateKey>> keys;
+  for (const auto& e : m_host_keys)
+    if (std::find(keys.begin(), keys.end(), e.key) == keys.end()) keys.push_back(e.key);
+  return keys;
 }
 
 void Monitor::log_failed_publickey(const PublicKey* key, const Certificate* cert) {
@@ -203,6 +223,8 @@ void Monitor::apply_key_options(const AuthorizedKeyOptions& o) {
   if (!o.permit_agent_forwarding) m_effective.allow_agent_forwarding = false;
   if (!o.permit_x11_forwarding) m_effective.x11_forwarding = false;
   if (!o.permit_user_rc) m_effective.permit_user_rc = false;
+  if (o.restrict) m_key_tun.restrict = true;
+  if (o.tunnel) m_key_tun.device = o.tunnel;
   // permitopen= / permitlisten= narrow what the configuration allows; with the configuration at
   // "any" the key's list is the whole policy.
   auto narrow = [](std::vector<std::string>& configured, const std::vector<std::string>& key) {
@@ -513,7 +535,63 @@ void Monitor::handle(Channel& ch, Message& m) {
       return;
     }
   }
+  if (handle_postauth_extra(ch, m)) return;
   throw ProtocolError("monitor: unhandled request " + std::to_string(m.type));
+}
+
+// Host key rotation (PROTOCOL §2.5) and tun forwarding (PROTOCOL §2.3) for the session
+// process. Returns false for any other request.
+bool Monitor::handle_postauth_extra(Channel& ch, Message& m) {
+  switch (m.type) {
+    case HostKeysRequest::kType: {
+      (void)ipc::decode<HostKeysRequest>(m.data.view());
+      // Announced once, right after authentication.
+      if (m_host_keys_announced) throw ProtocolError("monitor: host keys asked for twice");
+      m_host_keys_announced = true;
+      ch.send(HostKeysReply{announced_host_keys(loaded_host_keys())});
+      return true;
+    }
+    case HostKeysProveRequest::kType: {
+      auto req = ipc::decode<HostKeysProveRequest>(m.data.view());
+      Result<std::vector<Bytes>> sigs = Unexpected("too many hostkeys-prove requests");
+      if (++m_host_key_proofs <= kMaxHostKeyProofs)
+        sigs = prove_host_keys(loaded_host_keys(), req.keys, m_session_id,
+                               m_kex_signature_algorithm);
+      if (!sigs) {
+        log_debug("hostkeys-prove-00@openssh.com refused: %s", sigs.error().message.c_str());
+        ch.send(ErrorReply{sigs.error().message});
+        return true;
+      }
+      log_debug("hostkeys-prove-00@openssh.com: proved %zu keys", sigs->size());
+      ch.send(HostKeysProveReply{std::move(*sigs)});
+      return true;
+    }
+    case TunOpenRequest::kType: {
+      auto req = ipc::decode<TunOpenRequest>(m.data.view());
+      Result<uint32_t> unit = Unexpected("too many tunnel requests");
+      if (++m_tun_opens <= kMaxTunOpens)
+        unit = decide_tun(m_effective.permit_tunnel, m_key_tun, req.mode, req.unit);
+      if (!unit) {
+        log_info("refused tun device forwarding for %s from %s port %d: %s", m_user_name.c_str(),
+                 m_peer.address.c_str(), m_peer.port, unit.error().message.c_str());
+        ch.send(ErrorReply{unit.error().message});
+        return true;
+      }
+      auto dev = open_tun_device(req.mode, *unit, m_user->name, m_user->uid, m_user->gid);
+      if (!dev) {
+        log_info("tun device forwarding for %s: %s", m_user_name.c_str(),
+                 dev.error().message.c_str());
+        ch.send(ErrorReply{dev.error().message});
+        return true;
+      }
+      TunOpenReply reply;
+      reply.name = dev->name;
+      int fds[1] = {dev->fd.get()};
+      ch.send(reply, fds);
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace postern::monitor

@@ -23,6 +23,7 @@
 #include "monitor/auth_hostbased.h"
 #include "monitor/auth_methods.h"
 #include "monitor/listener.h"
+#include "monitor/tun_device.h"
 #include "monitor/pam_driver.h"
 
 namespace postern::monitor {
@@ -117,6 +118,12 @@ class Monitor {
   // Moves to the post-auth phase once the session process takes over.
   void start_postauth();
 
+  // Every loaded HostKey, announced with hostkeys-00@openssh.com (PROTOCOL §2.5); the entries
+  // keep only the first key of each algorithm. Without this call the entries' keys are used.
+  void set_host_keys(std::vector<std::shared_ptr<const PrivateKey>> keys) {
+    m_all_host_keys = std::move(keys);
+  }
+
   // UsePAM: the connection's PAM handle (monitor/pam_context.h), for keyboard-interactive and the
   // account stage of every method. Without it keyboard-interactive is refused.
   void set_pam(PamDriver* pam) { m_pam = pam; }
@@ -172,6 +179,15 @@ class Monitor {
   std::string m_pending_algorithm;
   AuthorizedKeyOptions m_pending_options;
   SecretBytes m_transport_state;
+  // Host key rotation and tun forwarding (monitor/host_key_proof.h, monitor/tun_device.h).
+  std::vector<std::shared_ptr<const PrivateKey>> loaded_host_keys() const;
+  bool handle_postauth_extra(ipc::Channel& ch, ipc::Message& m);
+  std::vector<std::shared_ptr<const PrivateKey>> m_all_host_keys;
+  std::string m_kex_signature_algorithm;  // the plain algorithm of the latest host signature
+  bool m_host_keys_announced = false;
+  unsigned m_host_key_proofs = 0;
+  unsigned m_tun_opens = 0;
+  TunKeyOptions m_key_tun;  // tunnel= and restrict of the key(s) that logged the user in
   // keyboard-interactive through PAM and the PAM account stage (monitor/auth_kbdint.cpp).
   bool handle_kbdint(ipc::Channel& ch, ipc::Message& m);
   void kbdint_outcome(const PamStep& step, ipc::KbdintReply& reply);

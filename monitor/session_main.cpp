@@ -167,6 +167,7 @@ int run() {
     backend.pam = pam.get();
   }
   Monitor monitor(cfg, entries, peer, local, backend);
+  monitor.set_host_keys(keys);  // all of them, for hostkeys-00@openssh.com
   monitor.set_pam(pam.get());
 
   // ---- pre-auth: sshd-net -------------------------------------------------------------------

@@ -45,6 +45,25 @@ class MonitorPrivilegedOps : public session::PrivilegedOps {
     a.tty_name = r->tty_name;
     return a;
   }
+  // Host key rotation (OpenSSH PROTOCOL §2.5) and tun devices (§2.3): the monitor decides.
+  Result<std::vector<Bytes>> host_keys() override {
+    auto r = m_ch.call(ipc::HostKeysRequest{});
+    if (!r) return Unexpected(r.error());
+    return std::move(r->keys);
+  }
+  Result<std::vector<Bytes>> prove_host_keys(const std::vector<Bytes>& keys) override {
+    auto r = m_ch.call(ipc::HostKeysProveRequest{keys});
+    if (!r) return Unexpected(r.error());
+    if (r->signatures.size() != keys.size())
+      throw ProtocolError("monitor: hostkeys-prove reply with the wrong number of signatures");
+    return std::move(r->signatures);
+  }
+  Result<session::TunAllocation> open_tun(uint32_t mode, uint32_t unit) override {
+    auto r = m_ch.call(ipc::TunOpenRequest{mode, unit});
+    if (!r) return Unexpected(r.error());
+    if (r->fds.size() != 1) throw ProtocolError("monitor: tun reply without one descriptor");
+    return session::TunAllocation{std::move(r->fds[0]), r->name};
+  }
 
  private:
   ipc::Channel& m_ch;

@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "common/protocol_error.h"
 #include "session/connection_messages.h"
+#include "session/hostkeys_global.h"
 
 namespace postern::session {
 namespace {
@@ -27,6 +28,8 @@ Connection::Connection(PacketSink& out, const LoginUser& user, const PeerInfo& p
   m_ctx.request_x11 = [this] { return request_x11(); };
   m_scratch.resize(kExtendedDataHeaderSize + kMaxSendChunk);
   m_channel_timeouts = parse_channel_timeouts(m_options.channel_timeouts);
+  // OpenSSH PROTOCOL §2.5: the host keys are announced right after authentication.
+  announce_host_keys(m_out, m_privileged);
 }
 
 Connection::~Connection() = default;
@@ -125,6 +128,7 @@ void Connection::handle_global_request(ByteView payload) {
   log_debug("server_input_global_request: rtype %s want_reply %d", m.request.c_str(),
             int(m.want_reply));
   if (handle_forward_request(m)) return;
+  if (handle_hostkeys_prove(m, m_out, m_privileged)) return;
   // Nothing global is offered yet (tcpip-forward comes with forwarding); keepalive@openssh.com
   // gets a failure too, which is the answer the client expects (RFC 4254 §4).
   if (m.want_reply) {

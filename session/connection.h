@@ -68,6 +68,8 @@ class Connection {
   void open_to_client(UniqueFd fd, std::string_view type, ByteView args);
   void handle_open_reply(ByteView payload);
   void collect_listener_pollfds(std::vector<pollfd>& fds);
+  // tun@openssh.com (session/tun_forward.cpp): the device comes from the monitor.
+  void open_tun_channel(ChannelOpenMsg& m);
   void dispatch_listener_pollfds(std::span<const pollfd> fds);
 
   PacketSink& m_out;

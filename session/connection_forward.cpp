@@ -95,6 +95,10 @@ void Connection::open_forward_channel(ChannelOpenMsg& m) {
     m_channels[size_t(id)] = std::move(ch);
     return;
   }
+  if (m.channel_type == "tun@openssh.com") {
+    open_tun_channel(m);
+    return;
+  }
   log_debug("channel open %s refused: unknown channel type", m.channel_type.c_str());
   send_open_failure(m_out, m.sender_channel, kOpenUnknownChannelType, "unknown channel type");
 }

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/bytes.h"
 #include "common/result.h"
 #include "common/unique_fd.h"
 #include "net/transport.h"
@@ -58,12 +59,31 @@ struct PtyAllocation {
   std::string tty_name;  // "/dev/pts/3"
 };
 
+struct TunAllocation {
+  UniqueFd fd;
+  std::string name;  // "tun0"
+};
+
 // Privileged operations the session process asks of the monitor (over IPC).
 class PrivilegedOps {
  public:
   virtual ~PrivilegedOps() = default;
   // Opens a pty whose slave is owned by the user with mode 0620 (group tty).
   virtual Result<PtyAllocation> allocate_pty() = 0;
+  // Host key rotation (OpenSSH PROTOCOL §2.5; session/hostkeys_global.h): the public keys to
+  // announce, and signatures proving the requested ones. By default there are none.
+  virtual Result<std::vector<Bytes>> host_keys() { return Unexpected("no host keys"); }
+  virtual Result<std::vector<Bytes>> prove_host_keys(const std::vector<Bytes>& keys) {
+    (void)keys;
+    return Unexpected("no host keys");
+  }
+  // tun@openssh.com (PROTOCOL §2.3; session/tun_forward.h): a tun/tap device opened by the
+  // monitor after its policy checks. `mode` 1 point-to-point, 2 ethernet; `unit` 0x7fffffff
+  // for any. By default refused.
+  virtual Result<TunAllocation> open_tun(uint32_t mode, uint32_t unit) {
+    (void)mode, (void)unit;
+    return Unexpected("tunnel forwarding is not available");
+  }
 };
 
 // Runs the connection protocol on an established, authenticated transport until the connection
