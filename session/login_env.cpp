@@ -1,5 +1,8 @@
 #include "session/login_env.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "common/match_pattern.h"
 
 namespace postern::session {
@@ -44,6 +47,11 @@ Environment build_session_env(const SessionEnvInputs& in) {
       env.set(std::string_view(e).substr(0, eq), std::string_view(e).substr(eq + 1));
     }
   }
+  // What the user may set (PermitUserEnvironment) overrides what the client sent; SetEnv still
+  // wins over it (sshd_config(5) SetEnv). The last value of a name wins: the file after the key.
+  if (in.user_env) {
+    for (const auto& [name, value] : *in.user_env) env.set(name, value);
+  }
   // The server's SetEnv overrides the client (sshd_config(5)); its first value of a name wins.
   if (in.server_env) {
     Environment server;
@@ -74,6 +82,48 @@ std::vector<std::string> shell_argv(std::string_view shell,
 bool env_name_acceptable(std::string_view name, const std::vector<std::string>& accept_env) {
   if (name.empty() || name.find('=') != std::string_view::npos) return false;
   return match_pattern_list(name, accept_env) == PatternMatch::kMatch;
+}
+
+bool user_environment_allowed(std::string_view name, std::string_view policy) {
+  if (name.empty() || policy.empty() || policy == "no") return false;
+  if (policy == "yes") return true;
+  return match_pattern_list(name, policy) == PatternMatch::kMatch;
+}
+
+void parse_user_environment(std::string_view text, std::string_view policy,
+                            std::vector<std::pair<std::string, std::string>>& out) {
+  size_t taken = 0;
+  while (!text.empty() && taken < kMaxUserEnvVars) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    if (line.size() > kMaxUserEnvLine) continue;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    size_t start = line.find_first_not_of(" \t");
+    if (start == std::string_view::npos || line[start] == '#') continue;
+    line = line.substr(start);
+    size_t eq = line.find('=');
+    if (eq == std::string_view::npos || eq == 0) continue;
+    std::string_view name = line.substr(0, eq);
+    if (!user_environment_allowed(name, policy)) continue;
+    out.emplace_back(std::string(name), std::string(line.substr(eq + 1)));
+    ++taken;
+  }
+}
+
+void read_user_environment(const std::string& path, std::string_view policy,
+                           std::vector<std::pair<std::string, std::string>>& out) {
+  if (policy.empty() || policy == "no") return;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) return;
+  // Bounded: a thousand lines of at most 4 KiB.
+  std::string text;
+  char buf[8192];
+  ssize_t n;
+  while (text.size() < kMaxUserEnvVars * kMaxUserEnvLine && (n = ::read(fd, buf, sizeof buf)) > 0)
+    text.append(buf, size_t(n));
+  ::close(fd);
+  parse_user_environment(text, policy, out);
 }
 
 }  // namespace postern::session

@@ -68,5 +68,64 @@ TEST(LoginEnv, Variables) {
   EXPECT_FALSE(env.get("SSH_ORIGINAL_COMMAND"));
 }
 
+TEST(LoginEnv, UserEnvironmentPolicy) {
+  EXPECT_FALSE(user_environment_allowed("A", "no"));
+  EXPECT_FALSE(user_environment_allowed("A", ""));
+  EXPECT_TRUE(user_environment_allowed("A", "yes"));
+  EXPECT_TRUE(user_environment_allowed("LANG", "LANG,LC_*"));
+  EXPECT_TRUE(user_environment_allowed("LC_ALL", "LANG,LC_*"));
+  EXPECT_FALSE(user_environment_allowed("LD_PRELOAD", "LANG,LC_*"));
+  EXPECT_FALSE(user_environment_allowed("LC_X", "LC_*,!LC_X"));
+  EXPECT_FALSE(user_environment_allowed("", "yes"));
+}
+
+TEST(LoginEnv, UserEnvironmentFile) {
+  std::vector<std::pair<std::string, std::string>> out;
+  parse_user_environment("# comment\n\nA=1\n  B=two words\r\nnoequals\n=x\nC=a=b\nLD_PRELOAD=x",
+                         "A,B,C", out);
+  std::vector<std::pair<std::string, std::string>> want = {
+      {"A", "1"}, {"B", "two words"}, {"C", "a=b"}};
+  EXPECT_EQ(out, want);
+  out.clear();
+  parse_user_environment("A=1\n", "no", out);
+  EXPECT_TRUE(out.empty());
+  // Bounded: no more than kMaxUserEnvVars entries, over-long lines skipped.
+  std::string many;
+  for (int i = 0; i < 2000; ++i) many += "V" + std::to_string(i) + "=x\n";
+  many += "LONG=" + std::string(kMaxUserEnvLine, 'y') + "\n";
+  out.clear();
+  parse_user_environment(many, "yes", out);
+  EXPECT_EQ(out.size(), kMaxUserEnvVars);
+  out.clear();
+  parse_user_environment("LONG=" + std::string(kMaxUserEnvLine, 'y') + "\nOK=1", "yes", out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].first, "OK");
+  out.clear();
+  read_user_environment("/nonexistent/.ssh/environment", "yes", out);
+  EXPECT_TRUE(out.empty());
+}
+
+TEST(LoginEnv, UserEnvironmentOrder) {
+  // Defaults < client (AcceptEnv) < the user's (key, then file) < SetEnv, as sshd.
+  LoginUser user{"alice", 1000, 1000, "/home/alice", "/bin/bash"};
+  PeerInfo peer{"192.0.2.7", 50123, "192.0.2.1", 22};
+  std::vector<std::pair<std::string, std::string>> client = {
+      {"A", "cli"}, {"B", "cli"}, {"D", "cli"}};
+  std::vector<std::pair<std::string, std::string>> mine = {
+      {"A", "key"}, {"B", "key"}, {"E", "key"}, {"A", "file"}, {"B", "file"}};
+  std::vector<std::pair<std::string, std::string>> server = {{"A", "setenv"}};
+  SessionEnvInputs in;
+  in.user = &user;
+  in.peer = &peer;
+  in.client_env = &client;
+  in.user_env = &mine;
+  in.server_env = &server;
+  Environment env = build_session_env(in);
+  EXPECT_EQ(env.get("A"), "setenv");
+  EXPECT_EQ(env.get("B"), "file");
+  EXPECT_EQ(env.get("D"), "cli");
+  EXPECT_EQ(env.get("E"), "key");
+}
+
 }  // namespace
 }  // namespace postern::session
