@@ -49,7 +49,7 @@ bool Monitor::handle_kbdint(Channel& ch, Message& m) {
       log_debug("keyboard-interactive devs %s", req.submethods.c_str());
       PamStep step = m_pam->kbdint_start(m_user_name, m_effective.permit_empty_passwords);
       if (!step.done)
-        log_verbose("Postponed keyboard-interactive for %s%s from %s port %d ssh2",
+        log_verbose("Postponed keyboard-interactive for %s%s from %s port %d ssh2 [preauth]",
                     m_user ? "" : "invalid user ", m_user_name.c_str(), m_peer.address.c_str(),
                     m_peer.port);
       kbdint_outcome(step, reply);
@@ -64,6 +64,9 @@ bool Monitor::handle_kbdint(Channel& ch, Message& m) {
         throw ProtocolError("monitor: keyboard-interactive response without a question");
       Reader r(req.responses.view());
       uint32_t n = r.u32();
+      if (n != m_kbdint_prompts)
+        throw ProtocolError("monitor: keyboard-interactive: " + std::to_string(n) +
+                            " responses to " + std::to_string(m_kbdint_prompts) + " prompts");
       if (n > kMaxAnswers) throw ProtocolError("monitor: too many keyboard-interactive responses");
       std::vector<SecretBytes> answers;
       answers.reserve(n);
@@ -72,7 +75,7 @@ bool Monitor::handle_kbdint(Channel& ch, Message& m) {
       // A count other than the prompts asked is a ProtocolError thrown by the PAM driver.
       PamStep step = m_pam->kbdint_answer(std::move(answers));
       if (!step.done)
-        log_verbose("Postponed keyboard-interactive/pam for %s%s from %s port %d ssh2",
+        log_verbose("Postponed keyboard-interactive/pam for %s%s from %s port %d ssh2 [preauth]",
                     m_user ? "" : "invalid user ", m_user_name.c_str(), m_peer.address.c_str(),
                     m_peer.port);
       KbdintReply reply;
@@ -89,6 +92,7 @@ bool Monitor::handle_kbdint(Channel& ch, Message& m) {
 void Monitor::kbdint_outcome(const PamStep& step, KbdintReply& reply) {
   if (!step.done) {
     m_kbdint_active = true;
+    m_kbdint_prompts = step.prompts.size();
     reply.done = false;
     reply.instruction = step.instruction;
     for (const auto& p : step.prompts) {

@@ -196,6 +196,7 @@ class Monitor {
   void pam_account_stage(const std::string& log_method, const std::string& log_suffix);
   PamDriver* m_pam = nullptr;
   bool m_kbdint_active = false;  // a conversation waits for the client's answers
+  size_t m_kbdint_prompts = 0;   // the prompts it asked (RFC 4256 §3.4: one answer each)
   bool m_password_expired = false;
 };
 

@@ -16,7 +16,7 @@ class FakeDecider : public AuthDecider {
  public:
   User user(const std::string& name, const std::string& service) override {
     users.push_back(name + "/" + service);
-    return User{name == "alice", 2, {"publickey"}, banner};
+    return User{name == "alice", 2, methods, banner};
   }
   Decision key_allowed(const std::string&, ByteView key, bool with_signature) override {
     ++allowed_calls;
@@ -34,6 +34,22 @@ class FakeDecider : public AuthDecider {
     if (!ok) ++failures;
     return Decision{ok, failures >= 2, false, {}};
   }
+  // keyboard-interactive (RFC 4256): the monitor's steps, scripted; the answers it was given.
+  KbdintStep kbdint_start(const std::string&) override { return next_step(); }
+  KbdintStep kbdint_respond(const std::vector<ByteView>& responses) override {
+    std::vector<std::string> a;
+    for (ByteView r : responses) a.emplace_back(r.begin(), r.end());
+    kbdint_answers.push_back(a);
+    return next_step();
+  }
+  KbdintStep next_step() {
+    KbdintStep s = kbdint_steps.front();
+    kbdint_steps.erase(kbdint_steps.begin());
+    return s;
+  }
+  std::vector<KbdintStep> kbdint_steps;
+  std::vector<std::vector<std::string>> kbdint_answers;
+  std::vector<std::string> methods{"publickey"};
   std::vector<std::string> users;
   std::string banner;
   std::optional<Bytes> good_key;
@@ -220,6 +236,100 @@ TEST_F(UserauthTest, MaxAuthTriesDisconnects) {
         }
       },
       DisconnectReceived);
+}
+
+// ---- keyboard-interactive (RFC 4256) ------------------------------------------------------------
+
+AuthDecider::KbdintStep kbdint_ask(std::string instruction, std::vector<std::string> prompts,
+                                   std::vector<bool> echo) {
+  AuthDecider::KbdintStep s;
+  s.instruction = std::move(instruction);
+  s.prompts = std::move(prompts);
+  s.echo = std::move(echo);
+  return s;
+}
+
+AuthDecider::KbdintStep kbdint_done(bool ok) {
+  AuthDecider::KbdintStep s;
+  s.done = true;
+  s.decision.ok = ok;
+  return s;
+}
+
+Bytes kbdint_request() {
+  Writer tail;
+  tail.string("").string("");  // language tag, submethods (§3.1)
+  return tail.take();
+}
+
+Bytes info_response(const std::vector<std::string>& answers) {
+  Writer w;
+  w.u8(kMsgUserauthInfoResponse).u32(uint32_t(answers.size()));
+  for (const auto& a : answers) w.string(a);
+  return w.take();
+}
+
+TEST_F(UserauthTest, KeyboardInteractiveRelaysSeveralPromptsPerRequest) {
+  decider.methods = {"publickey", "keyboard-interactive"};
+  decider.kbdint_steps = {kbdint_ask("Two questions\n", {"Code: ", "PIN: "}, {true, false}),
+                          kbdint_done(true)};
+  service();
+  client->send(request("alice", "keyboard-interactive", kbdint_request()));
+  pump();
+  // §3.2: string name, string instruction, string language, int num-prompts, (prompt, echo)...
+  Reader r(at_client.back());
+  EXPECT_EQ(r.u8(), kMsgUserauthInfoRequest);
+  EXPECT_EQ(r.text(), "");
+  EXPECT_EQ(r.text(), "Two questions\n");
+  EXPECT_EQ(r.text(), "");
+  EXPECT_EQ(r.u32(), 2u);
+  EXPECT_EQ(r.text(), "Code: ");
+  EXPECT_TRUE(r.boolean());
+  EXPECT_EQ(r.text(), "PIN: ");
+  EXPECT_FALSE(r.boolean());
+  EXPECT_TRUE(r.done());
+  client->send(info_response({"123", "4567"}));
+  pump();
+  EXPECT_EQ(decider.kbdint_answers, (std::vector<std::vector<std::string>>{{"123", "4567"}}));
+  EXPECT_EQ(at_client.back()[0], kMsgUserauthSuccess);
+  EXPECT_TRUE(auth->authenticated());
+}
+
+TEST_F(UserauthTest, KeyboardInteractiveFailureListsTheMethods) {
+  decider.methods = {"publickey", "keyboard-interactive"};
+  decider.kbdint_steps = {kbdint_ask("", {"PIN: "}, {false}), kbdint_done(false)};
+  service();
+  client->send(request("alice", "keyboard-interactive", kbdint_request()));
+  pump();
+  client->send(info_response({"0000"}));
+  pump();
+  EXPECT_EQ(at_client.back()[0], kMsgUserauthFailure);
+  EXPECT_FALSE(auth->authenticated());
+}
+
+TEST_F(UserauthTest, KeyboardInteractiveWrongNumberOfResponsesIsAViolation) {
+  decider.methods = {"publickey", "keyboard-interactive"};
+  decider.kbdint_steps = {kbdint_ask("", {"Code: ", "PIN: "}, {true, false})};
+  service();
+  client->send(request("alice", "keyboard-interactive", kbdint_request()));
+  pump();
+  client->send(info_response({"123"}));
+  EXPECT_THROW(pump(), ProtocolError);
+}
+
+TEST_F(UserauthTest, InfoResponseWithoutRequestIsAViolation) {
+  decider.methods = {"publickey", "keyboard-interactive"};
+  service();
+  client->send(info_response({"123"}));
+  EXPECT_THROW(pump(), ProtocolError);
+}
+
+TEST_F(UserauthTest, KeyboardInteractiveNotOfferedFails) {
+  service();
+  client->send(request("alice", "keyboard-interactive", kbdint_request()));
+  pump();
+  EXPECT_EQ(at_client.back()[0], kMsgUserauthFailure);
+  EXPECT_TRUE(decider.kbdint_answers.empty());
 }
 
 }  // namespace
