@@ -5,6 +5,8 @@ Figures (as in shared/BASELINE.md):
              connection (listener's own plus reaped children's CPU time, from /proc)
   upload     MB/s and server CPU s/GiB of `ssh host 'cat >/dev/null'` for each cipher, and with
              -C (zlib@openssh.com) for text
+  forward    MB/s and server CPU s/GiB of a stream through `ssh -L` to a local sink (chacha20-poly1305,
+             the cipher all three servers have)
   sftp       MB/s of a put and a get with the stock sftp client (postern's sftp-server against
              OpenSSH's, each behind its own sshd)
   memory     PSS KiB of the server's processes per idle session
@@ -219,6 +221,47 @@ def bench_sftp(t, keys, mib):
     return tuple(results)
 
 
+# A sink for the forwarded port: counts what one connection sends (empty ones, like wait_port's
+# probes, are ignored) and prints the count.
+SINK = """import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8); print(s.getsockname()[1], flush=True)
+buf, n = bytearray(1 << 20), 0
+while n == 0:
+    c, _ = s.accept()
+    while (k := c.recv_into(buf)):
+        n += k
+    c.close()
+print(n, flush=True)
+"""
+
+
+def bench_forward(t, keys, mib):
+    """`mib` MiB from a local client through `ssh -L` and the server to a sink: MB/s, s/GiB."""
+    sink = subprocess.Popen([sys.executable, "-c", SINK], stdout=subprocess.PIPE, text=True)
+    lport = free_port()
+    fwd = subprocess.Popen(ssh_cmd(t, keys, "-N", "-L", f"{lport}:127.0.0.1:{sink.stdout.readline().strip()}",
+                                   options=["Ciphers=chacha20-poly1305@openssh.com", "ExitOnForwardFailure=yes"]))
+    try:
+        wait_port(lport)
+        chunk = bytes(1 << 20)
+        cpu0, s = t.cpu(), time.perf_counter()
+        with socket.create_connection(("127.0.0.1", lport)) as c:
+            for _ in range(mib):
+                c.sendall(chunk)
+            c.shutdown(socket.SHUT_WR)
+            got = int(sink.stdout.readline())  # the sink has read it all
+        wall = time.perf_counter() - s
+        time.sleep(0.3)
+        if got != mib << 20:
+            raise RuntimeError(f"{t.name}: the sink got {got} bytes of {mib << 20}")
+        return mib * 1.048576 / wall, (t.cpu() - cpu0) * 1024 / mib
+    finally:
+        fwd.terminate()
+        fwd.wait()
+        sink.kill()
+        sink.wait()
+
+
 def bench_memory(t, keys, sessions):
     base = pss_kib(descendants(t.proc.pid))
     clients = [subprocess.Popen(ssh_cmd(t, keys, "-N"), stdin=subprocess.DEVNULL)
@@ -248,7 +291,7 @@ def main():
     ap.add_argument("--size", type=int, default=1024, help="upload size in MiB (default 1024)")
     ap.add_argument("--runs", type=int, default=30, help="handshakes per server")
     ap.add_argument("--sessions", type=int, default=10, help="idle sessions for the memory figure")
-    ap.add_argument("--only", default="handshake,upload,sftp,memory")
+    ap.add_argument("--only", default="handshake,upload,forward,sftp,memory")
     a = ap.parse_args()
     only = a.only.split(",")
 
@@ -275,6 +318,8 @@ def main():
                 for c in ("aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com", "aes128-ctr"):
                     r[c] = bench_upload(t, keys, c, a.size)
                 r["compressed"] = bench_upload(t, keys, "aes128-gcm@openssh.com", a.size, True)
+            if "forward" in only:
+                r["forward"] = bench_forward(t, keys, a.size)
             if "sftp" in only:
                 r["sftp"] = bench_sftp(t, keys, a.size)
             if "memory" in only:
@@ -306,6 +351,9 @@ def main():
             row(f"upload {c} server CPU s/GiB", [(results[n][c] or (None, None))[1] for n in names], True)
         row("upload -C (zlib, text) MB/s", [(results[n]["compressed"] or (None, None))[0] for n in names], False)
         row("upload -C server CPU s/GiB", [(results[n]["compressed"] or (None, None))[1] for n in names], True)
+    if "forward" in only:
+        row("ssh -L to a local sink MB/s", [results[n]["forward"][0] for n in names], False)
+        row("ssh -L server CPU s/GiB", [results[n]["forward"][1] for n in names], True)
     if "sftp" in only:
         row("sftp put MB/s", [(results[n]["sftp"] or (None, None))[0] for n in names], False)
         row("sftp get MB/s", [(results[n]["sftp"] or (None, None))[1] for n in names], False)
