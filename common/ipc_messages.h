@@ -58,12 +58,14 @@ struct SessionStart {
 //   byte   2
 //   u32    level       LogLevel as int
 //   string line
+//   u32    facility    syslog facility for this line (internal-sftp -f), 0: the monitor's own
 struct LogLine {
   static constexpr uint8_t kType = 2;
   using Reply = NoReply;
   uint32_t level = 0;
   std::string line;
-  auto fields() { return std::tie(level, line); }
+  uint32_t facility = 0;
+  auto fields() { return std::tie(level, line, facility); }
 };
 
 // ---- Monitor → net child ---------------------------------------------------------------------

@@ -5,6 +5,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -17,6 +18,8 @@ struct LogState {
   int file_fd = -1;
   bool syslog_open = false;
   LogSink sink;
+  LogLocationFilter location_filter;
+  int facility_override = 0;
 };
 
 LogState& state() {
@@ -26,22 +29,31 @@ LogState& state() {
 
 int syslog_priority(LogLevel level) {
   switch (level) {
-    case LogLevel::kFatal: return LOG_CRIT;
-    case LogLevel::kError: return LOG_ERR;
+    case LogLevel::kFatal:
+      return LOG_CRIT;
+    case LogLevel::kError:
+      return LOG_ERR;
     case LogLevel::kInfo:
-    case LogLevel::kVerbose: return LOG_INFO;
-    default: return LOG_DEBUG;
+    case LogLevel::kVerbose:
+      return LOG_INFO;
+    default:
+      return LOG_DEBUG;
   }
 }
 
 // OpenSSH prefixes debug and fatal lines on stderr ("debug1: ...", "fatal: ...").
 const char* stderr_prefix(LogLevel level) {
   switch (level) {
-    case LogLevel::kFatal: return "fatal: ";
-    case LogLevel::kDebug1: return "debug1: ";
-    case LogLevel::kDebug2: return "debug2: ";
-    case LogLevel::kDebug3: return "debug3: ";
-    default: return "";
+    case LogLevel::kFatal:
+      return "fatal: ";
+    case LogLevel::kDebug1:
+      return "debug1: ";
+    case LogLevel::kDebug2:
+      return "debug2: ";
+    case LogLevel::kDebug3:
+      return "debug3: ";
+    default:
+      return "";
   }
 }
 
@@ -60,9 +72,9 @@ static const struct {
   const char* name;
   LogLevel level;
 } kLevelNames[] = {
-    {"QUIET", LogLevel::kQuiet},   {"FATAL", LogLevel::kFatal},   {"ERROR", LogLevel::kError},
+    {"QUIET", LogLevel::kQuiet},   {"FATAL", LogLevel::kFatal},     {"ERROR", LogLevel::kError},
     {"INFO", LogLevel::kInfo},     {"VERBOSE", LogLevel::kVerbose}, {"DEBUG", LogLevel::kDebug1},
-    {"DEBUG1", LogLevel::kDebug1}, {"DEBUG2", LogLevel::kDebug2}, {"DEBUG3", LogLevel::kDebug3},
+    {"DEBUG1", LogLevel::kDebug1}, {"DEBUG2", LogLevel::kDebug2},   {"DEBUG3", LogLevel::kDebug3},
 };
 
 bool parse_log_level(std::string_view name, LogLevel& out) {
@@ -85,10 +97,10 @@ bool parse_syslog_facility(std::string_view name, int& out) {
     const char* name;
     int facility;
   } kFacilities[] = {
-      {"DAEMON", LOG_DAEMON}, {"USER", LOG_USER},     {"AUTH", LOG_AUTH},
+      {"DAEMON", LOG_DAEMON},     {"USER", LOG_USER},     {"AUTH", LOG_AUTH},
       {"AUTHPRIV", LOG_AUTHPRIV}, {"LOCAL0", LOG_LOCAL0}, {"LOCAL1", LOG_LOCAL1},
-      {"LOCAL2", LOG_LOCAL2}, {"LOCAL3", LOG_LOCAL3}, {"LOCAL4", LOG_LOCAL4},
-      {"LOCAL5", LOG_LOCAL5}, {"LOCAL6", LOG_LOCAL6}, {"LOCAL7", LOG_LOCAL7},
+      {"LOCAL2", LOG_LOCAL2},     {"LOCAL3", LOG_LOCAL3}, {"LOCAL4", LOG_LOCAL4},
+      {"LOCAL5", LOG_LOCAL5},     {"LOCAL6", LOG_LOCAL6}, {"LOCAL7", LOG_LOCAL7},
   };
   for (const auto& f : kFacilities)
     if (name.size() == strlen(f.name) && strncasecmp(name.data(), f.name, name.size()) == 0) {
@@ -112,7 +124,9 @@ void log_init(const LogOptions& options) {
   s.syslog_open = false;
 }
 
-LogLevel log_level() { return state().options.level; }
+LogLevel log_level() {
+  return state().options.level;
+}
 
 LogLevel log_set_level(LogLevel level) {
   LogLevel old = state().options.level;
@@ -124,10 +138,38 @@ bool log_enabled(LogLevel level) {
   return level != LogLevel::kQuiet && level <= state().options.level;
 }
 
-void log_set_sink(LogSink sink) { state().sink = std::move(sink); }
+void log_set_sink(LogSink sink) {
+  state().sink = std::move(sink);
+}
+
+void log_set_location_filter(LogLocationFilter filter) {
+  state().location_filter = std::move(filter);
+}
+
+bool log_forced(const char* file, const char* func, int line) {
+  const LogLocationFilter& f = state().location_filter;
+  if (!f) return false;
+  const char* slash = std::strrchr(file, '/');
+  char tag[256];
+  int n =
+      std::snprintf(tag, sizeof tag, "%.100s:%.100s():%d", slash ? slash + 1 : file, func, line);
+  if (n < 0) return false;
+  return f(std::string_view(tag, std::min(size_t(n), sizeof tag - 1)));
+}
+
+int log_set_facility_override(int facility) {
+  int old = state().facility_override;
+  state().facility_override = facility;
+  return old;
+}
+
+int log_facility_override() {
+  return state().facility_override;
+}
 
 void log_line(LogLevel level, std::string_view line) {
   LogState& s = state();
+  int facility = s.facility_override;
   if (s.sink) {
     s.sink(level, line);
     return;
@@ -144,7 +186,13 @@ void log_line(LogLevel level, std::string_view line) {
     openlog(s.options.ident.c_str(), LOG_PID, s.options.facility);
     s.syslog_open = true;
   }
-  syslog(syslog_priority(level), "%.*s", int(line.size()), line.data());
+  int priority = syslog_priority(level);
+  // Only the facilities SyslogFacility can name: a child's word is not trusted further.
+  if (facility != 0 && facility != s.options.facility &&
+      ((facility >= LOG_LOCAL0 && facility <= LOG_LOCAL7) || facility == LOG_DAEMON ||
+       facility == LOG_USER || facility == LOG_AUTH || facility == LOG_AUTHPRIV))
+    priority |= facility;
+  syslog(priority, "%.*s", int(line.size()), line.data());
 }
 
 void logv(LogLevel level, const char* fmt, va_list ap) {

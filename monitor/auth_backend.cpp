@@ -44,8 +44,10 @@ std::optional<UserInfo> SystemAuthBackend::find_user(const std::string& name,
   auto matches = [&](const std::string& pattern) {
     size_t at = pattern.find('@');
     if (at == std::string::npos) return match_pattern(name, pattern);
+    std::string host = pattern.substr(at + 1);
     return match_pattern(name, pattern.substr(0, at)) &&
-           match_pattern(peer.address, pattern.substr(at + 1));
+           (match_pattern(peer.address, host) ||
+            (!peer.name.empty() && match_pattern(peer.name, host)));
   };
   for (const auto& p : config.deny_users)
     if (matches(p)) {
@@ -101,7 +103,7 @@ std::optional<AuthorizedKeyOptions> SystemAuthBackend::key_authorized(
   AuthorizedKeysPolicy policy;
   policy.files = config.authorized_keys_files;
   policy.strict_modes = config.strict_modes;
-  auto found = find_authorized_key(owner, policy, key, ClientAddress{"", peer.address});
+  auto found = find_authorized_key(owner, policy, key, ClientAddress{peer.name, peer.address});
   if (!found) {
     log_debug("%s", found.error().message.c_str());
     // AuthorizedKeysCommand is consulted after the files (monitor/auth_commands).

@@ -25,6 +25,11 @@ Result<std::vector<ListenSocket>> bind_listeners(const config::ServerConfig& con
 struct Endpoint {
   std::string address = "UNKNOWN";
   int port = 65535;
+  // UseDNS yes: the peer's verified host name (monitor/peer_name.h); empty otherwise.
+  std::string name;
+  // The host as sshd_config's host patterns see it (Match Host, from=, USER@HOST): the verified
+  // name when there is one, else the address.
+  const std::string& host() const { return name.empty() ? address : name; }
 };
 Endpoint peer_endpoint(int fd);
 Endpoint local_endpoint(int fd);

@@ -295,11 +295,15 @@ void Monitor::handle(Channel& ch, Message& m) {
         throw ProtocolError("monitor: bad log level");
       if (!m.fds.empty()) throw ProtocolError("monitor: descriptors with a log line");
       LogLevel level = LogLevel(req.level);
-      if (!log_enabled(level)) return;
+      // The child has decided already, with its own level (Match LogLevel, internal-sftp -l)
+      // and LogVerbose patterns whose places in the source only it knows.
       // The child's lines are marked as such: fail2ban's patterns expect " [preauth]".
       bool preauth = m_phase != Phase::kPostauth;
       if (req.line.size() > 1024) req.line.resize(1024);
+      // internal-sftp -f: the child's facility for this line (common/log.cpp checks it).
+      int facility = log_set_facility_override(int(std::min<uint32_t>(req.facility, 1U << 16)));
       logf(level, "%s%s", req.line.c_str(), preauth ? " [preauth]" : "");
+      log_set_facility_override(facility);
       return;
     }
 
@@ -347,8 +351,8 @@ void Monitor::handle(Channel& ch, Message& m) {
       config::ConnectionInfo ci;
       ci.user = m_user_name;
       ci.addr = m_peer.address;
-      // UseDNS no (the default): Match Host sees the address, as in sshd.
-      ci.host = m_peer.address;
+      // Match Host sees the verified name with UseDNS yes, else the address, as in sshd.
+      ci.host = m_peer.host();
       ci.laddr = m_local.address;
       ci.lport = m_local.port;
       m_effective = config::apply_match(m_config, ci);

@@ -136,6 +136,8 @@ class Monitor {
   const std::string& user_name() const { return m_user_name; }
   bool user_known() const { return !m_user_name.empty(); }
   bool user_valid() const { return m_user.has_value(); }
+  // Failed authentication attempts so far (publickey, password, keyboard-interactive).
+  unsigned failures() const { return m_failures; }
   SecretBytes take_transport_state() { return std::move(m_transport_state); }
   ByteView session_id() const { return m_session_id; }
 

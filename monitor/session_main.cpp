@@ -34,6 +34,8 @@
 #include "monitor/listener.h"
 #include "monitor/monitor.h"
 #include "monitor/pam_context.h"
+#include "monitor/peer_name.h"
+#include "monitor/session_outcome.h"
 #include "monitor/spawn.h"
 
 namespace postern::monitor {
@@ -75,6 +77,16 @@ std::vector<std::string> child_env() {
   return {};
 }
 
+// PerSourcePenalties: tells the listener how the pre-auth phase ended, one byte on the startup
+// pipe, then closes it (monitor/session_outcome.h). Nothing to tell without a pipe (-d, -i).
+void report_outcome(UniqueFd& startup_pipe, SessionOutcome outcome) {
+  if (!startup_pipe) return;
+  char c = char(outcome);
+  if (::write(startup_pipe.get(), &c, 1) != 1)
+    log_debug("startup pipe: %s", std::strerror(errno));  // the listener re-executed: no matter
+  startup_pipe.reset();
+}
+
 int run() {
   ::signal(SIGPIPE, SIG_IGN);
   // Until the listener's setup arrives, errors go to stderr.
@@ -107,6 +119,7 @@ int run() {
   auto parsed = config::deserialize_config(start.config);
   if (!parsed) fatal("bad configuration from the listener: %s", parsed.error().message.c_str());
   config::ServerConfig cfg = std::move(*parsed);
+  config::apply_log_verbose(cfg);
 
   // The client connection: one socket, or (inetd mode over pipes) a relay to a socketpair so
   // every later process sees one socket.
@@ -131,6 +144,8 @@ int run() {
   Endpoint local = local_endpoint(client.get());
   log_verbose("Connection from %s port %d on %s port %d rdomain \"%s\"", peer.address.c_str(),
               peer.port, local.address.c_str(), local.port, cfg.rdomain.c_str());
+  // UseDNS: asked once, here, as root; the name then serves every host pattern (peer_name.h).
+  if (cfg.use_dns) peer.name = verified_peer_name(peer.address, system_name_lookups());
 
   std::vector<std::shared_ptr<const PrivateKey>> keys;
   for (const auto& path : cfg.host_keys) {
@@ -192,6 +207,7 @@ int run() {
         // LoginGraceTime (sshd_config(5)): the monitor, not the child, keeps the clock.
         net->kill(SIGKILL);
         net->wait();
+        report_outcome(startup_pipe, SessionOutcome::kGraceExceeded);
         // OpenSSH reports it as fatal ("fatal: Timeout before authentication for ..."), the form
         // fail2ban's filters expect.
         fatal("Timeout before authentication for %s port %d", peer.address.c_str(), peer.port);
@@ -205,6 +221,10 @@ int run() {
     if (WIFSIGNALED(status))
       log_error("sshd-net for %s port %d %s", peer.address.c_str(), peer.port,
                 describe_wait_status(status).c_str());
+    // A failed method counts as an attempt; "none" alone (or nothing at all) does not.
+    report_outcome(startup_pipe, WIFSIGNALED(status)  ? SessionOutcome::kCrash
+                                 : monitor.failures() ? SessionOutcome::kAuthFail
+                                                      : SessionOutcome::kNoAuth);
     return 255;
   } catch (const PamAccessDenied& e) {
     // The user authenticated but PAM's account stage refused: sshd's line, then the end.
@@ -218,6 +238,8 @@ int run() {
     net->wait();
     log_error("monitor: %s; closing connection from %s port %d", e.what(), peer.address.c_str(),
               peer.port);
+    // An unprivileged child that breaks the monitor protocol is treated as a compromised one.
+    report_outcome(startup_pipe, SessionOutcome::kCrash);
     return 255;
   }
   // The child's work ends with AUTHDONE. It is killed rather than waited for: a child that
@@ -227,7 +249,7 @@ int run() {
   net->wait();
 
   // ---- post-auth: the session process --------------------------------------------------------
-  startup_pipe.reset();
+  report_outcome(startup_pipe, SessionOutcome::kAuthenticated);
   monitor.start_postauth();
   const UserInfo& user = monitor.user();
   ipc::UserSetup us;

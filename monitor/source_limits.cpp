@@ -69,15 +69,28 @@ const char* penalty_reason(Penalty p) {
   return "penalty";
 }
 
-Penalty classify_exit(int wait_status, bool authenticated, long seconds, int login_grace_time) {
-  if (WIFSIGNALED(wait_status)) {
-    int sig = WTERMSIG(wait_status);
-    // Signals an administrator (or we) send are no crash.
-    if (sig != SIGTERM && sig != SIGKILL && sig != SIGHUP && sig != SIGINT) return Penalty::kCrash;
+Penalty penalty_for(SessionOutcome outcome) {
+  switch (outcome) {
+    case SessionOutcome::kAuthFail:
+      return Penalty::kAuthFail;
+    case SessionOutcome::kNoAuth:
+      return Penalty::kNoAuth;
+    case SessionOutcome::kGraceExceeded:
+      return Penalty::kGraceExceeded;
+    case SessionOutcome::kCrash:
+      return Penalty::kCrash;
+    case SessionOutcome::kAuthenticated:
+      break;
   }
-  if (authenticated) return Penalty::kNone;
-  if (login_grace_time > 0 && seconds >= login_grace_time) return Penalty::kGraceExceeded;
-  return Penalty::kAuthFail;
+  return Penalty::kNone;
+}
+
+Penalty classify_silent_exit(int wait_status) {
+  if (!WIFSIGNALED(wait_status)) return Penalty::kNone;
+  int sig = WTERMSIG(wait_status);
+  // Signals an administrator (or we) send are no crash.
+  return sig == SIGTERM || sig == SIGKILL || sig == SIGHUP || sig == SIGINT ? Penalty::kNone
+                                                                            : Penalty::kCrash;
 }
 
 void SourceLimits::configure(const config::ServerConfig& cfg) {
@@ -140,7 +153,8 @@ bool SourceLimits::penalise(const SourceKey& key, const std::string& address, Pe
   if (seconds <= 0) return false;
   expire(now);
   auto it = m_penalties.find(key);
-  if (it == m_penalties.end()) {
+  bool is_new = it == m_penalties.end();
+  if (is_new) {
     size_t limit = size_t(key.family == AF_INET ? m_pen.max_sources4 : m_pen.max_sources6);
     size_t used = 0;
     for (const auto& [k, r] : m_penalties) used += k.family == key.family;
@@ -162,8 +176,10 @@ bool SourceLimits::penalise(const SourceKey& key, const std::string& address, Pe
   r.last = p;
   bool was_active = r.active;
   if (r.expiry - now >= m_pen.min) r.active = true;
-  log_verbose("%s: %s source %s penalty of %lld seconds for %s", __func__,
-              r.active ? "active" : "inactive", describe_source(key).c_str(),
+  // OpenSSH 9.8's line, which fail2ban-style tools have started to read.
+  log_verbose("srclimit_penalise: %s: %s %s %s penalty of %lld seconds for %s",
+              key.family == AF_INET ? "ipv4" : "ipv6", is_new ? "new" : "update",
+              describe_source(key).c_str(), r.active ? "active" : "deferred",
               static_cast<long long>(r.expiry - now), penalty_reason(p));
   return r.active && !was_active;
 }

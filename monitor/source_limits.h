@@ -2,11 +2,8 @@
 // block, and PerSourcePenalties (the keyword OpenSSH 9.8 added): a block whose connections end
 // badly accumulates penalty seconds and, once past `min`, is refused until they run out.
 //
-// The listener does not hear from sshd-session why a connection ended; it infers it from what it
-// sees (see classify_exit): a child killed by an unexpected signal crashed, one still
-// unauthenticated after LoginGraceTime exceeded it, any other end before authentication failed
-// authentication. Documented in common/config/openssh_differences.md terms as a deliberate
-// simplification.
+// sshd-session tells the listener why a connection's pre-auth phase ended with one byte on its
+// startup pipe (monitor/session_outcome.h); the listener turns it into a penalty here.
 #pragma once
 
 #include <sys/socket.h>
@@ -19,6 +16,7 @@
 #include <string>
 
 #include "common/config/server_config.h"
+#include "monitor/session_outcome.h"
 
 namespace postern::monitor {
 
@@ -37,9 +35,11 @@ std::string describe_source(const SourceKey& key);
 enum class Penalty { kNone, kCrash, kAuthFail, kNoAuth, kGraceExceeded };
 // Log text, as OpenSSH's "penalty: ..." reasons read.
 const char* penalty_reason(Penalty p);
-// What a child's end says about its source. `authenticated`: its startup pipe closed while it
-// ran; `seconds`: how long it lived.
-Penalty classify_exit(int wait_status, bool authenticated, long seconds, int login_grace_time);
+// The penalty for what sshd-session reported.
+Penalty penalty_for(SessionOutcome outcome);
+// The penalty for an sshd-session that ended without reporting (its wait status): a crash when a
+// signal no administrator sends killed it, else none.
+Penalty classify_silent_exit(int wait_status);
 
 class SourceLimits {
  public:

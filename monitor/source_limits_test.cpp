@@ -33,13 +33,24 @@ TEST(SourceKey, MasksToTheNetblock) {
   EXPECT_EQ(source_key(v4("10.1.2.3"), 8, 128), source_key(v4("10.200.0.1"), 8, 128));
 }
 
-TEST(ClassifyExit, InfersWhatHappened) {
-  EXPECT_EQ(classify_exit(SIGSEGV, false, 1, 120), Penalty::kCrash);
-  EXPECT_EQ(classify_exit(SIGSEGV, true, 1, 120), Penalty::kCrash);
-  EXPECT_EQ(classify_exit(SIGTERM, false, 1, 120), Penalty::kAuthFail);
-  EXPECT_EQ(classify_exit(255 << 8, false, 1, 120), Penalty::kAuthFail);
-  EXPECT_EQ(classify_exit(255 << 8, false, 121, 120), Penalty::kGraceExceeded);
-  EXPECT_EQ(classify_exit(0, true, 1000, 120), Penalty::kNone);
+TEST(SessionOutcome, EachReportedEndHasItsPenalty) {
+  EXPECT_EQ(penalty_for(SessionOutcome::kAuthenticated), Penalty::kNone);
+  EXPECT_EQ(penalty_for(SessionOutcome::kAuthFail), Penalty::kAuthFail);
+  EXPECT_EQ(penalty_for(SessionOutcome::kNoAuth), Penalty::kNoAuth);
+  EXPECT_EQ(penalty_for(SessionOutcome::kGraceExceeded), Penalty::kGraceExceeded);
+  EXPECT_EQ(penalty_for(SessionOutcome::kCrash), Penalty::kCrash);
+  EXPECT_EQ(session_outcome_from_byte('F'), SessionOutcome::kAuthFail);
+  EXPECT_EQ(session_outcome_from_byte('x'), std::nullopt);
+  EXPECT_EQ(session_outcome_from_byte('\0'), std::nullopt);
+}
+
+TEST(SessionOutcome, SilentEndIsACrashOnlyByAnUnexpectedSignal) {
+  EXPECT_EQ(classify_silent_exit(SIGSEGV), Penalty::kCrash);
+  EXPECT_EQ(classify_silent_exit(SIGABRT), Penalty::kCrash);
+  EXPECT_EQ(classify_silent_exit(SIGTERM), Penalty::kNone);
+  EXPECT_EQ(classify_silent_exit(SIGKILL), Penalty::kNone);
+  EXPECT_EQ(classify_silent_exit(255 << 8), Penalty::kNone);
+  EXPECT_EQ(classify_silent_exit(0), Penalty::kNone);
 }
 
 TEST(SourceLimits, PerSourceMaxStartups) {

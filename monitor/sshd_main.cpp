@@ -33,6 +33,7 @@
 #include "common/ssh_key.h"
 #include "monitor/command_line.h"
 #include "monitor/listener.h"
+#include "monitor/session_outcome.h"
 #include "monitor/source_limits.h"
 #include "monitor/spawn.h"
 #include "postern_config.h"
@@ -262,6 +263,17 @@ struct Startup {
   int64_t started = 0;
 };
 
+// The byte an sshd-session wrote on its startup pipe, if any (monitor/session_outcome.h).
+std::optional<SessionOutcome> read_outcome(int pipe_fd) {
+  char c = 0;
+  ssize_t n;
+  do {
+    n = ::read(pipe_fd, &c, 1);
+  } while (n < 0 && errno == EINTR);
+  if (n != 1) return std::nullopt;
+  return session_outcome_from_byte(c);
+}
+
 int64_t monotonic_seconds() {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -299,6 +311,7 @@ int run(int argc, char** argv) {
   lo.to_stderr = cl->log_stderr || cl->debug > 0 || cl->test > 0;
   lo.log_file = cl->log_file;
   log_init(lo);
+  config::apply_log_verbose(*cfg);
 
   if (cl->test == 2) {
     // Match is evaluated even without -C, as OpenSSH does (all criteria then fail to match).
@@ -431,25 +444,29 @@ int run(int argc, char** argv) {
           it->second.set_status(status);
           children.erase(it);
         }
-        // Its end decides any penalty for its source (PerSourcePenalties).
+        // A connection that ended before it could report (monitor/session_outcome.h): only a
+        // crash of sshd-session itself is the client's doing. Its pipe may still hold the
+        // report when the SIGCHLD came first.
+        Startup rec;
+        std::optional<SessionOutcome> outcome;
         auto st = std::find_if(startups.begin(), startups.end(),
                                [pid](const Startup& s) { return s.pid == pid; });
-        bool authenticated = false;
-        Startup rec;
         if (st != startups.end()) {
           rec = std::move(*st);
           startups.erase(st);
           limits.finished_startup(rec.source);
+          outcome = read_outcome(rec.pipe.get());
         } else if (auto e = ended_startups.find(pid); e != ended_startups.end()) {
           rec = std::move(e->second);
           ended_startups.erase(e);
         } else {
-          continue;  // authenticated long ago, or from before a re-exec
+          continue;  // authenticated, or started before a re-exec
         }
-        int64_t now = monotonic_seconds();
-        Penalty p =
-            classify_exit(status, authenticated, long(now - rec.started), cfg->login_grace_time);
-        limits.penalise(rec.source, rec.address, p, now);
+        Penalty p = outcome ? penalty_for(*outcome) : classify_silent_exit(status);
+        if (!outcome && p == Penalty::kNone)
+          log_debug("sshd-session %ld for %s ended without a report (%s)", long(pid),
+                    rec.address.c_str(), describe_wait_status(status).c_str());
+        limits.penalise(rec.source, rec.address, p, monotonic_seconds());
       }
     }
     pfds.clear();
@@ -467,16 +484,18 @@ int run(int argc, char** argv) {
       while (::read(wake_rd.get(), buf, sizeof buf) > 0) {
       }
     }
-    // A startup pipe at EOF: that connection has authenticated or ended.
-    // If its child still runs, it authenticated; if it is gone, its reaping judges it.
+    // A startup pipe readable: its sshd-session reports how the pre-auth phase ended (one byte,
+    // monitor/session_outcome.h), or it closed without a word because the process died.
     for (size_t i = pfds.size(); i-- > first_startup;) {
       if (!pfds[i].revents) continue;
       auto it = startups.begin() + long(i - first_startup);
       limits.finished_startup(it->source);
-      int status = 0;
-      if (::waitpid(it->pid, &status, WNOHANG | WNOWAIT) == 0 && ::kill(it->pid, 0) == 0) {
+      std::optional<SessionOutcome> outcome = read_outcome(it->pipe.get());
+      if (outcome) {
+        limits.penalise(it->source, it->address, penalty_for(*outcome), monotonic_seconds());
         startups.erase(it);
       } else {
+        // Judged when it is reaped (the SIGCHLD may come before or after this).
         it->pipe.reset();
         ended_startups.emplace(it->pid, std::move(*it));
         startups.erase(it);

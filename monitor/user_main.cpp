@@ -97,12 +97,14 @@ int run() {
   auto setup = net::receive_setup_from_monitor<ipc::UserSetup>(channel, "sshd-user");
   auto cfg = config::deserialize_config(setup.config);
   if (!cfg) fatal("bad configuration from the monitor: %s", cfg.error().message.c_str());
+  config::apply_log_verbose(*cfg);  // LogVerbose, after Match (common/config/log_verbose.cpp)
 
   session::LoginUser user{setup.user, uid_t(setup.uid), gid_t(setup.gid), setup.home, setup.shell};
   session::PeerInfo peer{setup.remote_addr, int(setup.remote_port), setup.local_addr,
                          int(setup.local_port)};
   become_user(user, *cfg);
-  enter_home_directory(user.home, chroot_configured(cfg->chroot_directory));
+  user.chrooted = chroot_configured(cfg->chroot_directory);
+  enter_home_directory(user.home, user.chrooted);
 
   net::MonitorHostKeySigner signer(channel, setup.host_key_algorithms, setup.host_key_blobs);
   net::TransportConfig tc = net::server_transport_config(*cfg, signer, channel);

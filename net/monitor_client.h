@@ -36,7 +36,8 @@ Setup receive_setup_from_monitor(ipc::Channel& monitor, const char* program) {
   log_init(lo);
   log_set_sink([&monitor](LogLevel level, std::string_view line) {
     try {
-      monitor.send(ipc::LogLine{uint32_t(level), std::string(line)});
+      monitor.send(
+          ipc::LogLine{uint32_t(level), std::string(line), uint32_t(log_facility_override())});
     } catch (...) {
       // The monitor is gone; nothing useful can be done with the line.
     }

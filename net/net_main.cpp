@@ -157,6 +157,7 @@ int run() {
 
   auto cfg = config::deserialize_config(setup.config);
   if (!cfg) fatal("bad configuration from the monitor: %s", cfg.error().message.c_str());
+  config::apply_log_verbose(*cfg);  // LogVerbose (common/config/log_verbose.cpp)
 
   // ---- the jail -------------------------------------------------------------------------------
   warm_up_openssl();

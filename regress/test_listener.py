@@ -72,34 +72,92 @@ def test_per_source_max_startups_spares_other_sources(make_server):
             s.close()
 
 
-def test_per_source_penalties_refuse_abusive_source_only(make_server):
-    srv = make_server("PerSourcePenalties authfail:5s min:15s max:60s\nLoginGraceTime 30\n")
-    # Connections that end without authenticating: 5 s each; past 15 s the source is refused.
-    for _ in range(4):
-        s, data = banner_or_drop(srv.port)
-        s.sendall(b"SSH-2.0-abuser\r\n\x00garbage\r\n")
-        s.close()
-        time.sleep(0.3)
-    time.sleep(0.5)
-    s, data = banner_or_drop(srv.port)
+def served(port, source="127.0.0.1"):
+    s, data = banner_or_drop(port, source)
     s.close()
-    assert data == b""
+    return data.startswith(b"SSH-2.0-")
+
+
+def failed_login(srv):
+    """One real client that tries a key the user has not authorized and gives up."""
+    r = srv.ssh("true", key="id_other", options=("PasswordAuthentication=no",
+                                                 "KbdInteractiveAuthentication=no"))
+    return r.returncode
+
+
+def test_per_source_penalties_refuse_abusive_source_only(make_server, user):
+    # sshd-session reports "authfail" (monitor/session_outcome.h): 10 s a connection; from 15 s on
+    # the source is refused. Another address is served all along.
+    srv = make_server("PerSourcePenalties authfail:10s noauth:0s min:15s max:60s\n")
+    assert failed_login(srv) == 255
+    assert srv.wait_log("srclimit_penalise: ipv4: new 127.0.0.1/32 deferred penalty of 10 seconds "
+                        "for penalty: failed authentication")
+    assert failed_login(srv) == 255
+    assert srv.wait_log("srclimit_penalise: ipv4: update 127.0.0.1/32 active penalty of ")
+    assert not served(srv.port)
     assert srv.wait_log("penalty: failed authentication")
-    assert "drop connection #" in srv.log_text()
-    s, data = banner_or_drop(srv.port, source="127.0.0.2")
-    s.close()
-    assert data.startswith(b"SSH-2.0-")
+    assert "drop connection #0 from [127.0.0.1]:" in srv.log_text()
+    assert served(srv.port, source="127.0.0.2")
+    # A good login from the penalised address is refused too (the source is refused, not the key).
+    assert srv.ssh("true").returncode == 255
+    assert "connections without attempting authentication" not in srv.log_text()
 
 
-def test_penalty_exempt_list(make_server):
-    srv = make_server("PerSourcePenalties authfail:10s min:5s\nPerSourcePenaltyExemptList 127.0.0.0/8\n")
-    for _ in range(3):
-        s, _ = banner_or_drop(srv.port)
-        s.close()
-    time.sleep(0.5)
+def test_noauth_penalty_for_connections_that_never_try(make_server):
+    # Banner grabbers: connect, read the version, leave. noauth, not authfail.
+    # (The fixture's start-up probe is such a connection too.)
+    srv = make_server("PerSourcePenalties noauth:6s authfail:0s min:15s\n")
+    results = []
+    for _ in range(5):
+        results.append(served(srv.port))
+        time.sleep(0.3)
+    assert results[0] and not results[-1], results
+    assert srv.wait_log("for penalty: connections without attempting authentication")
+    assert "past MaxStartups" not in srv.log_text()
+    assert "failed authentication" not in srv.log_text()
+    assert served(srv.port, source="127.0.0.2")
+
+
+def test_grace_exceeded_penalty(make_server):
+    srv = make_server("LoginGraceTime 2\nPerSourcePenalties grace-exceeded:20s noauth:0s min:15s\n")
     s, data = banner_or_drop(srv.port)
-    s.close()
     assert data.startswith(b"SSH-2.0-")
+    assert srv.wait_log("Timeout before authentication", timeout=8)
+    assert srv.wait_log("penalty of 20 seconds for penalty: exceeded LoginGraceTime")
+    s.close()
+    assert not served(srv.port)
+    assert served(srv.port, source="127.0.0.2")
+
+
+def children_of(pid):
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return [int(x) for x in out.stdout.split()]
+
+
+def test_crash_penalty_when_the_preauth_child_dies(make_server):
+    # An sshd-net that dies of a signal (what an exploit attempt looks like) costs its source the
+    # crash penalty at once (90 s > min).
+    srv = make_server("PerSourcePenalties noauth:0s\n")
+    time.sleep(0.3)
+    s, data = banner_or_drop(srv.port)
+    assert data.startswith(b"SSH-2.0-")
+    nets = [c for sess in children_of(srv.proc.pid) for c in children_of(sess)]
+    assert len(nets) == 1, nets
+    os.kill(nets[0], signal.SIGSEGV)
+    assert srv.wait_log("for penalty: caused crash")
+    s.close()
+    assert not served(srv.port)
+    assert "penalty: caused crash" in srv.log_text().split("srclimit_penalise")[-1]
+    assert served(srv.port, source="127.0.0.2")
+
+
+def test_penalty_exempt_list(make_server, user):
+    srv = make_server("PerSourcePenalties authfail:10s min:5s\n"
+                      "PerSourcePenaltyExemptList 10.0.0.0/8,127.0.0.1\n")
+    for _ in range(2):
+        assert failed_login(srv) == 255
+    assert served(srv.port)
+    assert "srclimit_penalise" not in srv.log_text()
 
 
 def test_sighup_reload_keeps_sessions_and_applies_new_config(make_server, user):

@@ -24,6 +24,9 @@ struct LoginUser {
   gid_t gid = 0;
   std::string home;
   std::string shell;
+  // ChrootDirectory applied: a home directory missing inside it is no news to the user (sshd
+  // says nothing then), so sessions start in "/" silently.
+  bool chrooted = false;
 };
 
 struct PeerInfo {

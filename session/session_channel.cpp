@@ -247,6 +247,10 @@ bool SessionChannel::start(std::optional<std::string> command, const std::string
     if (!agent.empty()) spec.env.push_back("SSH_AUTH_SOCK=" + agent);
   }
   spec.cwd = user.home;
+  // Inside a chroot without the home directory sshd starts the session in "/" without a word.
+  if (struct stat home;
+      user.chrooted && (::stat(user.home.c_str(), &home) != 0 || !S_ISDIR(home.st_mode)))
+    spec.cwd = "/";
   if (m_x11_display >= 0) setup_x11(spec.env);
   if (m_pty) {
     spec.pty_slave = m_pty->slave.get();

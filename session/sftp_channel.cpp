@@ -58,11 +58,14 @@ std::vector<std::string> split_command_words(std::string_view command) {
 // neither leaks into the session's other channels or the children they start.
 class SftpChannel::Scope {
  public:
-  explicit Scope(const SftpChannel& c) : m_level(log_set_level(c.m_log_level)) {
+  explicit Scope(const SftpChannel& c)
+      : m_level(log_set_level(c.m_log_level)),
+        m_facility(log_set_facility_override(c.m_log_facility)) {
     if (c.m_umask) m_umask = ::umask(*c.m_umask);
   }
   ~Scope() {
     log_set_level(m_level);
+    log_set_facility_override(m_facility);
     if (m_umask) ::umask(*m_umask);
   }
   Scope(const Scope&) = delete;
@@ -70,6 +73,7 @@ class SftpChannel::Scope {
 
  private:
   LogLevel m_level;
+  int m_facility;
   std::optional<mode_t> m_umask;
 };
 
@@ -89,6 +93,8 @@ Result<std::unique_ptr<SftpChannel>> SftpChannel::start(std::string_view command
   std::optional<mode_t> umask = in->options.umask;
   in->options.umask.reset();
   std::unique_ptr<SftpChannel> c(new SftpChannel(std::move(io), in->log_level, umask));
+  // -f: the monitor writes the server's lines with this facility (common/log.h).
+  if (in->log_facility_given) c->m_log_facility = in->log_facility;
   {
     Scope scope(*c);
     c->m_server = std::make_unique<sftp::Server>(std::move(in->options));

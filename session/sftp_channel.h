@@ -9,8 +9,8 @@
 //
 // The flags are sftp-server(8)'s. As OpenSSH's internal-sftp does, the server logs at its own
 // level: ERROR unless -l says otherwise; the session's other lines keep the session's level. The
-// log still goes to the monitor (common/log.h sink), so logging works inside a chroot. -f is
-// accepted and ignored, since the monitor writes to the facility sshd_config names. -u is the
+// log still goes to the monitor (common/log.h sink), so logging works inside a chroot; each line
+// carries -f's facility, which the monitor uses for it instead of SyslogFacility. -u is the
 // umask of the SFTP server's file creations only; the session's own children keep theirs.
 #pragma once
 
@@ -82,6 +82,7 @@ class SftpChannel {
 
   Io m_io;
   LogLevel m_log_level;
+  int m_log_facility = 0;  // -f, 0: sshd's SyslogFacility
   std::optional<mode_t> m_umask;
   std::unique_ptr<sftp::Server> m_server;
   size_t m_held_window = 0;  // delivered to the server, window not yet given back

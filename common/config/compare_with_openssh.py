@@ -2,7 +2,7 @@
 """Compares postern's reading of sshd_config with OpenSSH's: runs `sshd -T` (Debian's OpenSSH 9.2)
 and postern's config_dump on the same configs, connection specs and -o options, and diffs the
 output; for bad configs it diffs the error text. Differences we keep on purpose are listed in
-DELIBERATE (and in openssh_differences.md). Exit 77 (skip) without root or /usr/sbin/sshd.
+DELIBERATE (and in man/sshd_config.5 DIFFERENCES FROM OPENSSH). Exit 77 (skip) without root or /usr/sbin/sshd.
 
 usage: compare_with_openssh.py CONFIG_DUMP [SSHD]
 """
@@ -105,7 +105,7 @@ BAD = [
 ]
 
 # Random configs for the differential part: keyword -> values (good and bad). Values whose
-# meaning differs on purpose (openssh_differences.md) are left out.
+# meaning differs on purpose (man/sshd_config.5 DIFFERENCES FROM OPENSSH) are left out.
 KW = {
  "Port": ["22","2222","0","65536","x"], "AddressFamily": ["any","inet","inet6","bad"],
  "ListenAddress": ["127.0.0.1","[::1]:22","0.0.0.0:2200","::1","1.2.3.4:0"],

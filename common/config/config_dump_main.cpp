@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/config/keywords.h"
 #include "common/config/server_config.h"
 #include "common/log.h"
 
@@ -25,8 +26,14 @@ int main(int argc, char** argv) {
   bool round_trip = false;  // -R: also check that serialisation gives back an equal config
   // -T is implied; -t checks only; -d, -D, -e, -E are accepted and ignored so that the OpenSSH
   // regress scripts that only run `sshd -T` can drive this tool.
-  while ((opt = getopt(argc, argv, "f:o:h:C:S:TtdDeE:R")) != -1) {
+  while ((opt = getopt(argc, argv, "f:o:h:C:S:TtdDeE:RK")) != -1) {
     switch (opt) {
+      case 'K':
+        // The keyword table, one "Name<TAB>match|global" line each: man/sshd_config.5 is checked
+        // against it (man/check_man.py).
+        for (const auto& kw : detail::keyword_table())
+          std::printf("%s\t%s\n", kw.name, (kw.flags & detail::kInMatch) ? "match" : "global");
+        return 0;
       case 'f':
         file = optarg;
         break;

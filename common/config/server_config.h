@@ -18,7 +18,8 @@
 // A default-constructed ServerConfig is a blank for the parser; default_server_config() gives
 // OpenSSH's defaults. Token expansion (%h, %u...) for the keywords that take tokens: tokens.h.
 // keywords.cpp holds the one table that drives parsing, -T, Match copying and serialisation;
-// openssh_differences.md lists where postern reads a config differently from OpenSSH 9.2 and why.
+// man/sshd_config.5 DIFFERENCES FROM OPENSSH lists where postern reads a config differently from
+// OpenSSH 9.2 and why.
 #pragma once
 
 #include <bitset>
@@ -67,7 +68,8 @@ struct ListenAddress {
 
 // PerSourcePenalties (OpenSSH 9.8): seconds a source is refused after each kind of misbehaviour.
 // postern leaves it off unless configured, as OpenSSH 9.2 has no such feature (see
-// openssh_differences.md); "yes" or any setting turns it on with these defaults.
+// man/sshd_config.5 DIFFERENCES FROM OPENSSH); "yes" or any setting turns it on with these
+// defaults.
 struct PerSourcePenalties {
   bool enabled = false;
   int crash = 90;
@@ -264,5 +266,10 @@ std::string dump_config(const ServerConfig& config);
 // Text that deserialize_config() turns back into an equal ServerConfig.
 std::string serialize_config(const ServerConfig& config);
 Result<ServerConfig> deserialize_config(std::string_view text);
+
+// LogVerbose: installs the configuration's patterns as the logger's location filter
+// (common/log.h log_set_location_filter), or removes the filter when there are none. Each word
+// is a pattern list matched against "FILE:FUNCTION():LINE" tags (log_verbose.cpp).
+void apply_log_verbose(const ServerConfig& config);
 
 }  // namespace postern::config
