@@ -6,6 +6,7 @@
 
 #include "common/config/server_config.h"
 #include "common/config/tokens.h"
+#include "common/log.h"
 
 namespace postern::config {
 namespace {
@@ -396,6 +397,27 @@ TEST(Config, Tokens) {
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().message, "unknown key %f");
   EXPECT_FALSE(expand_tokens("/srv/%", TokenSet::kChrootDirectory, v));
+}
+
+}  // namespace
+}  // namespace postern::config
+
+namespace postern::config {
+namespace {
+
+// LogVerbose: the tags of log calls ("FILE:FUNCTION():LINE", FILE a base name) the patterns
+// force, with OpenSSH's pattern-list syntax inside each word.
+TEST(Config, LogVerbosePatternsForceLogCallsByPlace) {
+  EXPECT_FALSE(log_forced("../monitor/monitor.cpp", "handle", 300));  // no filter installed
+  apply_log_verbose(parse_ok("LogVerbose monitor.cpp:* *:kex_*():*,!*:kex_bad():* x.cpp:*:1?\n"));
+  EXPECT_TRUE(log_forced("../monitor/monitor.cpp", "handle", 300));
+  EXPECT_TRUE(log_forced("/abs/net/kexinit.cpp", "kex_negotiate", 7));
+  EXPECT_FALSE(log_forced("/abs/net/kexinit.cpp", "kex_bad", 7));
+  EXPECT_TRUE(log_forced("x.cpp", "f", 12));
+  EXPECT_FALSE(log_forced("x.cpp", "f", 120));
+  EXPECT_FALSE(log_forced("../monitor/monitor_test.cpp", "handle", 300));
+  apply_log_verbose(parse_ok(""));
+  EXPECT_FALSE(log_forced("../monitor/monitor.cpp", "handle", 300));
 }
 
 }  // namespace
