@@ -136,6 +136,9 @@ class Transport {
 
   // Only between key exchanges (!kex_in_progress()); carries unprocessed input and unsent output
   // too, so the importer continues byte for byte. Throws std::logic_error during a kex.
+  // Carries whether delayed compression has started; the importer begins fresh zlib streams, so
+  // a transport that already compressed or decompressed a packet throws ProtocolError
+  // (compression error) instead: hand over right after USERAUTH_SUCCESS, as sshd-net does.
   TransportState export_state() const;
   // The importer's config supplies what is not state (host key signer for later rekeys, rekey
   // limits, algorithm lists for later KEXINITs). Call next_message() before waiting for input:
