@@ -1,3 +1,5 @@
+// zlib@openssh.com's two halves over zlib (RFC 1950/1951): deflate with a partial flush per
+// packet, and an inflate bounded per packet. See compression.h.
 #include "net/compression.h"
 
 #include <zlib.h>
@@ -79,7 +81,8 @@ ByteView PacketCompressor::compress(ByteView payload) {
     if (rc != Z_OK && rc != Z_BUF_ERROR) compression_error("deflate failed: " + std::to_string(rc));
     // zlib's rule for flushing: done once all input is taken and output room is left over.
     if (z.avail_in == 0 && z.avail_out != 0) break;
-    if (z.avail_out == 0) m_out.resize(m_out.size() * 2);
+    if (z.avail_out != 0) compression_error("deflate made no progress");  // never loop
+    m_out.resize(m_out.size() * 2);
   }
   ++m_packets;
   return ByteView(m_out.data(), used);
