@@ -113,7 +113,7 @@ bool pam_check(const std::string& user, ByteView password, bool permit_empty,
     log_error("PAM: pam_start failed: %d", rc);
     return false;
   }
-  ::pam_set_item(pamh, PAM_RHOST, peer.address.c_str());
+  ::pam_set_item(pamh, PAM_RHOST, peer.host().c_str());  // UseDNS: the verified name
   ::pam_set_item(pamh, PAM_TTY, "ssh");
   rc = ::pam_authenticate(pamh, permit_empty ? 0 : PAM_DISALLOW_NULL_AUTHTOK);
   if (rc == PAM_SUCCESS) {

@@ -64,8 +64,9 @@ bool PamContext::start(const std::string& user) {
   m_user = user;
   // As sshd sets them: the client's address (UseDNS no) and "ssh" for the tty, which some modules
   // (pam_time, pam_securetty) want even for sessions without one. PAM_RUSER stays unset.
-  log_debug("PAM: setting PAM_RHOST to \"%s\"", m_peer.address.c_str());
-  ::pam_set_item(m_pamh, PAM_RHOST, m_peer.address.c_str());
+  // UseDNS yes: the verified host name, as sshd gives PAM (monitor/peer_name.h).
+  log_debug("PAM: setting PAM_RHOST to \"%s\"", m_peer.host().c_str());
+  ::pam_set_item(m_pamh, PAM_RHOST, m_peer.host().c_str());
   log_debug("PAM: setting PAM_TTY to \"ssh\"");
   ::pam_set_item(m_pamh, PAM_TTY, "ssh");
   // Modules may want to know the connection too (sshd puts it in the PAM environment).
