@@ -862,21 +862,17 @@ std::string PrivateKey::to_openssh_text(std::string_view comment) const {
       pw.string(ki.curve).string(ByteView(ec_point(pkey, ki))).mpint_unsigned(db);
       break;
     }
-    case KeyType::kRsa: {
-      const char* names[] = {OSSL_PKEY_PARAM_RSA_N,       OSSL_PKEY_PARAM_RSA_E,
-                             OSSL_PKEY_PARAM_RSA_D,       OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
-                             OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2};
-      for (const char* name : names) {
-        BignumPtr bn = get_bn(pkey, name);
-        SecretBytes b(size_t(bn ? BN_num_bytes(bn.get()) : 0));
-        if (bn) BN_bn2bin(bn.get(), b.data());
-        pw.mpint_unsigned(b);
-      }
-      break;
-    }
+    case KeyType::kRsa:
     case KeyType::kDsa: {
-      const char* names[] = {OSSL_PKEY_PARAM_FFC_P, OSSL_PKEY_PARAM_FFC_Q, OSSL_PKEY_PARAM_FFC_G,
-                             OSSL_PKEY_PARAM_PUB_KEY, OSSL_PKEY_PARAM_PRIV_KEY};
+      // PROTOCOL.key records: RSA n e d iqmp p q; DSA p q g y x; all as mpints.
+      std::vector<const char*> names;
+      if (ki.type == KeyType::kRsa)
+        names = {OSSL_PKEY_PARAM_RSA_N,       OSSL_PKEY_PARAM_RSA_E,
+                 OSSL_PKEY_PARAM_RSA_D,       OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
+                 OSSL_PKEY_PARAM_RSA_FACTOR1, OSSL_PKEY_PARAM_RSA_FACTOR2};
+      else
+        names = {OSSL_PKEY_PARAM_FFC_P, OSSL_PKEY_PARAM_FFC_Q, OSSL_PKEY_PARAM_FFC_G,
+                 OSSL_PKEY_PARAM_PUB_KEY, OSSL_PKEY_PARAM_PRIV_KEY};
       for (const char* name : names) {
         BignumPtr bn = get_bn(pkey, name);
         SecretBytes b(size_t(bn ? BN_num_bytes(bn.get()) : 0));

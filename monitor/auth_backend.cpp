@@ -34,6 +34,11 @@ std::vector<std::string> group_names(const char* user, gid_t gid) {
 
 }  // namespace
 
+CommandConnection SystemAuthBackend::command_connection(const Endpoint& peer,
+                                                        const config::ServerConfig& config) const {
+  return {peer.address, peer.port, local.address, local.port, config.rdomain};
+}
+
 std::optional<UserInfo> SystemAuthBackend::find_user(const std::string& name,
                                                      const config::ServerConfig& config,
                                                      const Endpoint& peer) {
@@ -107,7 +112,8 @@ std::optional<AuthorizedKeyOptions> SystemAuthBackend::key_authorized(
   if (!found) {
     log_debug("%s", found.error().message.c_str());
     // AuthorizedKeysCommand is consulted after the files (monitor/auth_commands).
-    auto by_command = keys_command_authorizes(owner, key, config, peer.address);
+    auto by_command =
+        keys_command_authorizes(owner, key, config, command_connection(peer, config));
     if (!by_command) return std::nullopt;
     found = std::move(*by_command);
   }
@@ -121,7 +127,8 @@ std::optional<AuthorizedKeyOptions> SystemAuthBackend::certificate_authorized(
     const Endpoint& peer) {
   if (certificate_revoked(config.revoked_keys, cert)) return std::nullopt;
   KeyOwner owner{user.name, user.uid, user.gid, user.home};
-  if (auto o = trusted_ca_authorizes(owner, cert, config, peer.address)) return o;
+  if (auto o = trusted_ca_authorizes(owner, cert, config, command_connection(peer, config)))
+    return o;
   return authorized_keys_ca_authorizes(owner, cert, config, peer.address);
 }
 

@@ -2,6 +2,7 @@
 // DenyUsers) and authorized_keys through monitor/auth_pubkey (StrictModes).
 #pragma once
 
+#include "monitor/auth_commands.h"
 #include "monitor/monitor.h"
 
 namespace postern::monitor {
@@ -10,6 +11,8 @@ class SystemAuthBackend : public AuthBackend {
  public:
   // UsePAM: the connection's PAM handle, used by password_ok (monitor/pam_context.h).
   PamDriver* pam = nullptr;
+  // The server end of the connection, for the %C token of Authorized*Command.
+  Endpoint local;
   std::optional<UserInfo> find_user(const std::string& name, const config::ServerConfig& config,
                                     const Endpoint& peer) override;
   std::optional<AuthorizedKeyOptions> key_authorized(const UserInfo& user, const PublicKey& key,
@@ -25,6 +28,9 @@ class SystemAuthBackend : public AuthBackend {
   bool hostbased_authorized(const UserInfo& user, const HostbasedKey& key,
                             const std::string& client_host, const std::string& client_user,
                             const config::ServerConfig& config, const Endpoint& peer) override;
+ private:
+  CommandConnection command_connection(const Endpoint& peer,
+                                       const config::ServerConfig& config) const;
 };
 
 }  // namespace postern::monitor

@@ -173,6 +173,7 @@ int run() {
   setup.local_port = uint32_t(local.port);
 
   SystemAuthBackend backend;
+  backend.local = local;
   // UsePAM: one PAM handle for the whole connection, held here in the monitor only; it outlives
   // the Monitor and ends (closing the PAM session) when this function returns.
   std::unique_ptr<PamContext> pam;

@@ -98,6 +98,18 @@ def test_revoked_certificate_key_refused(make_server, user, ca, tmp_path):
     assert s.wait_log(f"revoked by file {revoked}")
 
 
+def test_revoked_ca_names_the_certificate(make_server, user, ca, tmp_path):
+    sign(ca)
+    revoked = tmp_path / "revoked"
+    revoked.write_text((ca / "ca.pub").read_text())
+    s = make_server(f"TrustedUserCAKeys {ca / 'ca.pub'}\nRevokedKeys {revoked}")
+    assert cert_ssh(s, ca).returncode == 255
+    fp = subprocess.run(["ssh-keygen", "-lf", str(ca / "id.pub")],
+                        capture_output=True, text=True).stdout.split()[1]
+    # As sshd logs it: the certificate (its key's fingerprint), even though the CA is revoked.
+    assert s.wait_log(f"Authentication key ED25519-CERT {fp} revoked by file {revoked}")
+
+
 def test_krl_revokes_serial(make_server, user, ca, tmp_path):
     sign(ca, serial=42)
     spec = tmp_path / "krl.spec"
@@ -160,52 +172,129 @@ def test_authorized_keys_cert_authority_with_principals(make_server, user, ca, t
     assert s.wait_log('Accepted certificate ID "cert-id" (serial 7) signed by ED25519 CA')
     keys.write_text(f'cert-authority,principals="nobody" {(ca / "ca.pub").read_text()}')
     assert cert_ssh(s, ca).returncode == 255
-    assert s.wait_log("Refused by certificate principals options")
+    assert s.wait_log("Certificate does not contain an authorized principal")
 
 
-def test_authorized_keys_command(make_server, user, keydir):
+@pytest.fixture
+def cmd_dir():
+    """A root-owned directory under /run for Authorized*Command programs: sshd refuses a program
+    whose file or any directory above it is writable by others (so /tmp is no place for one).
+    Its "out" subdirectory is writable by all, for the programs (run as nobody) to record their
+    arguments."""
+    import shutil
     import tempfile
-    d = Path(tempfile.mkdtemp(prefix="postern-akc-"))
-    try:
-        os.chmod(d, 0o755)
-        keys = d / "keys"
-        keys.write_text((keydir / "id_other.pub").read_text())
-        os.chmod(keys, 0o644)
-        args = d / "args"
-        script = d / "akc"
-        script.write_text(f'#!/bin/sh\necho "$@" > {args}\n[ "$1" = {TEST_USER} ] && cat {keys}\n')
-        os.chmod(script, 0o755)
-        os.chmod(d, 0o777)  # the script, run as nobody, records its arguments here
-        s = make_server(f"AuthorizedKeysCommand {script} %u %t %f %%\n"
-                        "AuthorizedKeysCommandUser nobody")
-        r = s.ssh("echo ok", key="id_other")
-        assert r.stdout == "ok\n", r.stderr + s.log_text()
-        fp = subprocess.run(["ssh-keygen", "-lf", str(keydir / "id_other.pub")],
-                            capture_output=True, text=True).stdout.split()[1]
-        assert args.read_text() == f"{TEST_USER} ssh-ed25519 {fp} %\n"
-        assert args.stat().st_uid == 65534
-    finally:
-        import shutil
-        shutil.rmtree(d, ignore_errors=True)
+    d = Path(tempfile.mkdtemp(prefix="postern-cmd-", dir="/run"))
+    os.chmod(d, 0o755)
+    (d / "out").mkdir()
+    os.chmod(d / "out", 0o777)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
 
 
-def test_authorized_principals_command(make_server, user, ca):
-    import tempfile
-    sign(ca, principals="ops", ident="id-%s")
-    d = Path(tempfile.mkdtemp(prefix="postern-apc-"))
-    try:
-        script = d / "apc"
-        script.write_text(f'#!/bin/sh\n[ "$1" = {TEST_USER} ] && [ "$2" = 7 ] && echo ops\n')
-        os.chmod(script, 0o755)
-        os.chmod(d, 0o755)
-        s = make_server(f"TrustedUserCAKeys {ca / 'ca.pub'}\n"
-                        f"AuthorizedPrincipalsCommand {script} %u %s\n"
-                        "AuthorizedPrincipalsCommandUser nobody")
-        r = cert_ssh(s, ca)
-        assert r.stdout == "ok\n", r.stderr + s.log_text()
-    finally:
-        import shutil
-        shutil.rmtree(d, ignore_errors=True)
+def command_script(path, body):
+    path.write_text("#!/bin/sh\n" + body)
+    os.chmod(path, 0o755)
+    return path
+
+
+def test_authorized_keys_command(make_server, user, keydir, cmd_dir):
+    keys = cmd_dir / "keys"
+    keys.write_text((keydir / "id_other.pub").read_text())
+    os.chmod(keys, 0o644)
+    args = cmd_dir / "out" / "args"
+    script = command_script(cmd_dir / "akc",
+                            f'echo "$@" > {args}\n[ "$1" = {TEST_USER} ] && cat {keys}\n')
+    s = make_server(f"AuthorizedKeysCommand {script} %u %t %f %%\n"
+                    "AuthorizedKeysCommandUser nobody")
+    r = s.ssh("echo ok", key="id_other")
+    assert r.stdout == "ok\n", r.stderr + s.log_text()
+    fp = subprocess.run(["ssh-keygen", "-lf", str(keydir / "id_other.pub")],
+                        capture_output=True, text=True).stdout.split()[1]
+    assert args.read_text() == f"{TEST_USER} ssh-ed25519 {fp} %\n"
+    assert args.stat().st_uid == 65534
+
+
+def test_authorized_keys_command_without_arguments_gets_the_user(make_server, user, keydir,
+                                                                 cmd_dir):
+    # sshd_config(5): with no arguments the program gets the user name; %C is the four
+    # connection values as one argument; the environment is sshd's minimal one.
+    keys = cmd_dir / "keys"
+    keys.write_text((keydir / "id_other.pub").read_text())
+    os.chmod(keys, 0o644)
+    args = cmd_dir / "out" / "args"
+    script = command_script(cmd_dir / "akc",
+                            f'{{ echo "$#:$1"; echo "PATH=$PATH"; }} > {args}\n'
+                            f'[ "$1" = {TEST_USER} ] && cat {keys}\n')
+    s = make_server(f"AuthorizedKeysCommand {script}\nAuthorizedKeysCommandUser nobody")
+    r = s.ssh("echo ok", key="id_other")
+    assert r.stdout == "ok\n", r.stderr + s.log_text()
+    assert args.read_text() == f"1:{TEST_USER}\nPATH=/usr/bin:/bin:/usr/sbin:/sbin\n"
+
+    script2 = command_script(cmd_dir / "akc2",
+                             f'echo "$#:$1:$2" > {args}\ncat {keys}\n')
+    s2 = make_server(f"AuthorizedKeysCommand {script2} %C %D\nAuthorizedKeysCommandUser nobody")
+    assert s2.ssh("echo ok", key="id_other").stdout == "ok\n", s2.log_text()
+    assert re.fullmatch(rf"2:127\.0\.0\.1 \d+ 127\.0\.0\.1 {s2.port}:\n", args.read_text())
+
+
+def test_unsafe_authorized_keys_command_is_not_run(make_server, user, keydir, cmd_dir):
+    ran = cmd_dir / "out" / "ran"
+    script = command_script(cmd_dir / "out" / "akc",
+                            f"touch {ran}\ncat {keydir / 'id_other.pub'}\n")
+    s = make_server(f"AuthorizedKeysCommand {script}\nAuthorizedKeysCommandUser nobody")
+    assert s.ssh("true", key="id_other").returncode == 255
+    assert s.wait_log(f'Unsafe AuthorizedKeysCommand "{script}": bad ownership or modes for '
+                      f'directory {cmd_dir / "out"}')
+    assert not ran.exists()
+
+
+def test_authorized_principals_command(make_server, user, ca, cmd_dir):
+    # Tokens are expanded per argument: a key ID with spaces stays one argument.
+    sign(ca, principals="ops", ident="Joanne User")
+    args = cmd_dir / "out" / "args"
+    script = command_script(cmd_dir / "apc",
+                            f'for a in "$@"; do echo "[$a]"; done > {args}\n'
+                            f'[ "$1" = {TEST_USER} ] && [ "$2" = 7 ] && echo ops\n')
+    s = make_server(f"TrustedUserCAKeys {ca / 'ca.pub'}\n"
+                    f"AuthorizedPrincipalsCommand {script} %u %s %i %T %t\n"
+                    "AuthorizedPrincipalsCommandUser nobody")
+    r = cert_ssh(s, ca)
+    assert r.stdout == "ok\n", r.stderr + s.log_text()
+    assert args.read_text() == (f"[{TEST_USER}]\n[7]\n[Joanne User]\n[ssh-ed25519]\n"
+                                "[ssh-ed25519-cert-v01@openssh.com]\n")
+
+
+def test_principals_command_line_options_apply(make_server, user, ca, cmd_dir):
+    sign(ca, principals="ops")
+    script = command_script(cmd_dir / "apc", 'echo \'command="echo from-principals" ops\'\n')
+    s = make_server(f"TrustedUserCAKeys {ca / 'ca.pub'}\n"
+                    f"AuthorizedPrincipalsCommand {script}\n"
+                    "AuthorizedPrincipalsCommandUser nobody")
+    r = cert_ssh(s, ca, command="echo asked")
+    assert r.stdout == "from-principals\n", r.stderr + s.log_text()
+
+
+def test_not_yet_valid_certificate_refused(make_server, user, ca):
+    sign(ca, extra=["-V", "20300101:20320101"])
+    s = make_server(f"TrustedUserCAKeys {ca / 'ca.pub'}")
+    assert cert_ssh(s, ca).returncode == 255
+    assert s.wait_log("Certificate invalid: not yet valid")
+
+
+def test_dsa_user_certificate_only_when_configured(make_server, user, ca):
+    keygen("-t", "dsa", "-N", "", "-f", str(ca / "id_dsa"))
+    sign(ca, key="id_dsa")
+    client = ["PubkeyAcceptedAlgorithms=+ssh-dss-cert-v01@openssh.com,ssh-dss",
+              f"CertificateFile={ca / 'id_dsa'}-cert.pub", "IdentitiesOnly=yes"]
+    # OpenSSH's default PubkeyAcceptedAlgorithms leaves DSA out.
+    s = make_server(f"TrustedUserCAKeys {ca / 'ca.pub'}")
+    assert s.ssh("echo ok", key=str(ca / "id_dsa"), options=client).returncode == 255
+    s2 = make_server(f"TrustedUserCAKeys {ca / 'ca.pub'}\n"
+                     "PubkeyAcceptedAlgorithms ssh-dss-cert-v01@openssh.com")
+    r = s2.ssh("echo ok", key=str(ca / "id_dsa"), options=client)
+    assert r.stdout == "ok\n", r.stderr + s2.log_text()
+    assert re.search(r"Accepted publickey for \S+ from 127\.0\.0\.1 port \d+ ssh2: DSA-CERT "
+                     r"SHA256:\S+ ID cert-id \(serial 7\) CA ED25519", s2.log_text())
 
 
 def test_host_certificate_trusted_via_cert_authority(make_server, user, keydir, tmp_path):
