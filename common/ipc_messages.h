@@ -348,6 +348,9 @@ struct AuthDone {
 //   string   remote_addr, u32 remote_port, string local_addr, u32 local_port
 //   string   transport state (secret)
 //   string[] pam_env       PAM environment (pam_getenvlist) after pam_open_session
+//   string[] key_environment   the authorizing key's environment= options ("NAME=value"),
+//                              only when PermitUserEnvironment is not "no"
+//   bool     key_command   the effective ForceCommand is the key's command=, not the config's
 struct UserSetup {
   static constexpr uint8_t kType = 21;
   using Reply = NoReply;
@@ -366,10 +369,12 @@ struct UserSetup {
   uint32_t local_port = 0;
   SecretBytes transport_state;
   StringList pam_env;  // "NAME=value" from pam_getenvlist (UsePAM), for the user's sessions
+  StringList key_environment;
+  bool key_command = false;
   auto fields() {
     return std::tie(config, log_level, user, uid, gid, home, shell, host_key_algorithms,
                     host_key_blobs, remote_addr, remote_port, local_addr, local_port,
-                    transport_state, pam_env);
+                    transport_state, pam_env, key_environment, key_command);
   }
 };
 
@@ -452,6 +457,36 @@ struct TunOpenRequest {
   uint32_t mode = 0;
   uint32_t unit = 0;
   auto fields() { return std::tie(mode, unit); }
+};
+
+// ---- Session process → monitor: login records (monitor/login_records.h) -------------------------
+
+//   byte   71
+//   string last_login  "Last login: <date> from <host>\r\n" of the login before this one (for
+//                      PrintLastLog), "" when there was none
+struct LoginRecordReply {
+  static constexpr uint8_t kType = 71;
+  std::string last_login;
+  auto fields() { return std::tie(last_login); }
+};
+// A session starts on a pty: the monitor writes utmp, wtmp and lastlog. Only for a pty the
+// monitor allocated on this connection, once.
+//   byte   70
+//   string tty_name    "/dev/pts/N", as PtyReply named it
+struct LoginRecordRequest {
+  static constexpr uint8_t kType = 70;
+  using Reply = LoginRecordReply;
+  std::string tty_name;
+  auto fields() { return std::tie(tty_name); }
+};
+// The session on a logged-in pty ended: DEAD_PROCESS in utmp and wtmp. Not answered.
+//   byte   72
+//   string tty_name
+struct LogoutRecordRequest {
+  static constexpr uint8_t kType = 72;
+  using Reply = NoReply;
+  std::string tty_name;
+  auto fields() { return std::tie(tty_name); }
 };
 
 }  // namespace postern::ipc

@@ -41,6 +41,7 @@ constexpr Permission kPermissions[] = {
     {Phase::kPubkey, HostbasedRequest::kType},
     {Phase::kPostauth, HostKeysRequest::kType}, {Phase::kPostauth, HostKeysProveRequest::kType},
     {Phase::kPostauth, TunOpenRequest::kType},
+    {Phase::kPostauth, LoginRecordRequest::kType}, {Phase::kPostauth, LogoutRecordRequest::kType},
 };
 
 // hostkeys-prove-00 requests one connection may have answered (a client sends one) and tun
@@ -217,12 +218,20 @@ void Monitor::check_signed_data(ByteView data, const std::string& algorithm, Byt
 // process sees them as the effective configuration. ForceCommand in the configuration wins over
 // command=, as in sshd.
 void Monitor::apply_key_options(const AuthorizedKeyOptions& o) {
-  if (o.command && m_effective.force_command.empty()) m_effective.force_command = *o.command;
+  if (o.command && m_effective.force_command.empty()) {
+    m_effective.force_command = *o.command;
+    m_key_command = true;
+  }
   if (!o.permit_pty) m_effective.permit_tty = false;
   if (!o.permit_port_forwarding) m_effective.allow_tcp_forwarding = config::Forwarding::kNo;
   if (!o.permit_agent_forwarding) m_effective.allow_agent_forwarding = false;
   if (!o.permit_x11_forwarding) m_effective.x11_forwarding = false;
   if (!o.permit_user_rc) m_effective.permit_user_rc = false;
+  // environment= reaches the session only where PermitUserEnvironment lets it (login_env.h
+  // filters the names). command= is told apart from ForceCommand above: ~/.ssh/rc runs for
+  // the key's command but not for the configuration's.
+  if (m_effective.permit_user_environment != "no" && !m_effective.permit_user_environment.empty())
+    m_key_environment = o.environment;
   if (o.restrict) m_key_tun.restrict = true;
   if (o.tunnel) m_key_tun.device = o.tunnel;
   // permitopen= / permitlisten= narrow what the configuration allows; with the configuration at
@@ -528,6 +537,7 @@ void Monitor::handle(Channel& ch, Message& m) {
       reply.fds.emplace_back(master);
       reply.fds.emplace_back(slave);
       reply.tty_name = name;
+      m_login_records.pty_allocated(name);
       // The slave belongs to the user, readable by group tty for write(1) (as sshd's pty_setowner).
       group* tty = ::getgrnam("tty");
       gid_t gid = tty != nullptr ? tty->gr_gid : m_user->gid;
@@ -536,6 +546,25 @@ void Monitor::handle(Channel& ch, Message& m) {
         log_error("pty: setting owner of %s: %s", name, std::strerror(errno));
       int fds[2] = {master, slave};
       ch.send(reply, fds);
+      return;
+    }
+
+    case LoginRecordRequest::kType: {
+      // utmp, wtmp and lastlog for a session on a pty (monitor/login_records.h): only for a pty
+      // allocated here and not logged in yet; anything else is a misbehaving session process.
+      auto req = ipc::decode<LoginRecordRequest>(m.data.view());
+      // The host is the UseDNS-verified name when there is one, as in sshd's utmp records.
+      auto last = m_login_records.login(req.tty_name, m_user->name, m_user->uid, m_peer.host(),
+                                        ::getpid());
+      if (!last) throw ProtocolError("monitor: " + last.error().message);
+      ch.send(LoginRecordReply{*last ? last_login_message(**last) : std::string()});
+      return;
+    }
+
+    case LogoutRecordRequest::kType: {
+      auto req = ipc::decode<LogoutRecordRequest>(m.data.view());
+      if (auto r = m_login_records.logout(req.tty_name); !r)
+        throw ProtocolError("monitor: " + r.error().message);
       return;
     }
   }

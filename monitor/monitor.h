@@ -23,6 +23,7 @@
 #include "monitor/auth_hostbased.h"
 #include "monitor/auth_methods.h"
 #include "monitor/listener.h"
+#include "monitor/login_records.h"
 #include "monitor/tun_device.h"
 #include "monitor/pam_driver.h"
 
@@ -138,6 +139,10 @@ class Monitor {
   bool user_valid() const { return m_user.has_value(); }
   // Failed authentication attempts so far (publickey, password, keyboard-interactive).
   unsigned failures() const { return m_failures; }
+  // The authorizing key's environment= (only when PermitUserEnvironment allows any) and
+  // whether the effective ForceCommand is its command= rather than the configuration's.
+  const std::vector<std::string>& key_environment() const { return m_key_environment; }
+  bool key_command() const { return m_key_command; }
   SecretBytes take_transport_state() { return std::move(m_transport_state); }
   ByteView session_id() const { return m_session_id; }
 
@@ -181,6 +186,9 @@ class Monitor {
   std::string m_pending_algorithm;
   AuthorizedKeyOptions m_pending_options;
   SecretBytes m_transport_state;
+  std::vector<std::string> m_key_environment;
+  bool m_key_command = false;
+  LoginRecords m_login_records;  // the ptys of this connection (utmp, wtmp, lastlog)
   // Host key rotation and tun forwarding (monitor/host_key_proof.h, monitor/tun_device.h).
   std::vector<std::shared_ptr<const PrivateKey>> loaded_host_keys() const;
   bool handle_postauth_extra(ipc::Channel& ch, ipc::Message& m);

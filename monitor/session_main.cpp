@@ -268,6 +268,8 @@ int run() {
   us.local_addr = local.address;
   us.local_port = uint32_t(local.port);
   us.transport_state = monitor.take_transport_state();
+  us.key_environment = monitor.key_environment();
+  us.key_command = monitor.key_command();
   if (pam) {
     // PAM's session stage, as root, before the user's process starts (sshd does the same);
     // its environment (pam_env and the like) goes into the user's sessions.

@@ -45,6 +45,14 @@ class MonitorPrivilegedOps : public session::PrivilegedOps {
     a.tty_name = r->tty_name;
     return a;
   }
+  Result<std::string> record_login(const std::string& tty_name) override {
+    auto r = m_ch.call(ipc::LoginRecordRequest{tty_name});
+    if (!r) return Unexpected(r.error());
+    return std::move(r->last_login);
+  }
+  void record_logout(const std::string& tty_name) override {
+    m_ch.send(ipc::LogoutRecordRequest{tty_name});
+  }
   // Host key rotation (OpenSSH PROTOCOL §2.5) and tun devices (§2.3): the monitor decides.
   Result<std::vector<Bytes>> host_keys() override {
     auto r = m_ch.call(ipc::HostKeysRequest{});
@@ -118,6 +126,11 @@ int run() {
   opts.force_command = cfg->force_command;
   opts.permit_tty = cfg->permit_tty;
   opts.print_motd = cfg->print_motd;
+  opts.print_last_log = cfg->print_last_log;
+  opts.permit_user_rc = cfg->permit_user_rc;
+  opts.force_command_from_key = setup.key_command;
+  opts.permit_user_environment = cfg->permit_user_environment;
+  opts.key_environment = setup.key_environment;
   opts.max_sessions = unsigned(std::max(0, cfg->max_sessions));
   for (const auto& e : cfg->set_env) {
     size_t eq = e.find('=');

@@ -94,6 +94,8 @@ void write_all(int fd, const char* s, size_t n) {
     }
   }
 
+  if (spec.before_exec) spec.before_exec(envp);
+
   ::execve(spec.path.c_str(), argv, envp);
   child_fail("exec", spec.path.c_str());
 }

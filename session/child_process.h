@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,9 @@ struct ChildSpec {
   std::string cwd;                // the home directory; "/" when it cannot be entered
   int pty_slave = -1;             // >= 0: the child's controlling terminal and stdio
   std::string motd_path;          // printed to the child's stdout before exec when non-empty
+  // Runs in the child after the motd, just before exec, with the child's environment (~/.ssh/rc,
+  // session/user_rc.h). Only system calls: the parent may have held locks when it forked.
+  std::function<void(char* const* envp)> before_exec;
 };
 
 struct ChildProcess {

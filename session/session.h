@@ -45,6 +45,11 @@ struct SessionOptions {
   bool print_motd = true;                                       // PrintMotd
   unsigned max_sessions = 10;                                   // MaxSessions
   std::vector<std::pair<std::string, std::string>> set_env;     // SetEnv
+  bool force_command_from_key = false;  // force_command is the key's command=, not ForceCommand
+  bool permit_user_rc = true;           // PermitUserRC and the key's no-user-rc (user_rc.h)
+  bool print_last_log = true;           // PrintLastLog
+  std::string permit_user_environment = "no";  // PermitUserEnvironment: no, yes or patterns
+  std::vector<std::string> key_environment;    // the key's environment= ("NAME=value")
   ForwardPolicy forward;  // AllowTcpForwarding, PermitOpen, GatewayPorts... (forward_policy.h)
   unsigned client_alive_interval = 0;         // ClientAliveInterval seconds, 0: off
   unsigned client_alive_count_max = 3;        // ClientAliveCountMax
@@ -73,6 +78,14 @@ class PrivilegedOps {
   virtual ~PrivilegedOps() = default;
   // Opens a pty whose slave is owned by the user with mode 0620 (group tty).
   virtual Result<PtyAllocation> allocate_pty() = 0;
+  // utmp, wtmp and lastlog for a session on a pty this connection allocated (the monitor writes
+  // them, monitor/login_records.h). Returns the "Last login: ...\r\n" line of the login
+  // before, "" when none. By default no records are kept.
+  virtual Result<std::string> record_login(const std::string& tty_name) {
+    (void)tty_name;
+    return std::string();
+  }
+  virtual void record_logout(const std::string& tty_name) { (void)tty_name; }
   // Host key rotation (OpenSSH PROTOCOL §2.5; session/hostkeys_global.h): the public keys to
   // announce, and signatures proving the requested ones. By default there are none.
   virtual Result<std::vector<Bytes>> host_keys() { return Unexpected("no host keys"); }

@@ -18,6 +18,7 @@
 #include "session/sftp_channel.h"
 #include "session/signal_names.h"
 #include "session/terminal_modes.h"
+#include "session/user_rc.h"
 #include "session/x11_forward.h"
 
 namespace postern::session {
@@ -187,16 +188,63 @@ bool SessionChannel::start(std::optional<std::string> command, const std::string
   if (!options.force_command.empty()) {
     original_command = command;
     command = options.force_command;
-    session_type = "forced-command (config) '" + options.force_command + "'";
+    session_type = std::string("forced-command (") +
+                   (options.force_command_from_key ? "key-option" : "config") + ") '" +
+                   options.force_command + "'";
   } else if (!subsystem.empty()) {
     session_type = "subsystem '" + subsystem + "'";
   } else {
     session_type = command ? "command" : "shell";
   }
+
+  SessionEnvInputs in;
+  in.user = &user;
+  in.peer = &peer;
+  in.client_env = &m_client_env;
+  in.server_env = &options.set_env;
+  // PermitUserEnvironment: the key's environment= first, then ~/.ssh/environment (sshd(8)
+  // LOGIN PROCESS step 6), each name filtered by the policy.
+  std::vector<std::pair<std::string, std::string>> user_env;
+  for (const auto& e : options.key_environment) {
+    size_t eq = e.find('=');
+    if (eq != std::string::npos && eq > 0 &&
+        user_environment_allowed(std::string_view(e).substr(0, eq),
+                                 options.permit_user_environment))
+      user_env.emplace_back(e.substr(0, eq), e.substr(eq + 1));
+  }
+  read_user_environment(user.home + "/.ssh/environment", options.permit_user_environment, user_env);
+  in.user_env = &user_env;
+  if (m_pty) {
+    in.tty_name = m_pty->tty_name;
+    in.term = m_term;
+  }
+  // Only a forced command exports what the client asked for; a shell has no command to show.
+  if (!options.force_command.empty() && original_command) in.original_command = original_command;
+  std::vector<std::string> env = build_session_env(in).entries();
+  if (m_ctx.agent_socket) {
+    std::string agent = m_ctx.agent_socket();
+    if (!agent.empty()) env.push_back("SSH_AUTH_SOCK=" + agent);
+  }
+
+  // sshd(8) SSHRC: ~/.ssh/rc for the user's own commands and shells (not for subsystems nor a
+  // ForceCommand of the configuration, and only under PermitUserRC), else the system sshrc;
+  // with neither, xauth gets the X11 cookie from us.
+  bool user_rc_allowed = options.permit_user_rc && subsystem.empty() &&
+                         (options.force_command.empty() || options.force_command_from_key);
+  std::string rc = choose_rc_file(user.home, user_rc_allowed);
+  std::string rc_stdin;
+  if (m_x11_display >= 0) {
+    setup_x11(env, rc.empty());
+    rc_stdin = rc_input(m_x11_proto, m_x11_cookie);
+  }
+
   // internal-sftp is a Subsystem or ForceCommand value; a client's own "exec internal-sftp"
   // is just a command for the shell, as in sshd.
   if (command && is_internal_sftp(*command) &&
       (!subsystem.empty() || !options.force_command.empty())) {
+    // sshd runs the system rc before its in-process SFTP server too; here its output has no
+    // terminal or pipe to go to and would corrupt the protocol, so it is discarded.
+    if (!rc.empty()) run_rc_discarding_output(rc, rc_stdin, env);
     // No child: the SFTP server runs here on the channel's data (sftp_channel.h).
     SftpChannel::Io io{[this] { return output_congested() ? size_t(0) : send_room(); },
                        [this](ByteView d) { send_data(d); }, [this](size_t n) { consumed(n); }};
@@ -226,39 +274,21 @@ bool SessionChannel::start(std::optional<std::string> command, const std::string
     return true;
   }
 
-  SessionEnvInputs in;
-  in.user = &user;
-  in.peer = &peer;
-  in.client_env = &m_client_env;
-  in.server_env = &options.set_env;
-  if (m_pty) {
-    in.tty_name = m_pty->tty_name;
-    in.term = m_term;
-  }
-  // Only a forced command exports what the client asked for; a shell has no command to show.
-  if (!options.force_command.empty() && original_command) in.original_command = original_command;
-
   ChildSpec spec;
   spec.path = user.shell.empty() ? "/bin/sh" : user.shell;
   spec.argv = shell_argv(spec.path, command);
-  spec.env = build_session_env(in).entries();
-  if (m_ctx.agent_socket) {
-    std::string agent = m_ctx.agent_socket();
-    if (!agent.empty()) spec.env.push_back("SSH_AUTH_SOCK=" + agent);
-  }
+  spec.env = std::move(env);
   spec.cwd = user.home;
   // Inside a chroot without the home directory sshd starts the session in "/" without a word.
   if (struct stat home;
       user.chrooted && (::stat(user.home.c_str(), &home) != 0 || !S_ISDIR(home.st_mode)))
     spec.cwd = "/";
-  if (m_x11_display >= 0) setup_x11(spec.env);
+  if (!rc.empty()) {
+    spec.before_exec = [rc, rc_stdin](char* const* envp) { run_rc_file(rc, rc_stdin, envp); };
+  }
   if (m_pty) {
     spec.pty_slave = m_pty->slave.get();
-    // The message of the day belongs to interactive logins (sshd_config(5) PrintMotd), and
-    // ~/.hushlogin silences it as login(1) does.
-    struct stat st;
-    if (!command && options.print_motd && ::stat((user.home + "/.hushlogin").c_str(), &st) != 0)
-      spec.motd_path = kMotdPath;
+    login_on_pty(!command, spec);
   }
 
   auto child = spawn_child(spec);
@@ -290,6 +320,42 @@ bool SessionChannel::start(std::optional<std::string> command, const std::string
   if (!m_input.empty()) flush_input();
   if (eof_received() && m_input.empty() && !m_pty) m_stdin.reset();
   return true;
+}
+
+void SessionChannel::login_on_pty(bool interactive, ChildSpec& spec) {
+  const SessionOptions& options = *m_ctx.options;
+  const LoginUser& user = *m_ctx.user;
+  // utmp, wtmp and lastlog are the monitor's to write; it answers with the previous login.
+  std::string last_login;
+  if (auto r = m_ctx.privileged->record_login(m_pty->tty_name)) {
+    m_logged_in = true;
+    last_login = std::move(*r);
+  } else {
+    log_error("session %u: login records: %s", local_id(), r.error().message.c_str());
+  }
+  // The last login and the message of the day belong to interactive logins (sshd(8) LOGIN
+  // PROCESS step 1; sshd_config(5) PrintLastLog, PrintMotd); ~/.hushlogin silences both, as
+  // login(1) does.
+  struct stat st;
+  if (!interactive || ::stat((user.home + "/.hushlogin").c_str(), &st) == 0) return;
+  if (options.print_last_log && !last_login.empty()) {
+    // A line on a fresh terminal: the pty takes it at once, before the child runs.
+    if (::write(m_pty->slave.get(), last_login.data(), last_login.size()) < 0)
+      log_debug("session %u: last login: %s", local_id(), strerror(errno));
+  }
+  if (options.print_motd) spec.motd_path = kMotdPath;
+}
+
+void SessionChannel::run_rc_discarding_output(const std::string& rc, const std::string& input,
+                                              const std::vector<std::string>& env) {
+  std::vector<char*> envp;
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  UniqueFd devnull(::open("/dev/null", O_WRONLY | O_CLOEXEC));
+  int fd = devnull ? devnull.get() : -1;
+  int status = run_rc_file(rc, input, envp.data(), fd, fd);
+  if (status != 0)
+    log_debug("session %u: %s exited with status %d", local_id(), rc.c_str(), status);
 }
 
 int SessionChannel::input_fd() const {
@@ -373,6 +439,15 @@ void SessionChannel::on_close() {
 }
 
 void SessionChannel::release_fds() {
+  if (m_logged_in) {
+    // Before the master closes: once it does, the kernel may hand the number out again.
+    m_logged_in = false;
+    try {
+      m_ctx.privileged->record_logout(m_pty->tty_name);
+    } catch (const std::exception& e) {
+      log_debug("session %u: logout record: %s", local_id(), e.what());
+    }
+  }
   m_stdin.reset();
   m_stdout.reset();
   m_stderr.reset();
@@ -517,15 +592,17 @@ bool SessionChannel::request_x11(Reader& args) {
   return true;
 }
 
-void SessionChannel::setup_x11(std::vector<std::string>& env) {
+void SessionChannel::setup_x11(std::vector<std::string>& env, bool run_xauth_here) {
   const SessionOptions& options = *m_ctx.options;
   std::string number = std::to_string(m_x11_display) + "." + std::to_string(m_x11_screen);
   char host[256] = "localhost";
   if (!options.x11_use_localhost) ::gethostname(host, sizeof host - 1);
   std::string display = std::string(options.x11_use_localhost ? "localhost" : host) + ":" + number;
+  env.push_back("DISPLAY=" + display);
+  // An rc file adds the cookie itself from its standard input (sshd(8) SSHRC).
+  if (!run_xauth_here) return;
   // Xlib looks a "localhost:N" display's cookie up under "unix:N".
   std::string auth_display = options.x11_use_localhost ? "unix:" + number : display;
-  env.push_back("DISPLAY=" + display);
   auto r =
       run_xauth(options.xauth_location, auth_display, m_x11_proto, m_x11_cookie, m_ctx.user->home);
   if (!r) log_info("session %u: %s", local_id(), r.error().message.c_str());

@@ -19,6 +19,7 @@
 namespace postern::session {
 
 class SftpChannel;
+struct ChildSpec;
 
 // Reaps children whose channel went away before they exited.
 class ChildReaper {
@@ -72,8 +73,14 @@ class SessionChannel final : public Channel {
   bool request_signal(Reader& args);
   bool request_subsystem(Reader& args);
   bool request_x11(Reader& args);
-  // DISPLAY for the child and the cookie in the user's ~/.Xauthority (RFC 4254 §6.3.1).
-  void setup_x11(std::vector<std::string>& env);
+  // DISPLAY for the child and, unless an rc file does it, the cookie in the user's
+  // ~/.Xauthority (RFC 4254 §6.3.1).
+  void setup_x11(std::vector<std::string>& env, bool run_xauth_here);
+  // A session on a pty: login records through the monitor, "Last login:" and the motd.
+  void login_on_pty(bool interactive, ChildSpec& spec);
+  // The rc file before internal-sftp, which has no child to run it in (user_rc.h).
+  void run_rc_discarding_output(const std::string& rc, const std::string& input,
+                                const std::vector<std::string>& env);
   // internal-sftp runs in this process (sftp_channel.h): moves its replies, ends the session.
   void sftp_step();
   // Starts the child: `command` unset for a shell.
@@ -91,6 +98,7 @@ class SessionChannel final : public Channel {
   SessionContext m_ctx;
   std::vector<std::pair<std::string, std::string>> m_client_env;
   std::optional<PtyAllocation> m_pty;
+  bool m_logged_in = false;  // the monitor recorded a login on m_pty (utmp, wtmp, lastlog)
   std::string m_term;
   bool m_started = false;
   pid_t m_pid = -1;
