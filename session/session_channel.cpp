@@ -112,7 +112,12 @@ bool SessionChannel::request_pty(Reader& args) {
   uint32_t cols = args.u32(), rows = args.u32(), width = args.u32(), height = args.u32();
   ByteView modes = args.string();
   args.expect_done("pty-req");
-  if (!m_ctx.options->permit_tty || m_pty || m_started) return false;
+  if (!m_ctx.options->permit_tty) {
+    // PermitTTY no, or the key's no-pty / restrict (sshd logs the same at debug level).
+    log_debug("Allocating a pty not permitted for this connection.");
+    return false;
+  }
+  if (m_pty || m_started) return false;
   auto pty = m_ctx.privileged->allocate_pty();
   if (!pty) {
     log_error("session %u: pty allocation failed: %s", local_id(), pty.error().message.c_str());
