@@ -292,15 +292,6 @@ std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const KeyOwner& user,
   return combine(line_options.value_or(AuthorizedKeyOptions{}), cert);
 }
 
-std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const KeyOwner& user,
-                                                          const Certificate& cert,
-                                                          const config::ServerConfig& config,
-                                                          const std::string& client_ip) {
-  CommandConnection conn;
-  conn.client_address = client_ip;
-  return trusted_ca_authorizes(user, cert, config, conn);
-}
-
 std::optional<AuthorizedKeyOptions> authorized_keys_ca_authorizes(
     const KeyOwner& user, const Certificate& cert, const config::ServerConfig& config,
     const std::string& client_ip, time_t now) {

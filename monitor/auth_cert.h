@@ -37,11 +37,6 @@ std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const KeyOwner& user,
                                                           const config::ServerConfig& config,
                                                           const CommandConnection& conn,
                                                           time_t now = std::time(nullptr));
-// Transitional: only the client's address known (the other %C values are then UNKNOWN).
-std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const KeyOwner& user,
-                                                          const Certificate& cert,
-                                                          const config::ServerConfig& config,
-                                                          const std::string& client_ip);
 
 // authorized_keys cert-authority lines (sshd(8)): the certificate's CA is such a line's key;
 // principals="..." then names the accepted principals, otherwise the user name must be listed

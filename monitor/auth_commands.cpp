@@ -232,13 +232,4 @@ std::optional<AuthorizedKeyMatch> keys_command_authorizes(const KeyOwner& user,
   return std::move(*found);
 }
 
-std::optional<AuthorizedKeyMatch> keys_command_authorizes(const KeyOwner& user,
-                                                          const PublicKey& key,
-                                                          const config::ServerConfig& config,
-                                                          const std::string& client_ip) {
-  CommandConnection conn;
-  conn.client_address = client_ip;
-  return keys_command_authorizes(user, key, config, conn);
-}
-
 }  // namespace postern::monitor

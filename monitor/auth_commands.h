@@ -52,10 +52,5 @@ std::optional<AuthorizedKeyMatch> keys_command_authorizes(const KeyOwner& user,
                                                           const PublicKey& key,
                                                           const config::ServerConfig& config,
                                                           const CommandConnection& conn);
-// Transitional: only the client's address known (the other %C values are then UNKNOWN).
-std::optional<AuthorizedKeyMatch> keys_command_authorizes(const KeyOwner& user,
-                                                          const PublicKey& key,
-                                                          const config::ServerConfig& config,
-                                                          const std::string& client_ip);
 
 }  // namespace postern::monitor
