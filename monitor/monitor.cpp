@@ -203,13 +203,12 @@ void Monitor::check_signed_data(ByteView data, const std::string& algorithm, Byt
   if (signed_key.size() != key.size() || !std::equal(key.begin(), key.end(), signed_key.begin()))
     throw ProtocolError("monitor: signed data key differs");
   if (hostbound) {
+    // The signature binds the login to the host key the client verified in the first key
+    // exchange (the certificate, with HostCertificate); another of our keys is no match.
     ByteView hostkey = r.string();
-    bool ours = std::any_of(m_host_keys.begin(), m_host_keys.end(), [&](const HostKeyEntry& e) {
-      // With HostCertificate the client names the certificate it was shown.
-      const Bytes& b = e.certificate ? *e.certificate : e.key->public_key().blob();
-      return b.size() == hostkey.size() && std::equal(b.begin(), b.end(), hostkey.begin());
-    });
-    if (!ours) throw ProtocolError("monitor: signed data names a host key that is not ours");
+    const Bytes& b = m_session_host_key;
+    if (b.empty() || b.size() != hostkey.size() || !std::equal(b.begin(), b.end(), hostkey.begin()))
+      throw ProtocolError("monitor: signed data names a host key other than the session's");
   }
   r.expect_done("signed data");
 }
@@ -223,7 +222,11 @@ void Monitor::apply_key_options(const AuthorizedKeyOptions& o) {
     m_key_command = true;
   }
   if (!o.permit_pty) m_effective.permit_tty = false;
-  if (!o.permit_port_forwarding) m_effective.allow_tcp_forwarding = config::Forwarding::kNo;
+  // no-port-forwarding (and restrict) covers Unix-domain socket forwarding too, as in sshd.
+  if (!o.permit_port_forwarding) {
+    m_effective.allow_tcp_forwarding = config::Forwarding::kNo;
+    m_effective.allow_stream_local_forwarding = config::Forwarding::kNo;
+  }
   if (!o.permit_agent_forwarding) m_effective.allow_agent_forwarding = false;
   if (!o.permit_x11_forwarding) m_effective.x11_forwarding = false;
   if (!o.permit_user_rc) m_effective.permit_user_rc = false;
@@ -320,8 +323,14 @@ void Monitor::handle(Channel& ch, Message& m) {
       auto req = ipc::decode<SignRequest>(m.data.view());
       if (!is_exchange_hash_size(req.data.size()))
         throw ProtocolError("monitor: sign request for data that is no exchange hash");
-      // The first exchange hash is the session identifier (RFC 4253 §7.2).
-      if (m_session_id.empty()) m_session_id = req.data;
+      // The first exchange hash is the session identifier (RFC 4253 §7.2); the host key that
+      // signs it is the one publickey-hostbound requests must name.
+      if (m_session_id.empty()) {
+        m_session_id = req.data;
+        for (const auto& e : m_host_keys)
+          if (e.algorithm == req.algorithm)
+            m_session_host_key = e.certificate ? *e.certificate : e.key->public_key().blob();
+      }
       auto sig = sign(req.algorithm, req.data);
       if (!sig) {
         ch.send(ErrorReply{sig.error().message});
@@ -405,6 +414,15 @@ void Monitor::handle(Channel& ch, Message& m) {
       }
       std::optional<AuthorizedKeyOptions> options;
       ok = ok && m_methods.may_try("publickey");
+      bool reused = false;
+      if (ok) {
+        // sshd's checks on the key itself (monitor/auth_pubkey.h): one key (or its
+        // certificate) serves one AuthenticationMethods step only; RequiredRSASize.
+        const PublicKey& plain = cert ? cert->key() : *key;
+        std::string type = cert ? cert->log_name() : std::string(key->log_name());
+        reused = m_used_keys.already_used(plain, type);
+        ok = !reused && rsa_size_acceptable(plain, type, m_effective.required_rsa_size);
+      }
       if (ok) {
         options = cert ? m_backend.certificate_authorized(*m_user, *cert, m_effective, m_peer)
                        : m_backend.key_authorized(*m_user, *key, m_effective, m_peer);
@@ -423,7 +441,9 @@ void Monitor::handle(Channel& ch, Message& m) {
       KeyAllowedReply reply;
       reply.allowed = ok;
       if (!ok) {
-        log_failed_publickey(key ? &*key : nullptr, cert ? &*cert : nullptr);
+        // A reused key has its own line ("refusing previously-used"), and sshd adds no
+        // "Failed publickey" to it.
+        if (!reused) log_failed_publickey(key ? &*key : nullptr, cert ? &*cert : nullptr);
         ++m_failures;
         m_phase = Phase::kPubkey;
       } else if (req.with_signature) {
@@ -463,18 +483,26 @@ void Monitor::handle(Channel& ch, Message& m) {
       std::string want_alg =
           cert ? std::string(certificate_signature_algorithm(req.algorithm)) : req.algorithm;
       std::string sig_alg;
-      bool ok = key->verify(req.signature, req.signed_data, &sig_alg) && sig_alg == want_alg;
+      SkSignature sk;
+      bool ok = key->verify(req.signature, req.signed_data, &sig_alg, &sk) && sig_alg == want_alg;
+      // Security keys: the flags PubkeyAuthOptions and the key's options require.
+      if (ok && key->is_security_key())
+        ok = sk_flags_acceptable(
+            sk, sk_requirements(m_effective.pubkey_auth_options, m_pending_options),
+            (cert ? cert->log_name() : std::string(key->log_name())) + " " +
+                key->fingerprint_sha256(),
+            AttemptInfo{m_user_name, m_user.has_value(), m_peer.address, m_peer.port});
       KeyVerifyReply reply;
       reply.ok = ok;
       if (ok) {
         std::string what = cert ? cert->log_description()
                                 : std::string(key->log_name()) + " " + key->fingerprint_sha256();
         apply_key_options(m_pending_options);
+        m_used_keys.add(*key);
         Reader type_reader(req.key);
         std::string detail(type_reader.text(128));
         detail += " " + base64_encode(req.key);
-        m_phase =
-            method_succeeded("publickey", reply.partial, reply.methods, detail, ": " + what);
+        m_phase = method_succeeded("publickey", reply.partial, reply.methods, detail, ": " + what);
         // A partial success (AuthenticationMethods) is logged as such, as sshd does.
         log_info("%s publickey for %s from %s port %d ssh2: %s",
                  reply.partial ? "Partial" : "Accepted", m_user_name.c_str(),
@@ -554,8 +582,8 @@ void Monitor::handle(Channel& ch, Message& m) {
       // allocated here and not logged in yet; anything else is a misbehaving session process.
       auto req = ipc::decode<LoginRecordRequest>(m.data.view());
       // The host is the UseDNS-verified name when there is one, as in sshd's utmp records.
-      auto last = m_login_records.login(req.tty_name, m_user->name, m_user->uid, m_peer.host(),
-                                        ::getpid());
+      auto last =
+          m_login_records.login(req.tty_name, m_user->name, m_user->uid, m_peer.host(), ::getpid());
       if (!last) throw ProtocolError("monitor: " + last.error().message);
       ch.send(LoginRecordReply{*last ? last_login_message(**last) : std::string()});
       return;
@@ -588,8 +616,8 @@ bool Monitor::handle_postauth_extra(Channel& ch, Message& m) {
       auto req = ipc::decode<HostKeysProveRequest>(m.data.view());
       Result<std::vector<Bytes>> sigs = Unexpected("too many hostkeys-prove requests");
       if (++m_host_key_proofs <= kMaxHostKeyProofs)
-        sigs = prove_host_keys(loaded_host_keys(), req.keys, m_session_id,
-                               m_kex_signature_algorithm);
+        sigs =
+            prove_host_keys(loaded_host_keys(), req.keys, m_session_id, m_kex_signature_algorithm);
       if (!sigs) {
         log_debug("hostkeys-prove-00@openssh.com refused: %s", sigs.error().message.c_str());
         ch.send(ErrorReply{sigs.error().message});

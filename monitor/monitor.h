@@ -22,10 +22,11 @@
 #include "common/ssh_key.h"
 #include "monitor/auth_hostbased.h"
 #include "monitor/auth_methods.h"
+#include "monitor/auth_pubkey.h"
 #include "monitor/listener.h"
 #include "monitor/login_records.h"
-#include "monitor/tun_device.h"
 #include "monitor/pam_driver.h"
+#include "monitor/tun_device.h"
 
 namespace postern::monitor {
 
@@ -171,6 +172,7 @@ class Monitor {
 
   Phase m_phase = Phase::kKex;
   Bytes m_session_id;
+  Bytes m_session_host_key;  // K_S of the first key exchange (publickey-hostbound binds to it)
   bool m_moduli_served = false;
   std::string m_user_name;      // the account
   std::string m_user_name_raw;  // as the client sent it ("user:style")
@@ -185,6 +187,7 @@ class Monitor {
   std::optional<Bytes> m_pending_key;
   std::string m_pending_algorithm;
   AuthorizedKeyOptions m_pending_options;
+  UsedKeys m_used_keys;  // keys that succeeded in an earlier AuthenticationMethods step
   SecretBytes m_transport_state;
   std::vector<std::string> m_key_environment;
   bool m_key_command = false;

@@ -24,9 +24,10 @@ class FakeBackend : public AuthBackend {
                                                      const config::ServerConfig&,
                                                      const Endpoint&) override {
     if (authorized && key == *authorized) return AuthorizedKeyOptions{};
+    if (also_authorized && key == *also_authorized) return AuthorizedKeyOptions{};
     return std::nullopt;
   }
-  std::optional<PublicKey> authorized;
+  std::optional<PublicKey> authorized, also_authorized;
 };
 
 class MonitorTest : public ::testing::Test {
@@ -41,9 +42,9 @@ class MonitorTest : public ::testing::Test {
     backend.authorized = user_key->public_key();
     config = config::default_server_config();
     config.max_auth_tries = 2;
-    monitor =
-        std::make_unique<Monitor>(config, host_key_entries({host_key}), Endpoint{"192.0.2.1", 5555},
-                                  Endpoint{"192.0.2.2", 22}, backend);
+    monitor = std::make_unique<Monitor>(config, host_key_entries({host_key}),
+                                        Endpoint{"192.0.2.1", 5555, ""},
+                                        Endpoint{"192.0.2.2", 22, ""}, backend);
     auto [c, s] = Channel::make_pair();
     child = std::move(c);
     server = std::move(s);
@@ -221,11 +222,106 @@ TEST_F(MonitorTest, InvalidUserIsNeverAllowed) {
 
 TEST_F(MonitorTest, RootRefusedWhenPermitRootLoginNo) {
   config.permit_root_login = config::PermitRootLogin::kNo;
-  monitor =
-      std::make_unique<Monitor>(config, host_key_entries({host_key}), Endpoint{"192.0.2.1", 5555},
-                                Endpoint{"192.0.2.2", 22}, backend);
+  monitor = std::make_unique<Monitor>(config, host_key_entries({host_key}),
+                                      Endpoint{"192.0.2.1", 5555, ""},
+                                      Endpoint{"192.0.2.2", 22, ""}, backend);
   through_user("root");
   auto a = call(KeyAllowedRequest{"ssh-ed25519", user_key->public_key().blob(), true});
+  ASSERT_TRUE(a);
+  EXPECT_FALSE(a->allowed);
+}
+
+// RFC 4252 §7 signed data for `key` ("ssh-ed25519"), hostbound to `host_blob` when given.
+Bytes signed_data_for(ByteView sid, const PublicKey& key, const Bytes* host_blob = nullptr) {
+  Writer w;
+  w.string(sid).u8(50).string("alice").string("ssh-connection");
+  w.string(host_blob ? "publickey-hostbound-v00@openssh.com" : "publickey");
+  w.boolean(true).string("ssh-ed25519").string(ByteView(key.blob()));
+  if (host_blob) w.string(ByteView(*host_blob));
+  return w.take();
+}
+
+TEST_F(MonitorTest, HostboundMustNameTheSessionHostKey) {
+  // Two host keys; the key exchange used the ECDSA one, so a request bound to the Ed25519 key
+  // (ours too, but not the one the client verified) is refused.
+  auto ecdsa = PrivateKey::generate(KeyType::kEcdsaP256);
+  ASSERT_TRUE(ecdsa);
+  auto ecdsa_key = std::make_shared<const PrivateKey>(std::move(*ecdsa));
+  monitor = std::make_unique<Monitor>(config, host_key_entries({host_key, ecdsa_key}),
+                                      Endpoint{"192.0.2.1", 5555, ""},
+                                      Endpoint{"192.0.2.2", 22, ""}, backend);
+  ASSERT_TRUE(call(SignRequest{"ecdsa-sha2-nistp256", session_id}));
+  ASSERT_TRUE(call(PwnamRequest{"alice", "ssh-connection"}));
+  const PublicKey& pub = user_key->public_key();
+  ASSERT_TRUE(call(KeyAllowedRequest{"ssh-ed25519", pub.blob(), true}));
+  Bytes wrong = signed_data_for(session_id, pub, &host_key->public_key().blob());
+  auto sig = user_key->sign("ssh-ed25519", wrong);
+  ASSERT_TRUE(sig);
+  EXPECT_THROW(call(KeyVerifyRequest{"ssh-ed25519", pub.blob(), *sig, wrong}), ProtocolError);
+
+  SetUp();
+  monitor = std::make_unique<Monitor>(config, host_key_entries({host_key, ecdsa_key}),
+                                      Endpoint{"192.0.2.1", 5555, ""},
+                                      Endpoint{"192.0.2.2", 22, ""}, backend);
+  ASSERT_TRUE(call(SignRequest{"ecdsa-sha2-nistp256", session_id}));
+  ASSERT_TRUE(call(PwnamRequest{"alice", "ssh-connection"}));
+  const PublicKey& pub2 = user_key->public_key();
+  ASSERT_TRUE(call(KeyAllowedRequest{"ssh-ed25519", pub2.blob(), true}));
+  Bytes right = signed_data_for(session_id, pub2, &ecdsa_key->public_key().blob());
+  sig = user_key->sign("ssh-ed25519", right);
+  ASSERT_TRUE(sig);
+  auto v = call(KeyVerifyRequest{"ssh-ed25519", pub2.blob(), *sig, right});
+  ASSERT_TRUE(v);
+  EXPECT_TRUE(v->ok);
+}
+
+TEST_F(MonitorTest, PublickeyTwiceNeedsTwoDifferentKeys) {
+  config.authentication_methods = {"publickey,publickey"};
+  config.max_auth_tries = 6;
+  auto second = PrivateKey::generate(KeyType::kEd25519);
+  ASSERT_TRUE(second);
+  backend.also_authorized = second->public_key();
+  monitor = std::make_unique<Monitor>(config, host_key_entries({host_key}),
+                                      Endpoint{"192.0.2.1", 5555, ""},
+                                      Endpoint{"192.0.2.2", 22, ""}, backend);
+  through_user();
+  auto login = [&](const PrivateKey& k) {
+    const PublicKey& pub = k.public_key();
+    auto a = call(KeyAllowedRequest{"ssh-ed25519", pub.blob(), true});
+    EXPECT_TRUE(a && a->allowed);
+    Bytes data = signed_data_for(session_id, pub);
+    auto sig = k.sign("ssh-ed25519", data);
+    EXPECT_TRUE(sig);
+    return call(KeyVerifyRequest{"ssh-ed25519", pub.blob(), *sig, data});
+  };
+  auto first = login(*user_key);
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(first->ok);
+  EXPECT_TRUE(first->partial);
+  // The same key again is refused, as a query and with a signature.
+  for (bool with_signature : {false, true}) {
+    auto again =
+        call(KeyAllowedRequest{"ssh-ed25519", user_key->public_key().blob(), with_signature});
+    ASSERT_TRUE(again);
+    EXPECT_FALSE(again->allowed);
+  }
+  auto done = login(*second);
+  ASSERT_TRUE(done);
+  EXPECT_TRUE(done->ok);
+  EXPECT_FALSE(done->partial);
+  EXPECT_EQ(monitor->phase(), Phase::kAuthenticated);
+}
+
+TEST_F(MonitorTest, RequiredRsaSizeRefusesSmallKeys) {
+  config.required_rsa_size = 2048;
+  auto small = PrivateKey::generate(KeyType::kRsa, 1024);
+  ASSERT_TRUE(small);
+  backend.authorized = small->public_key();
+  monitor = std::make_unique<Monitor>(config, host_key_entries({host_key}),
+                                      Endpoint{"192.0.2.1", 5555, ""},
+                                      Endpoint{"192.0.2.2", 22, ""}, backend);
+  through_user();
+  auto a = call(KeyAllowedRequest{"rsa-sha2-256", small->public_key().blob(), false});
   ASSERT_TRUE(a);
   EXPECT_FALSE(a->allowed);
 }
