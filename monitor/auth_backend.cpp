@@ -45,7 +45,7 @@ std::optional<UserInfo> SystemAuthBackend::find_user(const std::string& name,
   passwd* pw = ::getpwnam(name.c_str());
   if (pw == nullptr) return std::nullopt;
   // DenyUsers / AllowUsers (sshd_config(5)): the user part of each USER[@HOST] pattern; the host
-  // part is matched against the address.
+  // part is matched against the address and, with UseDNS yes, the verified name.
   auto matches = [&](const std::string& pattern) {
     size_t at = pattern.find('@');
     if (at == std::string::npos) return match_pattern(name, pattern);
