@@ -9,6 +9,7 @@
 
 #include "common/match_pattern.h"
 #include "common/ossl.h"
+#include "common/text_lines.h"
 
 namespace postern {
 namespace {
@@ -109,12 +110,10 @@ KnownHostLookup lookup_known_host(std::string_view text, std::string_view name,
   KnownHostLookup found;
   // Only lines that carry the key's base64 can match; skip the others without parsing keys.
   const std::string key_b64 = base64_encode(key.blob());
-  size_t line_no = 0;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    ++line_no;
+  TextLines lines(text);
+  std::string_view line;
+  while (lines.next(line)) {
+    const size_t line_no = lines.number();
     if (line.find(key_b64) == std::string_view::npos) continue;
     auto parsed = parse_known_hosts_line(line, line_no);
     if (!parsed || !(parsed->key == key)) continue;

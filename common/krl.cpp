@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "common/text_lines.h"
 #include "common/wire.h"
 
 namespace postern {
@@ -106,10 +107,10 @@ Result<RevocationList> RevocationList::parse(ByteView data) {
 // are not keys are skipped, as sshd skips them.
 RevocationList RevocationList::parse_text(std::string_view text) {
   RevocationList list;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = trim(text.substr(0, nl));
-    text = nl == text.npos ? std::string_view() : text.substr(nl + 1);
+  TextLines lines(text);
+  std::string_view line;
+  while (lines.next(line)) {
+    line = trim(line);
     if (line.empty() || line.front() == '#') continue;
     std::string_view type = line.substr(0, line.find_first_of(" \t"));
     if (Certificate::is_certificate_name(type)) {

@@ -12,6 +12,7 @@
 #include "common/krl.h"
 #include "common/log.h"
 #include "common/match_pattern.h"
+#include "common/text_lines.h"
 #include "common/unique_fd.h"
 #include "monitor/auth_commands.h"
 
@@ -220,12 +221,11 @@ AuthorizedKeyOptions certificate_options(const Certificate& cert) {
 std::optional<AuthorizedKeyOptions> principals_text_accepts(std::string_view text,
                                                             const Certificate& cert,
                                                             const std::string& location) {
-  size_t lineno = 0;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = trim(text.substr(0, nl));
-    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
-    ++lineno;
+  TextLines lines(text);
+  std::string_view line;
+  while (lines.next(line)) {
+    line = trim(line);
+    const size_t lineno = lines.number();
     if (line.empty() || line.front() == '#') continue;
     // "[options] principal": the principal is the last word.
     size_t sp = line.find_last_of(" \t");

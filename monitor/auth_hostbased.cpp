@@ -15,6 +15,7 @@
 #include "common/known_hosts.h"
 #include "common/log.h"
 #include "common/match_pattern.h"
+#include "common/text_lines.h"
 #include "common/unique_fd.h"
 #include "common/wire.h"
 #include "postern_config.h"
@@ -197,10 +198,9 @@ RhostsVerdict rhosts_text_verdict(std::string_view text, const std::string& path
                                   std::string_view client_user, std::string_view server_user) {
   std::string host_lc = lower(host);
   std::string host_z(host), user_z(client_user);
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+  TextLines lines(text);
+  std::string_view line;
+  while (lines.next(line)) {
     auto f = fields_of(line);
     if (f.empty() || f[0][0] == '#') continue;
     if (f.size() > 2) {

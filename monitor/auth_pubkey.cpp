@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "common/text_lines.h"
 #include "common/unique_fd.h"
 
 namespace postern::monitor {
@@ -177,12 +178,10 @@ Result<AuthorizedKeyMatch> find_key_in_text(std::string_view text, const std::st
                                             time_t now, bool ca_lines, std::string_view user_name) {
   // Only lines that carry this key are worth a log line when they are malformed.
   const std::string key_b64 = base64_encode(key.blob());
-  size_t line_no = 0;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    ++line_no;
+  TextLines lines(text);
+  std::string_view line;
+  while (lines.next(line)) {
+    const size_t line_no = lines.number();
     std::string loc = path + ":" + std::to_string(line_no);
     if (line.size() > kMaxLineBytes) {
       log_debug2("%s: line too long, skipped", loc.c_str());

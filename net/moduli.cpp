@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "common/ossl.h"
+#include "common/text_lines.h"
 
 namespace postern::net {
 namespace {
@@ -145,10 +146,9 @@ Result<DhGroup> choose_builtin(uint32_t min, uint32_t wanted, uint32_t max) {
 std::vector<ModuliEntry> parse_moduli(std::string_view text, size_t* skipped) {
   std::vector<ModuliEntry> entries;
   size_t dropped = 0;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+  TextLines lines(text);
+  std::string_view line;
+  while (lines.next(line)) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     size_t first = line.find_first_not_of(" \t");
     if (first == std::string_view::npos || line[first] == '#') continue;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "common/match_pattern.h"
+#include "common/text_lines.h"
 
 namespace postern::session {
 
@@ -93,10 +94,9 @@ bool user_environment_allowed(std::string_view name, std::string_view policy) {
 void parse_user_environment(std::string_view text, std::string_view policy,
                             std::vector<std::pair<std::string, std::string>>& out) {
   size_t taken = 0;
-  while (!text.empty() && taken < kMaxUserEnvVars) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+  TextLines lines(text);
+  std::string_view line;
+  while (taken < kMaxUserEnvVars && lines.next(line)) {
     if (line.size() > kMaxUserEnvLine) continue;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     size_t start = line.find_first_not_of(" \t");
