@@ -31,17 +31,25 @@ struct Permission {
   uint8_t type;
 };
 constexpr Permission kPermissions[] = {
-    {Phase::kKex, SignRequest::kType},          {Phase::kKex, ModuliRequest::kType},
-    {Phase::kUser, PwnamRequest::kType},        {Phase::kPubkey, KeyAllowedRequest::kType},
-    {Phase::kVerify, KeyAllowedRequest::kType}, {Phase::kVerify, KeyVerifyRequest::kType},
-    {Phase::kAuthenticated, AuthDone::kType},   {Phase::kPostauth, SignRequest::kType},
-    {Phase::kPostauth, ModuliRequest::kType},   {Phase::kPostauth, PtyRequest::kType},
+    {Phase::kKex, SignRequest::kType},
+    {Phase::kKex, ModuliRequest::kType},
+    {Phase::kUser, PwnamRequest::kType},
+    {Phase::kPubkey, KeyAllowedRequest::kType},
+    {Phase::kVerify, KeyAllowedRequest::kType},
+    {Phase::kVerify, KeyVerifyRequest::kType},
+    {Phase::kAuthenticated, AuthDone::kType},
+    {Phase::kPostauth, SignRequest::kType},
+    {Phase::kPostauth, ModuliRequest::kType},
+    {Phase::kPostauth, PtyRequest::kType},
     {Phase::kPubkey, PasswordRequest::kType},
-    {Phase::kPubkey, KbdintStartRequest::kType}, {Phase::kPubkey, KbdintResponseRequest::kType},
+    {Phase::kPubkey, KbdintStartRequest::kType},
+    {Phase::kPubkey, KbdintResponseRequest::kType},
     {Phase::kPubkey, HostbasedRequest::kType},
-    {Phase::kPostauth, HostKeysRequest::kType}, {Phase::kPostauth, HostKeysProveRequest::kType},
+    {Phase::kPostauth, HostKeysRequest::kType},
+    {Phase::kPostauth, HostKeysProveRequest::kType},
     {Phase::kPostauth, TunOpenRequest::kType},
-    {Phase::kPostauth, LoginRecordRequest::kType}, {Phase::kPostauth, LogoutRecordRequest::kType},
+    {Phase::kPostauth, LoginRecordRequest::kType},
+    {Phase::kPostauth, LogoutRecordRequest::kType},
 };
 
 // hostkeys-prove-00 requests one connection may have answered (a client sends one) and tun
@@ -520,17 +528,19 @@ void Monitor::handle(Channel& ch, Message& m) {
     case PasswordRequest::kType: {
       auto req = ipc::decode<PasswordRequest>(m.data.view());
       if (req.password.size() > 1024) throw ProtocolError("monitor: password too long");
+      // keyboard-interactive runs as a PAM conversation (KbdintStartRequest); a net child that
+      // tries to pass a single answer off as one would skip the stack's other prompts.
+      if (req.keyboard_interactive)
+        throw ProtocolError("monitor: keyboard-interactive outside its PAM conversation");
       PasswordReply reply;
-      const char* method = req.keyboard_interactive ? "keyboard-interactive" : "password";
-      reply.ok = m_service == "ssh-connection" && m_methods.may_try(method) &&
+      reply.ok = m_service == "ssh-connection" && m_methods.may_try("password") &&
                  m_backend.password_ok(m_user_name, m_user ? &*m_user : nullptr, req.password,
-                                       req.keyboard_interactive, m_effective, m_peer);
+                                       false, m_effective, m_peer);
       if (reply.ok) {
-        m_phase = method_succeeded(method, reply.partial, reply.methods);
+        m_phase = method_succeeded("password", reply.partial, reply.methods);
         if (!reply.partial)
-          log_info("Accepted %s for %s from %s port %d ssh2",
-                   req.keyboard_interactive ? "keyboard-interactive/pam" : method,
-                   m_user_name.c_str(), m_peer.address.c_str(), m_peer.port);
+          log_info("Accepted password for %s from %s port %d ssh2", m_user_name.c_str(),
+                   m_peer.address.c_str(), m_peer.port);
         // What the account stage said (an expired password), shown before success as sshd does.
         if (m_pam != nullptr) reply.banner = m_pam->take_messages();
       } else {

@@ -109,6 +109,13 @@ TEST_F(MonitorTest, SignsTheExchangeHashAndRecordsTheSessionId) {
   EXPECT_EQ(monitor->phase(), Phase::kUser);
 }
 
+TEST_F(MonitorTest, KeyboardInteractiveOnlyThroughItsConversation) {
+  // A single answer passed off as keyboard-interactive would skip the PAM stack's other prompts.
+  through_user();
+  const Bytes answer = {'s', 'e', 'c', 'r', 'e', 't'};
+  EXPECT_THROW(call(PasswordRequest{SecretBytes(ByteView(answer)), true}), ProtocolError);
+}
+
 TEST_F(MonitorTest, SignRefusesDataThatIsNoExchangeHash) {
   EXPECT_THROW(call(SignRequest{"ssh-ed25519", Bytes(100, 1)}), ProtocolError);
 }
