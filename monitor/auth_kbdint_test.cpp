@@ -9,25 +9,12 @@
 #include "common/ipc_messages.h"
 #include "common/wire.h"
 #include "monitor/monitor.h"
+#include "monitor/monitor_test_support.h"
 
 namespace postern::monitor {
 namespace {
 
 using namespace ipc;
-
-class FakeBackend : public AuthBackend {
- public:
-  std::optional<UserInfo> find_user(const std::string& name, const config::ServerConfig&,
-                                    const Endpoint&) override {
-    if (name != "alice" && name != "root") return std::nullopt;
-    return UserInfo{name, name == "root" ? 0u : 1000u, 1000, "/home/" + name, "/bin/sh"};
-  }
-  std::optional<AuthorizedKeyOptions> key_authorized(const UserInfo&, const PublicKey&,
-                                                     const config::ServerConfig&,
-                                                     const Endpoint&) override {
-    return std::nullopt;
-  }
-};
 
 // PAM as a script: each kbdint call returns the next step.
 class ScriptedPam : public PamDriver {
@@ -98,24 +85,18 @@ class KbdintTest : public ::testing::Test {
     local.port = 22;
     monitor = std::make_unique<Monitor>(config, host_key_entries({host_key}), peer, local, backend);
     monitor->set_pam(&pam);
-    auto [c, s] = Channel::make_pair();
-    child = std::move(c);
-    server = std::move(s);
   }
 
+  // These tests expect every request they make to be answered.
   template <typename Req>
   typename Req::Reply call(Req req) {
-    child.send(req);
-    Message m = server.receive();
-    monitor->handle(server, m);
-    Message reply = child.receive();
-    return ipc::decode<typename Req::Reply>(reply.data.view());
+    auto reply = child.call(*monitor, std::move(req));
+    if (!reply) throw std::runtime_error("monitor refused: " + reply.error().message);
+    return std::move(reply).value();
   }
   template <typename Req>
   void handle_only(Req req) {
-    child.send(req);
-    Message m = server.receive();
-    monitor->handle(server, m);
+    child.send_only(*monitor, std::move(req));
   }
 
   void login_as(const std::string& user) {
@@ -127,10 +108,10 @@ class KbdintTest : public ::testing::Test {
 
   std::shared_ptr<const PrivateKey> host_key;
   config::ServerConfig config;
-  FakeBackend backend;
+  testing::TwoAccounts backend;
   ScriptedPam pam;
   std::unique_ptr<Monitor> monitor;
-  Channel child, server;
+  testing::FakeChild child;
 };
 
 TEST_F(KbdintTest, SeveralPromptsInOneReplyThenSuccess) {

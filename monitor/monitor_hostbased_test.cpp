@@ -4,8 +4,11 @@
 // MaxAuthTries apply as for the other methods.
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "common/ipc_messages.h"
 #include "monitor/monitor.h"
+#include "monitor/monitor_test_support.h"
 
 namespace postern::monitor {
 namespace {
@@ -19,18 +22,8 @@ Endpoint endpoint(const std::string& address, int port) {
   return e;
 }
 
-class HostbasedBackend : public AuthBackend {
+class HostbasedBackend : public testing::TwoAccounts {
  public:
-  std::optional<UserInfo> find_user(const std::string& name, const config::ServerConfig&,
-                                    const Endpoint&) override {
-    if (name != "alice" && name != "root") return std::nullopt;
-    return UserInfo{name, name == "root" ? 0u : 1000u, 1000, "/home/" + name, "/bin/sh"};
-  }
-  std::optional<AuthorizedKeyOptions> key_authorized(const UserInfo&, const PublicKey&,
-                                                     const config::ServerConfig&,
-                                                     const Endpoint&) override {
-    return std::nullopt;
-  }
   bool hostbased_authorized(const UserInfo& user, const HostbasedKey& key,
                             const std::string& client_host, const std::string& client_user,
                             const config::ServerConfig&, const Endpoint&) override {
@@ -60,9 +53,7 @@ class MonitorHostbasedTest : public ::testing::Test {
     monitor =
         std::make_unique<Monitor>(config, host_key_entries({host_key}), endpoint("192.0.2.1", 5555),
                                   endpoint("192.0.2.2", 22), backend);
-    auto [c, s] = Channel::make_pair();
-    child = std::move(c);
-    server = std::move(s);
+    child.emplace();
     ASSERT_TRUE(call(SignRequest{"ssh-ed25519", session_id}));
     auto pw = call(PwnamRequest{"alice", "ssh-connection"});
     ASSERT_TRUE(pw);
@@ -70,13 +61,7 @@ class MonitorHostbasedTest : public ::testing::Test {
   }
   template <typename Req>
   Result<typename Req::Reply> call(Req req) {
-    child.send(req);
-    Message m = server.receive();
-    monitor->handle(server, m);
-    Message reply = child.receive();
-    if (reply.type == ErrorReply::kType)
-      return Unexpected(ipc::decode<ErrorReply>(reply.data.view()).message);
-    return ipc::decode<typename Req::Reply>(reply.data.view());
+    return child->call(*monitor, std::move(req));
   }
   // What an honest client signs (RFC 4252 §9), with any field replaceable.
   HostbasedRequest request(const std::string& user = "alice", Bytes sid = {},
@@ -98,7 +83,7 @@ class MonitorHostbasedTest : public ::testing::Test {
   std::shared_ptr<const PrivateKey> host_key;
   std::optional<PrivateKey> client_key;
   std::unique_ptr<Monitor> monitor;
-  Channel child, server;
+  std::optional<testing::FakeChild> child;
   StringList methods;
 };
 
@@ -176,9 +161,7 @@ TEST_F(MonitorHostbasedTest, RootFollowsPermitRootLogin) {
   monitor =
       std::make_unique<Monitor>(config, host_key_entries({host_key}), endpoint("192.0.2.1", 5555),
                                 endpoint("192.0.2.2", 22), backend);
-  auto [c, s] = Channel::make_pair();
-  child = std::move(c);
-  server = std::move(s);
+  child.emplace();
   ASSERT_TRUE(call(SignRequest{"ssh-ed25519", session_id}));
   ASSERT_TRUE(call(PwnamRequest{"root", "ssh-connection"}));
   auto r = call(request("root"));
@@ -190,9 +173,7 @@ TEST_F(MonitorHostbasedTest, BeforeTheUserIsKnownIsFatal) {
   monitor =
       std::make_unique<Monitor>(config, host_key_entries({host_key}), endpoint("192.0.2.1", 5555),
                                 endpoint("192.0.2.2", 22), backend);
-  auto [c, s] = Channel::make_pair();
-  child = std::move(c);
-  server = std::move(s);
+  child.emplace();
   ASSERT_TRUE(call(SignRequest{"ssh-ed25519", session_id}));
   EXPECT_THROW(call(request()), ProtocolError);
 }

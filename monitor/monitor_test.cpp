@@ -7,19 +7,15 @@
 
 #include "common/ipc_messages.h"
 #include "common/wire.h"
+#include "monitor/monitor_test_support.h"
 
 namespace postern::monitor {
 namespace {
 
 using namespace ipc;
 
-class FakeBackend : public AuthBackend {
+class FakeBackend : public testing::TwoAccounts {
  public:
-  std::optional<UserInfo> find_user(const std::string& name, const config::ServerConfig&,
-                                    const Endpoint&) override {
-    if (name != "alice" && name != "root") return std::nullopt;
-    return UserInfo{name, name == "root" ? 0u : 1000u, 1000, "/home/" + name, "/bin/sh"};
-  }
   std::optional<AuthorizedKeyOptions> key_authorized(const UserInfo&, const PublicKey& key,
                                                      const config::ServerConfig&,
                                                      const Endpoint&) override {
@@ -45,27 +41,15 @@ class MonitorTest : public ::testing::Test {
     monitor = std::make_unique<Monitor>(config, host_key_entries({host_key}),
                                         Endpoint{"192.0.2.1", 5555, ""},
                                         Endpoint{"192.0.2.2", 22, ""}, backend);
-    auto [c, s] = Channel::make_pair();
-    child = std::move(c);
-    server = std::move(s);
   }
 
-  // The fake child sends; the monitor serves one request; the child reads the reply.
   template <typename Req>
   Result<typename Req::Reply> call(Req req) {
-    child.send(req);
-    Message m = server.receive();
-    monitor->handle(server, m);
-    Message reply = child.receive();
-    if (reply.type == ErrorReply::kType)
-      return Unexpected(ipc::decode<ErrorReply>(reply.data.view()).message);
-    return ipc::decode<typename Req::Reply>(reply.data.view());
+    return child.call(*monitor, std::move(req));
   }
   template <typename Req>
   void send_only(Req req) {
-    child.send(req);
-    Message m = server.receive();
-    monitor->handle(server, m);
+    child.send_only(*monitor, std::move(req));
   }
 
   Bytes session_id = Bytes(32, 0x5a);
@@ -98,7 +82,7 @@ class MonitorTest : public ::testing::Test {
   std::shared_ptr<const PrivateKey> host_key;
   std::optional<PrivateKey> user_key;
   std::unique_ptr<Monitor> monitor;
-  Channel child, server;
+  testing::FakeChild child;
 };
 
 TEST_F(MonitorTest, SignsTheExchangeHashAndRecordsTheSessionId) {
@@ -335,9 +319,7 @@ TEST_F(MonitorTest, RequiredRsaSizeRefusesSmallKeys) {
 
 TEST_F(MonitorTest, MalformedRequestIsFatal) {
   Bytes junk = {SignRequest::kType, 0, 0, 0, 9};
-  child.send_datagram(junk);
-  Message m = server.receive();
-  EXPECT_THROW(monitor->handle(server, m), ProtocolError);
+  EXPECT_THROW(child.send_raw_only(*monitor, junk), ProtocolError);
 }
 
 }  // namespace
