@@ -13,26 +13,7 @@
 #include <string>
 
 #include "common/protocol_error.h"
-
-namespace {
-std::atomic<long> g_news{0};
-}  // namespace
-
-// Counting replacements of the global allocation functions (they pair malloc with free, which
-// GCC cannot see through once it inlines them).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-void* operator new(size_t n) {
-  ++g_news;
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, size_t) noexcept {
-  std::free(p);
-}
+#include "net/heap_counter_test_support.h"
 
 namespace postern::net {
 namespace {
@@ -255,7 +236,7 @@ TEST(Compression, NoAllocationPerPacket) {
   for (uint32_t i = 0; i < 200; ++i) payloads.push_back(text_payload(1 + (i * 4099) % 32768, i));
   Bytes warm = random_payload(40000, 9);
   d.decompress(c.compress(warm));  // buffers and inflate's window appear on first use
-  long news = g_news.load();
+  long news = test_support::g_heap_allocations.load();
   uint64_t zallocs = detail::zlib_allocations();
   size_t total = 0;
   for (size_t i = 0; i < payloads.size(); ++i) {
@@ -265,7 +246,7 @@ TEST(Compression, NoAllocationPerPacket) {
       d.reset();
     }
   }
-  EXPECT_EQ(g_news.load(), news);
+  EXPECT_EQ(test_support::g_heap_allocations.load(), news);
   EXPECT_EQ(detail::zlib_allocations(), zallocs);
   size_t expected = 0;
   for (const auto& p : payloads) expected += p.size();

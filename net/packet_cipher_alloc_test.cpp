@@ -10,11 +10,11 @@
 #include <new>
 #include <string>
 
+#include "net/heap_counter_test_support.h"
 #include "net/packet_cipher.h"
 
 namespace {
 
-std::atomic<long> g_allocs{0};       // operator new: our code
 std::atomic<long> g_ossl_allocs{0};  // OpenSSL's allocator
 
 void* counting_malloc(size_t n, const char*, int) {
@@ -33,18 +33,6 @@ void counting_free(void* p, const char*, int) {
 const bool g_hooked = CRYPTO_set_mem_functions(counting_malloc, counting_realloc, counting_free);
 
 }  // namespace
-
-void* operator new(size_t n) {
-  ++g_allocs;
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, size_t) noexcept {
-  std::free(p);
-}
 
 namespace postern::net {
 namespace {
@@ -76,10 +64,10 @@ TEST(PacketCipherAlloc, NoHeapAllocationPerPacket) {
       ASSERT_TRUE(rx->open(seq, pkt, tag));
     };
     one(0);  // lets lazily created state appear before counting
-    long before = g_allocs.load(), ossl_before = g_ossl_allocs.load();
+    long before = test_support::g_heap_allocations.load(), ossl_before = g_ossl_allocs.load();
     const long packets = 49;
     for (uint32_t seq = 1; seq <= packets; ++seq) one(seq);
-    EXPECT_EQ(g_allocs.load() - before, 0);
+    EXPECT_EQ(test_support::g_heap_allocations.load() - before, 0);
     bool hmac = mac != nullptr && std::string_view(mac->name).starts_with("hmac-");
     EXPECT_LE(g_ossl_allocs.load() - ossl_before, hmac ? 2 * 2 * packets : 0);
   }

@@ -1,8 +1,6 @@
 // The transport over an in-memory pipe: a client and a server Transport talk to each other for
 // every kex method, cipher, MAC and host key type; then rekeying, strict kex, bad input and the
 // state handoff.
-// The counting operator new below pairs malloc with free; GCC's inliner cannot see that.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 #include "net/transport.h"
 
@@ -17,26 +15,12 @@
 
 #include "common/ssh_key.h"
 #include "common/wire.h"
+#include "net/heap_counter_test_support.h"
 #include "net/kex_method.h"
 #include "net/kexinit.h"
 #include "net/messages.h"
 #include "net/packet_cipher.h"
 #include "net/transport_local_signer.h"
-
-// Counts heap allocations while g_count_allocations is set (the data path must not allocate).
-static bool g_count_allocations = false;
-static size_t g_allocations = 0;
-void* operator new(size_t n) {
-  if (g_count_allocations) ++g_allocations;
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, size_t) noexcept {
-  std::free(p);
-}
 
 namespace postern::net {
 namespace {
@@ -542,16 +526,14 @@ TEST(Transport, DataPathDoesNotAllocate) {
       }
     };
     for (int i = 0; i < 20; ++i) round(40000);  // warm up the buffers
-    g_allocations = 0;
-    g_count_allocations = true;
+    long before = test_support::g_heap_allocations.load();
     static int* volatile sink;
     sink = new int(1);  // the counter itself works
     delete sink;
-    ASSERT_EQ(g_allocations, 1u);
-    g_allocations = 0;
+    ASSERT_EQ(test_support::g_heap_allocations.load() - before, 1);
+    before = test_support::g_heap_allocations.load();
     for (int i = 0; i < 200; ++i) round(size_t(1000 + (i * 997) % 39000));
-    g_count_allocations = false;
-    EXPECT_EQ(g_allocations, 0u) << cipher;
+    EXPECT_EQ(test_support::g_heap_allocations.load() - before, 0) << cipher;
   }
 }
 
@@ -739,11 +721,9 @@ TEST(Compression, DataPathDoesNotAllocate) {
     while (auto m = p.server->next_message()) ASSERT_EQ(m->size(), len);
   };
   for (int i = 0; i < 20; ++i) round(40000);
-  g_allocations = 0;
-  g_count_allocations = true;
+  const long before = test_support::g_heap_allocations.load();
   for (int i = 0; i < 200; ++i) round(size_t(1000 + (i * 997) % 39000));
-  g_count_allocations = false;
-  EXPECT_EQ(g_allocations, 0u);
+  EXPECT_EQ(test_support::g_heap_allocations.load() - before, 0);
 }
 
 // ---- version exchange
