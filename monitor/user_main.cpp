@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/config/server_config.h"
+#include "common/data_limit.h"
 #include "common/ipc.h"
 #include "common/ipc_messages.h"
 #include "common/log.h"
@@ -110,6 +111,9 @@ int run() {
   session::LoginUser user{setup.user, uid_t(setup.uid), gid_t(setup.gid), setup.home, setup.shell};
   session::PeerInfo peer{setup.remote_addr, int(setup.remote_port), setup.local_addr,
                          int(setup.local_port)};
+  // Soft only: the user's programs get the old limit back before exec (session/child_process).
+  if (auto r = cap_data_limit(kSessionDataLimit, /*hard=*/false); !r)
+    fatal("%s", r.error().message.c_str());
   become_user(user, *cfg);
   user.chrooted = chroot_configured(cfg->chroot_directory);
   enter_home_directory(user.home, user.chrooted);

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/config/server_config.h"
+#include "common/data_limit.h"
 #include "common/ipc.h"
 #include "common/ipc_messages.h"
 #include "common/log.h"
@@ -95,9 +96,9 @@ class MonitorDecider : public AuthDecider {
   }
   Decision hostbased(const std::string& algorithm, ByteView key, const std::string& client_host,
                      const std::string& client_user, ByteView signature) override {
-    auto r = m_ch.call(ipc::HostbasedRequest{algorithm, Bytes(key.begin(), key.end()), client_host,
-                                             client_user,
-                                             Bytes(signature.begin(), signature.end())});
+    auto r =
+        m_ch.call(ipc::HostbasedRequest{algorithm, Bytes(key.begin(), key.end()), client_host,
+                                        client_user, Bytes(signature.begin(), signature.end())});
     if (!r) throw ProtocolError("monitor refused HOSTBASED: " + r.error().message);
     Decision d;
     d.ok = r->ok;
@@ -164,6 +165,8 @@ int run() {
   auto jail = privsep_jail(POSTERN_PRIVSEP_USER, POSTERN_PRIVSEP_PATH);
   if (!jail) fatal("%s", jail.error().message.c_str());
   if (auto r = enter_jail(*jail); !r) fatal("%s", r.error().message.c_str());
+  if (auto r = cap_data_limit(kNetChildDataLimit, /*hard=*/true); !r)
+    fatal("%s", r.error().message.c_str());
   SandboxPolicy policy = SandboxPolicy::net_child();
   if (log_enabled(LogLevel::kDebug3)) policy.on_violation(SandboxPolicy::Violation::kTrap);
   if (auto r = policy.apply(); !r) fatal("sandbox: %s", r.error().message.c_str());
@@ -238,6 +241,18 @@ int run() {
              e.what());
     try {
       transport.send_disconnect(uint32_t(e.reason()), e.what());
+      flush_blocking(transport, sock.get());
+    } catch (...) {
+    }
+    return 255;
+  } catch (const std::exception& e) {
+    // A bug or an exhausted resource (std::bad_alloc under RLIMIT_DATA): never std::terminate,
+    // whose abort() the sandbox would answer with a kill that counts as a crash against the
+    // client's address. The peer gets a DISCONNECT, the log the reason.
+    log_error("Disconnecting %s port %d: internal error: %s", peer.address.c_str(), peer.port,
+              e.what());
+    try {
+      transport.send_disconnect(uint32_t(DisconnectReason::kByApplication), "internal error");
       flush_blocking(transport, sock.get());
     } catch (...) {
     }

@@ -41,6 +41,13 @@ constexpr size_t kMaxPreBannerLines = 1024;
 constexpr uint64_t kMaxPacketsPerKey = uint64_t(1) << 31;
 constexpr size_t kMinPadding = 4;  // RFC 4253 §6
 constexpr size_t kMaxExtensions = 64;
+// What a key exchange may hold back of the layers' messages. Legitimate senders stay far below
+// it (channels stop reading at session/channel.h's kMaxQueuedOutput, counting output_backlog());
+// past it a peer that never finishes an exchange is making us buffer for it: disconnect.
+constexpr size_t kMaxQueuedDuringKex = 16 * 1024 * 1024;
+// The largest PING we answer: OpenSSH's keystroke-timing chaff is a few dozen bytes, and a
+// PONG must always fit in one packet.
+constexpr size_t kMaxPingData = 4096;
 // RFC 4252 §5.1. Only its position matters here: delayed compression starts right after it.
 constexpr uint8_t kMsgUserauthSuccess = 52;
 
@@ -191,6 +198,7 @@ struct Transport::Impl {
   std::unique_ptr<PacketCipher> tx;
   bool tx_keys_installed = false;  // our first NEWKEYS went out
   std::deque<Bytes> queued;        // layer-above messages held back during key exchange
+  size_t queued_bytes = 0;         // their total size, bounded by kMaxQueuedDuringKex
   uint8_t pad_pool[256];
   size_t pad_pool_left = 0;
 
@@ -390,7 +398,11 @@ struct Transport::Impl {
   void send(ByteView payload) {
     if (payload.empty()) throw std::logic_error("send: empty message");
     if (!is_kex_allowed_type(payload[0]) && sending_blocked()) {
+      if (queued_bytes + payload.size() > kMaxQueuedDuringKex)
+        throw ProtocolError("output queue exceeded during key exchange (" +
+                            std::to_string(queued_bytes) + " bytes held back)");
       queued.emplace_back(payload.begin(), payload.end());
+      queued_bytes += payload.size();
       return;
     }
     write_packet(payload);
@@ -601,7 +613,19 @@ struct Transport::Impl {
         return true;
       case kMsgPing: {
         auto ping = decode<PingMsg>(m);
-        send(encode(PongMsg{ping.data}));
+        // OpenSSH PROTOCOL §1.9 (ping@openssh.com): like OpenSSH, answer only once the user is
+        // authenticated and never during a key exchange, when the PONG could only be held back
+        // (a peer streaming PINGs there would make us buffer without end, CVE-2025-26466's
+        // class); an oversized PING is dropped rather than answered.
+        if (!authenticated) {
+          log_debug2("Won't reply to PING in preauth");
+        } else if (kex_active) {
+          log_debug2("Won't reply to PING during KEX");
+        } else if (ping.data.size() > kMaxPingData) {
+          log_debug2("Won't reply to PING of %zu bytes", ping.data.size());
+        } else {
+          send(encode(PongMsg{ping.data}));
+        }
         return true;
       }
       case kMsgPong:
@@ -974,6 +998,7 @@ struct Transport::Impl {
       write_packet(queued.front());
       queued.pop_front();
     }
+    queued_bytes = 0;
     maybe_finish_kex();
   }
 
@@ -1205,6 +1230,10 @@ void Transport::send_disconnect(uint32_t reason, std::string_view description) {
     m_impl->open_packet = SIZE_MAX;
   }
   m_impl->write_packet(encode(DisconnectMsg{reason, std::string(description), ""}));
+}
+
+size_t Transport::output_backlog() const {
+  return pending_output().size() + m_impl->queued_bytes;
 }
 
 ByteView Transport::pending_output() const {

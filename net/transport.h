@@ -103,6 +103,9 @@ class Transport {
   void send_disconnect(uint32_t reason, std::string_view description);
 
   ByteView pending_output() const;
+  // Bytes waiting to go to the peer: pending_output() plus the messages a running key exchange
+  // holds back. What back-pressure counts (a peer that stalls a rekey must not grow it).
+  size_t output_backlog() const;
   void consume_output(size_t n);
   bool has_output() const { return !pending_output().empty(); }
 

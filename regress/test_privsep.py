@@ -57,8 +57,18 @@ def test_preauth_child_is_unprivileged_chrooted_and_sandboxed(server, preauth_co
     assert st["NoNewPrivs"] == "1"
     assert int(st["CapEff"], 16) == 0 and int(st["CapPrm"], 16) == 0 and int(st["CapBnd"], 16) == 0
     assert os.readlink(f"/proc/{net}/root") == "/run/sshd"
+    # RLIMIT_DATA, soft and hard (common/data_limit.h): no bug can make it take the machine.
+    assert data_limits(open(f"/proc/{net}/limits").read()) == ("134217728", "134217728")
     # The monitor stays root and is a different process.
     assert proc_status(session)["Uid"].split()[0] == "0"
+
+
+def data_limits(limits_text):
+    """(soft, hard) of "Max data size" in a /proc/PID/limits text."""
+    for line in limits_text.splitlines():
+        if line.startswith("Max data size"):
+            return tuple(line[len("Max data size"):].split()[:2])
+    raise AssertionError("no Max data size line")
 
 
 def test_session_process_runs_as_user_without_capabilities(server, user):
@@ -66,6 +76,16 @@ def test_session_process_runs_as_user_without_capabilities(server, user):
     st = dict(line.split(":", 1) for line in r.stdout.splitlines())
     assert st["Uid"].split() == [str(user.pw_uid)] * 4
     assert int(st["CapEff"].strip(), 16) == 0 and int(st["CapPrm"].strip(), 16) == 0
+
+
+def test_session_process_data_limit_is_not_the_users(server, user):
+    """sshd-user runs under a 1 GiB RLIMIT_DATA; the user's commands get the limit back."""
+    r = server.ssh("cat /proc/$PPID/limits; echo ==; cat /proc/self/limits")
+    assert r.returncode == 0, r.stderr
+    session, command = r.stdout.split("==\n")
+    assert data_limits(session)[0] == "1073741824"
+    mine = open("/proc/self/limits").read()
+    assert data_limits(command) == data_limits(mine)
 
 
 def test_garbage_after_version_is_a_disconnect_not_a_crash(server):

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/data_limit.h"
 #include "common/log.h"
 
 namespace postern::session {
@@ -95,6 +96,7 @@ void write_all(int fd, const char* s, size_t n) {
   }
 
   if (spec.before_exec) spec.before_exec(envp);
+  restore_data_limit_before_exec();
 
   ::execve(spec.path.c_str(), argv, envp);
   child_fail("exec", spec.path.c_str());

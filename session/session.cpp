@@ -82,7 +82,7 @@ int run_connection(net::Transport& transport, int sock, const LoginUser& user, c
       conn.collect_pollfds(fds);
       // Stop reading the socket while our output to the peer is piling up: the peer is not
       // reading, and what it sends would only make us queue more replies.
-      short sock_events = transport.pending_output().size() < 4 * kMaxQueuedOutput ? POLLIN : 0;
+      short sock_events = transport.output_backlog() < 4 * kMaxQueuedOutput ? POLLIN : 0;
       if (transport.has_output()) sock_events |= POLLOUT;
       fds[0].events = sock_events;
       uint64_t now = now_seconds();
@@ -160,6 +160,17 @@ int run_connection(net::Transport& transport, int sock, const LoginUser& user, c
     log_error("%s port %d: %s", peer.remote_addr.c_str(), peer.remote_port, e.what());
     try {
       transport.send_disconnect(uint32_t(e.reason()), e.what());
+      flush_output(transport, sock);
+    } catch (const std::exception&) {
+    }
+    status = 255;
+  } catch (const std::exception& e) {
+    // A bug or an exhausted resource (std::bad_alloc under RLIMIT_DATA) ends this connection
+    // cleanly, with a DISCONNECT, instead of std::terminate.
+    log_error("%s port %d: internal error: %s", peer.remote_addr.c_str(), peer.remote_port,
+              e.what());
+    try {
+      transport.send_disconnect(uint32_t(DisconnectReason::kByApplication), "internal error");
       flush_output(transport, sock);
     } catch (const std::exception&) {
     }

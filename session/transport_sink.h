@@ -16,7 +16,7 @@ class TransportSink final : public PacketSink {
   }
   void commit_packet() override { m_t.commit_packet(); }
   void send_unimplemented() override { m_t.send_unimplemented(); }
-  size_t queued_bytes() const override { return m_t.pending_output().size(); }
+  size_t queued_bytes() const override { return m_t.output_backlog(); }
 
  private:
   net::Transport& m_t;

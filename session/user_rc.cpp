@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <csignal>
 
+#include "common/data_limit.h"
+
 namespace postern::session {
 namespace {
 
@@ -52,6 +54,7 @@ int run_rc_file(const std::string& path, std::string_view input, char* const* en
     if (::dup2(fds[0], 0) < 0) _exit(127);
     if (out_fd >= 0 && ::dup2(out_fd, 1) < 0) _exit(127);
     if (err_fd >= 0 && ::dup2(err_fd, 2) < 0) _exit(127);
+    restore_data_limit_before_exec();
     ::execve(kRcShell, const_cast<char* const*>(argv), envp);
     _exit(127);
   }
