@@ -313,5 +313,11 @@ int run() {
 }  // namespace postern::monitor
 
 int main() {
-  return postern::monitor::run();
+  try {
+    return postern::monitor::run();
+  } catch (const std::exception& e) {
+    // Unwinding has killed and reaped the children (ChildProcess); a bug or an exhausted
+    // resource ends this one connection with a line in the log, never std::terminate.
+    postern::fatal("sshd-session: %s", e.what());
+  }
 }
