@@ -1,10 +1,13 @@
 #include "common/ipc.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cstring>
+#include <ctime>
 #include <system_error>
 
 namespace postern::ipc {
@@ -58,6 +61,12 @@ void write_field(Writer& w, const Int32& v) {
 
 }  // namespace detail
 
+uint64_t monotonic_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000 + uint64_t(ts.tv_nsec) / 1000000;
+}
+
 std::pair<Channel, Channel> Channel::make_pair() {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
@@ -85,18 +94,39 @@ void Channel::send_datagram(ByteView datagram, std::span<const int> fds) {
     c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
     std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
   }
+  // With a deadline the send never blocks in the kernel: a full socket (the peer stopped
+  // reading) is waited out in poll, which gives up at the deadline.
+  int flags = MSG_NOSIGNAL | (m_send_deadline_ms != 0 ? MSG_DONTWAIT : 0);
   while (true) {
-    ssize_t n = ::sendmsg(m_fd.get(), &msg, MSG_NOSIGNAL);
+    ssize_t n = ::sendmsg(m_fd.get(), &msg, flags);
     if (n >= 0) {
       // SOCK_SEQPACKET sends the whole record or nothing.
       if (size_t(n) != datagram.size()) throw ProtocolError("ipc: short send");
       return;
     }
     if (errno == EINTR) continue;
+    if ((errno == EAGAIN || errno == EWOULDBLOCK) && m_send_deadline_ms != 0) {
+      wait_writable();
+      continue;
+    }
     if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)
       throw ConnectionClosed("ipc: peer closed");
     if (errno == EMSGSIZE) throw ProtocolError("ipc: message too big for the socket");
     throw ConnectionClosed(std::string("ipc: sendmsg: ") + std::strerror(errno));
+  }
+}
+
+void Channel::wait_writable() const {
+  while (true) {
+    uint64_t now = monotonic_ms();
+    if (now >= m_send_deadline_ms)
+      throw SendTimedOut("ipc: peer not reading, send deadline passed");
+    pollfd p{m_fd.get(), POLLOUT, 0};
+    int rc = ::poll(&p, 1, int(std::min<uint64_t>(m_send_deadline_ms - now, 60 * 60 * 1000)));
+    if (rc < 0 && errno != EINTR)
+      throw ConnectionClosed(std::string("ipc: poll: ") + std::strerror(errno));
+    // POLLOUT, or POLLHUP/POLLERR, which the next sendmsg turns into its error.
+    if (rc > 0) return;
   }
 }
 

@@ -118,6 +118,17 @@ struct Message {
   std::vector<UniqueFd> fds;
 };
 
+// A send that could not complete by the channel's send deadline: the peer stopped reading.
+// Not a ConnectionClosed: the peer is still there, and whoever waits for it to exit would wait
+// forever; the caller ends it.
+class SendTimedOut : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Milliseconds on CLOCK_MONOTONIC, the clock send deadlines are given in.
+uint64_t monotonic_ms();
+
 class Channel {
  public:
   Channel() = default;
@@ -132,8 +143,14 @@ class Channel {
   bool valid() const { return m_fd.valid(); }
   UniqueFd release_fd() { return std::move(m_fd); }
 
+  // From now on every send must complete by deadline_ms (monotonic_ms(); 0: no deadline, sends
+  // block). The monitor sets LoginGraceTime's deadline on its pre-auth channel, so a child that
+  // stops reading cannot hold the root monitor past it.
+  void set_send_deadline(uint64_t deadline_ms) { m_send_deadline_ms = deadline_ms; }
+
   // Sends one datagram with the given descriptors (the receiver gets duplicates). Throws
-  // ConnectionClosed when the peer has gone, ProtocolError when the message is too big.
+  // ConnectionClosed when the peer has gone, ProtocolError when the message is too big,
+  // SendTimedOut when the send deadline passes first.
   void send_datagram(ByteView datagram, std::span<const int> fds = {});
   template <typename Msg>
   void send(Msg&& msg, std::span<const int> fds = {}) {
@@ -169,8 +186,12 @@ class Channel {
   }
 
  private:
+  // Waits for room in the socket until the send deadline; throws SendTimedOut past it.
+  void wait_writable() const;
+
   UniqueFd m_fd;
   SecretBytes m_buf;  // receive buffer, reused
+  uint64_t m_send_deadline_ms = 0;
 };
 
 // Server side: one handler per request type. A handler gets the decoded request and the

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <thread>
@@ -125,6 +126,55 @@ TEST(Ipc, UnexpectedReplyTypeIsAViolation) {
   });
   EXPECT_THROW((void)client.call(EchoRequest{}), ProtocolError);
   t.join();
+}
+
+// A peer that never reads (a compromised sshd-net) must not hold the sender (the root monitor)
+// past its deadline: once the socket is full, the send fails at the deadline instead of blocking.
+// Runs in a child with an alarm, so a send that blocks fails the test instead of hanging it.
+TEST(Ipc, SendGivesUpAtTheDeadlineWhenThePeerNeverReads) {
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::alarm(20);
+    auto [sender, idle_peer] = Channel::make_pair();
+    Bytes datagram(64 * 1024, 0x42);
+    uint64_t start = monotonic_ms();
+    sender.set_send_deadline(start + 500);
+    try {
+      for (int i = 0; i < 100000; ++i) sender.send_datagram(ByteView(datagram));
+      _exit(1);  // the socket never filled up
+    } catch (const SendTimedOut&) {
+      uint64_t took = monotonic_ms() - start;
+      _exit(took >= 450 && took < 5000 ? 0 : 2);  // at the deadline, not before, not long after
+    } catch (...) {
+      _exit(3);
+    }
+  }
+  int st = 0;
+  ASSERT_EQ(::waitpid(pid, &st, 0), pid);
+  ASSERT_TRUE(WIFEXITED(st)) << "the send blocked past its deadline (status " << st << ")";
+  EXPECT_EQ(WEXITSTATUS(st), 0);
+}
+
+// A deadline does not change what a reading peer sees: every datagram and descriptor arrives.
+TEST(Ipc, SendWithADeadlineDeliversEverythingToAReadingPeer) {
+  auto [sender, receiver] = Channel::make_pair();
+  sender.set_send_deadline(monotonic_ms() + 10000);
+  constexpr int kCount = 64;
+  std::thread reader([&receiver = receiver] {
+    for (int i = 0; i < kCount; ++i) {
+      Message m = receiver.receive();
+      EXPECT_EQ(m.data.view().size(), 32 * 1024u);
+      EXPECT_EQ(m.fds.size(), 1u);
+    }
+  });
+  Bytes datagram(32 * 1024, 0x42);
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  for (int i = 0; i < kCount; ++i) sender.send_datagram(ByteView(datagram), {&fds[0], 1});
+  reader.join();
+  ::close(fds[0]);
+  ::close(fds[1]);
 }
 
 }  // namespace

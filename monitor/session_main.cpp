@@ -201,21 +201,27 @@ int run() {
 
   uint64_t grace_deadline =
       cfg.login_grace_time > 0 ? now_ms() + uint64_t(cfg.login_grace_time) * 1000 : 0;
+  // LoginGraceTime (sshd_config(5)): the monitor, not the child, keeps the clock.
+  auto grace_exceeded = [&] {
+    net->kill(SIGKILL);
+    net->wait();
+    report_outcome(startup_pipe, SessionOutcome::kGraceExceeded);
+    // OpenSSH reports it as fatal ("fatal: Timeout before authentication for ..."), the form
+    // fail2ban's filters expect.
+    fatal("Timeout before authentication for %s port %d", peer.address.c_str(), peer.port);
+  };
+  // The replies too: a child that stops reading must not hold the monitor in sendmsg past the
+  // grace time (ipc.h set_send_deadline; same clock as now_ms()).
+  ours.set_send_deadline(grace_deadline);
   try {
     while (true) {
       auto m = receive_until(ours, grace_deadline);
-      if (!m) {
-        // LoginGraceTime (sshd_config(5)): the monitor, not the child, keeps the clock.
-        net->kill(SIGKILL);
-        net->wait();
-        report_outcome(startup_pipe, SessionOutcome::kGraceExceeded);
-        // OpenSSH reports it as fatal ("fatal: Timeout before authentication for ..."), the form
-        // fail2ban's filters expect.
-        fatal("Timeout before authentication for %s port %d", peer.address.c_str(), peer.port);
-      }
+      if (!m) grace_exceeded();
       monitor.handle(ours, *m);
       if (monitor.phase() == Phase::kAuthenticated && m->type == ipc::AuthDone::kType) break;
     }
+  } catch (const ipc::SendTimedOut&) {
+    grace_exceeded();
   } catch (const ConnectionClosed&) {
     // The child ended (client went away, auth failed, or a protocol error it logged itself).
     int status = net->wait();

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 
@@ -154,17 +155,51 @@ std::string describe_wait_status(int status) {
   return "ended with status " + std::to_string(status);
 }
 
+namespace {
+
+// True when `dir` is `root` or below it, whole components only ("build-old" is not in "build").
+bool is_inside(const std::string& dir, std::string root) {
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  if (root.empty() || root == "/") return false;
+  return dir == root || (dir.size() > root.size() && dir.compare(0, root.size(), root) == 0 &&
+                         dir[root.size()] == '/');
+}
+
+}  // namespace
+
+std::vector<std::string> helper_candidates(const std::string& exe, const std::string& build_root,
+                                           const std::string& libexecdir, const std::string& name) {
+  std::vector<std::string> out;
+  size_t slash = exe.rfind('/');
+  // /proc/self/exe of a deleted binary ends in " (deleted)": dropped with the file name.
+  std::string dir = slash == std::string::npos ? std::string() : exe.substr(0, slash);
+  // Only a binary running from its own build tree may use helpers from outside libexecdir:
+  // whoever can write there could replace the binary itself. An installed sshd never looks
+  // next to itself, where <prefix>/sbin/../net/ may be writable by others (group staff on
+  // older systems' /usr/local).
+  if (!dir.empty() && is_inside(dir, build_root)) {
+    std::string root = build_root;
+    while (root.size() > 1 && root.back() == '/') root.pop_back();
+    out.push_back(dir + "/" + name);  // scripts/regress-openssh links them beside reexec's copy
+    out.push_back(root + "/net/" + name);
+    out.push_back(root + "/monitor/" + name);
+  }
+  out.push_back(libexecdir + "/" + name);
+  return out;
+}
+
 std::string find_helper(const std::string& name) {
   char self[4096];
   ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n > 0) {
-    std::string dir(self, size_t(n));
-    dir.erase(dir.rfind('/') == std::string::npos ? 0 : dir.rfind('/'));
-    for (const char* sub : {"/", "/../net/", "/../monitor/"}) {
-      std::string p = dir + sub + name;
-      if (::access(p.c_str(), X_OK) == 0) return p;
-    }
+  std::string exe = n > 0 ? std::string(self, size_t(n)) : std::string();
+  // /proc/self/exe has no symlinks in it; the configured root may (e.g. a symlinked home).
+  std::string root = POSTERN_BUILD_ROOT;
+  if (char* real = ::realpath(root.c_str(), nullptr)) {
+    root = real;
+    ::free(real);
   }
+  for (const std::string& p : helper_candidates(exe, root, POSTERN_LIBEXECDIR, name))
+    if (::access(p.c_str(), X_OK) == 0) return p;
   return std::string(POSTERN_LIBEXECDIR) + "/" + name;
 }
 

@@ -56,9 +56,12 @@ class ChildProcess {
 // "exited with status N" / "killed by signal N", for logs.
 std::string describe_wait_status(int status);
 
-// The path of a sibling binary ("sshd-session", "sshd-net", "sshd-user"): next to the running
-// binary (/proc/self/exe), then in ../net/ and ../monitor/ (the build tree), then the install's
-// libexecdir. Returns the libexecdir path when none exists, so the error names it.
+// Where to look for helper `name`, in order, for a binary running as `exe` (/proc/self/exe).
+std::vector<std::string> helper_candidates(const std::string& exe, const std::string& build_root,
+                                           const std::string& libexecdir, const std::string& name);
+
+// The path of a sibling binary ("sshd-session", "sshd-net", "sshd-user"): the first of
+// helper_candidates() that is executable, else the libexecdir path, so the error names it.
 std::string find_helper(const std::string& name);
 
 }  // namespace postern::monitor

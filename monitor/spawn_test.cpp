@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <string>
+#include <vector>
+
+#include "postern_config.h"
 
 namespace postern::monitor {
 namespace {
@@ -77,9 +80,59 @@ TEST(Spawn, DestructorKillsAndReaps) {
 }
 
 TEST(Spawn, FindsHelpersBesideTheBuildTree) {
-  // From the build tree, sshd-net is in ../net/ relative to monitor/.
+  // This test runs from the build tree: sshd-net is found there, not in the libexec directory.
   std::string p = find_helper("sshd-net");
-  EXPECT_NE(p.find("sshd-net"), std::string::npos);
+  EXPECT_EQ(p, std::string(POSTERN_BUILD_ROOT) + "/net/sshd-net");
+}
+
+using Paths = std::vector<std::string>;
+constexpr const char* kRoot = "/home/dev/postern/build";
+constexpr const char* kLibexec = "/usr/local/libexec";
+
+// An installed sshd runs only the helpers of its libexec directory: /usr/local/sbin/../net/ is
+// /usr/local/net/, a directory group staff could create on older systems.
+TEST(HelperLookup, InstalledBinaryUsesOnlyTheLibexecDirectory) {
+  EXPECT_EQ(helper_candidates("/usr/local/sbin/sshd", kRoot, kLibexec, "sshd-session"),
+            Paths{"/usr/local/libexec/sshd-session"});
+  EXPECT_EQ(helper_candidates("/usr/local/libexec/sshd-session", kRoot, kLibexec, "sshd-net"),
+            Paths{"/usr/local/libexec/sshd-net"});
+  // Deleted after start (a package upgrade): still not the build tree.
+  EXPECT_EQ(helper_candidates("/usr/sbin/sshd (deleted)", kRoot, "/usr/lib/postern", "sshd-user"),
+            Paths{"/usr/lib/postern/sshd-user"});
+  // A build without a build root (or a path the kernel did not give) is an installed one.
+  EXPECT_EQ(helper_candidates("/usr/sbin/sshd", "", kLibexec, "sshd-net"),
+            Paths{"/usr/local/libexec/sshd-net"});
+  EXPECT_EQ(helper_candidates("", kRoot, kLibexec, "sshd-net"),
+            Paths{"/usr/local/libexec/sshd-net"});
+}
+
+// Only a whole path component matches: build-old/ is not inside build/.
+TEST(HelperLookup, ASiblingOfTheBuildRootIsNotTheBuildTree) {
+  EXPECT_EQ(
+      helper_candidates("/home/dev/postern/build-old/monitor/sshd", kRoot, kLibexec, "sshd-net"),
+      Paths{"/usr/local/libexec/sshd-net"});
+  EXPECT_EQ(helper_candidates("/home/dev/postern/buildsshd", kRoot, kLibexec, "sshd-net"),
+            Paths{"/usr/local/libexec/sshd-net"});
+}
+
+// In the build tree: next to the binary (OpenSSH's reexec test runs a copy of sshd with the
+// helpers linked beside it), then the tree's own net/ and monitor/, then the libexec directory.
+TEST(HelperLookup, BuildTreeBinaryLooksBesideItselfThenInTheTree) {
+  EXPECT_EQ(
+      helper_candidates("/home/dev/postern/build/monitor/sshd", kRoot, kLibexec, "sshd-net"),
+      (Paths{"/home/dev/postern/build/monitor/sshd-net", "/home/dev/postern/build/net/sshd-net",
+             "/home/dev/postern/build/monitor/sshd-net", "/usr/local/libexec/sshd-net"}));
+  EXPECT_EQ(
+      helper_candidates("/home/dev/postern/build/regress-openssh.x/reexec/sshd (deleted)", kRoot,
+                        kLibexec, "sshd-session"),
+      (Paths{"/home/dev/postern/build/regress-openssh.x/reexec/sshd-session",
+             "/home/dev/postern/build/net/sshd-session",
+             "/home/dev/postern/build/monitor/sshd-session", "/usr/local/libexec/sshd-session"}));
+  // A trailing slash on the configured root changes nothing.
+  EXPECT_EQ(helper_candidates("/home/dev/postern/build/monitor/sshd", "/home/dev/postern/build/",
+                              kLibexec, "sshd-net")
+                .size(),
+            4u);
 }
 
 }  // namespace

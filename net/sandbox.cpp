@@ -1,11 +1,13 @@
 #include "net/sandbox.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <sys/capability.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -17,21 +19,35 @@
 namespace postern::net {
 
 SandboxPolicy& SandboxPolicy::allow(int syscall_nr) {
-  m_rules.push_back({syscall_nr, 0});
+  m_rules.push_back({syscall_nr, 0, {}});
+  return *this;
+}
+
+SandboxPolicy& SandboxPolicy::allow_if(int syscall_nr,
+                                       std::initializer_list<ArgCondition> conditions) {
+  m_rules.push_back({syscall_nr, 0, conditions});
   return *this;
 }
 
 SandboxPolicy& SandboxPolicy::deny(int syscall_nr, int err) {
-  m_rules.push_back({syscall_nr, err});
+  m_rules.push_back({syscall_nr, err, {}});
   return *this;
 }
 
 SandboxPolicy& SandboxPolicy::allow_io() {
-  for (int nr : {SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
-                 SCMP_SYS(recvmsg), SCMP_SYS(sendmsg), SCMP_SYS(recvfrom), SCMP_SYS(sendto),
-                 SCMP_SYS(close), SCMP_SYS(shutdown), SCMP_SYS(fcntl), SCMP_SYS(fstat),
-                 SCMP_SYS(newfstatat), SCMP_SYS(lseek)})
+  for (int nr :
+       {SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(recvmsg),
+        SCMP_SYS(sendmsg), SCMP_SYS(recvfrom), SCMP_SYS(sendto), SCMP_SYS(close),
+        SCMP_SYS(shutdown), SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(lseek)})
     allow(nr);
+  // fcntl: only the commands the child uses (net/net_main.cpp: F_SETFD before the jail, then
+  // F_GETFL/F_SETFL for O_NONBLOCK). F_SETOWN(_EX), F_SETSIG and O_ASYNC would let the kernel
+  // signal a pid of the child's choosing, e.g. another connection's child under the same uid;
+  // leases, locks, F_NOTIFY and F_DUPFD are of no use to it. The command is an int: compare
+  // the low 32 bits only.
+  constexpr uint64_t kInt = 0xffffffffu;
+  for (int cmd : {F_GETFD, F_SETFD, F_GETFL}) allow_if(SCMP_SYS(fcntl), {{1, kInt, uint64_t(cmd)}});
+  allow_if(SCMP_SYS(fcntl), {{1, kInt, uint64_t(F_SETFL)}, {2, uint64_t(O_ASYNC), 0}});
   return *this;
 }
 
@@ -43,9 +59,12 @@ SandboxPolicy& SandboxPolicy::allow_poll() {
 }
 
 SandboxPolicy& SandboxPolicy::allow_memory() {
-  for (int nr : {SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap),
-                 SCMP_SYS(mprotect), SCMP_SYS(madvise)})
-    allow(nr);
+  for (int nr : {SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise)}) allow(nr);
+  // W^X: memory is never made executable in the jail (every library is loaded and OpenSSL's
+  // algorithms fetched before it, net/net_main.cpp warm_up_openssl), so injected code cannot
+  // be given a page to run from. The prot argument is the third of both calls.
+  allow_if(SCMP_SYS(mmap), {{2, uint64_t(PROT_EXEC), 0}});
+  allow_if(SCMP_SYS(mprotect), {{2, uint64_t(PROT_EXEC), 0}});
   return *this;
 }
 
@@ -126,7 +145,10 @@ Result<void> SandboxPolicy::apply() const {
     // A negative number is a syscall this architecture lacks (e.g. open on arm64): skip it.
     if (r.nr < 0) continue;
     uint32_t action = r.err == 0 ? SCMP_ACT_ALLOW : SCMP_ACT_ERRNO(uint32_t(r.err));
-    int rc = seccomp_rule_add(ctx, action, r.nr, 0);
+    std::vector<scmp_arg_cmp> cmp;
+    for (const ArgCondition& c : r.conditions)
+      cmp.push_back(SCMP_CMP(c.index, SCMP_CMP_MASKED_EQ, c.mask, c.value));
+    int rc = seccomp_rule_add_array(ctx, action, r.nr, unsigned(cmp.size()), cmp.data());
     if (rc != 0) return Unexpected("seccomp_rule_add(" + std::to_string(r.nr) + ") failed");
   }
   if (m_violation == Violation::kTrap) {

@@ -8,6 +8,8 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -28,14 +30,25 @@ class SandboxPolicy {
     return *this;
   }
   SandboxPolicy& allow(int syscall_nr);
+  // Allows the call only when every condition holds: (argument[index] & mask) == value.
+  // Several allow_if rules for one syscall are alternatives; a call that matches none of them
+  // meets the violation action.
+  struct ArgCondition {
+    unsigned index;  // 0-based argument number
+    uint64_t mask;
+    uint64_t value;
+  };
+  SandboxPolicy& allow_if(int syscall_nr, std::initializer_list<ArgCondition> conditions);
   // Fails the syscall with `err` instead of killing, for calls libraries make and cope with
   // failing (open of a config file, a socket for a resolver).
   SandboxPolicy& deny(int syscall_nr, int err);
 
   // Groups of syscalls, named for what the child does with them.
-  SandboxPolicy& allow_io();      // read/write on fds it already holds, sendmsg/recvmsg, close
+  SandboxPolicy& allow_io();      // read/write on fds it already holds, sendmsg/recvmsg, close,
+                                  // fcntl F_GETFD/F_SETFD/F_GETFL and F_SETFL without O_ASYNC
   SandboxPolicy& allow_poll();    // poll/ppoll/select/epoll_wait
-  SandboxPolicy& allow_memory();  // brk, mmap, munmap, mremap, mprotect, madvise
+  SandboxPolicy& allow_memory();  // brk, munmap, mremap, madvise; mmap and mprotect only
+                                  // without PROT_EXEC
   SandboxPolicy& allow_time();    // clock_gettime, gettimeofday, nanosleep
   SandboxPolicy& allow_random();  // getrandom
   SandboxPolicy& allow_exit();    // exit, exit_group, rt_sigreturn, and the signal mask calls
@@ -52,6 +65,7 @@ class SandboxPolicy {
   struct Rule {
     int nr;
     int err;  // 0: allow
+    std::vector<ArgCondition> conditions;
   };
   std::vector<Rule> m_rules;
   Violation m_violation = Violation::kKillProcess;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -60,6 +61,76 @@ TEST(Sandbox, ExecveKillsTheProcess) {
   });
   ASSERT_TRUE(WIFSIGNALED(st)) << "status " << st;
   EXPECT_EQ(WTERMSIG(st), SIGSYS);
+}
+
+struct Pipe {
+  int fds[2] = {-1, -1};
+  Pipe() { EXPECT_EQ(::pipe(fds), 0); }
+  ~Pipe() {
+    ::close(fds[0]);
+    ::close(fds[1]);
+  }
+  int operator[](int i) const { return fds[i]; }
+};
+
+// The filter's answer to a call outside the allow-list: SIGSYS kills the whole process.
+void expect_refused(int st) {
+  ASSERT_TRUE(WIFSIGNALED(st)) << "the call went through (status " << st << ")";
+  EXPECT_EQ(WTERMSIG(st), SIGSYS);
+}
+
+// W^X for the jail: a compromised child must not get executable memory to run injected code in.
+TEST(Sandbox, MmapWithProtExecIsRefused) {
+  expect_refused(run_sandboxed([] {
+    void* p = ::mmap(nullptr, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? 2 : 0;
+  }));
+}
+
+TEST(Sandbox, MprotectToProtExecIsRefused) {
+  expect_refused(run_sandboxed([] {
+    void* p = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return 2;
+    return ::mprotect(p, 4096, PROT_READ | PROT_EXEC) == 0 ? 0 : 3;
+  }));
+}
+
+// F_SETOWN/F_SETSIG/O_ASYNC would make the kernel send signals on the child's behalf to a pid
+// of its choosing, e.g. another connection's child running as the same privsep user.
+TEST(Sandbox, FcntlSetownIsRefused) {
+  Pipe fds;  // made outside the jail, which has no pipe()
+  expect_refused(run_sandboxed([&] { return ::fcntl(fds[0], F_SETOWN, ::getpid()) == 0 ? 0 : 3; }));
+}
+
+TEST(Sandbox, FcntlSetsigIsRefused) {
+  Pipe fds;  // made outside the jail, which has no pipe()
+  expect_refused(run_sandboxed([&] { return ::fcntl(fds[0], F_SETSIG, SIGUSR1) == 0 ? 0 : 3; }));
+}
+
+TEST(Sandbox, FcntlSetflWithOAsyncIsRefused) {
+  Pipe fds;  // made outside the jail, which has no pipe()
+  expect_refused(
+      run_sandboxed([&] { return ::fcntl(fds[0], F_SETFL, O_NONBLOCK | O_ASYNC) == 0 ? 0 : 3; }));
+}
+
+// What the child does use (net/net_main.cpp, glibc's malloc) keeps working.
+TEST(Sandbox, NonExecutableMemoryAndPlainFcntlStillWork) {
+  Pipe fds;
+  int st = run_sandboxed([&] {
+    void* p = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return 2;
+    if (::mprotect(p, 4096, PROT_READ) != 0) return 3;
+    if (::mprotect(p, 4096, PROT_NONE) != 0) return 4;
+    if (::munmap(p, 4096) != 0) return 5;
+    int fl = ::fcntl(fds[0], F_GETFL);
+    if (fl < 0 || ::fcntl(fds[0], F_SETFL, fl | O_NONBLOCK) != 0) return 7;
+    if ((::fcntl(fds[0], F_GETFL) & O_NONBLOCK) == 0) return 8;
+    if (::fcntl(fds[0], F_SETFD, FD_CLOEXEC) != 0) return 9;
+    if ((::fcntl(fds[0], F_GETFD) & FD_CLOEXEC) == 0) return 10;
+    return 0;
+  });
+  ASSERT_TRUE(WIFEXITED(st)) << "status " << st;
+  EXPECT_EQ(WEXITSTATUS(st), 0);
 }
 
 std::string proc_status_field(pid_t pid, const std::string& name) {

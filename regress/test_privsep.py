@@ -110,3 +110,69 @@ def test_garbage_after_version_is_a_disconnect_not_a_crash(server):
     r = server.ssh("echo alive")
     assert r.stdout == "alive\n"
     assert "Segmentation" not in server.log_text()
+
+
+# A stand-in for a compromised sshd-net: it gets through the key exchange and the user name,
+# then floods the monitor with publickey queries and never reads an answer. The monitor's
+# replies fill the socket (net.unix.max_dgram_qlen datagrams); a blocking send would hold the
+# root monitor there for ever, past LoginGraceTime.
+NEVER_READING_NET_CHILD = r'''#!/usr/bin/python3
+import socket, struct, time
+ch = socket.socket(fileno=3)
+ch.recv(1 << 20)  # NetSetup
+s = lambda b: struct.pack(">I", len(b)) + b
+ch.send(bytes([10]) + s(b"ssh-ed25519") + s(b"\x5a" * 32))  # SignRequest: the session id
+ch.recv(1 << 20)
+ch.send(bytes([14]) + s(b"nosuchuser") + s(b"ssh-connection"))  # PwnamRequest
+ch.recv(1 << 20)
+ch.setblocking(False)
+for _ in range(10000):  # KeyAllowedRequest queries, answers never read
+    try:
+        ch.send(bytes([16]) + s(b"ssh-ed25519") + s(b"junk") + b"\0")
+    except BlockingIOError:
+        time.sleep(0.01)
+time.sleep(3600)
+'''
+
+
+def test_child_that_stops_reading_cannot_hold_the_monitor_past_grace_time(keydir, tmp_path):
+    from conftest import BUILD, Server, wait_for_port
+    import shutil
+    import signal
+    import tempfile
+    # Only binaries inside the build tree run helpers from beside themselves
+    # (monitor/spawn.cpp): the listener and monitor are linked into a directory there, next to
+    # the stand-in child.
+    bindir = tempfile.mkdtemp(prefix="privsep-pin-", dir=BUILD.resolve())
+    try:
+        for name, sub in (("sshd", "monitor"), ("sshd-session", "monitor")):
+            os.link(BUILD / sub / name, f"{bindir}/{name}")
+        with open(f"{bindir}/sshd-net", "w") as f:
+            f.write(NEVER_READING_NET_CHILD)
+        os.chmod(f"{bindir}/sshd-net", 0o755)
+
+        # MaxAuthTries high enough that the queries fill the socket before the monitor stops
+        # answering them.
+        srv = Server(keydir, tmp_path, "LoginGraceTime 3\nMaxAuthTries 1000\n")
+        srv.logf = open(srv.log, "ab")
+        srv.proc = subprocess.Popen([f"{bindir}/sshd", "-D", "-e", "-f", str(srv.config)],
+                                    stdout=srv.logf, stderr=subprocess.STDOUT)
+        assert wait_for_port(srv.port, srv.proc)
+        c = socket.create_connection(("127.0.0.1", srv.port))
+        try:
+            # sshd(8) LoginGraceTime: the monitor ends the connection at the grace time even
+            # while its child refuses to read.
+            assert srv.wait_log("Timeout before authentication", timeout=15), srv.log_text()
+            deadline = time.time() + 5
+            while children(srv.proc.pid) and time.time() < deadline:
+                time.sleep(0.05)
+            assert children(srv.proc.pid) == [], "the monitor is still there"
+        finally:
+            c.close()
+            for session in children(srv.proc.pid):  # before the fix: a monitor stuck in sendmsg
+                for child in children(session):
+                    os.kill(child, signal.SIGKILL)
+                os.kill(session, signal.SIGKILL)
+            srv.stop()
+    finally:
+        shutil.rmtree(bindir, ignore_errors=True)
