@@ -351,6 +351,9 @@ struct AuthDone {
 //   string[] key_environment   the authorizing key's environment= options ("NAME=value"),
 //                              only when PermitUserEnvironment is not "no"
 //   bool     key_command   the effective ForceCommand is the key's command=, not the config's
+//   string[] key_permit_open    the authorizing key's permitopen= ("host:port"), empty for none
+//   string[] key_permit_listen  its permitlisten= ("[host:]port"); both lists and the config's
+//                               PermitOpen / PermitListen must allow a forwarding
 struct UserSetup {
   static constexpr uint8_t kType = 21;
   using Reply = NoReply;
@@ -371,10 +374,13 @@ struct UserSetup {
   StringList pam_env;  // "NAME=value" from pam_getenvlist (UsePAM), for the user's sessions
   StringList key_environment;
   bool key_command = false;
+  StringList key_permit_open;
+  StringList key_permit_listen;
   auto fields() {
     return std::tie(config, log_level, user, uid, gid, home, shell, host_key_algorithms,
                     host_key_blobs, remote_addr, remote_port, local_addr, local_port,
-                    transport_state, pam_env, key_environment, key_command);
+                    transport_state, pam_env, key_environment, key_command, key_permit_open,
+                    key_permit_listen);
   }
 };
 

@@ -127,9 +127,11 @@ std::optional<AuthorizedKeyOptions> SystemAuthBackend::certificate_authorized(
     const Endpoint& peer) {
   if (certificate_revoked(config.revoked_keys, cert)) return std::nullopt;
   KeyOwner owner{user.name, user.uid, user.gid, user.home};
-  if (auto o = trusted_ca_authorizes(owner, cert, config, command_connection(peer, config)))
+  // from= sees the address and, with UseDNS, the verified name (peer.name), as for keys.
+  ClientAddress client{peer.name, peer.address};
+  if (auto o = trusted_ca_authorizes(owner, cert, config, command_connection(peer, config), client))
     return o;
-  return authorized_keys_ca_authorizes(owner, cert, config, peer.address);
+  return authorized_keys_ca_authorizes(owner, cert, config, client);
 }
 
 bool SystemAuthBackend::password_ok(const std::string& name, const UserInfo* user,

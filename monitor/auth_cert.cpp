@@ -252,7 +252,7 @@ std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const KeyOwner& user,
                                                           const Certificate& cert,
                                                           const config::ServerConfig& config,
                                                           const CommandConnection& conn,
-                                                          time_t now) {
+                                                          const ClientAddress& client, time_t now) {
   const std::string& ca_file = config.trusted_user_ca_keys;
   if (!configured(ca_file)) return std::nullopt;
   const PublicKey& ca = cert.signature_key();
@@ -284,8 +284,16 @@ std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const KeyOwner& user,
   }
   std::optional<std::string> principal;
   if (!by_principals_list) principal = user.name;
-  if (!user_certificate_valid(cert, config, user, conn.client_address, principal, true, now))
+  if (!user_certificate_valid(cert, config, user, client.ip, principal, true, now))
     return std::nullopt;
+  // sshd(8) AUTHORIZED_KEYS FILE FORMAT: a principals line takes authorized_keys options, so
+  // its from= and expiry-time= bind the certificate as they bind a key. The first line naming
+  // a principal decides (a later line does not get a second chance), as in sshd.
+  if (line_options &&
+      !key_options_permit_login(*line_options, "principals", client, now, user.name, false)) {
+    log_error("Refused by certificate principals options");
+    return std::nullopt;
+  }
   log_verbose("Accepted certificate ID \"%s\" (serial %llu) signed by %s CA %s via %s",
               cert.key_id().c_str(), static_cast<unsigned long long>(cert.serial()),
               std::string(ca.log_name()).c_str(), ca.fingerprint_sha256().c_str(), ca_file.c_str());
@@ -294,12 +302,11 @@ std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const KeyOwner& user,
 
 std::optional<AuthorizedKeyOptions> authorized_keys_ca_authorizes(
     const KeyOwner& user, const Certificate& cert, const config::ServerConfig& config,
-    const std::string& client_ip, time_t now) {
+    const ClientAddress& client, time_t now) {
   AuthorizedKeysPolicy policy;
   policy.files = config.authorized_keys_files;
   policy.strict_modes = config.strict_modes;
-  auto found = find_authorized_key(user, policy, cert.signature_key(), ClientAddress{"", client_ip},
-                                   now, true);
+  auto found = find_authorized_key(user, policy, cert.signature_key(), client, now, true);
   if (!found) return std::nullopt;
   const AuthorizedKeyOptions& line = found->options;
   if (line.principals) {
@@ -317,7 +324,7 @@ std::optional<AuthorizedKeyOptions> authorized_keys_ca_authorizes(
   }
   std::optional<std::string> principal;
   if (!line.principals) principal = user.name;
-  if (!user_certificate_valid(cert, config, user, client_ip, principal, false, now))
+  if (!user_certificate_valid(cert, config, user, client.ip, principal, false, now))
     return std::nullopt;
   auto o = combine(line, cert);
   if (!o) return std::nullopt;

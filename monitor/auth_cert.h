@@ -31,12 +31,12 @@ AuthorizedKeyOptions certificate_options(const Certificate& cert);
 // the CA is not revoked, a principal is accepted (AuthorizedPrincipalsFile, then
 // AuthorizedPrincipalsCommand, when set; otherwise the user name must be listed) and
 // check_certificate passes (CASignatureAlgorithms, validity, source-address against the
-// client's address). Returns the certificate's restrictions or nullopt.
-std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const KeyOwner& user,
-                                                          const Certificate& cert,
-                                                          const config::ServerConfig& config,
-                                                          const CommandConnection& conn,
-                                                          time_t now = std::time(nullptr));
+// client's address), and then the accepting principals line's own options (expiry-time=,
+// from= against `client`, no cert-authority) allow the login. Returns the line's options and
+// the certificate's restrictions combined, or nullopt.
+std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(
+    const KeyOwner& user, const Certificate& cert, const config::ServerConfig& config,
+    const CommandConnection& conn, const ClientAddress& client, time_t now = std::time(nullptr));
 
 // authorized_keys cert-authority lines (sshd(8)): the certificate's CA is such a line's key;
 // principals="..." then names the accepted principals, otherwise the user name must be listed
@@ -44,11 +44,12 @@ std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const KeyOwner& user,
 // restrictions combine, the stricter winning.
 std::optional<AuthorizedKeyOptions> authorized_keys_ca_authorizes(
     const KeyOwner& user, const Certificate& cert, const config::ServerConfig& config,
-    const std::string& client_ip, time_t now = std::time(nullptr));
+    const ClientAddress& client, time_t now = std::time(nullptr));
 
 // One AuthorizedPrincipalsFile text: the options of the first non-comment line naming one of
 // the certificate's principals ("[authorized_keys options] principal"; a line with bad options
-// is skipped), or nullopt.
+// is skipped), or nullopt. Whether those options allow the login is the caller's question
+// (key_options_permit_login).
 std::optional<AuthorizedKeyOptions> principals_text_accepts(std::string_view text,
                                                             const Certificate& cert,
                                                             const std::string& location);

@@ -173,6 +173,37 @@ Result<void> check_strict_modes(int fd, const std::string& path, const KeyOwner&
   return {};
 }
 
+bool key_options_permit_login(const AuthorizedKeyOptions& options, const std::string& loc,
+                              const ClientAddress& client, time_t now, std::string_view user_name,
+                              bool allow_cert_authority) {
+  // expiry-time bounds the line, not the key's validity (a certificate's own window is checked
+  // with the certificate).
+  if (!key_not_expired(options, now)) {
+    log_debug("%s: entry expired at %s", loc.c_str(),
+              format_local_time(*options.expiry_time).c_str());
+    return false;
+  }
+  if (options.principals && !options.cert_authority) {
+    log_debug("%s: principals on non-CA key", loc.c_str());
+    return false;
+  }
+  // A principals line names who a certificate may log in as; it cannot make a CA trusted.
+  if (options.cert_authority && !allow_cert_authority) {
+    log_debug("%s: cert-authority flag invalid here", loc.c_str());
+    return false;
+  }
+  if (options.from && !from_permits(*options.from, client.hostname, client.ip)) {
+    log_info(
+        "%s: Authentication tried for %s with correct key but not from a permitted host "
+        "(host=%s, ip=%s, required=%s).",
+        loc.c_str(), std::string(user_name).c_str(),
+        client.hostname.empty() ? client.ip.c_str() : client.hostname.c_str(), client.ip.c_str(),
+        options.from->c_str());
+    return false;
+  }
+  return true;
+}
+
 Result<AuthorizedKeyMatch> find_key_in_text(std::string_view text, const std::string& path,
                                             const PublicKey& key, const ClientAddress& client,
                                             time_t now, bool ca_lines, std::string_view user_name) {
@@ -207,19 +238,7 @@ Result<AuthorizedKeyMatch> find_key_in_text(std::string_view text, const std::st
               key.fingerprint_sha256().c_str());
     // sshd(8): a matching line whose options refuse this login is skipped, and later lines
     // may still match.
-    if (!key_not_expired(entry.options, now)) {
-      log_debug("%s: entry expired at %s", loc.c_str(),
-                format_local_time(*entry.options.expiry_time).c_str());
-      log_info("Refused by key options");
-      continue;
-    }
-    if (entry.options.from && !from_permits(*entry.options.from, client.hostname, client.ip)) {
-      log_info(
-          "%s: Authentication tried for %s with correct key but not from a permitted host "
-          "(host=%s, ip=%s, required=%s).",
-          loc.c_str(), std::string(user_name).c_str(),
-          client.hostname.empty() ? client.ip.c_str() : client.hostname.c_str(), client.ip.c_str(),
-          entry.options.from->c_str());
+    if (!key_options_permit_login(entry.options, loc, client, now, user_name)) {
       log_info("Refused by key options");
       continue;
     }

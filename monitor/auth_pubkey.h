@@ -51,11 +51,23 @@ std::string expand_authorized_keys_path(std::string_view pattern, const KeyOwner
 // directory (or up to "/" for files outside it). Logs the refusal as sshd does.
 Result<void> check_strict_modes(int fd, const std::string& path, const KeyOwner& user);
 
+// sshd(8) AUTHORIZED_KEYS FILE FORMAT: the options that decide whether a matching line may be
+// used for this login at all, for an authorized_keys line and for an AuthorizedPrincipalsFile or
+// AuthorizedPrincipalsCommand line alike (a principals line takes the same options): the line's
+// expiry-time= must not have passed at `now`; principals= needs cert-authority; cert-authority
+// is refused where `allow_cert_authority` is false (principals lines); from= must admit `client`
+// (its address, or with UseDNS its verified name). A refusal is logged as sshd logs it, the
+// lines naming `loc` ("file:line", or "principals") and `user_name`; the caller adds its own
+// "Refused by ..." line.
+bool key_options_permit_login(const AuthorizedKeyOptions& options, const std::string& loc,
+                              const ClientAddress& client, time_t now, std::string_view user_name,
+                              bool allow_cert_authority = true);
+
 // Searches already-read authorized_keys text (`path` only names it in logs and the location).
 // Lines with bad options are logged and skipped; cert-authority lines never match a plain key;
 // with `ca_lines` only cert-authority lines match (`key` is then a certificate's CA key);
-// from= and expiry-time are enforced against `client` and `now` (a refusal is logged "Refused by
-// key options", naming `user_name` for from= as sshd does).
+// from= and expiry-time are enforced against `client` and `now` by key_options_permit_login (a
+// refusal is logged "Refused by key options", naming `user_name` for from= as sshd does).
 Result<AuthorizedKeyMatch> find_key_in_text(std::string_view text, const std::string& path,
                                             const PublicKey& key, const ClientAddress& client,
                                             time_t now, bool ca_lines = false,

@@ -236,6 +236,39 @@ TEST_F(AuthPubkeyTest, OptionsDecideTheMatch) {
   EXPECT_EQ(match->location, keys_path() + ":3");
 }
 
+// The same checks for an AuthorizedPrincipalsFile/Command line (monitor/auth_cert.cpp), which
+// takes authorized_keys options but may not name a CA.
+TEST(AuthPubkeyChecks, PrincipalsLineOptionsDecideTheLogin) {
+  std::string log;
+  LogOptions lo;
+  lo.level = LogLevel::kDebug3;
+  log_init(lo);
+  log_set_sink([&](LogLevel, std::string_view line) { log += std::string(line) + "\n"; });
+  const time_t now = 1893456000;  // 2030-01-01
+  const ClientAddress client{"", "127.0.0.1"};
+  auto allows = [&](std::string_view options) {
+    auto o = parse_authorized_key_options(options);
+    EXPECT_TRUE(o) << options;
+    return o && key_options_permit_login(*o, "principals", client, now, "alice", false);
+  };
+  EXPECT_TRUE(allows(""));
+  EXPECT_TRUE(allows("from=\"127.0.0.1\",expiry-time=\"20400101Z\",no-pty"));
+  EXPECT_TRUE(allows("from=\"10.0.0.0/8,127.0.0.0/8\""));
+  EXPECT_FALSE(allows("from=\"10.0.0.0/8\""));
+  EXPECT_NE(log.find("principals: Authentication tried for alice with correct key but not from "
+                     "a permitted host (host=127.0.0.1, ip=127.0.0.1, required=10.0.0.0/8)."),
+            std::string::npos)
+      << log;
+  EXPECT_FALSE(allows("from=\"*,!127.0.0.1\""));
+  EXPECT_FALSE(allows("expiry-time=\"20200101Z\""));
+  EXPECT_NE(log.find("principals: entry expired at 20"), std::string::npos) << log;
+  EXPECT_FALSE(allows("cert-authority"));
+  EXPECT_NE(log.find("principals: cert-authority flag invalid here"), std::string::npos) << log;
+  EXPECT_FALSE(allows("principals=\"ops\""));
+  EXPECT_NE(log.find("principals: principals on non-CA key"), std::string::npos) << log;
+  log_set_sink(nullptr);
+}
+
 TEST(AuthPubkeyChecks, UsedKeysCountACertificateAsItsKey) {
   auto a = PrivateKey::generate(KeyType::kEd25519);
   auto b = PrivateKey::generate(KeyType::kEd25519);

@@ -245,14 +245,12 @@ void Monitor::apply_key_options(const AuthorizedKeyOptions& o) {
     m_key_environment = o.environment;
   if (o.restrict) m_key_tun.restrict = true;
   if (o.tunnel) m_key_tun.device = o.tunnel;
-  // permitopen= / permitlisten= narrow what the configuration allows; with the configuration at
-  // "any" the key's list is the whole policy.
-  auto narrow = [](std::vector<std::string>& configured, const std::vector<std::string>& key) {
-    if (key.empty()) return;
-    if (configured == std::vector<std::string>{"any"}) configured = key;
-  };
-  narrow(m_effective.permit_open, o.permitopen);
-  narrow(m_effective.permit_listen, o.permitlisten);
+  // permitopen= / permitlisten= go to the session as lists of their own: a destination must
+  // pass both these and PermitOpen / PermitListen (sshd(8) AUTHORIZED_KEYS FILE FORMAT; the
+  // session's ForwardPolicy asks both). With AuthenticationMethods "publickey,publickey" the first
+  // key that has a list keeps it, as sshd's option merge prefers the earlier key.
+  if (m_key_permit_open.empty()) m_key_permit_open = o.permitopen;
+  if (m_key_permit_listen.empty()) m_key_permit_listen = o.permitlisten;
 }
 
 std::vector<std::string> Monitor::enabled_methods() const {

@@ -144,6 +144,9 @@ class Monitor {
   // whether the effective ForceCommand is its command= rather than the configuration's.
   const std::vector<std::string>& key_environment() const { return m_key_environment; }
   bool key_command() const { return m_key_command; }
+  // The authorizing key's permitopen= and permitlisten= (empty: no restriction of its own).
+  const std::vector<std::string>& key_permit_open() const { return m_key_permit_open; }
+  const std::vector<std::string>& key_permit_listen() const { return m_key_permit_listen; }
   SecretBytes take_transport_state() { return std::move(m_transport_state); }
   ByteView session_id() const { return m_session_id; }
 
@@ -191,6 +194,8 @@ class Monitor {
   SecretBytes m_transport_state;
   std::vector<std::string> m_key_environment;
   bool m_key_command = false;
+  std::vector<std::string> m_key_permit_open;
+  std::vector<std::string> m_key_permit_listen;
   LoginRecords m_login_records;  // the ptys of this connection (utmp, wtmp, lastlog)
   // Host key rotation and tun forwarding (monitor/host_key_proof.h, monitor/tun_device.h).
   std::vector<std::shared_ptr<const PrivateKey>> loaded_host_keys() const;

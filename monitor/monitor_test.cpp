@@ -19,11 +19,12 @@ class FakeBackend : public testing::TwoAccounts {
   std::optional<AuthorizedKeyOptions> key_authorized(const UserInfo&, const PublicKey& key,
                                                      const config::ServerConfig&,
                                                      const Endpoint&) override {
-    if (authorized && key == *authorized) return AuthorizedKeyOptions{};
+    if (authorized && key == *authorized) return options;
     if (also_authorized && key == *also_authorized) return AuthorizedKeyOptions{};
     return std::nullopt;
   }
   std::optional<PublicKey> authorized, also_authorized;
+  AuthorizedKeyOptions options;  // what `authorized`'s authorized_keys line says
 };
 
 class MonitorTest : public ::testing::Test {
@@ -164,6 +165,38 @@ TEST_F(MonitorTest, PublickeyInOrderAuthenticates) {
   // After the handoff, re-key signatures are allowed again, authentication requests are not.
   EXPECT_TRUE(call(SignRequest{"ssh-ed25519", Bytes(32, 7)}));
   EXPECT_THROW(call(KeyAllowedRequest{"ssh-ed25519", blob, true}), ProtocolError);
+}
+
+// sshd(8) permitopen= / permitlisten=: the key's lists reach the session beside the
+// configuration's, which they narrow (both must allow), whatever PermitOpen / PermitListen say.
+TEST_F(MonitorTest, KeyPermitOpenAndListenTravelBesideTheConfiguration) {
+  for (bool config_any : {false, true}) {
+    if (!config_any) {
+      config.permit_open = {"127.0.0.1:1", "127.0.0.1:2"};
+      config.permit_listen = {"7001", "7002"};
+    } else {
+      config.permit_open = {"any"};
+      config.permit_listen = {"any"};
+    }
+    backend.options.permitopen = {"127.0.0.1:1"};
+    backend.options.permitlisten = {"7001"};
+    monitor = std::make_unique<Monitor>(config, host_key_entries({host_key}),
+                                        Endpoint{"192.0.2.1", 5555, ""},
+                                        Endpoint{"192.0.2.2", 22, ""}, backend);
+    through_user();
+    const PublicKey& pub = user_key->public_key();
+    auto a = call(KeyAllowedRequest{"ssh-ed25519", pub.blob(), true});
+    ASSERT_TRUE(a && a->allowed);
+    Bytes data = signed_data("alice");
+    auto sig = user_key->sign("ssh-ed25519", data);
+    ASSERT_TRUE(sig);
+    auto v = call(KeyVerifyRequest{"ssh-ed25519", pub.blob(), *sig, data});
+    ASSERT_TRUE(v && v->ok);
+    EXPECT_EQ(monitor->effective_config().permit_open, config.permit_open);
+    EXPECT_EQ(monitor->effective_config().permit_listen, config.permit_listen);
+    EXPECT_EQ(monitor->key_permit_open(), backend.options.permitopen);
+    EXPECT_EQ(monitor->key_permit_listen(), backend.options.permitlisten);
+  }
 }
 
 TEST_F(MonitorTest, SignedDataForAnotherSessionOrUserIsFatal) {

@@ -276,6 +276,8 @@ int run() {
   us.transport_state = monitor.take_transport_state();
   us.key_environment = monitor.key_environment();
   us.key_command = monitor.key_command();
+  us.key_permit_open = monitor.key_permit_open();
+  us.key_permit_listen = monitor.key_permit_listen();
   if (pam) {
     // PAM's session stage, as root, before the user's process starts (sshd does the same);
     // its environment (pam_env and the like) goes into the user's sessions.

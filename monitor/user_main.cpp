@@ -153,6 +153,8 @@ int run() {
   fw.disable_all = cfg->disable_forwarding;
   fw.permit_open = cfg->permit_open;
   fw.permit_listen = cfg->permit_listen;
+  fw.key_permit_open = setup.key_permit_open;
+  fw.key_permit_listen = setup.key_permit_listen;
   fw.gateway_ports = cfg->gateway_ports;
   fw.stream_local_bind_mask = unsigned(cfg->stream_local_bind_mask);
   fw.stream_local_bind_unlink = cfg->stream_local_bind_unlink;

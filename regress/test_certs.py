@@ -312,3 +312,63 @@ def test_host_certificate_trusted_via_cert_authority(make_server, user, keydir, 
     r = s.ssh("echo ok", options=["StrictHostKeyChecking=yes", f"UserKnownHostsFile={kh}",
                                   "HostKeyAlgorithms=ssh-ed25519-cert-v01@openssh.com"])
     assert r.stdout == "ok\n", r.stderr + s.log_text()
+
+
+# sshd(8): an AuthorizedPrincipalsFile line takes authorized_keys options; from= and
+# expiry-time= bind a certificate accepted through it, and the same for the output of
+# AuthorizedPrincipalsCommand. Each case: the line's options, whether the login succeeds.
+@pytest.mark.parametrize("options,accepted", [('from="10.0.0.0/8"', False),
+                                              ('from="127.0.0.1"', True),
+                                              ('expiry-time="20000101"', False),
+                                              ('expiry-time="20990101"', True)])
+@pytest.mark.parametrize("source", ["file", "command"])
+def test_principals_line_from_and_expiry_time(make_server, user, ca, cmd_dir, source, options,
+                                              accepted):
+    sign(ca, principals="ops")
+    if source == "file":
+        lines = Path(user.pw_dir) / ".ssh" / "authorized_principals"
+        lines.write_text(f"{options} ops\n")
+        os.chown(lines, user.pw_uid, user.pw_gid)
+        config = "AuthorizedPrincipalsFile %h/.ssh/authorized_principals"
+    else:
+        lines = cmd_dir / "principals"
+        lines.write_text(f"{options} ops\n")
+        os.chmod(lines, 0o644)
+        script = command_script(cmd_dir / "apc", f"cat {lines}\n")
+        config = f"AuthorizedPrincipalsCommand {script}\nAuthorizedPrincipalsCommandUser nobody"
+    s = make_server(f"TrustedUserCAKeys {ca / 'ca.pub'}\n{config}")
+    try:
+        r = cert_ssh(s, ca)
+    finally:
+        lines.unlink()
+    if accepted:
+        assert r.stdout == "ok\n", r.stderr + s.log_text()
+        return
+    assert r.returncode == 255
+    assert s.wait_log("Refused by certificate principals options")
+    if options.startswith("from="):
+        assert (f"principals: Authentication tried for {TEST_USER} with correct key but not from "
+                "a permitted host (host=127.0.0.1, ip=127.0.0.1, required=10.0.0.0/8).") \
+            in s.log_text()
+
+
+def test_principals_line_restrictions_reach_the_session(make_server, user, ca, cmd_dir):
+    # The other options of a principals line restrict the session as a key's do.
+    sign(ca, principals="ops")
+    script = command_script(cmd_dir / "apc", f"cat {cmd_dir / 'principals'}\n")
+    lines = cmd_dir / "principals"
+    lines.write_text('no-pty,permitopen="127.0.0.1:1" ops\n')
+    os.chmod(lines, 0o644)
+    s = make_server(f"TrustedUserCAKeys {ca / 'ca.pub'}\nAuthorizedPrincipalsCommand {script}\n"
+                    "AuthorizedPrincipalsCommandUser nobody")
+    cert = f"CertificateFile={ca / 'id'}-cert.pub"
+    r = subprocess.run(s.ssh_args(key=str(ca / "id"), options=[cert]) + ["-tt", "tty"],
+                       capture_output=True, text=True, timeout=60)
+    assert "PTY allocation request failed" in r.stderr and "/dev/pts/" not in r.stdout, r.stderr
+    r = subprocess.run(s.ssh_args(key=str(ca / "id"), options=[cert, "LogLevel=INFO"])[:-1]
+                       + ["-W", f"127.0.0.1:{s.port}", f"{TEST_USER}@127.0.0.1"],
+                       input="", capture_output=True, text=True, timeout=60)
+    assert "administratively prohibited" in r.stderr, r.stderr
+    lines.write_text('restrict,command="echo forced" ops\n')
+    r = cert_ssh(s, ca, command="echo asked")
+    assert r.stdout == "forced\n", r.stderr + s.log_text()

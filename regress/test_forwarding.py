@@ -502,3 +502,65 @@ def test_x11_forwarding_off_by_default(server):
                        + ['echo "${DISPLAY-none}"'], env=env, capture_output=True, text=True,
                        timeout=30)
     assert r.stdout == "none\n", r.stderr
+
+
+def key_with_options(user, keydir, options):
+    """The test key in its own AuthorizedKeysFile, with authorized_keys `options`; returns the
+    config line that selects that file."""
+    path = os.path.join(user.pw_dir, ".ssh", "authorized_keys_fwd")
+    with open(path, "w") as f:
+        f.write(f"{options} {(keydir / 'id_ed25519.pub').read_text()}")
+    os.chown(path, user.pw_uid, user.pw_gid)
+    os.chmod(path, 0o600)
+    return "AuthorizedKeysFile .ssh/authorized_keys_fwd"
+
+
+def local_forward_reaches(server, background, target_port):
+    """Whether bytes sent through `ssh -L` to 127.0.0.1:target_port come back (an echo server)."""
+    port = free_port()
+    b = background(server.ssh_args() + ["-N", "-L", f"127.0.0.1:{port}:127.0.0.1:{target_port}"])
+    assert wait_tcp(port)
+    try:
+        return roundtrip(tcp_connect(port), b"through -L") == b"through -L"
+    except ConnectionResetError:
+        return False  # ssh resets the local connection when the channel open is refused
+    finally:
+        b.stop()
+
+
+@pytest.mark.parametrize("permit_open", ["both", "any"])
+def test_key_permitopen_and_permit_open_must_both_allow(make_server, user, keydir, background,
+                                                        permit_open):
+    # sshd(8) permitopen=: the key narrows what PermitOpen allows, whatever PermitOpen says.
+    e1, e2 = EchoServer(), EchoServer()
+    try:
+        config = key_with_options(user, keydir, f'permitopen="127.0.0.1:{e1.port}"')
+        if permit_open == "both":
+            config += f"\nPermitOpen 127.0.0.1:{e1.port} 127.0.0.1:{e2.port}"
+        server = make_server(config)
+        assert local_forward_reaches(server, background, e1.port), server.log_text()
+        assert not local_forward_reaches(server, background, e2.port)
+        assert server.wait_log(f"to connect to host 127.0.0.1 port {e2.port}, but the request "
+                               "was denied.")
+    finally:
+        e1.close()
+        e2.close()
+
+
+@pytest.mark.parametrize("permit_listen", ["both", "any"])
+def test_key_permitlisten_and_permit_listen_must_both_allow(make_server, user, keydir, echo,
+                                                            background, permit_listen):
+    p1, p2 = free_port(), free_port()
+    config = key_with_options(user, keydir, f'permitlisten="{p1}"')
+    if permit_listen == "both":
+        config += f"\nPermitListen {p1} {p2}"
+    server = make_server(config)
+    background(server.ssh_args(options=["ExitOnForwardFailure=yes"])
+               + ["-N", "-R", f"{p1}:127.0.0.1:{echo.port}"])
+    assert wait_tcp(p1), server.log_text()
+    assert roundtrip(tcp_connect(p1), b"through -R") == b"through -R"
+    r = server.ssh("true", options=["ExitOnForwardFailure=yes"],
+                   extra=["-R", f"{p2}:127.0.0.1:{echo.port}"])
+    assert r.returncode != 0 and "remote port forwarding failed" in r.stderr, r.stderr
+    assert server.wait_log(f"to remote forward to host localhost port {p2}, but the request "
+                           "was denied.")

@@ -26,10 +26,9 @@ struct ForwardPolicy {
   bool disable_all = false;                       // DisableForwarding
   std::vector<std::string> permit_open{"any"};    // "host:port", "any", "none"
   std::vector<std::string> permit_listen{"any"};  // "[host:]port", "any", "none"
-  // authorized_keys permitopen= and permitlisten= (empty: the key adds no restriction); a
-  // destination must pass both these and the configuration's lists, as in sshd.
-  // (The monitor currently folds the key's lists into permit_open/permit_listen itself,
-  // monitor.cpp apply_key_options; these stay for a caller that keeps them apart.)
+  // authorized_keys permitopen= and permitlisten= (empty: the key adds no restriction), from
+  // the monitor (ipc::UserSetup); a destination must pass both these and the configuration's
+  // lists, as in sshd.
   std::vector<std::string> key_permit_open;
   std::vector<std::string> key_permit_listen;
   int gateway_ports = GatewayMode::kNo;
