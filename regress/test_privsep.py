@@ -153,3 +153,31 @@ def test_internal_sftp_runs_in_a_child_without_the_monitor_channel(make_server, 
     # Its log lines still reach sshd's log, as the in-process server's did.
     assert server.wait_log("session closed for local user", timeout=10), server.log_text()
 
+
+def test_rekeying_after_login_still_signs(make_server, user, tmp_path):
+    # After login the monitor signs only re-key exchange hashes with the session's host key, a
+    # bounded number of times (monitor/rekey_sign_budget.h); real re-keying, by the client and
+    # by the server, in the middle of an internal-sftp transfer, is well inside that.
+    server = make_server("Subsystem sftp internal-sftp\nRekeyLimit 2M")
+    src = tmp_path / "src"
+    data = os.urandom(12 << 20)
+    src.write_bytes(data)
+    os.chmod(tmp_path, 0o777)
+    os.chmod(src, 0o644)
+    remote = f"{user.pw_dir}/privsep-rekey-{os.getpid()}"
+    opts = ["-F", "/dev/null", "-i", str(server.keydir / "id_ed25519"), "-o", "IdentitiesOnly=yes",
+            "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "RekeyLimit=1M",
+            "-o", f"UserKnownHostsFile={server.dir}/known_hosts", "-o", "LogLevel=DEBUG1"]
+    try:
+        p = subprocess.run(["sftp", "-b", "-", "-P", str(server.port), *opts,
+                            f"{user.pw_name}@127.0.0.1"],
+                           input=f"put {src} {remote}\nget {remote} {tmp_path}/back\n",
+                           capture_output=True, text=True, cwd=tmp_path, timeout=120)
+        assert p.returncode == 0, p.stderr[-3000:]
+        assert (tmp_path / "back").read_bytes() == data
+        # The first key exchange and at least one re-key per MiB each way.
+        assert p.stderr.count("SSH2_MSG_NEWKEYS sent") >= 10, p.stderr[-3000:]
+        assert "re-key" not in server.log_text()
+    finally:
+        if os.path.exists(remote):
+            os.unlink(remote)
