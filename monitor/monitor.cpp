@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 
 #include "common/ipc_messages.h"
@@ -164,6 +165,25 @@ Result<Bytes> Monitor::sign(const std::string& algorithm, ByteView data) {
       return e.key->sign(plain, data);
     }
   return Unexpected("no host key for " + algorithm);
+}
+
+// After login the session process needs a signature only for a re-key (RFC 4253 §9), whose
+// exchange hash the monitor cannot check: a re-key's H does not contain the session identifier,
+// and the client's half of it travels inside the encrypted transport. So the monitor narrows what
+// a compromised session process could get out of it: signatures by the one host key the client
+// accepted in the first key exchange (a client re-keys with the same key; OpenSSH's refuses a
+// changed one), at most RekeySignBudget's rate. Anything else ends the connection.
+void Monitor::check_rekey_sign(const std::string& algorithm) {
+  auto e = std::find_if(m_host_keys.begin(), m_host_keys.end(),
+                        [&](const HostKeyEntry& k) { return k.algorithm == algorithm; });
+  if (e == m_host_keys.end() || !m_session_signing_key || e->key != m_session_signing_key)
+    throw ProtocolError("monitor: re-key signature asked of a host key other than the session's");
+  struct timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  if (!m_rekey_signs.take(uint64_t(ts.tv_sec) * 1000 + uint64_t(ts.tv_nsec) / 1000000))
+    throw ProtocolError("monitor: too many re-key signatures (more than " +
+                        std::to_string(RekeySignBudget::kBurst) + ", one per " +
+                        std::to_string(RekeySignBudget::kRefillSeconds) + " s after that)");
 }
 
 std::vector<std::shared_ptr<const PrivateKey>> Monitor::loaded_host_keys() const {
@@ -334,9 +354,12 @@ void Monitor::handle(Channel& ch, Message& m) {
       if (m_session_id.empty()) {
         m_session_id = req.data;
         for (const auto& e : m_host_keys)
-          if (e.algorithm == req.algorithm)
+          if (e.algorithm == req.algorithm) {
             m_session_host_key = e.certificate ? *e.certificate : e.key->public_key().blob();
+            m_session_signing_key = e.key;
+          }
       }
+      if (m_phase == Phase::kPostauth) check_rekey_sign(req.algorithm);
       auto sig = sign(req.algorithm, req.data);
       if (!sig) {
         ch.send(ErrorReply{sig.error().message});

@@ -26,6 +26,7 @@
 #include "monitor/listener.h"
 #include "monitor/login_records.h"
 #include "monitor/pam_driver.h"
+#include "monitor/rekey_sign_budget.h"
 #include "monitor/tun_device.h"
 
 namespace postern::monitor {
@@ -153,6 +154,8 @@ class Monitor {
  private:
   bool allowed(uint8_t type) const;
   Result<Bytes> sign(const std::string& algorithm, ByteView data);
+  // A post-auth SIGN: only a re-key's, with the session's host key, within the budget.
+  void check_rekey_sign(const std::string& algorithm);
   void log_failed_publickey(const PublicKey* key, const Certificate* cert = nullptr);
   void check_signed_data(ByteView data, const std::string& algorithm, ByteView key);
   void apply_key_options(const AuthorizedKeyOptions& o);
@@ -176,6 +179,8 @@ class Monitor {
   Phase m_phase = Phase::kKex;
   Bytes m_session_id;
   Bytes m_session_host_key;  // K_S of the first key exchange (publickey-hostbound binds to it)
+  std::shared_ptr<const PrivateKey> m_session_signing_key;  // the key that signed it
+  RekeySignBudget m_rekey_signs;  // post-auth signatures (monitor/rekey_sign_budget.h)
   bool m_moduli_served = false;
   std::string m_user_name;      // the account
   std::string m_user_name_raw;  // as the client sent it ("user:style")

@@ -350,6 +350,80 @@ TEST_F(MonitorTest, RequiredRsaSizeRefusesSmallKeys) {
   EXPECT_FALSE(a->allowed);
 }
 
+// Drives a monitor through the first key exchange (signed with `kex_algorithm`), a publickey
+// login of alice and the handoff to the session process.
+void log_in(testing::FakeChild& child, Monitor& monitor, const PrivateKey& user_key,
+            const std::string& kex_algorithm, const Bytes& session_id) {
+  ASSERT_TRUE(child.call(monitor, SignRequest{kex_algorithm, session_id}));
+  ASSERT_TRUE(child.call(monitor, PwnamRequest{"alice", "ssh-connection"}));
+  const Bytes& blob = user_key.public_key().blob();
+  ASSERT_TRUE(child.call(monitor, KeyAllowedRequest{"ssh-ed25519", blob, true}));
+  Writer w;
+  w.string(ByteView(session_id))
+      .u8(50)
+      .string("alice")
+      .string("ssh-connection")
+      .string("publickey")
+      .boolean(true)
+      .string("ssh-ed25519")
+      .string(ByteView(blob));
+  auto sig = user_key.sign("ssh-ed25519", w.buffer());
+  ASSERT_TRUE(sig);
+  auto v = child.call(monitor, KeyVerifyRequest{"ssh-ed25519", blob, *sig, w.take()});
+  ASSERT_TRUE(v);
+  ASSERT_TRUE(v->ok);
+  child.send_only(monitor, AuthDone{SecretBytes(as_bytes("state"))});
+  monitor.start_postauth();
+}
+
+TEST_F(MonitorTest, RekeySignatureOnlyWithTheSessionHostKey) {
+  // Two host keys; the first key exchange used the ECDSA one. A re-key signs with it again;
+  // asking for the Ed25519 key after login (a signing oracle for a key the client never saw
+  // on this connection) ends the connection.
+  auto ecdsa = PrivateKey::generate(KeyType::kEcdsaP256);
+  ASSERT_TRUE(ecdsa);
+  auto ecdsa_key = std::make_shared<const PrivateKey>(std::move(*ecdsa));
+  monitor = std::make_unique<Monitor>(config, host_key_entries({host_key, ecdsa_key}),
+                                      Endpoint{"192.0.2.1", 5555, ""},
+                                      Endpoint{"192.0.2.2", 22, ""}, backend);
+  log_in(child, *monitor, *user_key, "ecdsa-sha2-nistp256", session_id);
+  Bytes h(32, 0x11);
+  auto r = call(SignRequest{"ecdsa-sha2-nistp256", h});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(ecdsa_key->public_key().verify(r->signature, h));
+  EXPECT_THROW(call(SignRequest{"ssh-ed25519", h}), ProtocolError);
+}
+
+TEST_F(MonitorTest, RekeySignaturesAreBounded) {
+  log_in(child, *monitor, *user_key, "ssh-ed25519", session_id);
+  // A client with a tiny RekeyLimit re-keys many times in a row: the burst is served...
+  for (uint64_t i = 0; i < RekeySignBudget::kBurst; ++i) {
+    Bytes h(32, uint8_t(i));
+    auto r = call(SignRequest{"ssh-ed25519", h});
+    ASSERT_TRUE(r) << i << ": " << r.error().message;
+    ASSERT_TRUE(host_key->public_key().verify(r->signature, h));
+  }
+  // ...and one more at once is a signing service, not re-keying: the connection ends.
+  EXPECT_THROW(call(SignRequest{"ssh-ed25519", Bytes(32, 0xee)}), ProtocolError);
+}
+
+TEST(RekeySignBudget, BurstThenOnePerRefillPeriod) {
+  RekeySignBudget b;
+  const uint64_t period = RekeySignBudget::kRefillSeconds * 1000;
+  uint64_t t = 5000;
+  for (uint64_t i = 0; i < RekeySignBudget::kBurst; ++i) ASSERT_TRUE(b.take(t));
+  EXPECT_FALSE(b.take(t));
+  EXPECT_FALSE(b.take(t + period - 1));
+  EXPECT_TRUE(b.take(t + period));  // one earned
+  EXPECT_FALSE(b.take(t + period + 1));
+  // A long quiet spell refills up to the burst, never beyond.
+  t += 1000 * period;
+  for (uint64_t i = 0; i < RekeySignBudget::kBurst; ++i) ASSERT_TRUE(b.take(t));
+  EXPECT_FALSE(b.take(t));
+  // A clock that steps back earns nothing.
+  EXPECT_FALSE(b.take(t - period));
+}
+
 TEST_F(MonitorTest, MalformedRequestIsFatal) {
   Bytes junk = {SignRequest::kType, 0, 0, 0, 9};
   EXPECT_THROW(child.send_raw_only(*monitor, junk), ProtocolError);

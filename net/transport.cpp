@@ -1176,6 +1176,22 @@ Transport::Transport(TransportConfig config) : m_impl(std::make_unique<Impl>()) 
 
 Transport::~Transport() = default;
 
+void Transport::forget_secrets() {
+  Impl& i = *m_impl;
+  // The ciphers keep their keys in SecretBytes and OpenSSL contexts, both wiped on destruction.
+  i.tx.reset();
+  i.rx.reset();
+  i.next_tx.reset();
+  i.next_rx.reset();
+  i.method.reset();
+  OPENSSL_cleanse(i.session_id.data(), i.session_id.size());
+  // Received packets are decrypted in place; the payload being built may be plaintext too.
+  OPENSSL_cleanse(i.in.data(), i.in.size());
+  OPENSSL_cleanse(i.out.data(), i.out.size());
+  OPENSSL_cleanse(i.tx_plain.data(), i.tx_plain.size());
+  for (auto& m : i.queued) OPENSSL_cleanse(m.data(), m.size());
+}
+
 void Transport::received(ByteView data) {
   if (data.empty()) return;
   MutableByteView dst = m_impl->receive_space(data.size());

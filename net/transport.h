@@ -109,6 +109,10 @@ class Transport {
   void consume_output(size_t n);
   bool has_output() const { return !pending_output().empty(); }
 
+  // For a forked child that will never use this transport (session/sftp_child.h): wipes the
+  // keys, IVs, MAC keys, any key exchange's private half, the session identifier and the
+  // buffered plaintext. The transport must not be used afterwards.
+  void forget_secrets();
   // Starts a key re-exchange (RekeyLimit is checked internally; this is for explicit requests).
   void start_rekey();
   // Enables rekeying by volume and time (RekeyLimit). As in OpenSSH, a transport starts no

@@ -176,3 +176,94 @@ def test_child_that_stops_reading_cannot_hold_the_monitor_past_grace_time(keydir
             srv.stop()
     finally:
         shutil.rmtree(bindir, ignore_errors=True)
+
+
+def fd_targets(pid):
+    fds = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            fds[int(fd)] = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            pass
+    return fds
+
+
+def test_internal_sftp_runs_in_a_child_without_the_monitor_channel(make_server, user, tmp_path):
+    # The session process holds the monitor channel, through which the monitor signs re-key
+    # exchange hashes with the host key. The SFTP server, which parses everything a (possibly
+    # chrooted, sftp-only) user sends, runs in a child of it that holds only its own pipes.
+    server = make_server("Subsystem sftp internal-sftp -l INFO")
+    src = tmp_path / "src"
+    src.write_bytes(os.urandom(4 << 20))
+    os.chmod(tmp_path, 0o755)
+    os.chmod(src, 0o644)
+    remote = f"{user.pw_dir}/privsep-sftp-{os.getpid()}"
+    opts = ["-F", "/dev/null", "-i", str(server.keydir / "id_ed25519"), "-o", "IdentitiesOnly=yes",
+            "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+            "-o", f"UserKnownHostsFile={server.dir}/known_hosts", "-o", "LogLevel=ERROR"]
+    p = subprocess.Popen(["sftp", "-b", "-", "-P", str(server.port), *opts,
+                          f"{user.pw_name}@127.0.0.1"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    try:
+        # A transfer runs, then the session stays open while we look.
+        p.stdin.write(f"put {src} {remote}\npwd\n".encode())
+        p.stdin.flush()
+        assert server.wait_log("session opened for local user", timeout=20), server.log_text()
+        assert server.wait_log(f'close "{remote}"', timeout=30), server.log_text()
+        session_user = sftp_child = None
+        for monitor in children(server.proc.pid):
+            for c in children(monitor):
+                if os.readlink(f"/proc/{c}/exe").endswith("sshd-user"):
+                    session_user = c
+                    for g in children(c):
+                        with open(f"/proc/{g}/comm") as f:
+                            if f.read().strip() == "internal-sftp":
+                                sftp_child = g
+        assert session_user is not None, "no sshd-user process"
+        assert sftp_child is not None and sftp_child != session_user, \
+            "internal-sftp runs inside the session process"
+        parent_fds = fd_targets(session_user)
+        child_fds = fd_targets(sftp_child)
+        # sshd-user: fd 3 is the monitor channel, fd 4 the client connection (monitor/user_main).
+        assert parent_fds[3].startswith("socket:") and parent_fds[4].startswith("socket:")
+        assert sorted(child_fds) == [0, 1, 2], child_fds
+        assert parent_fds[3] not in child_fds.values()
+        assert parent_fds[4] not in child_fds.values()
+        assert child_fds[0].startswith("pipe:") and child_fds[1].startswith("pipe:")
+        assert proc_status(sftp_child)["Uid"].split() == [str(user.pw_uid)] * 4
+    finally:
+        out, err = p.communicate(timeout=60)
+        if os.path.exists(remote):
+            os.unlink(remote)
+    assert p.returncode == 0, err
+    # Its log lines still reach sshd's log, as the in-process server's did.
+    assert server.wait_log("session closed for local user", timeout=10), server.log_text()
+
+
+def test_rekeying_after_login_still_signs(make_server, user, tmp_path):
+    # After login the monitor signs only re-key exchange hashes with the session's host key, a
+    # bounded number of times (monitor/rekey_sign_budget.h); real re-keying, by the client and
+    # by the server, in the middle of an internal-sftp transfer, is well inside that.
+    server = make_server("Subsystem sftp internal-sftp\nRekeyLimit 2M")
+    src = tmp_path / "src"
+    data = os.urandom(12 << 20)
+    src.write_bytes(data)
+    os.chmod(tmp_path, 0o777)
+    os.chmod(src, 0o644)
+    remote = f"{user.pw_dir}/privsep-rekey-{os.getpid()}"
+    opts = ["-F", "/dev/null", "-i", str(server.keydir / "id_ed25519"), "-o", "IdentitiesOnly=yes",
+            "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "RekeyLimit=1M",
+            "-o", f"UserKnownHostsFile={server.dir}/known_hosts", "-o", "LogLevel=DEBUG1"]
+    try:
+        p = subprocess.run(["sftp", "-b", "-", "-P", str(server.port), *opts,
+                            f"{user.pw_name}@127.0.0.1"],
+                           input=f"put {src} {remote}\nget {remote} {tmp_path}/back\n",
+                           capture_output=True, text=True, cwd=tmp_path, timeout=120)
+        assert p.returncode == 0, p.stderr[-3000:]
+        assert (tmp_path / "back").read_bytes() == data
+        # The first key exchange and at least one re-key per MiB each way.
+        assert p.stderr.count("SSH2_MSG_NEWKEYS sent") >= 10, p.stderr[-3000:]
+        assert "re-key" not in server.log_text()
+    finally:
+        if os.path.exists(remote):
+            os.unlink(remote)

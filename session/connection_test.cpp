@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <functional>
@@ -529,19 +530,32 @@ TEST_F(ConnectionTest, SubsystemsAndForceCommand) {
   Writer s;
   s.string("sftp");
   request(1, "subsystem", true, s.take());
-  EXPECT_EQ(views[1].events.back(), "success");  // internal-sftp (sftp_channel_test.cpp)
-  // No child to signal (and never kill(-1, ...)).
+  EXPECT_EQ(views[1].events.back(), "success");  // internal-sftp (sftp_child.h)
+  // internal-sftp runs in a child of its own (sftp_child.h), which a signal reaches as in sshd.
   Writer sig;
   sig.string("KILL");
   request(1, "signal", true, sig.take());
-  EXPECT_EQ(views[1].events.back(), "failure");
-  send_simple(kMsgChannelEof, 1);
+  EXPECT_EQ(views[1].events.back(), "success");
   ASSERT_TRUE(run_until([&] { return closed(1); }));
+  EXPECT_NE(std::find(views[1].events.begin(), views[1].events.end(), "exit-signal KILL"),
+            views[1].events.end());
   open_session(1);
   Writer u;
   u.string("nope");
   request(1, "subsystem", true, u.take());
   EXPECT_EQ(views[1].events.back(), "failure");
+
+  // ForceCommand internal-sftp refuses a shell without starting anything: no child to signal
+  // (and never kill(-1, ...)).
+  options.force_command = "internal-sftp";
+  make_connection();
+  open_session(4);
+  request(4, "shell", true);
+  EXPECT_EQ(views[4].events.back(), "success");
+  Writer sig2;
+  sig2.string("KILL");
+  request(4, "signal", true, sig2.take());
+  EXPECT_EQ(views[4].events.back(), "failure");
 
   options.force_command = "echo \"forced:$SSH_ORIGINAL_COMMAND\"";
   make_connection();

@@ -25,6 +25,9 @@ class PacketSink {
   // reading from its children while this is high, so a slow client is pushed back onto the
   // children instead of growing our buffers.
   virtual size_t queued_bytes() const = 0;
+  // Called only in a forked child that will never send (sftp_child.h): wipes the transport's
+  // keys from this copy of the process. Nothing to wipe by default.
+  virtual void forget_secrets() {}
 };
 
 }  // namespace postern::session

@@ -16,6 +16,7 @@
 #include "session/connection_messages.h"
 #include "session/login_env.h"
 #include "session/sftp_channel.h"
+#include "session/sftp_child.h"
 #include "session/signal_names.h"
 #include "session/terminal_modes.h"
 #include "session/user_rc.h"
@@ -162,7 +163,8 @@ bool SessionChannel::request_signal(Reader& args) {
   std::string name(args.text(64));
   args.expect_done("signal request");
   int signo = signal_from_name(name);
-  // internal-sftp has no child (m_pid -1): kill(-1) would signal every process of the user.
+  // ForceCommand internal-sftp refusing a shell has no child (m_pid -1): kill(-1) would signal
+  // every process of the user.
   if (signo == 0 || !m_started || m_exited || m_pid <= 0) return false;
   log_debug("session %u: signal %s to pid %d", local_id(), name.c_str(), int(m_pid));
   return ::kill(m_pid, signo) == 0;
@@ -250,33 +252,7 @@ bool SessionChannel::start(std::optional<std::string> command, const std::string
     // sshd runs the system rc before its in-process SFTP server too; here its output has no
     // terminal or pipe to go to and would corrupt the protocol, so it is discarded.
     if (!rc.empty()) run_rc_discarding_output(rc, rc_stdin, env);
-    // No child: the SFTP server runs here on the channel's data (sftp_channel.h).
-    SftpChannel::Io io{[this] { return output_congested() ? size_t(0) : send_room(); },
-                       [this](ByteView d) { send_data(d); }, [this](size_t n) { consumed(n); }};
-    if (subsystem.empty()) {
-      // ForceCommand internal-sftp and a shell or exec request.
-      log_error("Connection from %s port %d: refusing non-sftp session", peer.remote_addr.c_str(),
-                peer.remote_port);
-      m_sftp = SftpChannel::refuse_non_sftp(std::move(io));
-      m_started = true;
-      m_pty.reset();
-      return true;
-    }
-    auto sftp = SftpChannel::start(*command, user, peer, std::move(io));
-    if (!sftp) {
-      log_error("session %u: %s: %s", local_id(), command->c_str(), sftp.error().message.c_str());
-      return false;
-    }
-    m_sftp = std::move(*sftp);
-    m_started = true;
-    m_pty.reset();  // the server speaks SFTP on the channel, never to a terminal
-    log_verbose("Starting session: %s for %s from %s port %d id %u", session_type.c_str(),
-                user.name.c_str(), peer.remote_addr.c_str(), peer.remote_port, local_id());
-    // What the client sent before the request was held for the server.
-    for (; !m_input.empty() && m_sftp; m_input.pop(m_input.front().size()))
-      m_sftp->received(m_input.front());
-    if (m_sftp && eof_received()) m_sftp->received_eof();
-    return true;
+    return start_internal_sftp(*command, !subsystem.empty(), session_type);
   }
 
   ChildSpec spec;
@@ -462,21 +438,18 @@ void SessionChannel::release_fds() {
   }
   m_input.clear();
   m_sftp.reset();
-}
-
-void SessionChannel::sftp_step() {
-  // Also called from add_pollfds(): the peer's window may have opened since, and the loop sends
-  // what we queue here before it polls (session.cpp).
-  m_sftp->pump();
-  if (auto status = m_sftp->exit_status()) {
-    m_exited = true;
-    m_wait_status = W_EXITCODE(*status, 0);
-    maybe_finish();
+  if (m_sftp_log) {
+    // The channel went away under a running internal-sftp: with its pipes closed the child
+    // ends at once ("session closed"), and those last lines belong in the log, as they did when
+    // the server ran in this process. They are waited for a bounded time.
+    drain_sftp_log(m_sftp_log.get(), 2000);
+    m_sftp_log.reset();
   }
 }
 
 void SessionChannel::add_pollfds(PollSet& set) {
   if (m_pidfd && !m_exited) set.add(m_pidfd.get(), POLLIN, this, kTagChild);
+  if (m_sftp_log) set.add(m_sftp_log.get(), POLLIN, this, kTagSftpLog);
   if (close_sent()) return;
   if (m_sftp) {
     sftp_step();
@@ -517,6 +490,9 @@ void SessionChannel::on_poll(int tag, short revents) {
     case kTagChild:
       child_exited();
       break;
+    case kTagSftpLog:
+      if (m_sftp_log && !relay_sftp_log(m_sftp_log.get())) m_sftp_log.reset();
+      break;
   }
   maybe_finish();
 }
@@ -544,6 +520,11 @@ void SessionChannel::child_exited() {
   m_exited = true;
   m_wait_status = r == m_pid ? status : 0;
   m_pidfd.reset();
+  // internal-sftp: every line it logged is queued by now; none may follow the session's end.
+  if (m_sftp_log) {
+    drain_sftp_log(m_sftp_log.get(), 0);
+    m_sftp_log.reset();
+  }
   if (m_pty && m_pty->master) {
     // Drain what the shell wrote; the master reports EIO once no slave is left open, and
     // that ends the output (a background job of the shell got SIGHUP with it).

@@ -65,7 +65,7 @@ class SessionChannel final : public Channel {
   void on_close() override;
 
  private:
-  enum Tag { kTagStdin, kTagStdout, kTagStderr, kTagPtyRead, kTagPtyWrite, kTagChild };
+  enum Tag { kTagStdin, kTagStdout, kTagStderr, kTagPtyRead, kTagPtyWrite, kTagChild, kTagSftpLog };
 
   bool request_pty(Reader& args);
   bool request_window_change(Reader& args);
@@ -81,7 +81,10 @@ class SessionChannel final : public Channel {
   // The rc file before internal-sftp, which has no child to run it in (user_rc.h).
   void run_rc_discarding_output(const std::string& rc, const std::string& input,
                                 const std::vector<std::string>& env);
-  // internal-sftp runs in this process (sftp_channel.h): moves its replies, ends the session.
+  // internal-sftp (session_channel_sftp.cpp): starts its child, or for ForceCommand
+  // internal-sftp and a shell or exec request the refusal, which sftp_step() sends.
+  bool start_internal_sftp(const std::string& command, bool subsystem_request,
+                           const std::string& session_type);
   void sftp_step();
   // Starts the child: `command` unset for a shell.
   bool start(std::optional<std::string> command, const std::string& subsystem);
@@ -112,7 +115,8 @@ class SessionChannel final : public Channel {
   int m_x11_display = -1;  // x11-req accepted: the display, its cookie and screen
   std::string m_x11_proto, m_x11_cookie;
   uint32_t m_x11_screen = 0;
-  std::unique_ptr<SftpChannel> m_sftp;  // internal-sftp instead of a child
+  std::unique_ptr<SftpChannel> m_sftp;  // ForceCommand internal-sftp's refusal of a shell
+  UniqueFd m_sftp_log;                  // internal-sftp's log lines (sftp_child.h)
 };
 
 }  // namespace postern::session

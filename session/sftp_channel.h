@@ -1,17 +1,18 @@
 // internal-sftp (sshd_config(5) Subsystem and ForceCommand): the SFTP server of sftp-server/ run
-// inside the session process on a session channel's data, with no child and no exec, so it works
-// in a ChrootDirectory that holds no binaries at all.
+// on a session channel's data with no exec, so it works in a ChrootDirectory that holds no
+// binaries at all. It runs in a forked child of the session process that holds neither the
+// monitor channel nor the transport's keys (sftp_child.h), which relays the channel over pipes.
 //
-// The session channel lends it three things (Io): how much it may send now, a way to send, and a
-// way to give window back. Requests run as the channel data arrives; replies leave as the peer's
-// window allows; while the server holds back (reply backlog, or a whole request waiting), the
-// channel window stays shut instead of buffering more (server.h).
+// Its host lends it three things (Io): how much it may send now, a way to send, and a way to give
+// window back. Requests run as the data arrives; replies leave as there is room; while the server
+// holds back (reply backlog, or a whole request waiting), no more input is taken instead of
+// buffering more (server.h).
 //
 // The flags are sftp-server(8)'s. As OpenSSH's internal-sftp does, the server logs at its own
-// level: ERROR unless -l says otherwise; the session's other lines keep the session's level. The
-// log still goes to the monitor (common/log.h sink), so logging works inside a chroot; each line
-// carries -f's facility, which the monitor uses for it instead of SyslogFacility. -u is the
-// umask of the SFTP server's file creations only; the session's own children keep theirs.
+// level: ERROR unless -l says otherwise. The log still reaches the monitor (through the session
+// process, sftp_child.h), so logging works inside a chroot; each line carries -f's facility,
+// which the monitor uses for it instead of SyslogFacility. -u is the umask of the SFTP server's
+// file creations only.
 #pragma once
 
 #include <sys/types.h>

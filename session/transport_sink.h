@@ -17,6 +17,7 @@ class TransportSink final : public PacketSink {
   void commit_packet() override { m_t.commit_packet(); }
   void send_unimplemented() override { m_t.send_unimplemented(); }
   size_t queued_bytes() const override { return m_t.output_backlog(); }
+  void forget_secrets() override { m_t.forget_secrets(); }
 
  private:
   net::Transport& m_t;
