@@ -34,8 +34,9 @@ constexpr const char* kPasswordChangeCommand =
 }  // namespace
 
 bool Monitor::handle_kbdint(Channel& ch, Message& m) {
-  // A conversation PAM refused is answered no sooner than the password method's floor after the
-  // request that ended it (monitor/auth_password.h), whatever the user.
+  // A conversation PAM refused is answered no sooner than the password method's floor, or the
+  // delay PAM's modules asked for, after the request that ended it (monitor/auth_password.h),
+  // whatever the user.
   auto start = std::chrono::steady_clock::now();
   switch (m.type) {
     case KbdintStartRequest::kType: {
@@ -58,7 +59,7 @@ bool Monitor::handle_kbdint(Channel& ch, Message& m) {
                     m_user ? "" : "invalid user ", m_user_name.c_str(), m_peer.address.c_str(),
                     m_peer.port);
       kbdint_outcome(step, reply);
-      if (reply.done && !reply.ok) pad_failure(start);
+      if (reply.done && !reply.ok) pad_failure(start, m_pam->fail_delay());
       ch.send(reply);
       return true;
     }
@@ -96,7 +97,7 @@ bool Monitor::handle_kbdint(Channel& ch, Message& m) {
                     m_peer.port);
       KbdintReply reply;
       kbdint_outcome(step, reply);
-      if (reply.done && !reply.ok) pad_failure(start);
+      if (reply.done && !reply.ok) pad_failure(start, m_pam->fail_delay());
       ch.send(reply);
       return true;
     }

@@ -6,6 +6,7 @@
 #include <shadow.h>
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -57,7 +58,14 @@ bool shadow_check(const std::string& user, ByteView password, bool permit_empty)
 
 struct PamPassword {
   std::string password;
+  std::chrono::microseconds fail_delay{0};  // what the modules asked (PAM_FAIL_DELAY)
 };
+
+// libpam's failure delay, taken over as PamContext does (monitor/pam_context.cpp says why).
+void record_fail_delay(int status, unsigned usec, void* data) {
+  if (data != nullptr && status != PAM_SUCCESS)
+    static_cast<PamPassword*>(data)->fail_delay = std::chrono::microseconds(usec);
+}
 
 // The conversation for the password method: the one secret the client sent answers the hidden
 // prompts; a visible prompt (a second question) cannot be answered by this method.
@@ -92,8 +100,8 @@ fail:
   return PAM_CONV_ERR;
 }
 
-bool pam_check(const std::string& user, ByteView password, bool permit_empty,
-               const Endpoint& peer) {
+bool pam_check(const std::string& user, ByteView password, bool permit_empty, const Endpoint& peer,
+               std::chrono::microseconds& fail_delay) {
   PamPassword data{as_string(password)};
   pam_conv conv{password_conversation, &data};
   pam_handle_t* pamh = nullptr;
@@ -104,6 +112,7 @@ bool pam_check(const std::string& user, ByteView password, bool permit_empty,
   }
   ::pam_set_item(pamh, PAM_RHOST, peer.host().c_str());  // UseDNS: the verified name
   ::pam_set_item(pamh, PAM_TTY, "ssh");
+  ::pam_set_item(pamh, PAM_FAIL_DELAY, reinterpret_cast<const void*>(&record_fail_delay));
   rc = ::pam_authenticate(pamh, permit_empty ? 0 : PAM_DISALLOW_NULL_AUTHTOK);
   if (rc == PAM_SUCCESS) {
     rc = ::pam_acct_mgmt(pamh, permit_empty ? 0 : PAM_DISALLOW_NULL_AUTHTOK);
@@ -117,6 +126,7 @@ bool pam_check(const std::string& user, ByteView password, bool permit_empty,
   }
   ::pam_end(pamh, rc);
   ::explicit_bzero(data.password.data(), data.password.size());
+  fail_delay = data.fail_delay;
   return rc == PAM_SUCCESS;
 }
 
@@ -152,12 +162,14 @@ const std::string& dummy_password_hash() {
   return setting;
 }
 
-std::chrono::nanoseconds failure_padding(std::chrono::nanoseconds spent) {
-  return spent < kFailureFloor ? kFailureFloor - spent : std::chrono::nanoseconds(0);
+std::chrono::nanoseconds failure_padding(std::chrono::nanoseconds spent,
+                                         std::chrono::nanoseconds pam_delay) {
+  std::chrono::nanoseconds floor = std::max<std::chrono::nanoseconds>(kFailureFloor, pam_delay);
+  return spent < floor ? floor - spent : std::chrono::nanoseconds(0);
 }
 
-void pad_failure(Clock::time_point start) {
-  auto rest = failure_padding(Clock::now() - start);
+void pad_failure(Clock::time_point start, std::chrono::nanoseconds pam_delay) {
+  auto rest = failure_padding(Clock::now() - start, pam_delay);
   if (rest > std::chrono::nanoseconds(0)) std::this_thread::sleep_for(rest);
 }
 
@@ -176,6 +188,7 @@ bool check_password(const PasswordAttempt& a, const config::ServerConfig& config
   // accepts (what OpenSSH's sshd does); without, crypt(3) of the system's own method and cost.
   // Neither the right password of a denied account nor the absence of one shows in the timing.
   bool must_fail = !a.user_valid || root_refused;
+  std::chrono::microseconds pam_delay{0};
   ByteView password = must_fail ? as_bytes(kImpossiblePassword) : a.password;
   if (!enabled || empty_refused) {
     // Decided by the request alone (the same for every user): the cost of a check, no PAM.
@@ -183,8 +196,9 @@ bool check_password(const PasswordAttempt& a, const config::ServerConfig& config
   } else if (config.use_pam && a.pam != nullptr) {
     // The account stage runs later, once every method AuthenticationMethods asks for succeeded.
     ok = a.pam->authenticate_password(a.user, password, config.permit_empty_passwords);
+    pam_delay = a.pam->fail_delay();
   } else if (config.use_pam) {
-    ok = pam_check(a.user, password, config.permit_empty_passwords, peer);
+    ok = pam_check(a.user, password, config.permit_empty_passwords, peer, pam_delay);
   } else if (!a.user_valid) {
     crypt_matches(dummy_password_hash(), a.password, false);
   } else {
@@ -195,7 +209,7 @@ bool check_password(const PasswordAttempt& a, const config::ServerConfig& config
   if (ok) return true;
   log_info("Failed %s for %s%s from %s port %d ssh2", method, a.user_valid ? "" : "invalid user ",
            a.user.c_str(), peer.address.c_str(), peer.port);
-  pad_failure(start);
+  pad_failure(start, pam_delay);
   return false;
 }
 

@@ -58,14 +58,18 @@ const std::string& dummy_password_hash();
 // after its check began, whatever the reason, so a made-up user, a locked account and a wrong
 // password look alike. A floor, not a multiple of the time spent: work that differs would show
 // through a multiple. Above a yescrypt check on a loaded machine (25-40 ms measured on 2 busy
-// cores), far below PAM's own delay (pam_unix: about 2 s), which dominates under UsePAM yes.
+// cores, 150 ms at worst), below PAM's own delay (pam_unix: 2 s), which is a longer floor.
 inline constexpr std::chrono::milliseconds kFailureFloor{300};
 
-// How much longer a refusal that took `spent` so far must wait to reach the floor.
-std::chrono::nanoseconds failure_padding(std::chrono::nanoseconds spent);
+// How much longer a refusal that took `spent` so far must wait: up to kFailureFloor, or up to
+// `pam_delay` when PAM's modules asked for a longer one (PamDriver::fail_delay).
+std::chrono::nanoseconds failure_padding(std::chrono::nanoseconds spent,
+                                         std::chrono::nanoseconds pam_delay = {});
 
-// Sleeps out the rest of the floor for a refusal whose check began at `start`. The monitor serves
-// one connection and nothing else needs it meanwhile (LoginGraceTime is far longer).
-void pad_failure(std::chrono::steady_clock::time_point start);
+// Sleeps out the rest of that floor for a refusal whose check began at `start`. The monitor
+// serves one connection and nothing else needs it meanwhile (LoginGraceTime is far longer); PAM
+// would have slept as long inside pam_authenticate.
+void pad_failure(std::chrono::steady_clock::time_point start,
+                 std::chrono::nanoseconds pam_delay = {});
 
 }  // namespace postern::monitor

@@ -24,7 +24,8 @@ class RecordingPam : public PamDriver {
     std::string password;
   };
   std::vector<Call> calls;
-  std::string accepts;  // the one password this PAM accepts
+  std::string accepts;                 // the one password this PAM accepts
+  std::chrono::microseconds delay{0};  // what its modules ask to be delayed on failure
 
   bool authenticate_password(const std::string& user, ByteView password, bool) override {
     calls.push_back({user, std::string(password.begin(), password.end())});
@@ -34,6 +35,7 @@ class RecordingPam : public PamDriver {
   PamStep kbdint_answer(std::vector<SecretBytes>) override { return {true, false, {}, {}}; }
   void kbdint_abandon() override {}
   bool kbdint_running() const override { return false; }
+  std::chrono::microseconds fail_delay() const override { return delay; }
   PamAccount account(const std::string&) override { return PamAccount::kOk; }
   std::string take_messages() override { return {}; }
   bool open_session() override { return true; }
@@ -129,6 +131,21 @@ TEST(FailurePadding, FillsUpToTheFloorAndNoMore) {
   // Past the floor nothing is added: no doubling, which would scale with (and reveal) the work.
   EXPECT_EQ(failure_padding(kFailureFloor + 1ms), 0ms);
   EXPECT_EQ(failure_padding(3 * kFailureFloor), 0ms);
+}
+
+// PAM's modules asked for a longer delay (pam_unix: 2 s): that is the floor instead.
+TEST(FailurePadding, PamsDelayIsALongerFloor) {
+  EXPECT_EQ(failure_padding(100ms, 2s), 1900ms);
+  EXPECT_EQ(failure_padding(0ms, 10ms), kFailureFloor);
+  EXPECT_EQ(failure_padding(2500ms, 2s), 0ms);
+}
+
+// The delay PAM asked for reaches the padding: a refusal through PAM is padded to it.
+TEST_F(CheckPasswordTest, RefusalIsPaddedToPamsDelay) {
+  pam.delay = 700ms;
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(check("mallory", false, false, "s3cret"));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 700ms);
 }
 
 }  // namespace
