@@ -2,6 +2,7 @@
 // every method. The net child only relays: it sends the client's request and answers and gets
 // back the questions of each PAM conversation call, or the outcome. The PAM handle is the
 // monitor's (monitor/pam_context.h).
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "common/log.h"
 #include "common/protocol_error.h"
 #include "common/wire.h"
+#include "monitor/auth_password.h"
 #include "monitor/monitor.h"
 
 namespace postern::monitor {
@@ -32,6 +34,10 @@ constexpr const char* kPasswordChangeCommand =
 }  // namespace
 
 bool Monitor::handle_kbdint(Channel& ch, Message& m) {
+  // A conversation PAM refused is answered no sooner than the password method's floor, or the
+  // delay PAM's modules asked for, after the request that ended it (monitor/auth_password.h),
+  // whatever the user.
+  auto start = std::chrono::steady_clock::now();
   switch (m.type) {
     case KbdintStartRequest::kType: {
       auto req = ipc::decode<KbdintStartRequest>(m.data.view());
@@ -53,6 +59,7 @@ bool Monitor::handle_kbdint(Channel& ch, Message& m) {
                     m_user ? "" : "invalid user ", m_user_name.c_str(), m_peer.address.c_str(),
                     m_peer.port);
       kbdint_outcome(step, reply);
+      if (reply.done && !reply.ok) pad_failure(start, m_pam->fail_delay());
       ch.send(reply);
       return true;
     }
@@ -72,6 +79,16 @@ bool Monitor::handle_kbdint(Channel& ch, Message& m) {
       answers.reserve(n);
       for (uint32_t i = 0; i < n; ++i) answers.emplace_back(r.string(kMaxAnswer));
       r.expect_done("keyboard-interactive responses");
+      // An invalid user, and root when PermitRootLogin is not "yes" (sshd_config(5)), cannot log
+      // in whatever they answer. PAM still runs the conversation for the name the client gave,
+      // as for a wrong answer, but is given kImpossiblePassword for every answer (as OpenSSH's
+      // sshd does): a denied account's right password is then refused like a wrong one, PAM's
+      // failure delay included, instead of faster.
+      bool may_succeed =
+          m_user.has_value() &&
+          (m_user->uid != 0 || m_effective.permit_root_login == config::PermitRootLogin::kYes);
+      if (!may_succeed)
+        for (auto& a : answers) a = SecretBytes(as_bytes(kImpossiblePassword));
       // A count other than the prompts asked is a ProtocolError thrown by the PAM driver.
       PamStep step = m_pam->kbdint_answer(std::move(answers));
       if (!step.done)
@@ -80,6 +97,7 @@ bool Monitor::handle_kbdint(Channel& ch, Message& m) {
                     m_peer.port);
       KbdintReply reply;
       kbdint_outcome(step, reply);
+      if (reply.done && !reply.ok) pad_failure(start, m_pam->fail_delay());
       ch.send(reply);
       return true;
     }

@@ -8,6 +8,7 @@
 
 #include "common/ipc_messages.h"
 #include "common/wire.h"
+#include "monitor/auth_password.h"
 #include "monitor/monitor.h"
 #include "monitor/monitor_test_support.h"
 
@@ -181,6 +182,29 @@ TEST_F(KbdintTest, InvalidUserFailsEvenWhenPamSaysYes) {
   EXPECT_TRUE(r.done);
   EXPECT_FALSE(r.ok);
   EXPECT_NE(monitor->phase(), Phase::kAuthenticated);
+}
+
+// The conversation runs for a user who may not log in as for any other (no enumeration by
+// timing), but PAM never sees the client's answers: a denied account's right password must not
+// be refused faster than a wrong one (PAM's failure delay), as OpenSSH's sshd ensures.
+TEST_F(KbdintTest, InvalidUsersAnswersNeverReachPam) {
+  login_as("mallory");
+  pam.steps = {ask("", {{"Code: ", true}, {"PIN: ", false}}), finished(false)};
+  ASSERT_FALSE(call(KbdintStartRequest{""}).done);
+  auto r = call(KbdintResponseRequest{responses({"123", "4567"})});
+  EXPECT_TRUE(r.done);
+  EXPECT_FALSE(r.ok);
+  std::string impossible(kImpossiblePassword);
+  EXPECT_EQ(pam.answers, (std::vector<std::vector<std::string>>{{impossible, impossible}}));
+}
+
+TEST_F(KbdintTest, RefusedRootsAnswersNeverReachPam) {
+  login_as("root");  // default PermitRootLogin prohibit-password
+  pam.steps = {ask("", {{"Password: ", false}}), finished(false)};
+  call(KbdintStartRequest{""});
+  call(KbdintResponseRequest{responses({"root-pw"})});
+  EXPECT_EQ(pam.answers,
+            (std::vector<std::vector<std::string>>{{std::string(kImpossiblePassword)}}));
 }
 
 TEST_F(KbdintTest, RootNeedsPermitRootLoginYes) {

@@ -6,6 +6,7 @@
 #include <shadow.h>
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -19,23 +20,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Burned for users that do not exist, so their refusal costs what a real check costs.
-constexpr const char* kDummyHash = "$6$postern.dummy$";
+// If libxcrypt can make no setting of its default method (it always can on Debian), SHA-512 at
+// its default cost: still a real hash, never a match.
+constexpr const char* kFallbackDummy = "$6$postern.dummy$";
 
 std::string as_string(ByteView v) {
   return std::string(v.begin(), v.end());
-}
-
-// A refusal takes at least a minimum that depends on the user name only (not on whether it
-// exists or why it failed), so the answer's timing does not tell valid users from invalid ones.
-// The minimum doubles while the real work takes longer, like OpenSSH's.
-void pad_failure(Clock::time_point start, const std::string& user) {
-  uint64_t h = 1469598103934665603ull;  // FNV-1a
-  for (unsigned char c : user) h = (h ^ c) * 1099511628211ull;
-  auto target = std::chrono::microseconds(5000 + h % 4000);
-  auto spent = Clock::now() - start;
-  while (spent > target) target *= 2;
-  std::this_thread::sleep_for(target - spent);
 }
 
 bool equal_strings_ct(const std::string& a, const std::string& b) {
@@ -57,7 +47,7 @@ bool shadow_check(const std::string& user, ByteView password, bool permit_empty)
     long today = long(::time(nullptr) / 86400);
     if (sp->sp_expire > 0 && today >= sp->sp_expire) {
       log_info("Account %s has expired", user.c_str());
-      crypt_matches(kDummyHash, password, false);
+      crypt_matches(dummy_password_hash(), password, false);
       return false;
     }
   }
@@ -68,7 +58,14 @@ bool shadow_check(const std::string& user, ByteView password, bool permit_empty)
 
 struct PamPassword {
   std::string password;
+  std::chrono::microseconds fail_delay{0};  // what the modules asked (PAM_FAIL_DELAY)
 };
+
+// libpam's failure delay, taken over as PamContext does (monitor/pam_context.cpp says why).
+void record_fail_delay(int status, unsigned usec, void* data) {
+  if (data != nullptr && status != PAM_SUCCESS)
+    static_cast<PamPassword*>(data)->fail_delay = std::chrono::microseconds(usec);
+}
 
 // The conversation for the password method: the one secret the client sent answers the hidden
 // prompts; a visible prompt (a second question) cannot be answered by this method.
@@ -103,8 +100,8 @@ fail:
   return PAM_CONV_ERR;
 }
 
-bool pam_check(const std::string& user, ByteView password, bool permit_empty,
-               const Endpoint& peer) {
+bool pam_check(const std::string& user, ByteView password, bool permit_empty, const Endpoint& peer,
+               std::chrono::microseconds& fail_delay) {
   PamPassword data{as_string(password)};
   pam_conv conv{password_conversation, &data};
   pam_handle_t* pamh = nullptr;
@@ -115,6 +112,7 @@ bool pam_check(const std::string& user, ByteView password, bool permit_empty,
   }
   ::pam_set_item(pamh, PAM_RHOST, peer.host().c_str());  // UseDNS: the verified name
   ::pam_set_item(pamh, PAM_TTY, "ssh");
+  ::pam_set_item(pamh, PAM_FAIL_DELAY, reinterpret_cast<const void*>(&record_fail_delay));
   rc = ::pam_authenticate(pamh, permit_empty ? 0 : PAM_DISALLOW_NULL_AUTHTOK);
   if (rc == PAM_SUCCESS) {
     rc = ::pam_acct_mgmt(pamh, permit_empty ? 0 : PAM_DISALLOW_NULL_AUTHTOK);
@@ -128,6 +126,7 @@ bool pam_check(const std::string& user, ByteView password, bool permit_empty,
   }
   ::pam_end(pamh, rc);
   ::explicit_bzero(data.password.data(), data.password.size());
+  fail_delay = data.fail_delay;
   return rc == PAM_SUCCESS;
 }
 
@@ -140,11 +139,38 @@ bool crypt_matches(const std::string& hash, ByteView password, bool permit_empty
   std::string pw = as_string(password);
   crypt_data cd;
   std::memset(&cd, 0, sizeof(cd));
-  const char* out = ::crypt_r(pw.c_str(), unusable ? kDummyHash : hash.c_str(), &cd);
+  const char* out =
+      ::crypt_r(pw.c_str(), unusable ? dummy_password_hash().c_str() : hash.c_str(), &cd);
   bool ok = !unusable && out != nullptr && out[0] != '*' && equal_strings_ct(out, hash);
   ::explicit_bzero(pw.data(), pw.size());
   ::explicit_bzero(&cd, sizeof(cd));
   return ok;
+}
+
+const std::string& dummy_password_hash() {
+  // Made once per process (the monitor serves one connection): a random salt, and no hashing
+  // here, so the first invalid user does not pay for it. crypt(3) with only the setting costs
+  // what it costs with a full hash.
+  static const std::string setting = [] {
+    std::string s = kFallbackDummy;
+    if (char* def = ::crypt_gensalt_ra(nullptr, 0, nullptr, 0)) {
+      s = def;
+      std::free(def);
+    }
+    return s;
+  }();
+  return setting;
+}
+
+std::chrono::nanoseconds failure_padding(std::chrono::nanoseconds spent,
+                                         std::chrono::nanoseconds pam_delay) {
+  std::chrono::nanoseconds floor = std::max<std::chrono::nanoseconds>(kFailureFloor, pam_delay);
+  return spent < floor ? floor - spent : std::chrono::nanoseconds(0);
+}
+
+void pad_failure(Clock::time_point start, std::chrono::nanoseconds pam_delay) {
+  auto rest = failure_padding(Clock::now() - start, pam_delay);
+  if (rest > std::chrono::nanoseconds(0)) std::this_thread::sleep_for(rest);
 }
 
 bool check_password(const PasswordAttempt& a, const config::ServerConfig& config,
@@ -156,25 +182,34 @@ bool check_password(const PasswordAttempt& a, const config::ServerConfig& config
   bool enabled = a.keyboard_interactive ? config.kbd_interactive_authentication && config.use_pam
                                         : config.password_authentication;
   const char* method = a.keyboard_interactive ? "keyboard-interactive/pam" : "password";
-  if (!a.user_valid || !enabled || empty_refused) {
-    crypt_matches(kDummyHash, a.password, false);
+  // An invalid user, and root when PermitRootLogin does not admit passwords (sshd_config(5)),
+  // fail whatever the password, but by the same path as a wrong password for a real account:
+  // with UsePAM, pam_authenticate for the name the client gave, with a password no module
+  // accepts (what OpenSSH's sshd does); without, crypt(3) of the system's own method and cost.
+  // Neither the right password of a denied account nor the absence of one shows in the timing.
+  bool must_fail = !a.user_valid || root_refused;
+  std::chrono::microseconds pam_delay{0};
+  ByteView password = must_fail ? as_bytes(kImpossiblePassword) : a.password;
+  if (!enabled || empty_refused) {
+    // Decided by the request alone (the same for every user): the cost of a check, no PAM.
+    crypt_matches(dummy_password_hash(), a.password, false);
   } else if (config.use_pam && a.pam != nullptr) {
     // The account stage runs later, once every method AuthenticationMethods asks for succeeded.
-    ok = a.pam->authenticate_password(a.user, a.password, config.permit_empty_passwords);
+    ok = a.pam->authenticate_password(a.user, password, config.permit_empty_passwords);
+    pam_delay = a.pam->fail_delay();
   } else if (config.use_pam) {
-    ok = pam_check(a.user, a.password, config.permit_empty_passwords, peer);
+    ok = pam_check(a.user, password, config.permit_empty_passwords, peer, pam_delay);
+  } else if (!a.user_valid) {
+    crypt_matches(dummy_password_hash(), a.password, false);
   } else {
+    // Root's own hash is checked (it costs what it costs) but cannot let a refused root in.
     ok = shadow_check(a.user, a.password, config.permit_empty_passwords);
   }
-  if (ok && root_refused) {
-    // The password was right, but PermitRootLogin does not admit passwords (sshd_config(5)).
-    log_info("ROOT LOGIN REFUSED FROM %s port %d", peer.address.c_str(), peer.port);
-    ok = false;
-  }
+  if (must_fail) ok = false;
   if (ok) return true;
   log_info("Failed %s for %s%s from %s port %d ssh2", method, a.user_valid ? "" : "invalid user ",
            a.user.c_str(), peer.address.c_str(), peer.port);
-  pad_failure(start, a.user);
+  pad_failure(start, pam_delay);
   return false;
 }
 

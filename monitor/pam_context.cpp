@@ -73,7 +73,21 @@ bool PamContext::start(const std::string& user) {
   std::string conn = "SSH_CONNECTION=" + m_peer.address + " " + std::to_string(m_peer.port) + " " +
                      m_local.address + " " + std::to_string(m_local.port);
   ::pam_putenv(m_pamh, conn.c_str());
+  // libpam's own failure delay is random around what the modules ask (±50%), but on Debian 12
+  // (Linux-PAM 1.5.2) the randomness is seeded by time(NULL) and can be predicted; and pam_unix
+  // hashes the password only for accounts that exist. So the delay is taken over (pam_start(3),
+  // PAM_FAIL_DELAY): recorded here, slept by the monitor from the start of the check, which
+  // hides the hashing under it (monitor/auth_password.h pad_failure).
+  ::pam_set_item(m_pamh, PAM_FAIL_DELAY, reinterpret_cast<const void*>(&record_fail_delay));
   return true;
+}
+
+// Called by libpam at the end of every pam_authenticate with the conversation's appdata (this).
+void PamContext::record_fail_delay(int status, unsigned usec, void* data) {
+  auto* self = static_cast<PamContext*>(data);
+  if (self != nullptr)
+    self->m_fail_delay =
+        status == PAM_SUCCESS ? std::chrono::microseconds(0) : std::chrono::microseconds(usec);
 }
 
 // ---- keyboard-interactive ---------------------------------------------------------------------
@@ -89,6 +103,7 @@ PamStep PamContext::kbdint_start(const std::string& user, bool permit_empty) {
     m_answers.clear();
     m_kbdint_rc = PAM_AUTH_ERR;
   }
+  m_fail_delay = std::chrono::microseconds(0);
   pam_conv conv{kbdint_conversation, this};
   ::pam_set_item(m_pamh, PAM_CONV, &conv);
   m_thread = std::thread([this, permit_empty] { run_kbdint(auth_flags(permit_empty)); });
@@ -279,6 +294,7 @@ bool PamContext::authenticate_password(const std::string& user, ByteView passwor
   kbdint_abandon();
   if (!start(user)) return false;
   m_password.assign(password.begin(), password.end());
+  m_fail_delay = std::chrono::microseconds(0);
   pam_conv conv{password_conversation, this};
   ::pam_set_item(m_pamh, PAM_CONV, &conv);
   int rc = ::pam_authenticate(m_pamh, auth_flags(permit_empty));

@@ -37,6 +37,7 @@ class PamContext : public PamDriver {
   bool kbdint_running() const override { return m_thread.joinable(); }
   bool authenticate_password(const std::string& user, ByteView password,
                              bool permit_empty) override;
+  std::chrono::microseconds fail_delay() const override { return m_fail_delay; }
   PamAccount account(const std::string& user) override;
   std::string take_messages() override;
   bool open_session() override;
@@ -52,6 +53,7 @@ class PamContext : public PamDriver {
   static int kbdint_conversation(int n, const pam_message** msg, pam_response** resp, void* data);
   static int password_conversation(int n, const pam_message** msg, pam_response** resp, void* data);
   static int quiet_conversation(int n, const pam_message** msg, pam_response** resp, void* data);
+  static void record_fail_delay(int status, unsigned usec, void* data);
 
   std::string m_service;
   Endpoint m_peer;
@@ -59,6 +61,8 @@ class PamContext : public PamDriver {
   pam_handle_t* m_pamh = nullptr;
   std::string m_user;
   int m_last_rc = PAM_SUCCESS;
+  // What the last pam_authenticate's modules asked to be delayed on failure (PAM_FAIL_DELAY).
+  std::chrono::microseconds m_fail_delay{0};
   bool m_account_done = false;
   PamAccount m_account = PamAccount::kDenied;
   bool m_creds = false;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -23,6 +24,7 @@ namespace {
 
 constexpr const char* kMatrix = "/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_matrix.so";
 constexpr const char* kWrapper = "/usr/lib/x86_64-linux-gnu/libpam_wrapper.so";
+constexpr const char* kFailDelay = "/usr/lib/x86_64-linux-gnu/security/pam_faildelay.so";
 
 std::string read_file(const std::string& path) {
   std::ifstream f(path);
@@ -55,6 +57,9 @@ std::string read_file(const std::string& path) {
       << "auth required " << matrix("postern-session") << "account required "
       << matrix("postern-session") << "session required " << module
       << " setenv=POSTERN_FROM_PAM=yes\n";
+  // A failure delay of 10 s (libpam makes it 5-15 s), far longer than the test may take.
+  std::ofstream(dir + "/postern-delay") << "auth optional " << kFailDelay << " delay=10000000\n"
+                                        << "auth required " << matrix("postern-delay");
   ::setenv("LD_PRELOAD", kWrapper, 1);
   ::setenv("PAM_WRAPPER", "1", 1);
   ::setenv("PAM_WRAPPER_SERVICE_DIR", dir.c_str(), 1);
@@ -172,6 +177,20 @@ TEST_F(PamContextTest, PasswordMethodAndExpiredAccount) {
   EXPECT_FALSE(pam->authenticate_password("alice", as_bytes("wrong"), false));
   EXPECT_TRUE(pam->authenticate_password("alice", as_bytes("secret"), false));
   EXPECT_EQ(pam->account("alice"), PamAccount::kPasswordExpired);
+}
+
+// The delay the modules ask for on failure is reported to the monitor, which pads the refusal to
+// it from the start of the check (monitor/auth_password.h); libpam does not sleep it itself.
+TEST_F(PamContextTest, FailureDelayIsLeftToTheMonitor) {
+  using namespace std::chrono_literals;
+  auto pam = make("postern-delay");
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(pam->authenticate_password("alice", as_bytes("wrong"), false));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);  // libpam would sleep at least 5 s
+  EXPECT_GE(pam->fail_delay(), 5s);
+  EXPECT_LE(pam->fail_delay(), 15s);
+  EXPECT_TRUE(pam->authenticate_password("alice", as_bytes("secret"), false));
+  EXPECT_EQ(pam->fail_delay(), 0s);
 }
 
 TEST_F(PamContextTest, SessionEnvironment) {

@@ -4,6 +4,7 @@
 // keyboard-interactive conversation and never sees the handle.
 #pragma once
 
+#include <chrono>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -59,6 +60,13 @@ class PamDriver {
   // The password method: one pam_authenticate answered with `password`. True on success.
   virtual bool authenticate_password(const std::string& user, ByteView password,
                                      bool permit_empty) = 0;
+
+  // The failure delay the modules asked for (pam_fail_delay(3): pam_unix's 2 s, pam_faildelay's)
+  // in the last pam_authenticate, as libpam randomised it; zero when none. libpam does not sleep
+  // it: the monitor pads the refusal to it (monitor/auth_password.h pad_failure), measured from
+  // the start of the check, so what a module does only for real accounts (pam_unix hashes the
+  // password only when the user exists) does not show through.
+  virtual std::chrono::microseconds fail_delay() const { return {}; }
 
   // pam_acct_mgmt for the user, once per connection (a keyboard-interactive conversation runs it
   // itself; its result is kept). Logs nothing.

@@ -248,6 +248,68 @@ def ssh_password(server, password, command="echo pw-ok", tty=False):
     return subprocess.run(args + [command], capture_output=True, text=True, timeout=60)
 
 
+# ---- users that may not log in go through PAM too (issue 10: enumeration by timing) ---------------
+
+# pam_exec runs before pam_matrix and records, per call, the user PAM was started for and the
+# password it was given (expose_authtok: on stdin, after asking for it through the conversation).
+RECORD_AUTHTOK = "auth required pam_exec.so expose_authtok quiet {dir}/authtok.sh\n"
+
+
+def record_authtok(tmp_path):
+    script = tmp_path / "authtok.sh"
+    script.write_text("#!/bin/sh\nn=$(ls {0} | wc -l)\ncat > {0}/$PAM_USER.$n\n".format(
+        tmp_path / "calls"))
+    script.chmod(0o755)
+    (tmp_path / "calls").mkdir()
+
+    def calls():
+        """[(user, password)] in call order."""
+        out = []
+        for f in sorted((tmp_path / "calls").iterdir(), key=lambda f: int(f.suffix[1:])):
+            out.append((f.stem, f.read_bytes().rstrip(b"\0").decode(errors="replace")))
+        return out
+    return calls
+
+
+def test_invalid_user_password_goes_through_pam(pam_server, tmp_path):
+    """As OpenSSH's sshd does: a user who does not exist is not refused on the side, which answers
+    faster than PAM (pam_unix's failure delay); pam_authenticate runs for the name the client gave,
+    with a password no module can accept in place of the one the client sent."""
+    if not shutil.which("sshpass"):
+        pytest.skip("sshpass not installed")
+    calls = record_authtok(tmp_path)
+    s = pam_server(RECORD_AUTHTOK + MATRIX_AUTH + MATRIX_ACCOUNT)
+    args = ["sshpass", "-p", SECRET] + s.ssh_args(user="postern-nosuchuser", options=(
+        "BatchMode=no", "PreferredAuthentications=password", "NumberOfPasswordPrompts=1",
+        "PubkeyAuthentication=no"))
+    r = subprocess.run(args + ["echo pw-ok"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 255 and "pw-ok" not in r.stdout
+    assert s.wait_log("Failed password for invalid user postern-nosuchuser from 127.0.0.1 port ")
+    got = calls()
+    assert [u for u, _ in got] == ["postern-nosuchuser"], (got, s.log_text())
+    assert got[0][1] not in ("", SECRET), got
+    # The same stack for the real user sees the client's password.
+    r = ssh_password(s, SECRET)
+    assert r.returncode == 0 and r.stdout == "pw-ok\n", r.stderr + s.log_text()
+    assert calls()[1] == (TEST_USER, SECRET)
+
+
+def test_denied_user_kbdint_never_gives_pam_the_answers(pam_server, tmp_path):
+    """A real account that DenyUsers refuses: PAM runs the conversation, but never with the
+    client's answers, so a right password is not told apart from a wrong one by PAM's failure
+    delay (or by anything else a module does on success)."""
+    calls = record_authtok(tmp_path)
+    s = pam_server(RECORD_AUTHTOK + MATRIX_AUTH + MATRIX_ACCOUNT, f"DenyUsers {TEST_USER}\n")
+    rounds, out, err = kbdint(s.port, answer_by_prompt(ANSWERS))
+    assert out is None and isinstance(err, paramiko.AuthenticationException), (err, rounds)
+    assert rounds and rounds[0][1] == [("Password: ", False)], rounds
+    assert s.wait_log(f"Failed keyboard-interactive/pam for invalid user {TEST_USER} from ")
+    got = calls()
+    assert [u for u, _ in got] == [TEST_USER], (got, s.log_text())
+    assert got[0][1] not in ("", SECRET), got
+    assert "pam_authenticate = 0" not in s.log_text()
+
+
 # ---- password change on expiry -------------------------------------------------------------------
 
 EXPIRED = ("account required {test_module} expired changed={dir}/changed\n"

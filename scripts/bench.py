@@ -10,6 +10,9 @@ Figures (as in shared/BASELINE.md):
   sftp       MB/s of a put and a get with the stock sftp client (postern's sftp-server against
              OpenSSH's, each behind its own sshd)
   memory     PSS KiB of the server's processes per idle session
+  auth-timing (only when asked: --auth-timing or --only auth-timing) postern's refusal of a wrong
+             password, real user against one that does not exist, UsePAM yes and no: median, p10,
+             p90 ms and the ratio (scripts/bench_auth_timing.py)
 """
 
 import argparse
@@ -292,8 +295,13 @@ def main():
     ap.add_argument("--runs", type=int, default=30, help="handshakes per server")
     ap.add_argument("--sessions", type=int, default=10, help="idle sessions for the memory figure")
     ap.add_argument("--only", default="handshake,upload,forward,sftp,memory")
+    ap.add_argument("--auth-timing", action="store_true",
+                    help="only the auth-timing figures (same as --only auth-timing)")
+    ap.add_argument("--attempts", type=int, default=20,
+                    help="auth-timing: refused passwords per user and UsePAM setting")
     a = ap.parse_args()
-    only = a.only.split(",")
+    only = ["auth-timing"] if a.auth_timing else a.only.split(",")
+    server_figures = [f for f in only if f != "auth-timing"]
 
     work = Path(tempfile.mkdtemp(prefix="postern-bench-"))
     os.chmod(work, 0o755)
@@ -307,8 +315,13 @@ def main():
                SshdLike("openssh", "/usr/sbin/sshd", work, keys, "/usr/lib/openssh/sftp-server")]
     if shutil.which("dropbear"):
         targets.append(Dropbear("dropbear", work, keys))
+    if not server_figures:
+        targets = []
     results = {}
     try:
+        if "auth-timing" in only:
+            import bench_auth_timing  # scripts/: paramiko is needed for this figure only
+            bench_auth_timing.run(BUILD, work, keys, a.attempts)
         for t in targets:
             t.start()
             r = results.setdefault(t.name, {})
@@ -332,6 +345,8 @@ def main():
         subprocess.run(["userdel", "-r", USER], stderr=subprocess.DEVNULL)
         shutil.rmtree(work, ignore_errors=True)
 
+    if not server_figures:
+        return 0
     names = [t.name for t in targets]
     print(f"\n{'figure':52}" + "".join(f"{n:>12}" for n in names) + "   postern/openssh")
 
