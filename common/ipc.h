@@ -59,6 +59,26 @@ void write_field(Writer& w, const BlobList& v);
 void write_field(Writer& w, const SecretBytes& v);
 void write_field(Writer& w, const Int32& v);
 
+template <typename T>
+concept HasFields = requires(T t) {
+  t.fields();
+};
+
+template <typename Msg>
+void decode_fields(Reader& r, Msg& m);
+template <typename Msg>
+void encode_fields(Writer& w, Msg& m);
+
+// A message struct inside another (KbdintReply's AuthOutcome): its fields in order, no type byte.
+template <HasFields T>
+void read_field(Reader& r, T& v) {
+  decode_fields(r, v);
+}
+template <HasFields T>
+void write_field(Writer& w, T& v) {
+  encode_fields(w, v);
+}
+
 template <typename Msg>
 void decode_fields(Reader& r, Msg& m) {
   std::apply([&](auto&... f) { (read_field(r, f), ...); }, m.fields());

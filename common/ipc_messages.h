@@ -190,18 +190,23 @@ struct KeyAllowedRequest {
   auto fields() { return std::tie(algorithm, key, with_signature); }
 };
 
+// The outcome of an authentication attempt, whatever the method (publickey signature, password,
+// keyboard-interactive, hostbased): what SSH_MSG_USERAUTH_SUCCESS / FAILURE (RFC 4252 §5.1) need.
 //   byte   19
 //   bool   ok          the method succeeded
-//   bool   exceeded
+//   bool   exceeded    MaxAuthTries reached: the connection ends
 //   bool   partial     it succeeded, but AuthenticationMethods wants more (RFC 4252 §5.1)
 //   string[] methods   with partial: the methods that may continue
-struct KeyVerifyReply {
+//   string banner      text PAM's account stage showed ("password expired"), for
+//                      SSH_MSG_USERAUTH_BANNER before success; "" for none
+struct AuthOutcome {
   static constexpr uint8_t kType = 19;
   bool ok = false;
   bool exceeded = false;
   bool partial = false;
   StringList methods;
-  auto fields() { return std::tie(ok, exceeded, partial, methods); }
+  std::string banner;
+  auto fields() { return std::tie(ok, exceeded, partial, methods, banner); }
 };
 // Checks a publickey signature. The monitor rebuilds nothing from the child's word: it parses
 // `signed_data` itself (RFC 4252 §7; publickey-hostbound-v00@openssh.com adds the host key) and
@@ -213,7 +218,7 @@ struct KeyVerifyReply {
 //   string signed_data
 struct KeyVerifyRequest {
   static constexpr uint8_t kType = 18;
-  using Reply = KeyVerifyReply;
+  using Reply = AuthOutcome;
   std::string algorithm;
   Bytes key;
   Bytes signature;
@@ -221,33 +226,16 @@ struct KeyVerifyRequest {
   auto fields() { return std::tie(algorithm, key, signature, signed_data); }
 };
 
-//   byte   31
-//   bool   ok          the method succeeded
-//   bool   exceeded    MaxAuthTries reached
-//   bool   partial     it succeeded, but AuthenticationMethods wants more (RFC 4252 §5.1)
-//   string[] methods   with partial: the methods that may continue
-//   string banner      text PAM's account stage showed, for SSH_MSG_USERAUTH_BANNER ("" for none)
-struct PasswordReply {
-  static constexpr uint8_t kType = 31;
-  bool ok = false;
-  bool exceeded = false;
-  bool partial = false;
-  StringList methods;
-  std::string banner;  // what PAM's account stage said ("password expired"), shown before success
-  auto fields() { return std::tie(ok, exceeded, partial, methods, banner); }
-};
-// A "password" request (RFC 4252 §8) without a change of password, or the answer to the one
-// hidden prompt of "keyboard-interactive" (RFC 4256); the monitor checks it through PAM or the
-// shadow database (monitor/auth_password.h).
+// A "password" request (RFC 4252 §8) without a change of password; the monitor checks it
+// through PAM or the shadow database (monitor/auth_password.h). keyboard-interactive has its own
+// requests below.
 //   byte   30
 //   string password    (secret)
-//   bool   keyboard_interactive
 struct PasswordRequest {
   static constexpr uint8_t kType = 30;
-  using Reply = PasswordReply;
+  using Reply = AuthOutcome;
   SecretBytes password;
-  bool keyboard_interactive = false;
-  auto fields() { return std::tie(password, keyboard_interactive); }
+  auto fields() { return std::tie(password); }
 };
 
 // ---- Net child → monitor: keyboard-interactive through PAM (RFC 4256) ------------------------
@@ -257,20 +245,15 @@ struct PasswordRequest {
 //   string   instruction   (not done) PAM_TEXT_INFO / PAM_ERROR_MSG lines, shown before the prompts
 //   string[] prompts       (not done) the questions of one PAM conversation call (may be none)
 //   string   echo          (not done) one byte per prompt: 1 when the answer may be echoed
-//   bool     ok, exceeded, partial; string[] methods   (done) as PasswordReply
+//   AuthOutcome outcome    (done) its fields, without the type byte
 struct KbdintReply {
   static constexpr uint8_t kType = 91;
   bool done = false;
   std::string instruction;
   StringList prompts;
   Bytes echo;
-  bool ok = false;
-  bool exceeded = false;
-  bool partial = false;
-  StringList methods;
-  auto fields() {
-    return std::tie(done, instruction, prompts, echo, ok, exceeded, partial, methods);
-  }
+  AuthOutcome outcome;
+  auto fields() { return std::tie(done, instruction, prompts, echo, outcome); }
 };
 // A "keyboard-interactive" request (RFC 4256 §3.1): the monitor starts a PAM conversation for the
 // user and answers with its first questions. A new request abandons a running conversation.
@@ -293,19 +276,6 @@ struct KbdintResponseRequest {
   auto fields() { return std::tie(responses); }
 };
 
-//   byte   45
-//   bool   ok          the method succeeded
-//   bool   exceeded    MaxAuthTries reached
-//   bool   partial     it succeeded, but AuthenticationMethods wants more (RFC 4252 §5.1)
-//   string[] methods   with partial: the methods that may continue
-struct HostbasedReply {
-  static constexpr uint8_t kType = 45;
-  bool ok = false;
-  bool exceeded = false;
-  bool partial = false;
-  StringList methods;
-  auto fields() { return std::tie(ok, exceeded, partial, methods); }
-};
 // A "hostbased" request (RFC 4252 §9), decided whole by the monitor (monitor/auth_hostbased.h):
 // HostbasedAcceptedAlgorithms, the rhosts files, known_hosts, and the signature, verified over
 // data the monitor builds from its own session identifier, user and service and these fields.
@@ -317,7 +287,7 @@ struct HostbasedReply {
 //   string signature
 struct HostbasedRequest {
   static constexpr uint8_t kType = 44;
-  using Reply = HostbasedReply;
+  using Reply = AuthOutcome;
   std::string algorithm;
   Bytes key;
   std::string client_host;

@@ -135,10 +135,9 @@ std::optional<AuthorizedKeyOptions> SystemAuthBackend::certificate_authorized(
 }
 
 bool SystemAuthBackend::password_ok(const std::string& name, const UserInfo* user,
-                                    ByteView password, bool keyboard_interactive,
-                                    const config::ServerConfig& config, const Endpoint& peer) {
-  PasswordAttempt attempt{name, user != nullptr, user != nullptr && user->uid == 0, password,
-                          keyboard_interactive, pam};
+                                    ByteView password, const config::ServerConfig& config,
+                                    const Endpoint& peer) {
+  PasswordAttempt attempt{name, user != nullptr, user != nullptr && user->uid == 0, password, pam};
   return check_password(attempt, config, peer);
 }
 

@@ -23,8 +23,7 @@ class SystemAuthBackend : public AuthBackend {
                                                              const config::ServerConfig& config,
                                                              const Endpoint& peer) override;
   bool password_ok(const std::string& name, const UserInfo* user, ByteView password,
-                   bool keyboard_interactive, const config::ServerConfig& config,
-                   const Endpoint& peer) override;
+                   const config::ServerConfig& config, const Endpoint& peer) override;
   bool hostbased_authorized(const UserInfo& user, const HostbasedKey& key,
                             const std::string& client_host, const std::string& client_user,
                             const config::ServerConfig& config, const Endpoint& peer) override;

@@ -103,7 +103,7 @@ class KbdintTest : public ::testing::Test {
   void login_as(const std::string& user) {
     call(SignRequest{"ssh-ed25519", Bytes(32, 0x5a)});
     auto pw = call(PwnamRequest{user, "ssh-connection"});
-    ASSERT_EQ(monitor->phase(), Phase::kPubkey);
+    ASSERT_EQ(monitor->phase(), Phase::kAwaitingAuth);
     (void)pw;
   }
 
@@ -129,7 +129,7 @@ TEST_F(KbdintTest, SeveralPromptsInOneReplyThenSuccess) {
   EXPECT_EQ(r.prompts, (StringList{"Password: "}));
   r = call(KbdintResponseRequest{responses({"secret"})});
   EXPECT_TRUE(r.done);
-  EXPECT_TRUE(r.ok);
+  EXPECT_TRUE(r.outcome.ok);
   EXPECT_EQ(monitor->phase(), Phase::kAuthenticated);
   EXPECT_EQ(pam.answers, (std::vector<std::vector<std::string>>{{"123", "4567"}, {"secret"}}));
   EXPECT_EQ(pam.account_calls, 1);  // the account stage runs at the final success
@@ -153,7 +153,7 @@ TEST_F(KbdintTest, ResponseAfterTheConversationEndedIsFatal) {
   call(KbdintStartRequest{""});
   auto r = call(KbdintResponseRequest{responses({"0000"})});
   EXPECT_TRUE(r.done);
-  EXPECT_FALSE(r.ok);
+  EXPECT_FALSE(r.outcome.ok);
   EXPECT_THROW(handle_only(KbdintResponseRequest{responses({"0000"})}), ProtocolError);
 }
 
@@ -180,7 +180,7 @@ TEST_F(KbdintTest, InvalidUserFailsEvenWhenPamSaysYes) {
   call(KbdintStartRequest{""});
   auto r = call(KbdintResponseRequest{responses({"1"})});
   EXPECT_TRUE(r.done);
-  EXPECT_FALSE(r.ok);
+  EXPECT_FALSE(r.outcome.ok);
   EXPECT_NE(monitor->phase(), Phase::kAuthenticated);
 }
 
@@ -193,7 +193,7 @@ TEST_F(KbdintTest, InvalidUsersAnswersNeverReachPam) {
   ASSERT_FALSE(call(KbdintStartRequest{""}).done);
   auto r = call(KbdintResponseRequest{responses({"123", "4567"})});
   EXPECT_TRUE(r.done);
-  EXPECT_FALSE(r.ok);
+  EXPECT_FALSE(r.outcome.ok);
   std::string impossible(kImpossiblePassword);
   EXPECT_EQ(pam.answers, (std::vector<std::vector<std::string>>{{impossible, impossible}}));
 }
@@ -212,15 +212,15 @@ TEST_F(KbdintTest, RootNeedsPermitRootLoginYes) {
   pam.steps = {finished(true)};
   auto r = call(KbdintStartRequest{""});
   EXPECT_TRUE(r.done);
-  EXPECT_FALSE(r.ok);
+  EXPECT_FALSE(r.outcome.ok);
 }
 
 TEST_F(KbdintTest, FailuresCountTowardsMaxAuthTries) {
   login_as("alice");
   for (int i = 0; i < 3; ++i) pam.steps.push_back(finished(false));
-  EXPECT_FALSE(call(KbdintStartRequest{""}).exceeded);
-  EXPECT_FALSE(call(KbdintStartRequest{""}).exceeded);
-  EXPECT_TRUE(call(KbdintStartRequest{""}).exceeded);
+  EXPECT_FALSE(call(KbdintStartRequest{""}).outcome.exceeded);
+  EXPECT_FALSE(call(KbdintStartRequest{""}).outcome.exceeded);
+  EXPECT_TRUE(call(KbdintStartRequest{""}).outcome.exceeded);
   EXPECT_EQ(monitor->phase(), Phase::kClosed);
 }
 
@@ -229,7 +229,7 @@ TEST_F(KbdintTest, RefusedWithoutPam) {
   login_as("alice");
   auto r = call(KbdintStartRequest{""});
   EXPECT_TRUE(r.done);
-  EXPECT_FALSE(r.ok);
+  EXPECT_FALSE(r.outcome.ok);
 }
 
 TEST_F(KbdintTest, AccountRefusalEndsTheConnection) {
@@ -244,7 +244,7 @@ TEST_F(KbdintTest, ExpiredPasswordOnlyLetsTheUserChangeIt) {
   login_as("alice");
   pam.account_result = PamAccount::kPasswordExpired;
   pam.steps = {finished(true)};
-  EXPECT_TRUE(call(KbdintStartRequest{""}).ok);
+  EXPECT_TRUE(call(KbdintStartRequest{""}).outcome.ok);
   EXPECT_TRUE(monitor->password_change_required());
   const auto& c = monitor->effective_config();
   EXPECT_NE(c.force_command.find("passwd"), std::string::npos);

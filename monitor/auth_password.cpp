@@ -179,9 +179,7 @@ bool check_password(const PasswordAttempt& a, const config::ServerConfig& config
   bool ok = false;
   bool empty_refused = a.password.empty() && !config.permit_empty_passwords;
   bool root_refused = a.is_root && config.permit_root_login != config::PermitRootLogin::kYes;
-  bool enabled = a.keyboard_interactive ? config.kbd_interactive_authentication && config.use_pam
-                                        : config.password_authentication;
-  const char* method = a.keyboard_interactive ? "keyboard-interactive/pam" : "password";
+  bool enabled = config.password_authentication;
   // An invalid user, and root when PermitRootLogin does not admit passwords (sshd_config(5)),
   // fail whatever the password, but by the same path as a wrong password for a real account:
   // with UsePAM, pam_authenticate for the name the client gave, with a password no module
@@ -207,7 +205,7 @@ bool check_password(const PasswordAttempt& a, const config::ServerConfig& config
   }
   if (must_fail) ok = false;
   if (ok) return true;
-  log_info("Failed %s for %s%s from %s port %d ssh2", method, a.user_valid ? "" : "invalid user ",
+  log_info("Failed password for %s%s from %s port %d ssh2", a.user_valid ? "" : "invalid user ",
            a.user.c_str(), peer.address.c_str(), peer.port);
   pad_failure(start, pam_delay);
   return false;

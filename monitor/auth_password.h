@@ -20,7 +20,6 @@ struct PasswordAttempt {
                             // path of a wrong password so timing does not tell them apart
   bool is_root = false;
   ByteView password;
-  bool keyboard_interactive = false;  // RFC 4256 with one hidden prompt, logged as such
   // UsePAM: the connection's PAM handle, so the account and session stages that follow use the
   // same one (sshd keeps one per connection). Without it a handle is made for this check alone.
   PamDriver* pam = nullptr;

@@ -53,7 +53,7 @@ class CheckPasswordTest : public ::testing::Test {
     peer.port = 5555;
   }
   bool check(const std::string& user, bool valid, bool root, const std::string& password) {
-    PasswordAttempt a{user, valid, root, as_bytes(password), false, &pam};
+    PasswordAttempt a{user, valid, root, as_bytes(password), &pam};
     return check_password(a, config, peer);
   }
   config::ServerConfig config;

@@ -1,9 +1,9 @@
-// The per-connection monitor's request table (DESIGN.md, CONVENTIONS.md): the only code that
-// answers the children. Each request is allowed in one or more phases, and a handler moves the
-// phase on, so the order is fixed: SIGN → PWNAM → KEYALLOWED → KEYVERIFY → AUTHDONE, then the
-// post-auth SIGN (re-keying) and PTY. A request out of phase or order is a ProtocolError, which
-// ends the connection. The monitor re-checks what it signs and verifies (session identifier,
-// user, service, method, key) instead of trusting the child.
+// The per-connection monitor (DESIGN.md, CONVENTIONS.md): the only code that answers the
+// children. Its request table (Monitor::requests(), monitor.cpp) gives each request the phases
+// it is allowed in, its handler and the phases it may lead to; the dispatcher alone moves the
+// phase. A request out of phase or order is a ProtocolError, which ends the connection. The
+// monitor re-checks what it signs and verifies (session identifier, user, service, method, key)
+// instead of trusting the child.
 #pragma once
 
 #include <sys/types.h>
@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -65,9 +66,8 @@ class AuthBackend {
   // Whether `password` logs `user` in (PAM or crypt(3), PermitEmptyPasswords, PermitRootLogin);
   // `user` is nullptr for an invalid user, who is refused at the same cost. Logs the outcome.
   virtual bool password_ok(const std::string& name, const UserInfo* user, ByteView password,
-                           bool keyboard_interactive, const config::ServerConfig& config,
-                           const Endpoint& peer) {
-    (void)name, (void)user, (void)password, (void)keyboard_interactive, (void)config, (void)peer;
+                           const config::ServerConfig& config, const Endpoint& peer) {
+    (void)name, (void)user, (void)password, (void)config, (void)peer;
     return false;
   }
   // Hostbased (RFC 4252 §9; monitor/auth_hostbased.h): whether `client_user` on `client_host`
@@ -94,16 +94,37 @@ struct HostKeyEntry {
 std::vector<HostKeyEntry> host_key_entries(
     const std::vector<std::shared_ptr<const PrivateKey>>& keys);
 
-enum class Phase {
-  kKex,            // before the first key exchange completes: SIGN, MODULI
-  kUser,           // after it: PWNAM (once)
-  kPubkey,         // KEYALLOWED
-  kVerify,         // KEYALLOWED (another key) or KEYVERIFY for the key just allowed
-  kAuthenticated,  // AUTHDONE
-  kPostauth,       // the session process: SIGN, MODULI, PTY
-  kClosed,         // nothing (MaxAuthTries exceeded)
+// Where the connection is; the request table (Monitor::requests()) says what each phase allows.
+enum class Phase : uint8_t {
+  kKex,            // until the first key exchange's host key signature
+  kUser,           // the user name, once
+  kAwaitingAuth,   // any authentication attempt (or query) of any method
+  kVerify,         // the signature for the key just allowed, or another query
+  kAuthenticated,  // the net child's handoff of the transport
+  kPostauth,       // the session process
+  kClosed,         // MaxAuthTries reached: log lines only
 };
 const char* phase_name(Phase p);
+
+// The longest user name a child may name (PWNAM, signed data, hostbased's client user).
+inline constexpr size_t kMaxUserName = 256;
+
+// A set of phases, for the table's rows.
+class PhaseSet {
+ public:
+  constexpr PhaseSet(std::initializer_list<Phase> phases) {
+    for (Phase p : phases) m_bits = uint16_t(m_bits | bit(p));
+  }
+  static constexpr PhaseSet all() {
+    return {Phase::kKex,           Phase::kUser,     Phase::kAwaitingAuth, Phase::kVerify,
+            Phase::kAuthenticated, Phase::kPostauth, Phase::kClosed};
+  }
+  constexpr bool contains(Phase p) const { return (m_bits & bit(p)) != 0; }
+
+ private:
+  static constexpr uint16_t bit(Phase p) { return uint16_t(1U << unsigned(p)); }
+  uint16_t m_bits = 0;
+};
 
 class Monitor {
  public:
@@ -114,9 +135,24 @@ class Monitor {
   Monitor& operator=(const Monitor&) = delete;
 
   Phase phase() const { return m_phase; }
-  // Serves one request from the child: checks the table, runs the handler, answers.
-  // Throws ProtocolError for a request not allowed now or a malformed one.
+  // Serves one request from the child: checks the table, runs the handler, answers, moves to
+  // the phase the handler returns. Throws ProtocolError for a request not allowed now or a
+  // malformed one.
   void handle(ipc::Channel& channel, ipc::Message& message);
+
+  // One row of the request table: a request the children may send, the phases it is allowed
+  // in, its handler (which answers and returns the phase that follows) and the phases it may
+  // lead to. The rows, in monitor.cpp, read top to bottom as the protocol.
+  struct Request {
+    uint8_t type;
+    const char* name;
+    PhaseSet allowed;
+    Phase (Monitor::*handler)(ipc::Channel&, ipc::Message&);
+    PhaseSet next;
+  };
+  static std::span<const Request> requests();
+  // The row for `type`, or nullptr for a request the monitor does not know.
+  static const Request* find_request(uint8_t type);
 
   // Moves to the post-auth phase once the session process takes over.
   void start_postauth();
@@ -152,22 +188,49 @@ class Monitor {
   ByteView session_id() const { return m_session_id; }
 
  private:
-  bool allowed(uint8_t type) const;
+  friend struct MonitorPhaseProbe;  // monitor_test.cpp walks the table from every phase
+
+  // ---- the handlers, one file per request family
+  Phase on_log_line(ipc::Channel& ch, ipc::Message& m);  // monitor.cpp
+  // monitor_kex.cpp
+  Phase on_sign(ipc::Channel& ch, ipc::Message& m);
+  Phase on_moduli(ipc::Channel& ch, ipc::Message& m);
+  // monitor_user.cpp
+  Phase on_pwnam(ipc::Channel& ch, ipc::Message& m);
+  // monitor_pubkey.cpp
+  Phase on_key_allowed(ipc::Channel& ch, ipc::Message& m);
+  Phase on_key_verify(ipc::Channel& ch, ipc::Message& m);
+  // monitor_password.cpp
+  Phase on_password(ipc::Channel& ch, ipc::Message& m);
+  // monitor_kbdint.cpp
+  Phase on_kbdint_start(ipc::Channel& ch, ipc::Message& m);
+  Phase on_kbdint_response(ipc::Channel& ch, ipc::Message& m);
+  // monitor_hostbased.cpp
+  Phase on_hostbased(ipc::Channel& ch, ipc::Message& m);
+  // monitor_postauth.cpp
+  Phase on_auth_done(ipc::Channel& ch, ipc::Message& m);
+  Phase on_pty(ipc::Channel& ch, ipc::Message& m);
+  Phase on_login_record(ipc::Channel& ch, ipc::Message& m);
+  Phase on_logout_record(ipc::Channel& ch, ipc::Message& m);
+  Phase on_host_keys(ipc::Channel& ch, ipc::Message& m);
+  Phase on_host_keys_prove(ipc::Channel& ch, ipc::Message& m);
+  Phase on_tun_open(ipc::Channel& ch, ipc::Message& m);
+
   Result<Bytes> sign(const std::string& algorithm, ByteView data);
   // A post-auth SIGN: only a re-key's, with the session's host key, within the budget.
   void check_rekey_sign(const std::string& algorithm);
   void log_failed_publickey(const PublicKey* key, const Certificate* cert = nullptr);
   void check_signed_data(ByteView data, const std::string& algorithm, ByteView key);
   void apply_key_options(const AuthorizedKeyOptions& o);
-  // HOSTBASED (monitor/monitor_hostbased.cpp).
-  void handle_hostbased(ipc::Channel& ch, ipc::Message& m);
   // The methods the configuration enables for this user (before AuthenticationMethods).
   std::vector<std::string> enabled_methods() const;
   // A method succeeded: authenticated, or a partial success with the methods that continue.
   // `detail` follows the method name in the ExposeAuthInfo file (the key for publickey).
   // `log_suffix` follows the "Failed ..." line when PAM's account stage refuses (": KEY").
-  Phase method_succeeded(const std::string& method, bool& partial, ipc::StringList& next,
+  Phase method_succeeded(const std::string& method, ipc::AuthOutcome& outcome,
                          const std::string& detail = {}, const std::string& log_suffix = {});
+  // A method failed: counts it against MaxAuthTries; kClosed once they are used up.
+  Phase method_failed(ipc::AuthOutcome& outcome);
 
   config::ServerConfig m_config;     // global
   config::ServerConfig m_effective;  // after Match for the user
@@ -204,16 +267,14 @@ class Monitor {
   LoginRecords m_login_records;  // the ptys of this connection (utmp, wtmp, lastlog)
   // Host key rotation and tun forwarding (monitor/host_key_proof.h, monitor/tun_device.h).
   std::vector<std::shared_ptr<const PrivateKey>> loaded_host_keys() const;
-  bool handle_postauth_extra(ipc::Channel& ch, ipc::Message& m);
   std::vector<std::shared_ptr<const PrivateKey>> m_all_host_keys;
   std::string m_kex_signature_algorithm;  // the plain algorithm of the latest host signature
   bool m_host_keys_announced = false;
   unsigned m_host_key_proofs = 0;
   unsigned m_tun_opens = 0;
   TunKeyOptions m_key_tun;  // tunnel= and restrict of the key(s) that logged the user in
-  // keyboard-interactive through PAM and the PAM account stage (monitor/auth_kbdint.cpp).
-  bool handle_kbdint(ipc::Channel& ch, ipc::Message& m);
-  void kbdint_outcome(const PamStep& step, ipc::KbdintReply& reply);
+  // keyboard-interactive through PAM and the PAM account stage (monitor/monitor_kbdint.cpp).
+  Phase kbdint_outcome(const PamStep& step, ipc::KbdintReply& reply);
   // At the final success of any method: pam_acct_mgmt. Throws PamAccessDenied after logging
   // "Failed <method> ..." when the account may not log in.
   void pam_account_stage(const std::string& log_method, const std::string& log_suffix);

@@ -12,10 +12,9 @@ namespace postern::monitor {
 
 namespace {
 constexpr size_t kMaxHostName = 1025;
-constexpr size_t kMaxUserName = 256;
 }  // namespace
 
-void Monitor::handle_hostbased(ipc::Channel& ch, ipc::Message& m) {
+Phase Monitor::on_hostbased(ipc::Channel& ch, ipc::Message& m) {
   auto req = ipc::decode<ipc::HostbasedRequest>(m.data.view());
   if (req.client_host.size() > kMaxHostName || req.client_user.size() > kMaxUserName ||
       req.algorithm.size() > 128)
@@ -47,8 +46,9 @@ void Monitor::handle_hostbased(ipc::Channel& ch, ipc::Message& m) {
          sig_alg == want_alg;
     if (!ok) log_debug("userauth_hostbased: signature verification failed");
   }
-  ipc::HostbasedReply reply;
+  ipc::AuthOutcome reply;
   reply.ok = ok;
+  Phase next;
   std::string key_text;
   if (key)
     key_text = ": " + key->log_text();
@@ -58,7 +58,7 @@ void Monitor::handle_hostbased(ipc::Channel& ch, ipc::Message& m) {
     Reader type_reader(req.key);
     std::string detail(type_reader.text(128));
     detail += " " + base64_encode(req.key);
-    m_phase = method_succeeded("hostbased", reply.partial, reply.methods, detail);
+    next = method_succeeded("hostbased", reply, detail);
     if (!reply.partial)
       log_info("Accepted hostbased for %s from %s port %d ssh2%s", m_user_name.c_str(),
                m_peer.address.c_str(), m_peer.port, key_text.c_str());
@@ -72,11 +72,10 @@ void Monitor::handle_hostbased(ipc::Channel& ch, ipc::Message& m) {
            "host \"%s\"",
            m_user ? "" : "invalid user ", m_user_name.c_str(), m_peer.address.c_str(), m_peer.port,
            key_text.c_str(), req.client_user.c_str(), chost.c_str());
-    ++m_failures;
-    reply.exceeded = m_failures >= m_max_auth_tries;
-    if (reply.exceeded) m_phase = Phase::kClosed;
+    next = method_failed(reply);
   }
   ch.send(reply);
+  return next;
 }
 
 }  // namespace postern::monitor

@@ -5,11 +5,20 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <set>
+
 #include "common/ipc_messages.h"
 #include "common/wire.h"
 #include "monitor/monitor_test_support.h"
 
 namespace postern::monitor {
+
+// Puts a monitor in any phase, so the walk below can ask every phase every request.
+struct MonitorPhaseProbe {
+  static void set(Monitor& m, Phase p) { m.m_phase = p; }
+};
+
 namespace {
 
 using namespace ipc;
@@ -92,13 +101,6 @@ TEST_F(MonitorTest, SignsTheExchangeHashAndRecordsTheSessionId) {
   EXPECT_TRUE(host_key->public_key().verify(r->signature, session_id));
   EXPECT_EQ(Bytes(monitor->session_id().begin(), monitor->session_id().end()), session_id);
   EXPECT_EQ(monitor->phase(), Phase::kUser);
-}
-
-TEST_F(MonitorTest, KeyboardInteractiveOnlyThroughItsConversation) {
-  // A single answer passed off as keyboard-interactive would skip the PAM stack's other prompts.
-  through_user();
-  const Bytes answer = {'s', 'e', 'c', 'r', 'e', 't'};
-  EXPECT_THROW(call(PasswordRequest{SecretBytes(ByteView(answer)), true}), ProtocolError);
 }
 
 TEST_F(MonitorTest, SignRefusesDataThatIsNoExchangeHash) {
@@ -427,6 +429,60 @@ TEST(RekeySignBudget, BurstThenOnePerRefillPeriod) {
 TEST_F(MonitorTest, MalformedRequestIsFatal) {
   Bytes junk = {SignRequest::kType, 0, 0, 0, 9};
   EXPECT_THROW(child.send_raw_only(*monitor, junk), ProtocolError);
+}
+
+// The protocol written out again, independently of monitor.cpp's rows: which phases allow each
+// request. Every phase × every request byte goes through the dispatcher; a pair the matrix does
+// not list must be refused as out of phase, a listed one must reach its handler (which then
+// refuses the malformed body, never as out of phase).
+TEST(MonitorTable, EveryPhaseAndRequestAgainstTheProtocol) {
+  using enum Phase;
+  const std::map<uint8_t, std::set<Phase>> allowed = {
+      {LogLine::kType, {kKex, kUser, kAwaitingAuth, kVerify, kAuthenticated, kPostauth, kClosed}},
+      {SignRequest::kType, {kKex, kPostauth}},
+      {ModuliRequest::kType, {kKex, kPostauth}},
+      {PwnamRequest::kType, {kUser}},
+      {KeyAllowedRequest::kType, {kAwaitingAuth, kVerify}},
+      {KeyVerifyRequest::kType, {kVerify}},
+      {PasswordRequest::kType, {kAwaitingAuth}},
+      {KbdintStartRequest::kType, {kAwaitingAuth}},
+      {KbdintResponseRequest::kType, {kAwaitingAuth}},
+      {HostbasedRequest::kType, {kAwaitingAuth}},
+      {AuthDone::kType, {kAuthenticated}},
+      {PtyRequest::kType, {kPostauth}},
+      {LoginRecordRequest::kType, {kPostauth}},
+      {LogoutRecordRequest::kType, {kPostauth}},
+      {HostKeysRequest::kType, {kPostauth}},
+      {HostKeysProveRequest::kType, {kPostauth}},
+      {TunOpenRequest::kType, {kPostauth}},
+  };
+  EXPECT_EQ(Monitor::requests().size(), allowed.size());
+  testing::TwoAccounts backend;
+  config::ServerConfig config = config::default_server_config();
+  for (Phase phase : {kKex, kUser, kAwaitingAuth, kVerify, kAuthenticated, kPostauth, kClosed}) {
+    for (unsigned type = 0; type < 256; ++type) {
+      Monitor monitor(config, {}, Endpoint{"192.0.2.1", 5555, ""}, Endpoint{"192.0.2.2", 22, ""},
+                      backend);
+      MonitorPhaseProbe::set(monitor, phase);
+      testing::FakeChild child;
+      // The type byte, then three bytes no request's fields can be made of.
+      const uint8_t datagram[] = {uint8_t(type), 0xff, 0xff, 0xff};
+      std::string refusal;
+      try {
+        child.send_raw_only(monitor, ByteView(datagram, sizeof datagram));
+      } catch (const ProtocolError& e) {
+        refusal = e.what();
+      }
+      auto row = allowed.find(uint8_t(type));
+      bool expected = row != allowed.end() && row->second.count(phase) != 0;
+      bool out_of_phase = refusal.find("not allowed in phase") != std::string::npos;
+      EXPECT_EQ(out_of_phase, !expected)
+          << "request " << type << " in phase " << phase_name(phase) << ": " << refusal;
+      if (expected) {
+        EXPECT_FALSE(refusal.empty()) << "a malformed body was accepted";
+      }
+    }
+  }
 }
 
 }  // namespace

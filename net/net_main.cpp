@@ -64,13 +64,13 @@ class MonitorDecider : public AuthDecider {
                                              Bytes(signature.begin(), signature.end()),
                                              Bytes(signed_data.begin(), signed_data.end())});
     if (!r) throw ProtocolError("monitor refused KEYVERIFY: " + r.error().message);
-    return Decision{r->ok, r->exceeded, r->partial, r->methods};
+    return decision(*r);
   }
-  Decision password(ByteView password, bool keyboard_interactive) override {
-    auto r = m_ch.call(ipc::PasswordRequest{SecretBytes(password), keyboard_interactive});
+  Decision password(ByteView password) override {
+    auto r = m_ch.call(ipc::PasswordRequest{SecretBytes(password)});
     if (!r) throw ProtocolError("monitor refused PASSWORD: " + r.error().message);
     m_banner = r->banner;
-    return Decision{r->ok, r->exceeded, r->partial, r->methods};
+    return decision(*r);
   }
   std::string take_banner() override { return std::exchange(m_banner, std::string()); }
   KbdintStep kbdint_start(const std::string& submethods) override {
@@ -100,19 +100,17 @@ class MonitorDecider : public AuthDecider {
         m_ch.call(ipc::HostbasedRequest{algorithm, Bytes(key.begin(), key.end()), client_host,
                                         client_user, Bytes(signature.begin(), signature.end())});
     if (!r) throw ProtocolError("monitor refused HOSTBASED: " + r.error().message);
-    Decision d;
-    d.ok = r->ok;
-    d.exceeded = r->exceeded;
-    d.partial = r->partial;
-    d.methods = r->methods;
-    return d;
+    return decision(*r);
   }
 
  private:
+  static Decision decision(const ipc::AuthOutcome& o) {
+    return Decision{o.ok, o.exceeded, o.partial, o.methods};
+  }
   static KbdintStep kbdint_step(const ipc::KbdintReply& r) {
     KbdintStep s;
     s.done = r.done;
-    s.decision = Decision{r.ok, r.exceeded, r.partial, r.methods};
+    s.decision = decision(r.outcome);
     if (r.done) return s;
     if (r.echo.size() != r.prompts.size())
       throw ProtocolError("monitor: keyboard-interactive prompts without echo flags");

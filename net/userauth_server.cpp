@@ -208,7 +208,7 @@ void UserauthServer::password(Reader& r) {
   r.expect_done("password request");
   AuthDecider::Decision d;
   if (!change)
-    d = m_decider.password(pw, false);
+    d = m_decider.password(pw);
   else
     log_debug("password change request not supported");
   password_decided(d);

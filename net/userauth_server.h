@@ -55,8 +55,8 @@ class AuthDecider {
   virtual Decision key_verify(const std::string& algorithm, ByteView key, ByteView signature,
                               ByteView signed_data) = 0;
   // RFC 4252 §8: the monitor checks the password (PAM or crypt(3)).
-  virtual Decision password(ByteView password, bool keyboard_interactive) {
-    (void)password, (void)keyboard_interactive;
+  virtual Decision password(ByteView password) {
+    (void)password;
     return {};
   }
   // Text to show (SSH_MSG_USERAUTH_BANNER) before a success, what PAM's account stage said about
