@@ -14,6 +14,7 @@
 
 #include "common/config/keywords.h"
 #include "common/config/match_eval.h"
+#include "common/config/tokenizer.h"
 #include "postern_config.h"
 
 namespace postern::config {
