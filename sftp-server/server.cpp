@@ -14,6 +14,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "common/join.h"
 #include "common/log.h"
 #include "common/match_pattern.h"
 
@@ -46,11 +47,9 @@ uint32_t default_max_handles() {
 }
 
 std::string open_flags_string(uint32_t pflags) {
-  std::string s;
-  auto add = [&](uint32_t bit, const char* name) {
-    if (!(pflags & bit)) return;
-    if (!s.empty()) s += ',';
-    s += name;
+  std::vector<std::string_view> names;
+  auto add = [&](uint32_t bit, std::string_view name) {
+    if (pflags & bit) names.push_back(name);
   };
   add(kFxfRead, "READ");
   add(kFxfWrite, "WRITE");
@@ -58,7 +57,7 @@ std::string open_flags_string(uint32_t pflags) {
   add(kFxfCreat, "CREATE");
   add(kFxfTrunc, "TRUNCATE");
   add(kFxfExcl, "EXCL");
-  return s;
+  return join(names, ",");
 }
 
 int posix_open_flags(uint32_t pflags) {

@@ -9,6 +9,7 @@
 
 #include "common/config/tokenizer.h"
 #include "common/config/value_formats.h"
+#include "common/join.h"
 
 namespace postern::config::detail {
 
@@ -72,8 +73,8 @@ std::vector<std::string> dump_listen(const Keyword&, const ServerConfig& c, bool
 bool parse_subsystem(const Keyword&, Args& a, ServerConfig& c, ParseContext& ctx) {
   const std::string name = *a.next();
   if (a.done()) return ctx.fail_plain("Missing subsystem command.");
-  std::string command;
-  while (const std::string* w = a.next()) command += (command.empty() ? "" : " ") + *w;
+  std::string command = join(std::vector(a.words.begin() + a.pos, a.words.end()), " ");
+  a.pos = a.words.size();
   if (!ctx.apply) return true;
   for (const auto& s : c.subsystems)
     if (s.name == name) return ctx.fail_plain("Subsystem '" + name + "' already defined.");

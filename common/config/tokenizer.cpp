@@ -5,6 +5,8 @@
 
 #include <cctype>
 
+#include "common/join.h"
+
 namespace postern::config::detail {
 
 std::string quote_word(const std::string& word) {
@@ -60,6 +62,13 @@ bool split_words(std::string_view text, std::vector<std::string>& out, std::stri
     out.push_back(std::move(word));
   }
   return true;
+}
+
+std::string join_quoted(const std::vector<std::string>& words) {
+  std::vector<std::string> quoted;
+  quoted.reserve(words.size());
+  for (const auto& w : words) quoted.push_back(quote_word(w));
+  return join(quoted, " ");
 }
 
 }  // namespace postern::config::detail

@@ -13,5 +13,7 @@ std::string quote_word(const std::string& word);
 // Splits an argument string the way sshd_config(5) does: whitespace, "double" and 'single'
 // quotes, backslash escapes; an unquoted '#' at the start of a word ends the line.
 bool split_words(std::string_view text, std::vector<std::string>& out, std::string& error);
+// The words as one line of config text: each quoted as needed, separated by spaces.
+std::string join_quoted(const std::vector<std::string>& words);
 
 }  // namespace postern::config::detail

@@ -13,17 +13,9 @@
 #include <cstdlib>
 
 #include "common/config/tokenizer.h"
+#include "common/join.h"
 
 namespace postern::config::detail {
-
-std::string join_words(const std::vector<std::string>& v, bool quote) {
-  std::string out;
-  for (const auto& s : v) {
-    if (!out.empty()) out += " ";
-    out += quote ? quote_word(s) : s;
-  }
-  return out;
-}
 
 // Whole decimal number in [lo, hi].
 bool parse_number(std::string_view s, long long lo, long long hi, long long& out) {
@@ -253,19 +245,19 @@ bool parse_word_list(const Keyword& kw, Args& a, ServerConfig& c, ParseContext& 
 std::vector<std::string> dump_word_list(const Keyword& kw, const ServerConfig& c, bool quote) {
   const auto& v = field<std::vector<std::string>>(kw, c);
   if (v.empty()) return {"none"};
-  return {join_words(v, quote)};
+  return {quote ? join_quoted(v) : join(v, " ")};
 }
 std::vector<std::string> dump_word_list_if_set(const Keyword& kw, const ServerConfig& c,
                                                bool quote) {
   const auto& v = field<std::vector<std::string>>(kw, c);
   if (v.empty()) return {};
-  return {join_words(v, quote)};
+  return {quote ? join_quoted(v) : join(v, " ")};
 }
 // -T prints SetEnv one variable per line.
 std::vector<std::string> dump_each_or_nothing(const Keyword& kw, const ServerConfig& c,
                                               bool quote) {
   const auto& v = field<std::vector<std::string>>(kw, c);
-  if (quote) return v.empty() ? std::vector<std::string>{} : std::vector{join_words(v, true)};
+  if (quote) return v.empty() ? std::vector<std::string>{} : std::vector{join_quoted(v)};
   return v;
 }
 
@@ -381,7 +373,8 @@ std::vector<std::string> dump_mask(const Keyword& kw, const ServerConfig& c, boo
   return {buf};
 }
 std::vector<std::string> dump_words(const Keyword& kw, const ServerConfig& c, bool quote) {
-  return {join_words(field<std::vector<std::string>>(kw, c), quote)};
+  const auto& v = field<std::vector<std::string>>(kw, c);
+  return {quote ? join_quoted(v) : join(v, " ")};
 }
 std::vector<std::string> dump_plain(const Keyword& kw, const ServerConfig& c, bool quote) {
   const std::string& v = field<std::string>(kw, c);

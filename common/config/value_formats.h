@@ -32,8 +32,6 @@ const T& field(const Keyword& kw, const ServerConfig& c) {
 bool parse_number(std::string_view s, long long lo, long long hi, long long& out);
 // sshd_config(5) TIME FORMATS: a sequence of number[unit], unit s m h d w, no unit = seconds.
 bool parse_time(std::string_view s, int& out);
-// Words separated by spaces, each quoted for config text when `quote`.
-std::string join_words(const std::vector<std::string>& v, bool quote);
 
 // ---- value_formats.cpp: kinds of value many keywords share --------------------------------
 // yes | no
