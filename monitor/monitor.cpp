@@ -66,19 +66,6 @@ bool is_exchange_hash_size(size_t n) {
   return n == 20 || n == 32 || n == 48 || n == 64;
 }
 
-bool in_list(const std::string& name, const std::string& comma_list) {
-  size_t start = 0;
-  while (start <= comma_list.size()) {
-    size_t comma = comma_list.find(',', start);
-    std::string_view item(comma_list.data() + start,
-                          (comma == std::string::npos ? comma_list.size() : comma) - start);
-    if (!item.empty() && match_pattern(name, item)) return true;
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return false;
-}
-
 // The Banner file (sshd_config(5)), read here because the net child cannot open files. Bounded
 // (128 KiB) so it fits one ipc message (common/ipc.h) and one packet; OpenSSH's banner regress
 // test sends 100000 bytes.
@@ -416,7 +403,8 @@ void Monitor::handle(Channel& ch, Message& m) {
       if (ok) {
         auto algs = cert ? cert->algorithms() : key->signature_algorithms();
         ok = std::find(algs.begin(), algs.end(), req.algorithm) != algs.end() &&
-             in_list(req.algorithm, m_effective.pubkey_accepted_algorithms);
+             match_pattern_list(req.algorithm, m_effective.pubkey_accepted_algorithms) ==
+                 PatternMatch::kMatch;
         if (!ok)
           log_debug("publickey algorithm %s not accepted for this key", req.algorithm.c_str());
       }

@@ -8,6 +8,7 @@
 
 #include "common/config/keywords.h"
 #include "common/join.h"
+#include "common/match_pattern.h"
 
 namespace postern::config::detail {
 namespace {

@@ -109,7 +109,4 @@ bool is_known_algorithm(AlgorithmKind kind, std::string_view name);
 bool assemble_algorithms(AlgorithmKind kind, std::string_view spec, std::string_view defaults,
                          std::string& out);
 
-// Glob-style pattern matching (match.cpp): '*', '?', case-sensitive.
-bool match_pattern(std::string_view s, std::string_view pattern);
-
 }  // namespace postern::config::detail
