@@ -109,14 +109,24 @@ std::vector<std::string> dump_flag(const Keyword& kw, const ServerConfig& c, boo
   return {field<bool>(kw, c) ? "yes" : "no"};
 }
 
-bool parse_choice(const Keyword& kw, Args& a, ServerConfig& c, ParseContext& ctx) {
-  const std::string& w = *a.next();
+namespace {
+
+// Stores the value of the row's choice named `w` (any case); false if there is none.
+bool store_choice(const Keyword& kw, const std::string& w, ServerConfig& c, ParseContext& ctx) {
   for (const Choice& ch : kw.choices) {
     if (iequals(w, ch.name)) {
       if (ctx.apply) field<int>(kw, c) = ch.value;
       return true;
     }
   }
+  return false;
+}
+
+}  // namespace
+
+bool parse_choice(const Keyword& kw, Args& a, ServerConfig& c, ParseContext& ctx) {
+  const std::string& w = *a.next();
+  if (store_choice(kw, w, c, ctx)) return true;
   if (kw.error) return ctx.fail_plain(std::string(kw.error) + " \"" + w + "\".");
   return ctx.fail_plain("unsupported option \"" + w + "\".");
 }
@@ -335,12 +345,7 @@ std::vector<std::string> dump_log_level(const Keyword& kw, const ServerConfig& c
 
 bool parse_facility(const Keyword& kw, Args& a, ServerConfig& c, ParseContext& ctx) {
   const std::string& w = *a.next();
-  for (const Choice& ch : kw.choices) {
-    if (iequals(w, ch.name)) {
-      if (ctx.apply) field<int>(kw, c) = ch.value;
-      return true;
-    }
-  }
+  if (store_choice(kw, w, c, ctx)) return true;
   return ctx.fail_plain("unsupported log facility '" + w + "'");
 }
 
