@@ -55,6 +55,25 @@ TEST(MatchPatternList, CommasAndNegation) {
   EXPECT_EQ(match_pattern_list("x", ",,x"), PatternMatch::kMatch);
 }
 
+// Match Host (sshd_config(5)) compares host names without regard to case; user names and
+// algorithm names keep theirs.
+TEST(MatchPatternList, CaseOfHostNames) {
+  EXPECT_EQ(match_pattern_list("Gw.Example.ORG", "*.example.org,!bad.example.org", true),
+            PatternMatch::kMatch);
+  EXPECT_EQ(match_pattern_list("BAD.example.org", "*.example.org,!bad.example.org", true),
+            PatternMatch::kNegated);
+  EXPECT_EQ(match_pattern_list("Gw.Example.ORG", "*.example.org"), PatternMatch::kNone);
+}
+
+// The pubkey and hostbased checks of a client's algorithm against the configured list.
+TEST(MatchPatternList, AlgorithmLists) {
+  const std::string accepted = "ssh-ed25519,rsa-sha2-512,rsa-sha2-256";
+  EXPECT_EQ(match_pattern_list("rsa-sha2-256", accepted), PatternMatch::kMatch);
+  EXPECT_EQ(match_pattern_list("ssh-rsa", accepted), PatternMatch::kNone);
+  EXPECT_EQ(match_pattern_list("ssh-ed25519-cert-v01@openssh.com", "ssh-ed25519*"),
+            PatternMatch::kMatch);
+}
+
 TEST(MatchPatternList, SeparateEntries) {
   std::vector<std::string> accept = {"LANG", "LC_*", "!LC_SECRET"};
   EXPECT_EQ(match_pattern_list("LANG", accept), PatternMatch::kMatch);

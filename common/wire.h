@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/bytes.h"
+#include "common/join.h"
 #include "common/protocol_error.h"
 
 namespace postern {
@@ -89,12 +90,7 @@ class BasicWriter {
     return raw(magnitude);
   }
   BasicWriter& name_list(const std::vector<std::string>& names) {
-    std::string joined;
-    for (const auto& n : names) {
-      if (!joined.empty()) joined += ',';
-      joined += n;
-    }
-    return string(joined);
+    return string(join(names, ","));  // RFC 4251 §5 name-list
   }
   BasicWriter& raw(ByteView b) {
     detail::append_raw(*m_out, b.data(), b.size());

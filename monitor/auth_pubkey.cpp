@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/config/tokens.h"
 #include "common/log.h"
 #include "common/text_lines.h"
 #include "common/unique_fd.h"
@@ -107,31 +108,17 @@ std::string expand_authorized_keys_path(std::string_view pattern, const KeyOwner
     out = user.home;
     pattern.remove_prefix(1);
   }
-  for (size_t i = 0; i < pattern.size(); ++i) {
-    char c = pattern[i];
-    if (c != '%' || i + 1 == pattern.size()) {
-      out += c;
-      continue;
-    }
-    switch (pattern[++i]) {
-      case '%':
-        out += '%';
-        break;
-      case 'h':
-        out += user.home;
-        break;
-      case 'u':
-        out += user.name;
-        break;
-      case 'U':
-        out += std::to_string(user.uid);
-        break;
-      default:
-        // The config parser refuses unknown tokens; keep it literal if one slips through.
-        out += '%';
-        out += pattern[i];
-    }
+  config::TokenValues values;
+  values.set('h', user.home);
+  values.set('u', user.name);
+  values.set('U', std::to_string(user.uid));
+  auto expanded = config::expand_tokens(pattern, config::TokenSet::kAuthorizedKeysFile, values);
+  if (!expanded) {
+    // sshd will not use a file name it cannot expand (its percent_expand is fatal): no file.
+    log_error("%s: %s", std::string(pattern).c_str(), expanded.error().message.c_str());
+    return {};
   }
+  out += *expanded;
   // sshd_config(5): "taken to be an absolute path or one relative to the user's home directory".
   if (out.empty() || out[0] != '/') {
     std::string home = user.home;
@@ -254,6 +241,7 @@ Result<AuthorizedKeyMatch> find_authorized_key(const KeyOwner& user,
   for (const auto& pattern : policy.files) {
     if (pattern == "none") continue;
     std::string path = expand_authorized_keys_path(pattern, user);
+    if (path.empty()) continue;
     log_debug("trying public key file %s", path.c_str());
     auto text = read_keys_file(path, user, policy.strict_modes);
     if (!text) continue;

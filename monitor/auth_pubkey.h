@@ -43,7 +43,9 @@ struct AuthorizedKeyMatch {
   std::string location;  // "/home/u/.ssh/authorized_keys:3", for logs
 };
 
-// Expands %% %h %u %U and makes a relative result absolute under the home directory.
+// Expands %% %h %u %U (common/config/tokens.h) and makes a relative result absolute under the
+// home directory. Empty, with the reason logged, when the pattern has an unknown token or a
+// lone '%': such a file is not read.
 std::string expand_authorized_keys_path(std::string_view pattern, const KeyOwner& user);
 
 // StrictModes for an opened file: `fd` must be a regular file owned by root or the user and not

@@ -8,6 +8,7 @@
 #include <climits>
 #include <cstring>
 
+#include "common/config/tokens.h"
 #include "common/log.h"
 
 namespace postern::monitor {
@@ -20,37 +21,18 @@ bool chroot_configured(std::string_view configured) {
 Result<std::string> expand_chroot_path(std::string_view configured, std::string_view user,
                                        std::string_view home, uid_t uid) {
   std::string out;
-  size_t i = 0;
   if (!configured.empty() && configured[0] == '~' &&
       (configured.size() == 1 || configured[1] == '/')) {
     out.append(home);
-    i = 1;
+    configured.remove_prefix(1);
   }
-  for (; i < configured.size(); ++i) {
-    char c = configured[i];
-    if (c != '%') {
-      out += c;
-      continue;
-    }
-    if (i + 1 == configured.size()) return Unexpected("ChrootDirectory: '%' at the end");
-    switch (configured[++i]) {
-      case '%':
-        out += '%';
-        break;
-      case 'h':
-        out.append(home);
-        break;
-      case 'u':
-        out.append(user);
-        break;
-      case 'U':
-        out += std::to_string(uid);
-        break;
-      default:
-        return Unexpected(std::string("ChrootDirectory: unknown token %") + configured[i]);
-    }
-  }
-  return out;
+  config::TokenValues values;
+  values.set('h', std::string(home));
+  values.set('u', std::string(user));
+  values.set('U', std::to_string(uid));
+  auto expanded = config::expand_tokens(configured, config::TokenSet::kChrootDirectory, values);
+  if (!expanded) return Unexpected("ChrootDirectory: " + expanded.error().message);
+  return out + *expanded;
 }
 
 Result<void> check_chroot_path(const std::string& path) {

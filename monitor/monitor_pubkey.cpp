@@ -20,19 +20,6 @@ namespace {
 // SSH_MSG_USERAUTH_REQUEST (RFC 4252 §5).
 constexpr uint8_t kMsgUserauthRequest = 50;
 
-bool in_list(const std::string& name, const std::string& comma_list) {
-  size_t start = 0;
-  while (start <= comma_list.size()) {
-    size_t comma = comma_list.find(',', start);
-    std::string_view item(comma_list.data() + start,
-                          (comma == std::string::npos ? comma_list.size() : comma) - start);
-    if (!item.empty() && match_pattern(name, item)) return true;
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return false;
-}
-
 }  // namespace
 
 Phase Monitor::on_key_allowed(Channel& ch, Message& m) {
@@ -53,7 +40,8 @@ Phase Monitor::on_key_allowed(Channel& ch, Message& m) {
   if (ok) {
     auto algs = cert ? cert->algorithms() : key->signature_algorithms();
     ok = std::find(algs.begin(), algs.end(), req.algorithm) != algs.end() &&
-         in_list(req.algorithm, m_effective.pubkey_accepted_algorithms);
+         match_pattern_list(req.algorithm, m_effective.pubkey_accepted_algorithms) ==
+             PatternMatch::kMatch;
     if (!ok) log_debug("publickey algorithm %s not accepted for this key", req.algorithm.c_str());
   }
   std::optional<AuthorizedKeyOptions> options;

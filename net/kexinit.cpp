@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/join.h"
 #include "common/protocol_error.h"
 #include "common/wire.h"
 #include "net/messages.h"
@@ -18,15 +19,6 @@ bool is_pseudo(std::string_view name) {
          name == kStrictKexServer;
 }
 
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& n : v) {
-    if (!s.empty()) s += ',';
-    s += n;
-  }
-  return s;
-}
-
 // RFC 4253 §7.1: "the first algorithm on the client's name-list that is also on the server's".
 std::string pick(const char* what, const std::vector<std::string>& client,
                  const std::vector<std::string>& server) {
@@ -34,8 +26,8 @@ std::string pick(const char* what, const std::vector<std::string>& client,
     if (is_pseudo(c)) continue;
     if (contains(server, c)) return c;
   }
-  throw ProtocolError(std::string("no matching ") + what + " found: client " + join(client) +
-                          " server " + join(server),
+  throw ProtocolError(std::string("no matching ") + what + " found: client " + join(client, ",") +
+                          " server " + join(server, ","),
                       DisconnectReason::kKeyExchangeFailed);
 }
 

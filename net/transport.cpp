@@ -18,6 +18,7 @@
 #include "common/ossl.h"
 #include "common/protocol_error.h"
 #include "common/ssh_key.h"
+#include "common/join.h"
 #include "common/wire.h"
 #include "net/compression.h"
 #include "net/kex_method.h"
@@ -70,15 +71,6 @@ uint64_t rekey_limit_bytes(size_t block_size, uint64_t configured) {
   if (configured)
     blocks = std::min<uint64_t>(blocks, std::max<uint64_t>(1, configured / block_size));
   return blocks * block_size;
-}
-
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& n : v) {
-    if (!s.empty()) s += ',';
-    s += n;
-  }
-  return s;
 }
 
 // OpenSSH 9.2's HostKeyAlgorithms without certificates and security keys (sshd -T).
@@ -1009,7 +1001,7 @@ struct Transport::Impl {
     Writer w;
     w.u8(kMsgExtInfo).u32(3);
     w.string("server-sig-algs")
-        .string(join(cfg.server_sig_algs.empty() ? kDefaultSigAlgs : cfg.server_sig_algs));
+        .string(join(cfg.server_sig_algs.empty() ? kDefaultSigAlgs : cfg.server_sig_algs, ","));
     w.string("publickey-hostbound@openssh.com").string("0");
     w.string("ping@openssh.com").string("0");
     write_packet(w.buffer());

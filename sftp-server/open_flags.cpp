@@ -2,16 +2,18 @@
 
 #include <fcntl.h>
 
+#include <string_view>
+#include <vector>
+
+#include "common/join.h"
 #include "sftp-server/protocol.h"
 
 namespace postern::sftp {
 
 std::string open_flags_string(uint32_t pflags) {
-  std::string s;
-  auto add = [&](uint32_t bit, const char* name) {
-    if (!(pflags & bit)) return;
-    if (!s.empty()) s += ',';
-    s += name;
+  std::vector<std::string_view> names;
+  auto add = [&](uint32_t bit, std::string_view name) {
+    if (pflags & bit) names.push_back(name);
   };
   add(kFxfRead, "READ");
   add(kFxfWrite, "WRITE");
@@ -19,7 +21,7 @@ std::string open_flags_string(uint32_t pflags) {
   add(kFxfCreat, "CREATE");
   add(kFxfTrunc, "TRUNCATE");
   add(kFxfExcl, "EXCL");
-  return s;
+  return join(names, ",");
 }
 
 int posix_open_flags(uint32_t pflags) {

@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "common/config/tokens.h"
+
 namespace postern::sftp {
 
 const char* usage_text() {
@@ -125,28 +127,10 @@ Result<InternalSftp> internal_sftp_options(const std::vector<std::string>& args,
 
 Result<std::string> expand_start_directory(std::string_view tmpl, std::string_view user,
                                            std::string_view home) {
-  std::string out;
-  for (size_t i = 0; i < tmpl.size(); ++i) {
-    if (tmpl[i] != '%') {
-      out += tmpl[i];
-      continue;
-    }
-    if (++i == tmpl.size()) return Unexpected("invalid format: '%' at the end");
-    switch (tmpl[i]) {
-      case '%':
-        out += '%';
-        break;
-      case 'd':
-        out.append(home);
-        break;
-      case 'u':
-        out.append(user);
-        break;
-      default:
-        return Unexpected(std::string("unknown key %") + tmpl[i]);
-    }
-  }
-  return out;
+  config::TokenValues values;
+  values.set('d', std::string(home));
+  values.set('u', std::string(user));
+  return config::expand_tokens(tmpl, config::TokenSet::kSftpStartDirectory, values);
 }
 
 }  // namespace postern::sftp

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "common/config/keywords.h"
+#include "common/join.h"
+#include "common/match_pattern.h"
 
 namespace postern::config::detail {
 namespace {
@@ -194,14 +196,10 @@ bool assemble_algorithms(AlgorithmKind kind, std::string_view spec, std::string_
   } else {
     names = given;
   }
-  out.clear();
   std::vector<std::string> seen;
-  for (const auto& n : names) {
-    if (std::find(seen.begin(), seen.end(), n) != seen.end()) continue;
-    seen.push_back(n);
-    if (!out.empty()) out += ',';
-    out += n;
-  }
+  for (const auto& n : names)
+    if (std::find(seen.begin(), seen.end(), n) == seen.end()) seen.push_back(n);
+  out = join(seen, ",");
   return true;
 }
 

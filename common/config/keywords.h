@@ -1,6 +1,7 @@
 // The keyword table (internal to common/config): one row per sshd_config(5) keyword, in the order
 // `sshd -T` prints them. A row names the member, whether Match may set it, its default as config
-// text, and the format functions that parse, print and copy it. Adding a keyword = adding a row.
+// text, and the format functions that parse, print and copy it (value_formats.h). Adding a
+// keyword = adding a row to keyword_table.cpp.
 #pragma once
 
 #include <span>
@@ -68,13 +69,15 @@ enum KeywordFlags : unsigned {
   kLastWins = 32,
 };
 
+// One row of the table (keyword_table.cpp), written with designated initializers so each value
+// names its field; fields a row leaves out keep the defaults below.
 struct Keyword {
-  const char* name;  // canonical spelling (sshd_config(5))
-  Member member;
-  unsigned flags;
-  const char* def;  // default as config text ("@" = sysconfdir), nullptr = none
-  ParseFn parse;
-  DumpFn dump;
+  const char* name = nullptr;  // canonical spelling (sshd_config(5))
+  Member member = {};          // monostate: the row's copy function handles several members
+  unsigned flags = 0;          // KeywordFlags
+  const char* def = nullptr;   // default as config text ("@" = sysconfdir), nullptr = none
+  ParseFn parse = nullptr;
+  DumpFn dump = nullptr;
   std::span<const Choice> choices = {};
   CopyFn copy = nullptr;  // for keywords spanning several members
   int min = 0;            // integer range
@@ -97,12 +100,6 @@ bool special_in_match(std::string_view name);
 
 void copy_member(const Keyword& kw, ServerConfig& dst, const ServerConfig& src);
 
-// Config-text quoting for one word.
-std::string quote_word(const std::string& word);
-// Splits an argument string the way sshd_config(5) does: whitespace, "double" and 'single'
-// quotes, backslash escapes; an unquoted '#' at the start of a word ends the line.
-bool split_words(std::string_view text, std::vector<std::string>& out, std::string& error);
-
 // Algorithm lists (algorithms.cpp).
 // kCaKeyType: key types without certificates (CASignatureAlgorithms): the same names are valid,
 // but a wildcard expands to plain key types only, as in sshd.
@@ -111,8 +108,5 @@ bool is_known_algorithm(AlgorithmKind kind, std::string_view name);
 // Applies a list with optional +, - or ^ prefix to `defaults`; false if a name is unknown.
 bool assemble_algorithms(AlgorithmKind kind, std::string_view spec, std::string_view defaults,
                          std::string& out);
-
-// Glob-style pattern matching (match.cpp): '*', '?', case-sensitive.
-bool match_pattern(std::string_view s, std::string_view pattern);
 
 }  // namespace postern::config::detail

@@ -8,9 +8,9 @@
 // Each configured word is a comma-separated pattern list ('*', '?', '!' negation), so a word
 // with commas works as OpenSSH's does. Matching calls are logged at their own level (their
 // "debug1:" prefix and syslog priority stay) even when LogLevel would drop them.
-#include "common/config/match_eval.h"
 #include "common/config/server_config.h"
 #include "common/log.h"
+#include "common/match_pattern.h"
 
 namespace postern::config {
 
@@ -24,7 +24,7 @@ void apply_log_verbose(const ServerConfig& config) {
   }
   log_set_location_filter([patterns = std::move(patterns)](std::string_view tag) {
     for (const auto& p : patterns)
-      if (detail::match_pattern_list(tag, p, false)) return true;
+      if (match_pattern_list(tag, p) == PatternMatch::kMatch) return true;
     return false;
   });
 }

@@ -9,6 +9,7 @@
 
 #include "common/config/keywords.h"
 #include "common/config/match_eval.h"
+#include "common/match_pattern.h"
 
 namespace postern::config::detail {
 namespace {
@@ -63,18 +64,14 @@ bool user_in_group(const std::string& user, std::string_view list) {
     if (getgrouplist(user.c_str(), pw->pw_gid, gids.data(), &n) < 0) return false;
   }
   gids.resize(n);
+  // A group that a negated pattern names excludes the user, whatever the other groups match.
   bool positive = false;
   for (gid_t g : gids) {
     struct group* gr = getgrgid(g);
     if (gr == nullptr) continue;
-    for (auto pat : split_list(list)) {
-      bool neg = !pat.empty() && pat[0] == '!';
-      if (neg) pat.remove_prefix(1);
-      if (match_pattern(gr->gr_name, pat)) {
-        if (neg) return false;
-        positive = true;
-      }
-    }
+    PatternMatch m = match_pattern_list(gr->gr_name, list);
+    if (m == PatternMatch::kNegated) return false;
+    positive = positive || m == PatternMatch::kMatch;
   }
   return positive;
 }
@@ -83,41 +80,6 @@ constexpr const char* kAttributes[] = {"user",         "group",     "host",   "a
                                        "localaddress", "localport", "rdomain"};
 
 }  // namespace
-
-bool match_pattern(std::string_view s, std::string_view p) {
-  size_t si = 0, pi = 0, star = std::string_view::npos, back = 0;
-  while (si < s.size()) {
-    if (pi < p.size() && (p[pi] == '?' || p[pi] == s[si])) {
-      ++si;
-      ++pi;
-    } else if (pi < p.size() && p[pi] == '*') {
-      star = pi++;
-      back = si;
-    } else if (star != std::string_view::npos) {
-      pi = star + 1;
-      si = ++back;
-    } else {
-      return false;
-    }
-  }
-  while (pi < p.size() && p[pi] == '*') ++pi;
-  return pi == p.size();
-}
-
-bool match_pattern_list(std::string_view s, std::string_view list, bool fold_case) {
-  std::string subject = fold_case ? lower(s) : std::string(s);
-  bool positive = false;
-  for (auto pat : split_list(list)) {
-    bool neg = !pat.empty() && pat[0] == '!';
-    if (neg) pat.remove_prefix(1);
-    std::string p = fold_case ? lower(pat) : std::string(pat);
-    if (match_pattern(subject, p)) {
-      if (neg) return false;
-      positive = true;
-    }
-  }
-  return positive;
-}
 
 int match_address_list(std::string_view addr, std::string_view list) {
   int afam = 0, abits;
@@ -145,7 +107,7 @@ int match_address_list(std::string_view addr, std::string_view list) {
         if ((bytes[i / 8] & m) != (abytes[i / 8] & m)) hit = false;
       }
     } else {
-      hit = !addr.empty() && match_pattern(lower(addr), lower(e));
+      hit = !addr.empty() && match_pattern(addr, e, /*case_insensitive=*/true);
     }
     if (hit) {
       if (neg) return 0;
@@ -228,11 +190,11 @@ bool evaluate_match(const std::vector<std::string>& words, const ConnectionInfo&
     const std::string& value = words[++i];
     bool ok = false;
     if (attr == "user")
-      ok = !ci.user.empty() && match_pattern_list(ci.user, value, false);
+      ok = !ci.user.empty() && match_pattern_list(ci.user, value) == PatternMatch::kMatch;
     else if (attr == "group")
       ok = !ci.user.empty() && user_in_group(ci.user, value);
     else if (attr == "host")
-      ok = !ci.host.empty() && match_pattern_list(ci.host, value, true);
+      ok = !ci.host.empty() && match_pattern_list(ci.host, value, true) == PatternMatch::kMatch;
     else if (attr == "address")
       ok = !ci.addr.empty() && match_address_list(ci.addr, value) == 1;
     else if (attr == "localaddress")
@@ -240,7 +202,7 @@ bool evaluate_match(const std::vector<std::string>& words, const ConnectionInfo&
     else if (attr == "localport")
       ok = ci.lport > 0 && std::to_string(ci.lport) == value;
     else if (attr == "rdomain")
-      ok = !ci.rdomain.empty() && match_pattern_list(ci.rdomain, value, false);
+      ok = !ci.rdomain.empty() && match_pattern_list(ci.rdomain, value) == PatternMatch::kMatch;
     if (!ok) return false;
   }
   return true;

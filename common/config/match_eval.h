@@ -15,9 +15,6 @@ bool evaluate_match(const std::vector<std::string>& words, const ConnectionInfo&
 // False with OpenSSH's test-mode message if the criteria test an attribute `ci` does not give.
 bool check_spec_covers(const std::vector<std::string>& words, const ConnectionInfo& ci,
                        std::string& error);
-// A comma-separated pattern list with '!' negation: true if some pattern matches and no negated
-// one does. `fold_case` for host names.
-bool match_pattern_list(std::string_view s, std::string_view list, bool fold_case);
 // An address list: entries are patterns or CIDR blocks, '!' negates. -1: the list is malformed.
 int match_address_list(std::string_view addr, std::string_view list);
 

@@ -14,6 +14,8 @@
 
 #include "common/config/keywords.h"
 #include "common/config/match_eval.h"
+#include "common/config/tokenizer.h"
+#include "common/join.h"
 #include "postern_config.h"
 
 namespace postern::config {
@@ -193,8 +195,7 @@ class Parser {
         return fail(error.substr(1) + std::to_string(lineno));
       return fail(error + "\n" + where + ": Bad Match condition");
     }
-    std::string criteria;
-    for (const auto& w : args.words) criteria += (criteria.empty() ? "" : " ") + quote_word(w);
+    std::string criteria = join_quoted(args.words);
     // A Match in a file included from inside a Match block applies only where that block does.
     int outer = m_outer.empty() ? -1 : m_outer.back();
     if (outer >= 0) {
@@ -358,9 +359,7 @@ bool check_auth_methods(const ServerConfig& c, std::string& error) {
 }
 
 std::string messages(const Parser& parser) {
-  std::string out;
-  for (const auto& m : parser.messages()) out += (out.empty() ? "" : "\n") + m;
-  return out;
+  return join(parser.messages(), "\n");
 }
 
 // What sshd printed before stopping: the errors and notes so far, then the last word.

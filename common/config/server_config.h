@@ -17,7 +17,7 @@
 // ints holding the constants of the small structs below (e.g. PermitRootLogin::kProhibitPassword).
 // A default-constructed ServerConfig is a blank for the parser; default_server_config() gives
 // OpenSSH's defaults. Token expansion (%h, %u...) for the keywords that take tokens: tokens.h.
-// keywords.cpp holds the one table that drives parsing, -T, Match copying and serialisation;
+// keyword_table.cpp holds the one table that drives parsing, -T, Match copying and serialisation;
 // man/sshd_config.5 DIFFERENCES FROM OPENSSH lists where postern reads a config differently from
 // OpenSSH 9.2 and why.
 #pragma once

@@ -14,6 +14,8 @@ std::string_view allowed(TokenSet set) {
     case TokenSet::kAuthorizedPrincipalsFile:
     case TokenSet::kChrootDirectory:
       return "hUu";
+    case TokenSet::kSftpStartDirectory:
+      return "du";
   }
   return "";
 }

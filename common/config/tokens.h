@@ -1,5 +1,6 @@
 // sshd_config(5) TOKENS: %-expansion of AuthorizedKeysFile, AuthorizedKeysCommand,
-// AuthorizedPrincipalsFile, AuthorizedPrincipalsCommand and ChrootDirectory at the time of use.
+// AuthorizedPrincipalsFile, AuthorizedPrincipalsCommand and ChrootDirectory at the time of use,
+// and of sftp-server(8)'s -d start directory: the one expander for all of them.
 //   TokenValues v;  v.set('u', pw->pw_name);  v.set('h', pw->pw_dir);  v.set('U', "1000");
 //   auto path = expand_tokens(cfg.chroot_directory, TokenSet::kChrootDirectory, v);
 #pragma once
@@ -19,6 +20,7 @@ enum class TokenSet {
   kAuthorizedPrincipalsCommand,  // %% %C %D %F %f %h %i %K %k %s %T %t %U %u
   kAuthorizedPrincipalsFile,     // %% %h %U %u
   kChrootDirectory,              // %% %h %U %u
+  kSftpStartDirectory,           // sftp-server(8) -d: %% %d (home) %u
 };
 
 class TokenValues {
