@@ -14,17 +14,16 @@
 #include <deque>
 #include <stdexcept>
 
+#include "common/join.h"
 #include "common/log.h"
 #include "common/ossl.h"
 #include "common/protocol_error.h"
 #include "common/ssh_key.h"
-#include "common/join.h"
 #include "common/wire.h"
 #include "net/compression.h"
-#include "net/kex_method.h"
+#include "net/kex_driver.h"
 #include "net/kexinit.h"
 #include "net/messages.h"
-#include "net/moduli.h"
 #include "net/packet_cipher.h"
 
 namespace postern::net {
@@ -58,11 +57,6 @@ bool is_kex_allowed_type(uint8_t t) {
   return (t >= kMsgDisconnect && t <= kMsgDebug) || (t >= kMsgKexInit && t <= kMsgKexLast);
 }
 
-bool cipher_is_aead(std::string_view name) {
-  const CipherInfo* c = find_cipher(name);
-  return c && c->aead;
-}
-
 // RFC 4344 §3.2, as OpenSSH applies it: ciphers with 128-bit blocks rekey after 2^32 blocks
 // (2^(L/4) for L = 128), smaller ones after 1 GiB; RekeyLimit only lowers that.
 uint64_t rekey_limit_bytes(size_t block_size, uint64_t configured) {
@@ -71,67 +65,6 @@ uint64_t rekey_limit_bytes(size_t block_size, uint64_t configured) {
   if (configured)
     blocks = std::min<uint64_t>(blocks, std::max<uint64_t>(1, configured / block_size));
   return blocks * block_size;
-}
-
-// OpenSSH 9.2's HostKeyAlgorithms without certificates and security keys (sshd -T).
-const std::vector<std::string>& default_host_key_algorithms() {
-  static const std::vector<std::string> v = {"ssh-ed25519",         "ecdsa-sha2-nistp256",
-                                             "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
-                                             "rsa-sha2-512",        "rsa-sha2-256"};
-  return v;
-}
-
-// Configured names we implement, in the configured order; the default offer when unset (never
-// everything supported: that would offer CBC or SHA-1 methods nobody asked for).
-std::vector<std::string> filter_supported(const std::vector<std::string>& configured,
-                                          const std::vector<std::string>& supported,
-                                          const std::vector<std::string>& defaults) {
-  if (configured.empty()) return defaults;
-  std::vector<std::string> out;
-  for (const auto& n : configured)
-    if (contains(supported, n) && !contains(out, n)) out.push_back(n);
-  return out;
-}
-
-Bytes digest(const EVP_MD* md, ByteView data) {
-  Bytes out(EVP_MD_get_size(md));
-  unsigned int len = 0;
-  if (!EVP_Digest(data.data(), data.size(), out.data(), &len, md, nullptr))
-    throw ProtocolError(ossl_error("EVP_Digest"), DisconnectReason::kKeyExchangeFailed);
-  out.resize(len);
-  return out;
-}
-
-// RFC 4253 §7.2: K1 = HASH(K || H || X || session_id), Kn = HASH(K || H || K1 || ... || Kn-1).
-// K arrives already encoded (mpint or string) and is hashed as is.
-SecretBytes derive_key(const EVP_MD* md, ByteView k, ByteView h, char letter, ByteView session_id,
-                       size_t need) {
-  SecretBytes out;
-  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
-  uint8_t buf[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  auto fail = [] {
-    throw ProtocolError(ossl_error("key derivation"), DisconnectReason::kKeyExchangeFailed);
-  };
-  if (!ctx || !EVP_DigestInit_ex(ctx.get(), md, nullptr) ||
-      !EVP_DigestUpdate(ctx.get(), k.data(), k.size()) ||
-      !EVP_DigestUpdate(ctx.get(), h.data(), h.size()) ||
-      !EVP_DigestUpdate(ctx.get(), &letter, 1) ||
-      !EVP_DigestUpdate(ctx.get(), session_id.data(), session_id.size()) ||
-      !EVP_DigestFinal_ex(ctx.get(), buf, &len))
-    fail();
-  out.append(ByteView(buf, len));
-  while (out.size() < need) {
-    if (!EVP_DigestInit_ex(ctx.get(), md, nullptr) ||
-        !EVP_DigestUpdate(ctx.get(), k.data(), k.size()) ||
-        !EVP_DigestUpdate(ctx.get(), h.data(), h.size()) ||
-        !EVP_DigestUpdate(ctx.get(), out.data(), out.size()) ||
-        !EVP_DigestFinal_ex(ctx.get(), buf, &len))
-      fail();
-    out.append(ByteView(buf, len));
-  }
-  OPENSSL_cleanse(buf, sizeof buf);
-  return out;
 }
 
 const char* kStateMagic = "postern-transport-state-v2";
@@ -202,27 +135,11 @@ struct Transport::Impl {
   uint32_t kex_count = 0;
   bool strict = false;
   bool peer_ext_info_c = false;
-  bool ignore_guessed = false;
-  Bytes my_kexinit, peer_kexinit;
+  Bytes my_kexinit;
   Negotiated neg;
-  std::unique_ptr<KexMethod> method;
-  enum class Step {
-    kNone,
-    kServerAwaitInit,
-    kServerAwaitGexRequest,
-    kServerAwaitGexInit,
-    kClientAwaitReply,
-    kClientAwaitGexGroup,
-    kClientAwaitGexReply,
-    kAwaitNewKeys
-  };
-  Step step = Step::kNone;
-  bool gex = false;
-  uint32_t gex_min = 0, gex_n = 0, gex_max = 0;
-  Bytes gex_p, gex_g;   // unsigned magnitudes
-  Bytes client_public;  // client: our e / Q_C
+  std::unique_ptr<KexDriver> kex;  // the running exchange, from the peer's KEXINIT to NEWKEYS
   Bytes session_id;
-  std::unique_ptr<PacketCipher> next_tx, next_rx;
+  std::unique_ptr<PacketCipher> next_rx;  // taken when the peer's NEWKEYS arrives
   std::vector<std::pair<std::string, std::string>> peer_ext;
 
   // ---- compression: zlib@openssh.com (OpenSSH PROTOCOL §1.3) runs the RFC 4253 §6.2 "zlib"
@@ -664,44 +581,9 @@ struct Transport::Impl {
   }
 
   // ===================================================================== key exchange
-  KexInit build_kexinit() {
-    KexInit k;
-    if (RAND_bytes(k.cookie.data(), int(k.cookie.size())) != 1)
-      throw std::runtime_error("RAND_bytes failed");
-    k.kex = filter_supported(cfg.kex_algorithms, supported_kex_methods(), default_kex_methods());
-    if (server()) {
-      if (!cfg.host_key_signer) throw std::logic_error("server transport without host key signer");
-      std::vector<std::string> have = cfg.host_key_signer->algorithms();
-      const auto& wanted =
-          cfg.host_key_algorithms.empty() ? default_host_key_algorithms() : cfg.host_key_algorithms;
-      for (const auto& a : wanted)
-        if (contains(have, a)) k.host_key.push_back(a);
-      if (k.host_key.empty()) throw std::logic_error("no usable host key algorithms");
-    } else {
-      k.host_key =
-          cfg.host_key_algorithms.empty() ? default_host_key_algorithms() : cfg.host_key_algorithms;
-    }
-    k.cipher_c2s = k.cipher_s2c =
-        filter_supported(cfg.ciphers, supported_ciphers(), default_ciphers());
-    k.mac_c2s = k.mac_s2c = filter_supported(cfg.macs, supported_macs(), default_macs());
-    // Configured names we implement (zlib@openssh.com, none), in the configured order.
-    k.comp_c2s = k.comp_s2c =
-        filter_supported(cfg.compression, supported_compression(), {std::string(kCompressionNone)});
-    // The pseudo-algorithms go into the first KEXINIT only (RFC 8308 §2.1, PROTOCOL §1.10).
-    if (kex_count == 0) {
-      if (server()) {
-        k.kex.push_back(kStrictKexServer);
-      } else {
-        k.kex.push_back(kExtInfoClient);
-        k.kex.push_back(kStrictKexClient);
-      }
-    }
-    return k;
-  }
-
   void send_kexinit() {
     if (our_kexinit_sent) return;
-    my_kexinit = build_kexinit().encode();
+    my_kexinit = make_kexinit_offer(cfg, kex_count == 0).encode();
     write_packet(my_kexinit);
     our_kexinit_sent = true;
     kex_active = true;
@@ -718,63 +600,19 @@ struct Transport::Impl {
         throw ProtocolError("strict KEX violation: KEXINIT was not the first packet");
       if (server()) peer_ext_info_c = contains(peer.kex, kExtInfoClient);
     }
-    peer_kexinit.assign(m.begin(), m.end());
     peer_kexinit_received = true;
     send_kexinit();
-    KexInit mine = KexInit::parse(my_kexinit);
-    const KexInit& client = server() ? peer : mine;
-    const KexInit& srv = server() ? mine : peer;
-    neg = negotiate(client, srv, &cipher_is_aead);
-    ignore_guessed = peer.first_kex_packet_follows && neg.ignore_guessed_packet;
-    log_debug("kex: algorithm: %s", neg.kex.c_str());
-    log_debug("kex: host key algorithm: %s", neg.host_key.c_str());
-    log_debug("kex: client->server cipher: %s MAC: %s compression: %s", neg.cipher_c2s.c_str(),
-              neg.mac_c2s.empty() ? "<implicit>" : neg.mac_c2s.c_str(), neg.comp_c2s.c_str());
-    log_debug("kex: server->client cipher: %s MAC: %s compression: %s", neg.cipher_s2c.c_str(),
-              neg.mac_s2c.empty() ? "<implicit>" : neg.mac_s2c.c_str(), neg.comp_s2c.c_str());
-
-    gex = is_group_exchange(neg.kex);
-    if (!gex) {
-      method = make_kex_method(neg.kex);
-      if (!method)
-        throw ProtocolError("unsupported kex method " + neg.kex,
-                            DisconnectReason::kKeyExchangeFailed);
-    }
-    if (server()) {
-      step = gex ? Step::kServerAwaitGexRequest : Step::kServerAwaitInit;
-    } else if (gex) {
-      // RFC 4419 §3 with the group size NIST SP 800-57 pairs with our strongest cipher/MAC.
-      gex_min = 2048;
-      gex_n = gex_bits_for(key_strength_bits());
-      gex_max = 8192;
-      send(encode(GexRequestMsg{gex_min, gex_n, gex_max}));
-      step = Step::kClientAwaitGexGroup;
-      log_debug("SSH2_MSG_KEX_DH_GEX_REQUEST(%u<%u<%u) sent", gex_min, gex_n, gex_max);
-    } else {
-      client_public = method->client_public();
-      Writer w;
-      w.u8(kMsgKexEcdhInit).string(ByteView(client_public));
-      send(w.buffer());
-      step = Step::kClientAwaitReply;
-    }
+    kex = std::make_unique<KexDriver>(
+        cfg, KexTranscript{peer_version, my_kexinit, Bytes(m.begin(), m.end()), session_id}, peer);
+    neg = kex->negotiated();
+    run(kex->start());
   }
 
-  size_t key_strength_bits() const {
-    size_t need = 0;
-    for (const std::string* c : {&neg.cipher_c2s, &neg.cipher_s2c})
-      if (const CipherInfo* ci = find_cipher(*c))
-        need = std::max({need, ci->key_len, ci->block_size});
-    for (const std::string* m : {&neg.mac_c2s, &neg.mac_s2c})
-      if (const MacInfo* mi = find_mac(*m)) need = std::max(need, mi->key_len);
-    return need * 8;
-  }
-
-  static uint32_t gex_bits_for(size_t bits) {
-    // Equivalent strengths from NIST SP 800-57 Part 1 Table 2.
-    if (bits <= 112) return 2048;
-    if (bits <= 128) return 3072;
-    if (bits <= 192) return 7680;
-    return 8192;
+  // Sends what the key exchange asks for; once it has the keys, RFC 4253 §7.3: our NEWKEYS, then
+  // everything we send uses them.
+  void run(KexStep step) {
+    if (!step.send.empty()) send(step.send);
+    if (step.keys) install_keys(std::move(*step.keys));
   }
 
   void handle_kex_message(ByteView m) {
@@ -786,194 +624,15 @@ struct Transport::Impl {
       send_unimplemented_for(last_rx_seq);
       return;
     }
-    if (ignore_guessed) {
-      // RFC 4253 §7.1: the peer's guessed first packet is discarded when the guess was wrong.
-      ignore_guessed = false;
-      return;
-    }
-    uint8_t t = m[0];
-    switch (step) {
-      case Step::kServerAwaitInit:
-        if (t != kMsgKexEcdhInit) break;
-        server_kex_init(m, kMsgKexEcdhReply);
-        return;
-      case Step::kServerAwaitGexRequest:
-        if (t != kMsgKexGexRequest) break;
-        server_gex_request(m);
-        return;
-      case Step::kServerAwaitGexInit:
-        if (t != kMsgKexGexInit) break;
-        server_kex_init(m, kMsgKexGexReply);
-        return;
-      case Step::kClientAwaitGexGroup:
-        if (t != kMsgKexGexGroup) break;
-        client_gex_group(m);
-        return;
-      case Step::kClientAwaitReply:
-        if (t != kMsgKexEcdhReply) break;
-        client_kex_reply(m);
-        return;
-      case Step::kClientAwaitGexReply:
-        if (t != kMsgKexGexReply) break;
-        client_kex_reply(m);
-        return;
-      default:
-        break;
-    }
-    throw ProtocolError("unexpected key exchange message type " + std::to_string(t),
-                        DisconnectReason::kProtocolError);
+    run(kex->step(m));
   }
 
-  ByteView read_public(Reader& r, bool mpint) { return mpint ? r.mpint() : r.string(16 * 1024); }
-
-  void server_gex_request(ByteView m) {
-    auto req = decode<GexRequestMsg>(m);
-    gex_min = req.min;
-    gex_n = req.n;
-    gex_max = req.max;
-    // RFC 4419 §3; choose_group clamps to [2048, 8192] (RFC 8270) and refuses min > n > max.
-    // The hash below uses the values as the client sent them.
-    Result<DhGroup> group = cfg.choose_dh_group
-                                ? cfg.choose_dh_group(req.min, req.n, req.max)
-                                : choose_group(cfg.moduli_file, req.min, req.n, req.max);
-    if (!group)
-      throw ProtocolError("DH_GEX group out of range: " + group.error().message,
-                          DisconnectReason::kKeyExchangeFailed);
-    gex_p = group->p;
-    gex_g = group->g;
-    method = make_dh_kex(neg.kex, group_exchange_hash(neg.kex), gex_p, gex_g);
-    if (!method) throw ProtocolError("DH group rejected", DisconnectReason::kKeyExchangeFailed);
-    Writer w;
-    w.u8(kMsgKexGexGroup).mpint_unsigned(gex_p).mpint_unsigned(gex_g);
-    send(w.buffer());
-    step = Step::kServerAwaitGexInit;
-  }
-
-  void client_gex_group(ByteView m) {
-    Reader r(m);
-    r.u8();
-    ByteView p = r.mpint(8192 / 8 + 1);
-    ByteView g = r.mpint(8192 / 8 + 1);
-    r.expect_done("KEX_DH_GEX_GROUP");
-    auto strip = [](ByteView v) {
-      while (!v.empty() && v[0] == 0) v = v.subspan(1);
-      return Bytes(v.begin(), v.end());
-    };
-    gex_p = strip(p);
-    gex_g = strip(g);
-    size_t bits = gex_p.empty() ? 0 : gex_p.size() * 8 - size_t(__builtin_clz(gex_p[0]) - 24);
-    if (bits < gex_min || bits > gex_max)
-      throw ProtocolError("DH_GEX group out of range: " + std::to_string(bits) + " bits",
-                          DisconnectReason::kKeyExchangeFailed);
-    method = make_dh_kex(neg.kex, group_exchange_hash(neg.kex), gex_p, gex_g);
-    if (!method) throw ProtocolError("DH group rejected", DisconnectReason::kKeyExchangeFailed);
-    client_public = method->client_public();
-    Writer w;
-    w.u8(kMsgKexGexInit).string(ByteView(client_public));
-    send(w.buffer());
-    step = Step::kClientAwaitGexReply;
-  }
-
-  // H = HASH(V_C || V_S || I_C || I_S || K_S || [gex params] || e || f || K): RFC 4253 §8,
-  // RFC 5656 §4, RFC 8731 §3, RFC 4419 §3.
-  Bytes exchange_hash(ByteView k_s, ByteView e, ByteView f, ByteView k) {
-    const std::string& v_c = server() ? peer_version : cfg.version;
-    const std::string& v_s = server() ? cfg.version : peer_version;
-    const Bytes& i_c = server() ? peer_kexinit : my_kexinit;
-    const Bytes& i_s = server() ? my_kexinit : peer_kexinit;
-    Writer w;
-    w.string(v_c).string(v_s).string(ByteView(i_c)).string(ByteView(i_s)).string(k_s);
-    if (gex) {
-      w.u32(gex_min).u32(gex_n).u32(gex_max);
-      w.mpint_unsigned(gex_p).mpint_unsigned(gex_g);
-    }
-    w.string(e).string(f).raw(k);
-    Bytes h = digest(method->hash(), w.buffer());
-    OPENSSL_cleanse(w.buffer().data(), w.buffer().size());
-    return h;
-  }
-
-  void server_kex_init(ByteView m, uint8_t reply_type) {
-    Reader r(m);
-    r.u8();
-    ByteView e = read_public(r, method->public_is_mpint());
-    r.expect_done("KEX_INIT");
-    auto res = method->server_respond(e);
-    if (!res)
-      throw ProtocolError("key exchange failed: " + res.error().message,
-                          DisconnectReason::kKeyExchangeFailed);
-    HostKeySigner& signer = *cfg.host_key_signer;
-    Bytes k_s = signer.public_key_blob(neg.host_key);
-    Bytes h = exchange_hash(k_s, e, res->server_public, res->shared_secret);
-    if (session_id.empty()) session_id = h;
-    auto sig = signer.sign(neg.host_key, h);
-    if (!sig)
-      throw ProtocolError("host key signing failed: " + sig.error().message,
-                          DisconnectReason::kKeyExchangeFailed);
-    Writer w;
-    w.u8(reply_type)
-        .string(ByteView(k_s))
-        .string(ByteView(res->server_public))
-        .string(ByteView(*sig));
-    send(w.buffer());
-    install_keys(res->shared_secret, h);
-  }
-
-  void client_kex_reply(ByteView m) {
-    Reader r(m);
-    r.u8();
-    ByteView k_s = r.string(16 * 1024);
-    ByteView f = read_public(r, method->public_is_mpint());
-    ByteView sig = r.string(16 * 1024);
-    r.expect_done("KEX_REPLY");
-    auto key = PublicKey::from_blob(k_s);
-    if (!key)
-      throw ProtocolError("bad server host key: " + key.error().message,
-                          DisconnectReason::kKeyExchangeFailed);
-    if (!contains(key->signature_algorithms(), neg.host_key))
-      throw ProtocolError("type mismatch for decoded server host key",
-                          DisconnectReason::kKeyExchangeFailed);
-    auto secret = method->client_finish(f);
-    if (!secret)
-      throw ProtocolError("key exchange failed: " + secret.error().message,
-                          DisconnectReason::kKeyExchangeFailed);
-    Bytes h = exchange_hash(k_s, client_public, f, *secret);
-    std::string alg;
-    if (!key->verify(sig, h, &alg) || alg != neg.host_key)
-      throw ProtocolError("signature verification failed", DisconnectReason::kKeyExchangeFailed);
-    if (!cfg.verify_host_key || !cfg.verify_host_key(k_s))
-      throw ProtocolError("Host key verification failed.", DisconnectReason::kHostKeyNotVerifiable);
-    if (session_id.empty()) session_id = h;
-    install_keys(*secret, h);
-  }
-
-  // RFC 4253 §7.2: derives both directions' keys, then sends our NEWKEYS.
-  void install_keys(const SecretBytes& k, const Bytes& h) {
-    const EVP_MD* md = method->hash();
-    auto make = [&](bool c2s) {
-      const std::string& cname = c2s ? neg.cipher_c2s : neg.cipher_s2c;
-      const std::string& mname = c2s ? neg.mac_c2s : neg.mac_s2c;
-      const CipherInfo* ci = find_cipher(cname);
-      const MacInfo* mi = mname.empty() ? nullptr : find_mac(mname);
-      if (!ci || (!ci->aead && !mi))
-        throw ProtocolError("unsupported cipher or MAC", DisconnectReason::kKeyExchangeFailed);
-      SecretBytes iv = derive_key(md, k, h, c2s ? 'A' : 'B', session_id, ci->iv_len);
-      SecretBytes key = derive_key(md, k, h, c2s ? 'C' : 'D', session_id, ci->key_len);
-      SecretBytes mkey;
-      if (mi) mkey = derive_key(md, k, h, c2s ? 'E' : 'F', session_id, mi->key_len);
-      bool encrypt = server() ? !c2s : c2s;
-      return make_packet_cipher(*ci, mi, key, iv, mkey, encrypt);
-    };
-    std::unique_ptr<PacketCipher> c2s = make(true);
-    std::unique_ptr<PacketCipher> s2c = make(false);
-    next_tx = std::move(server() ? s2c : c2s);
-    next_rx = std::move(server() ? c2s : s2c);
-    method.reset();
-    step = Step::kAwaitNewKeys;
-
+  void install_keys(KexKeys keys) {
+    session_id = std::move(keys.session_id);
+    next_rx = std::move(keys.rx);
     write_packet(encode(NewKeysMsg{}));
     log_debug("SSH2_MSG_NEWKEYS sent");
-    tx = std::move(next_tx);
+    tx = std::move(keys.tx);
     const CipherInfo* ci = find_cipher(server() ? neg.cipher_s2c : neg.cipher_c2s);
     tx_limit = rekey_limit_bytes(ci->block_size, cfg.rekey_bytes);
     tx_bytes = tx_packets = 0;
@@ -1009,8 +668,7 @@ struct Transport::Impl {
 
   void handle_newkeys(ByteView m) {
     decode<NewKeysMsg>(m);
-    if (step != Step::kAwaitNewKeys || !newkeys_sent || newkeys_received)
-      throw ProtocolError("unexpected NEWKEYS");
+    if (!newkeys_sent || newkeys_received) throw ProtocolError("unexpected NEWKEYS");
     log_debug("SSH2_MSG_NEWKEYS received");
     rx = std::move(next_rx);
     const CipherInfo* ci = find_cipher(server() ? neg.cipher_c2s : neg.cipher_s2c);
@@ -1027,11 +685,10 @@ struct Transport::Impl {
     if (!newkeys_sent || !newkeys_received) return;
     kex_active = false;
     our_kexinit_sent = peer_kexinit_received = newkeys_sent = newkeys_received = false;
-    step = Step::kNone;
+    kex.reset();
     first_kex_done_flag = true;
     ++kex_count;
     rekey_deadline = 0;
-    ignore_guessed = false;
   }
 
   void check_rekey_on_receive() {
@@ -1173,9 +830,8 @@ void Transport::forget_secrets() {
   // The ciphers keep their keys in SecretBytes and OpenSSL contexts, both wiped on destruction.
   i.tx.reset();
   i.rx.reset();
-  i.next_tx.reset();
   i.next_rx.reset();
-  i.method.reset();
+  i.kex.reset();
   OPENSSL_cleanse(i.session_id.data(), i.session_id.size());
   // Received packets are decrypted in place; the payload being built may be plaintext too.
   OPENSSL_cleanse(i.in.data(), i.in.size());
