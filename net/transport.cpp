@@ -21,10 +21,12 @@
 #include "common/ssh_key.h"
 #include "common/wire.h"
 #include "net/compression.h"
+#include "net/ext_info.h"
 #include "net/kex_driver.h"
 #include "net/kexinit.h"
 #include "net/messages.h"
 #include "net/packet_cipher.h"
+#include "net/transport_state.h"
 
 namespace postern::net {
 
@@ -40,7 +42,6 @@ constexpr size_t kMaxPreBannerLines = 1024;
 // OpenSSH rekeys before 2^31 packets so sequence numbers never come near wrapping in one key.
 constexpr uint64_t kMaxPacketsPerKey = uint64_t(1) << 31;
 constexpr size_t kMinPadding = 4;  // RFC 4253 §6
-constexpr size_t kMaxExtensions = 64;
 // What a key exchange may hold back of the layers' messages. Legitimate senders stay far below
 // it (channels stop reading at session/channel.h's kMaxQueuedOutput, counting output_backlog());
 // past it a peer that never finishes an exchange is making us buffer for it: disconnect.
@@ -66,8 +67,6 @@ uint64_t rekey_limit_bytes(size_t block_size, uint64_t configured) {
     blocks = std::min<uint64_t>(blocks, std::max<uint64_t>(1, configured / block_size));
   return blocks * block_size;
 }
-
-const char* kStateMagic = "postern-transport-state-v2";
 
 // Growing the packet buffers must not zero-fill what is about to be overwritten by a packet
 // (that would touch every byte of the bulk data path once more).
@@ -140,7 +139,7 @@ struct Transport::Impl {
   std::unique_ptr<KexDriver> kex;  // the running exchange, from the peer's KEXINIT to NEWKEYS
   Bytes session_id;
   std::unique_ptr<PacketCipher> next_rx;  // taken when the peer's NEWKEYS arrives
-  std::vector<std::pair<std::string, std::string>> peer_ext;
+  Extensions peer_ext;
 
   // ---- compression: zlib@openssh.com (OpenSSH PROTOCOL §1.3) runs the RFC 4253 §6.2 "zlib"
   // method, but only from the first packet after the server's USERAUTH_SUCCESS. Each direction
@@ -563,18 +562,7 @@ struct Transport::Impl {
   void send_unimplemented_for(uint32_t seq) { write_packet(encode(UnimplementedMsg{seq})); }
 
   void handle_ext_info(ByteView m) {
-    // RFC 8308 §2.3: uint32 nr-extensions, then name/value string pairs.
-    Reader r(m);
-    r.u8();
-    uint32_t n = r.u32();
-    if (n > kMaxExtensions) throw ProtocolError("too many extensions in EXT_INFO");
-    std::vector<std::pair<std::string, std::string>> ext;
-    for (uint32_t i = 0; i < n; ++i) {
-      std::string name(r.text(1024));
-      std::string value(as_string(r.string()));
-      ext.emplace_back(std::move(name), std::move(value));
-    }
-    r.expect_done("EXT_INFO");
+    Extensions ext = parse_ext_info(m);
     if (server()) return;  // we do not offer ext-info-s; nothing the client says matters yet
     for (auto& e : ext) log_debug("kex_input_ext_info: %s", e.first.c_str());
     peer_ext = std::move(ext);
@@ -657,13 +645,10 @@ struct Transport::Impl {
     static const std::vector<std::string> kDefaultSigAlgs = {
         "ssh-ed25519",         "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
         "ecdsa-sha2-nistp521", "rsa-sha2-512",        "rsa-sha2-256"};
-    Writer w;
-    w.u8(kMsgExtInfo).u32(3);
-    w.string("server-sig-algs")
-        .string(join(cfg.server_sig_algs.empty() ? kDefaultSigAlgs : cfg.server_sig_algs, ","));
-    w.string("publickey-hostbound@openssh.com").string("0");
-    w.string("ping@openssh.com").string("0");
-    write_packet(w.buffer());
+    const auto& sig_algs = cfg.server_sig_algs.empty() ? kDefaultSigAlgs : cfg.server_sig_algs;
+    write_packet(encode_ext_info({{"server-sig-algs", join(sig_algs, ",")},
+                                  {"publickey-hostbound@openssh.com", "0"},
+                                  {"ping@openssh.com", "0"}}));
   }
 
   void handle_newkeys(ByteView m) {
@@ -709,95 +694,95 @@ struct Transport::Impl {
     if ((tx_compressing && deflater->packets() > 0) || (rx_compressing && inflater->packets() > 0))
       throw ProtocolError("transport handoff after compressed packets: zlib state cannot be moved",
                           DisconnectReason::kCompressionError);
-    SecretBytes buf;
-    SecretWriter w(buf);
-    w.string(kStateMagic);
-    w.u8(server() ? 0 : 1);
-    w.string(cfg.version).string(peer_version);
-    w.string(ByteView(session_id));
-    w.u32(tx_seq).u32(rx_seq).u32(last_rx_seq);
-    w.u64(tx_bytes).u64(tx_packets).u64(tx_limit);
-    w.u64(rx_bytes).u64(rx_packets).u64(rx_limit);
-    w.boolean(strict).boolean(peer_ext_info_c).u32(kex_count).u64(rekey_deadline);
-    w.boolean(compression_started);
-    for (const std::string* s : {&neg.kex, &neg.host_key, &neg.cipher_c2s, &neg.cipher_s2c,
-                                 &neg.mac_c2s, &neg.mac_s2c, &neg.comp_c2s, &neg.comp_s2c})
-      w.string(*s);
-    w.string(tx->export_state().view());
-    w.string(rx->export_state().view());
-    w.u32(uint32_t(peer_ext.size()));
-    for (const auto& e : peer_ext) w.string(e.first).string(e.second);
-    // Unprocessed input (after any packet already handed out) and unsent output.
+    auto copy_of = [](const SecretBytes& s) { return Bytes(s.view().begin(), s.view().end()); };
+    // Everything after the packet already handed out is still to be processed.
     size_t start = in_start + returned_len;
-    w.boolean(rx_len_known).u32(rx_packet_len);
-    w.string(ByteView(in.data() + start, in_end - start));
-    w.string(ByteView(out.data() + out_start, out.size() - out_start));
-    return buf;
+    HandoffState st{
+        .role = uint8_t(server() ? 0 : 1),
+        .version = cfg.version,
+        .peer_version = peer_version,
+        .session_id = session_id,
+        .tx_seq = tx_seq,
+        .rx_seq = rx_seq,
+        .last_rx_seq = last_rx_seq,
+        .tx_bytes = tx_bytes,
+        .tx_packets = tx_packets,
+        .tx_limit = tx_limit,
+        .rx_bytes = rx_bytes,
+        .rx_packets = rx_packets,
+        .rx_limit = rx_limit,
+        .strict = strict,
+        .peer_ext_info_c = peer_ext_info_c,
+        .kex_count = kex_count,
+        .rekey_deadline = rekey_deadline,
+        .compression_started = compression_started,
+        .kex = neg.kex,
+        .host_key = neg.host_key,
+        .cipher_c2s = neg.cipher_c2s,
+        .cipher_s2c = neg.cipher_s2c,
+        .mac_c2s = neg.mac_c2s,
+        .mac_s2c = neg.mac_s2c,
+        .comp_c2s = neg.comp_c2s,
+        .comp_s2c = neg.comp_s2c,
+        .tx_cipher = copy_of(tx->export_state()),
+        .rx_cipher = copy_of(rx->export_state()),
+        .peer_ext_info = encode_ext_info(peer_ext),
+        .rx_len_known = rx_len_known,
+        .rx_packet_len = rx_packet_len,
+        .pending_output = Bytes(out.begin() + ptrdiff_t(out_start), out.end()),
+        .pending_input = Rest{Bytes(in.begin() + ptrdiff_t(start), in.begin() + ptrdiff_t(in_end))},
+    };
+    return encode_handoff(st);
   }
 
-  void import_state(ByteView state) {
-    Reader r(state);
-    constexpr size_t kBig = 64 * 1024 * 1024;
-    if (r.text() != kStateMagic) throw ProtocolError("transport state: bad magic");
-    if (r.u8() != (server() ? 0 : 1)) throw ProtocolError("transport state: role mismatch");
-    cfg.version = std::string(r.text(kMaxVersionLine));
-    peer_version = std::string(r.text(kMaxVersionLine));
-    auto sid = r.string(EVP_MAX_MD_SIZE);
-    session_id.assign(sid.begin(), sid.end());
-    tx_seq = r.u32();
-    rx_seq = r.u32();
-    last_rx_seq = r.u32();
-    tx_bytes = r.u64();
-    tx_packets = r.u64();
-    tx_limit = r.u64();
-    rx_bytes = r.u64();
-    rx_packets = r.u64();
-    rx_limit = r.u64();
-    strict = r.boolean();
-    peer_ext_info_c = r.boolean();
-    kex_count = r.u32();
-    rekey_deadline = r.u64();
-    bool comp_started = r.boolean();
-    for (std::string* s : {&neg.kex, &neg.host_key, &neg.cipher_c2s, &neg.cipher_s2c, &neg.mac_c2s,
-                           &neg.mac_s2c, &neg.comp_c2s, &neg.comp_s2c})
-      *s = std::string(r.text(256));
-    tx = import_packet_cipher(r.string(4096));
-    rx = import_packet_cipher(r.string(4096));
-    uint32_t n = r.u32();
-    if (n > kMaxExtensions) throw ProtocolError("transport state: too many extensions");
-    peer_ext.clear();
-    for (uint32_t i = 0; i < n; ++i) {
-      std::string name(r.text());
-      std::string value(r.text());
-      peer_ext.emplace_back(std::move(name), std::move(value));
-    }
-    rx_len_known = r.boolean();
-    rx_packet_len = r.u32();
-    ByteView pending_in = r.string(kBig);
-    ByteView pending_out = r.string(kBig);
-    r.expect_done("transport state");
-    for (const std::string* c : {&neg.comp_c2s, &neg.comp_s2c})
+  void import_state(ByteView blob) {
+    HandoffState st = decode_handoff(blob);
+    if (st.role != (server() ? 0 : 1)) throw ProtocolError("transport state: role mismatch");
+    for (const std::string* c : {&st.comp_c2s, &st.comp_s2c})
       if (!contains(supported_compression(), *c))
         throw ProtocolError("transport state: unknown compression " + *c);
+    cfg.version = std::move(st.version);
+    peer_version = std::move(st.peer_version);
+    session_id = std::move(st.session_id);
+    tx_seq = st.tx_seq;
+    rx_seq = st.rx_seq;
+    last_rx_seq = st.last_rx_seq;
+    tx_bytes = st.tx_bytes;
+    tx_packets = st.tx_packets;
+    tx_limit = st.tx_limit;
+    rx_bytes = st.rx_bytes;
+    rx_packets = st.rx_packets;
+    rx_limit = st.rx_limit;
+    strict = st.strict;
+    peer_ext_info_c = st.peer_ext_info_c;
+    kex_count = st.kex_count;
+    rekey_deadline = st.rekey_deadline;
+    neg = Negotiated{st.kex,     st.host_key, st.cipher_c2s, st.cipher_s2c,
+                     st.mac_c2s, st.mac_s2c,  st.comp_c2s,   st.comp_s2c};
+    tx = import_packet_cipher(st.tx_cipher);
+    rx = import_packet_cipher(st.rx_cipher);
+    peer_ext = parse_ext_info(st.peer_ext_info);
+    rx_len_known = st.rx_len_known;
+    rx_packet_len = st.rx_packet_len;
     // Compression that has started continues with fresh streams: nothing was compressed yet.
     tx_zlib = (server() ? neg.comp_s2c : neg.comp_c2s) == kCompressionZlibOpenssh;
     rx_zlib = (server() ? neg.comp_c2s : neg.comp_s2c) == kCompressionZlibOpenssh;
-    compression_started = comp_started;
+    compression_started = st.compression_started;
     restart_tx_compression();
     restart_rx_compression();
+    const Bytes& pending_in = st.pending_input.bytes;
     in.assign(pending_in.begin(), pending_in.end());
     in.resize(std::max<size_t>(in.size(), 64 * 1024));
     in_start = 0;
     in_end = pending_in.size();
     returned_len = 0;
-    out.assign(pending_out.begin(), pending_out.end());
+    out.assign(st.pending_output.begin(), st.pending_output.end());
     out_start = 0;
     version_done = true;
     tx_keys_installed = true;
     first_kex_done_flag = true;
     authenticated = true;  // the handoff happens after authentication
   }
-
   bool process_kex() {
     drop_returned();
     while (kex_active) {
