@@ -1,11 +1,11 @@
 // A key exchange method (RFC 4253 §8 and its successors), role-neutral so the bastion's client can
-// use the same code. The transport owns the messages and the exchange hash; a method only turns
-// ephemeral public values into a shared secret.
+// use the same code. The key exchange driver (net/kex_driver.h) owns the messages and the exchange
+// hash; a method only turns ephemeral public values into a shared secret.
 //
 // Public values are handled as the raw contents of their wire field: for ECDH-style methods
 // (curve25519, ecdh-sha2-*, sntrup761x25519, mlkem768x25519) the bytes of `string Q_C`/`Q_S`; for
 // finite-field DH the two's-complement bytes of `mpint e`/`f`. Both are framed the same way (u32
-// length + bytes), so the transport writes them into messages and the exchange hash verbatim.
+// length + bytes), so the driver writes them into messages and the exchange hash verbatim.
 // The shared secret is returned already encoded as it enters the hash and key derivation:
 // `mpint K` for curve25519/ecdh/dh, `string K` for the hybrid PQ methods.
 #pragma once
@@ -45,7 +45,7 @@ class KexMethod {
 };
 
 // The methods selected by name, or nullptr. diffie-hellman-group-exchange-* are not made here:
-// the transport runs the group negotiation and then uses make_dh_kex with the chosen group.
+// the driver runs the group negotiation and then uses make_dh_kex with the chosen group.
 std::unique_ptr<KexMethod> make_kex_method(std::string_view name);
 bool is_group_exchange(std::string_view name);
 const EVP_MD* group_exchange_hash(std::string_view name);

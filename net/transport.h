@@ -1,10 +1,8 @@
 // The SSH transport layer (RFC 4253), role-neutral and free of I/O (CONVENTIONS.md: bytes in
 // through received(), bytes out through pending_output()), so it runs the same in the pre-auth
 // child, in the session process after the handoff, in the bastion's upstream client, and in
-// tests over an in-memory pipe.
-//
-// Owner: transport helper. This header is the contract other components code against; the
-// implementation may add members but should keep these.
+// tests over an in-memory pipe. Implemented by transport.cpp (framing), transport_kex.cpp (key
+// exchanges, through net/kex_driver.h) and transport_state.cpp (the handoff).
 #pragma once
 
 #include <cstdint>
@@ -66,7 +64,9 @@ struct TransportConfig {
 
 // Everything another process needs to continue this transport after the post-auth handoff.
 struct TransportState {
-  SecretBytes bytes;  // opaque, produced by export_state(), consumed by Transport::import_state
+  // Opaque to callers: net/transport_state.h's HandoffState as produced by export_state() and
+  // consumed by Transport::import_state.
+  SecretBytes bytes;
 };
 
 class Transport {
