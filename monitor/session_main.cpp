@@ -43,7 +43,7 @@ namespace {
 
 constexpr int kSetupFd = 3;
 constexpr int kStartupFd = 4;
-// Where the children find their descriptors (net/net_main.cpp, monitor/user_main.cpp).
+// Where the children find their descriptors (net/net_main.cpp, session/user_main.cpp).
 constexpr int kChildChannelFd = 3;
 constexpr int kChildSocketFd = 4;
 

@@ -12,7 +12,7 @@
 //
 // Why fork and not exec: internal-sftp works in a ChrootDirectory that holds no binaries at all,
 // so there is nothing to exec there, and OpenSSH's sshd forks for it the same way. The child
-// inherits the session process's non-dumpable flag (monitor/user_main.cpp), so although it runs
+// inherits the session process's non-dumpable flag (session/user_main.cpp), so although it runs
 // as the same user it can neither ptrace its parent nor take its descriptors (pidfd_getfd needs
 // the same access).
 //
