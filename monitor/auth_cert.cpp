@@ -47,7 +47,7 @@ bool configured(const std::string& value) {
 
 // Reads a principals file as the user (as sshd does), with StrictModes; nullopt when absent or
 // refused (logged).
-std::optional<std::string> read_principals_file(const std::string& path, const KeyOwner& user,
+std::optional<std::string> read_principals_file(const std::string& path, const Account& user,
                                                 bool strict_modes) {
   TemporaryUserIdentity as_user(user);
   if (!as_user.ok()) return std::nullopt;
@@ -117,7 +117,7 @@ std::optional<AuthorizedKeyOptions> combine(AuthorizedKeyOptions o, const Certif
 // the name that must be listed (nullopt when a principals file or option decided already);
 // `require_principals` refuses an empty principal list (TrustedUserCAKeys).
 bool user_certificate_valid(const Certificate& cert, const config::ServerConfig& config,
-                            const KeyOwner& user, const std::string& client_ip,
+                            const Account& user, const std::string& client_ip,
                             std::optional<std::string> principal, bool require_principals,
                             time_t now) {
   std::vector<std::string> ca_algs = split_algorithm_list(config.ca_signature_algorithms);
@@ -141,7 +141,7 @@ bool user_certificate_valid(const Certificate& cert, const config::ServerConfig&
 }
 
 // AuthorizedPrincipalsCommand: its output, read like an AuthorizedPrincipalsFile.
-std::optional<AuthorizedKeyOptions> principals_command_accepts(const KeyOwner& user,
+std::optional<AuthorizedKeyOptions> principals_command_accepts(const Account& user,
                                                                const Certificate& cert,
                                                                const config::ServerConfig& config,
                                                                const CommandConnection& conn) {
@@ -248,7 +248,7 @@ std::optional<AuthorizedKeyOptions> principals_text_accepts(std::string_view tex
   return std::nullopt;
 }
 
-std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const KeyOwner& user,
+std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const Account& user,
                                                           const Certificate& cert,
                                                           const config::ServerConfig& config,
                                                           const CommandConnection& conn,
@@ -301,7 +301,7 @@ std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const KeyOwner& user,
 }
 
 std::optional<AuthorizedKeyOptions> authorized_keys_ca_authorizes(
-    const KeyOwner& user, const Certificate& cert, const config::ServerConfig& config,
+    const Account& user, const Certificate& cert, const config::ServerConfig& config,
     const ClientAddress& client, time_t now) {
   AuthorizedKeysPolicy policy;
   policy.files = config.authorized_keys_files;

@@ -35,7 +35,7 @@ AuthorizedKeyOptions certificate_options(const Certificate& cert);
 // from= against `client`, no cert-authority) allow the login. Returns the line's options and
 // the certificate's restrictions combined, or nullopt.
 std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(
-    const KeyOwner& user, const Certificate& cert, const config::ServerConfig& config,
+    const Account& user, const Certificate& cert, const config::ServerConfig& config,
     const CommandConnection& conn, const ClientAddress& client, time_t now = std::time(nullptr));
 
 // authorized_keys cert-authority lines (sshd(8)): the certificate's CA is such a line's key;
@@ -43,7 +43,7 @@ std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(
 // (an empty principal list is then valid). The line's options and the certificate's
 // restrictions combine, the stricter winning.
 std::optional<AuthorizedKeyOptions> authorized_keys_ca_authorizes(
-    const KeyOwner& user, const Certificate& cert, const config::ServerConfig& config,
+    const Account& user, const Certificate& cert, const config::ServerConfig& config,
     const ClientAddress& client, time_t now = std::time(nullptr));
 
 // One AuthorizedPrincipalsFile text: the options of the first non-comment line naming one of

@@ -68,7 +68,7 @@ class AuthPubkeyTest : public ::testing::Test {
   }
 
   std::string m_root;
-  KeyOwner m_user;
+  Account m_user;
   std::optional<PublicKey> m_key, m_other;
   ClientAddress m_client;
   std::string m_log;
@@ -117,7 +117,7 @@ TEST_F(AuthPubkeyTest, SecondFileAndTokens) {
 }
 
 TEST(AuthPubkeyPaths, Expansion) {
-  KeyOwner u{"alice", 1001, 1001, "/home/alice"};
+  Account u{"alice", 1001, 1001, "/home/alice"};
   EXPECT_EQ(expand_authorized_keys_path(".ssh/authorized_keys", u),
             "/home/alice/.ssh/authorized_keys");
   EXPECT_EQ(expand_authorized_keys_path("/etc/ssh/keys/%u", u), "/etc/ssh/keys/alice");

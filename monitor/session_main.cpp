@@ -258,7 +258,7 @@ int run() {
   // ---- post-auth: the session process --------------------------------------------------------
   report_outcome(startup_pipe, SessionOutcome::kAuthenticated);
   monitor.start_postauth();
-  const UserInfo& user = monitor.user();
+  const Account& user = monitor.user();
   ipc::UserSetup us;
   us.config = config::serialize_config(monitor.effective_config());
   us.log_level = uint32_t(lo.level);

@@ -53,7 +53,7 @@ void enter_net_jail() {
   if (auto r = policy.apply(); !r) fatal("sandbox: %s", r.error().message.c_str());
 }
 
-void become_user(const session::LoginUser& u, const config::ServerConfig& cfg) {
+void become_user(const Account& u, const config::ServerConfig& cfg) {
   if (::initgroups(u.name.c_str(), u.gid) != 0) fatal("initgroups: %s", std::strerror(errno));
   if (chroot_configured(cfg.chroot_directory))
     enter_chroot(cfg.chroot_directory, u.name, u.home, u.uid);

@@ -16,6 +16,6 @@ void enter_net_jail();
 
 // sshd-user: becomes the user, as a login does: groups, ChrootDirectory, gid, uid, no
 // capabilities, no way back, not dumpable.
-void become_user(const session::LoginUser& u, const config::ServerConfig& cfg);
+void become_user(const Account& u, const config::ServerConfig& cfg);
 
 }  // namespace postern::privsep_child

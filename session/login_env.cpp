@@ -30,7 +30,7 @@ std::optional<std::string> Environment::get(std::string_view name) const {
 }
 
 Environment build_session_env(const SessionEnvInputs& in) {
-  const LoginUser& user = *in.user;
+  const Account& user = *in.user;
   const PeerInfo& peer = *in.peer;
   Environment env;
   env.set("USER", user.name);

@@ -32,7 +32,7 @@ class Environment {
 };
 
 struct SessionEnvInputs {
-  const LoginUser* user = nullptr;
+  const Account* user = nullptr;
   const PeerInfo* peer = nullptr;
   // What the client sent with "env" requests that AcceptEnv allowed, in arrival order.
   const std::vector<std::pair<std::string, std::string>>* client_env = nullptr;

@@ -47,7 +47,7 @@ void drain_messages(net::Transport& t, Connection& conn) {
 
 }  // namespace
 
-int run_connection(net::Transport& transport, int sock, const LoginUser& user, const PeerInfo& peer,
+int run_connection(net::Transport& transport, int sock, const Account& user, const PeerInfo& peer,
                    const SessionOptions& options, PrivilegedOps& privileged) {
   // Writes to a child that went away must fail with EPIPE, not kill us.
   ::signal(SIGPIPE, SIG_IGN);

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/account.h"
 #include "common/bytes.h"
 #include "common/result.h"
 #include "common/unique_fd.h"
@@ -18,17 +19,6 @@
 #include "session/session_options.h"
 
 namespace postern::session {
-
-struct LoginUser {
-  std::string name;
-  uid_t uid = 0;
-  gid_t gid = 0;
-  std::string home;
-  std::string shell;
-  // ChrootDirectory applied: a home directory missing inside it is no news to the user (sshd
-  // says nothing then), so sessions start in "/" silently.
-  bool chrooted = false;
-};
 
 struct PeerInfo {
   std::string remote_addr;
@@ -82,7 +72,7 @@ class PrivilegedOps {
 // ends (peer disconnect, all channels closed after the client says so, or an error). The caller
 // has already dropped privileges to `user`. `sock` is the client socket. Returns the process
 // exit status (0 normal). Logs what OpenSSH logs for sessions.
-int run_connection(net::Transport& transport, int sock, const LoginUser& user, const PeerInfo& peer,
+int run_connection(net::Transport& transport, int sock, const Account& user, const PeerInfo& peer,
                    const SessionOptions& options, PrivilegedOps& privileged);
 
 }  // namespace postern::session

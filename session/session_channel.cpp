@@ -187,7 +187,7 @@ bool SessionChannel::request_subsystem(Reader& args) {
 bool SessionChannel::start(std::optional<std::string> command, const std::string& subsystem) {
   if (m_started) return false;
   const SessionOptions& options = *m_ctx.options;
-  const LoginUser& user = *m_ctx.user;
+  const Account& user = *m_ctx.user;
   const PeerInfo& peer = *m_ctx.peer;
 
   std::string session_type;
@@ -262,7 +262,7 @@ bool SessionChannel::start(std::optional<std::string> command, const std::string
   spec.cwd = user.home;
   // Inside a chroot without the home directory sshd starts the session in "/" without a word.
   if (struct stat home;
-      user.chrooted && (::stat(user.home.c_str(), &home) != 0 || !S_ISDIR(home.st_mode)))
+      options.chrooted && (::stat(user.home.c_str(), &home) != 0 || !S_ISDIR(home.st_mode)))
     spec.cwd = "/";
   if (!rc.empty()) {
     spec.before_exec = [rc, rc_stdin](char* const* envp) { run_rc_file(rc, rc_stdin, envp); };
@@ -305,7 +305,7 @@ bool SessionChannel::start(std::optional<std::string> command, const std::string
 
 void SessionChannel::login_on_pty(bool interactive, ChildSpec& spec) {
   const SessionOptions& options = *m_ctx.options;
-  const LoginUser& user = *m_ctx.user;
+  const Account& user = *m_ctx.user;
   // utmp, wtmp and lastlog are the monitor's to write; it answers with the previous login.
   std::string last_login;
   if (auto r = m_ctx.privileged->record_login(m_pty->tty_name)) {

@@ -36,7 +36,7 @@ class ChildReaper {
 
 // What every session channel of a connection shares.
 struct SessionContext {
-  const LoginUser* user = nullptr;
+  const Account* user = nullptr;
   const PeerInfo* peer = nullptr;
   const SessionOptions* options = nullptr;
   PrivilegedOps* privileged = nullptr;

@@ -11,7 +11,7 @@ namespace postern::session {
 
 bool SessionChannel::start_internal_sftp(const std::string& command, bool subsystem_request,
                                          const std::string& session_type) {
-  const LoginUser& user = *m_ctx.user;
+  const Account& user = *m_ctx.user;
   const PeerInfo& peer = *m_ctx.peer;
   if (!subsystem_request) {
     // ForceCommand internal-sftp and a shell or exec request: sshd's refusal, sent from here

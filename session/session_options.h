@@ -40,6 +40,10 @@ struct SessionOptions {
   unsigned x11_display_offset = 10;           // X11DisplayOffset
   bool x11_use_localhost = true;              // X11UseLocalhost
   std::string xauth_location = "/usr/bin/xauth";
+  // ChrootDirectory applied (set by the session process after its privilege drop): a home
+  // directory missing inside it is no news to the user (sshd says nothing then), so sessions
+  // start in "/" silently.
+  bool chrooted = false;
 };
 
 // The options of the effective configuration `cfg`, with the authenticating key's restrictions

@@ -117,7 +117,7 @@ TEST(RunConnection, ExecAndStreamOverRealTransport) {
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     ::close(sv[0]);
-    LoginUser user{pw->pw_name, pw->pw_uid, pw->pw_gid, pw->pw_dir, "/bin/sh"};
+    Account user{pw->pw_name, pw->pw_uid, pw->pw_gid, pw->pw_dir, "/bin/sh"};
     PeerInfo peer{"127.0.0.1", 40000, "127.0.0.1", 22};
     SessionOptions options;
     NoPty privileged;

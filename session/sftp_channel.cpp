@@ -81,7 +81,7 @@ SftpChannel::SftpChannel(Io io, LogLevel level, std::optional<mode_t> umask)
     : m_io(std::move(io)), m_log_level(level), m_umask(umask) {}
 
 Result<std::unique_ptr<SftpChannel>> SftpChannel::start(std::string_view command,
-                                                        const LoginUser& user, const PeerInfo& peer,
+                                                        const Account& user, const PeerInfo& peer,
                                                         Io io) {
   std::vector<std::string> words = split_command_words(command);
   if (words.empty() || words[0] != "internal-sftp")

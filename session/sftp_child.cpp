@@ -118,7 +118,7 @@ int serve(SftpChannel& sftp, size_t& given, size_t& returned, std::string& pendi
 }
 
 // Runs in the forked child; never returns.
-[[noreturn]] void run_child(std::string_view command, const LoginUser& user, const PeerInfo& peer,
+[[noreturn]] void run_child(std::string_view command, const Account& user, const PeerInfo& peer,
                             const std::function<void()>& forget_secrets, int in_fd, int out_fd,
                             int log_fd) {
   int status = 255;
@@ -170,7 +170,7 @@ int serve(SftpChannel& sftp, size_t& given, size_t& returned, std::string& pendi
 
 }  // namespace
 
-Result<SftpChild> start_sftp_child(std::string_view command, const LoginUser& user,
+Result<SftpChild> start_sftp_child(std::string_view command, const Account& user,
                                    const PeerInfo& peer,
                                    const std::function<void()>& forget_secrets) {
   // The flags are checked here, so that a bad one refuses the request as before.

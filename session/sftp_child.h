@@ -42,7 +42,7 @@ struct SftpChild {
 
 // Checks `command` ("internal-sftp [flags]"; an error names the bad flag) and starts the child.
 // `forget_secrets` runs in the child, after fork and before any SFTP code.
-Result<SftpChild> start_sftp_child(std::string_view command, const LoginUser& user,
+Result<SftpChild> start_sftp_child(std::string_view command, const Account& user,
                                    const PeerInfo& peer,
                                    const std::function<void()>& forget_secrets);
 

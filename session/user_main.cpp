@@ -44,14 +44,14 @@ int run() {
   if (!cfg) fatal("bad configuration from the monitor: %s", cfg.error().message.c_str());
   config::apply_log_verbose(*cfg);  // LogVerbose, after Match (common/config/log_verbose.cpp)
 
-  LoginUser user{setup.user, uid_t(setup.uid), gid_t(setup.gid), setup.home, setup.shell};
+  Account user{setup.user, uid_t(setup.uid), gid_t(setup.gid), setup.home, setup.shell};
   PeerInfo peer{setup.remote_addr, int(setup.remote_port), setup.local_addr, int(setup.local_port)};
   // Soft only: the user's programs get the old limit back before exec (session/child_process).
   if (auto r = cap_data_limit(kSessionDataLimit, /*hard=*/false); !r)
     fatal("%s", r.error().message.c_str());
   privsep_child::become_user(user, *cfg);
-  user.chrooted = privsep_child::chroot_configured(cfg->chroot_directory);
-  privsep_child::enter_home_directory(user.home, user.chrooted);
+  bool chrooted = privsep_child::chroot_configured(cfg->chroot_directory);
+  privsep_child::enter_home_directory(user.home, chrooted);
 
   privsep_child::MonitorHostKeySigner signer(channel, setup.host_key_algorithms,
                                              setup.host_key_blobs);
@@ -61,6 +61,7 @@ int run() {
   state.bytes.clear();
 
   SessionOptions opts = session_options_from_config(*cfg, setup);
+  opts.chrooted = chrooted;
   privsep_child::MonitorPrivilegedOps ops(channel);
   return run_connection(*transport, sock.get(), user, peer, opts, ops);
 }
