@@ -107,7 +107,7 @@ std::optional<AuthorizedKeyOptions> SystemAuthBackend::key_authorized(
   AuthorizedKeysPolicy policy;
   policy.files = config.authorized_keys_files;
   policy.strict_modes = config.strict_modes;
-  auto found = find_authorized_key(user, policy, key, ClientAddress{peer.name, peer.address});
+  auto found = find_authorized_key(user, policy, key, peer);
   if (!found) {
     log_debug("%s", found.error().message.c_str());
     // AuthorizedKeysCommand is consulted after the files (monitor/auth_commands).
@@ -125,10 +125,9 @@ std::optional<AuthorizedKeyOptions> SystemAuthBackend::certificate_authorized(
     const Endpoint& peer) {
   if (certificate_revoked(config.revoked_keys, cert)) return std::nullopt;
   // from= sees the address and, with UseDNS, the verified name (peer.name), as for keys.
-  ClientAddress client{peer.name, peer.address};
-  if (auto o = trusted_ca_authorizes(user, cert, config, command_connection(peer, config), client))
+  if (auto o = trusted_ca_authorizes(user, cert, config, command_connection(peer, config), peer))
     return o;
-  return authorized_keys_ca_authorizes(user, cert, config, client);
+  return authorized_keys_ca_authorizes(user, cert, config, peer);
 }
 
 bool SystemAuthBackend::password_ok(const std::string& name, const Account* user, ByteView password,

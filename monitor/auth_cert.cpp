@@ -252,7 +252,7 @@ std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const Account& user,
                                                           const Certificate& cert,
                                                           const config::ServerConfig& config,
                                                           const CommandConnection& conn,
-                                                          const ClientAddress& client, time_t now) {
+                                                          const Endpoint& client, time_t now) {
   const std::string& ca_file = config.trusted_user_ca_keys;
   if (!configured(ca_file)) return std::nullopt;
   const PublicKey& ca = cert.signature_key();
@@ -284,7 +284,7 @@ std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const Account& user,
   }
   std::optional<std::string> principal;
   if (!by_principals_list) principal = user.name;
-  if (!user_certificate_valid(cert, config, user, client.ip, principal, true, now))
+  if (!user_certificate_valid(cert, config, user, client.address, principal, true, now))
     return std::nullopt;
   // sshd(8) AUTHORIZED_KEYS FILE FORMAT: a principals line takes authorized_keys options, so
   // its from= and expiry-time= bind the certificate as they bind a key. The first line naming
@@ -302,7 +302,7 @@ std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const Account& user,
 
 std::optional<AuthorizedKeyOptions> authorized_keys_ca_authorizes(
     const Account& user, const Certificate& cert, const config::ServerConfig& config,
-    const ClientAddress& client, time_t now) {
+    const Endpoint& client, time_t now) {
   AuthorizedKeysPolicy policy;
   policy.files = config.authorized_keys_files;
   policy.strict_modes = config.strict_modes;
@@ -324,7 +324,7 @@ std::optional<AuthorizedKeyOptions> authorized_keys_ca_authorizes(
   }
   std::optional<std::string> principal;
   if (!line.principals) principal = user.name;
-  if (!user_certificate_valid(cert, config, user, client.ip, principal, false, now))
+  if (!user_certificate_valid(cert, config, user, client.address, principal, false, now))
     return std::nullopt;
   auto o = combine(line, cert);
   if (!o) return std::nullopt;

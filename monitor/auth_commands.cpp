@@ -226,7 +226,7 @@ std::optional<AuthorizedKeyMatch> keys_command_authorizes(const Account& user, c
   auto out = run_keys_command(*argv, config.authorized_keys_command_user);
   if (!out) return std::nullopt;
   auto found = find_key_in_text(*out, "AuthorizedKeysCommand", key,
-                                ClientAddress{"", conn.client_address}, std::time(nullptr));
+                                Endpoint{.address = conn.client_address}, std::time(nullptr));
   if (!found) return std::nullopt;
   return std::move(*found);
 }

@@ -161,7 +161,7 @@ Result<void> check_strict_modes(int fd, const std::string& path, const Account& 
 }
 
 bool key_options_permit_login(const AuthorizedKeyOptions& options, const std::string& loc,
-                              const ClientAddress& client, time_t now, std::string_view user_name,
+                              const Endpoint& client, time_t now, std::string_view user_name,
                               bool allow_cert_authority) {
   // expiry-time bounds the line, not the key's validity (a certificate's own window is checked
   // with the certificate).
@@ -179,12 +179,11 @@ bool key_options_permit_login(const AuthorizedKeyOptions& options, const std::st
     log_debug("%s: cert-authority flag invalid here", loc.c_str());
     return false;
   }
-  if (options.from && !from_permits(*options.from, client.hostname, client.ip)) {
+  if (options.from && !from_permits(*options.from, client.name, client.address)) {
     log_info(
         "%s: Authentication tried for %s with correct key but not from a permitted host "
         "(host=%s, ip=%s, required=%s).",
-        loc.c_str(), std::string(user_name).c_str(),
-        client.hostname.empty() ? client.ip.c_str() : client.hostname.c_str(), client.ip.c_str(),
+        loc.c_str(), std::string(user_name).c_str(), client.host().c_str(), client.address.c_str(),
         options.from->c_str());
     return false;
   }
@@ -192,7 +191,7 @@ bool key_options_permit_login(const AuthorizedKeyOptions& options, const std::st
 }
 
 Result<AuthorizedKeyMatch> find_key_in_text(std::string_view text, const std::string& path,
-                                            const PublicKey& key, const ClientAddress& client,
+                                            const PublicKey& key, const Endpoint& client,
                                             time_t now, bool ca_lines, std::string_view user_name) {
   // Only lines that carry this key are worth a log line when they are malformed.
   const std::string key_b64 = base64_encode(key.blob());
@@ -236,7 +235,7 @@ Result<AuthorizedKeyMatch> find_key_in_text(std::string_view text, const std::st
 
 Result<AuthorizedKeyMatch> find_authorized_key(const Account& user,
                                                const AuthorizedKeysPolicy& policy,
-                                               const PublicKey& key, const ClientAddress& client,
+                                               const PublicKey& key, const Endpoint& client,
                                                time_t now, bool ca_lines) {
   for (const auto& pattern : policy.files) {
     if (pattern == "none") continue;

@@ -13,6 +13,7 @@
 
 #include "common/account.h"
 #include "common/authorized_keys.h"
+#include "common/endpoint.h"
 #include "common/result.h"
 #include "common/ssh_key.h"
 
@@ -23,12 +24,6 @@ struct AuthorizedKeysPolicy {
   // "none" (alone) means no file.
   std::vector<std::string> files = {".ssh/authorized_keys", ".ssh/authorized_keys2"};
   bool strict_modes = true;
-};
-
-// Who is connecting, for from= (hostname empty when unknown or UseDNS is off).
-struct ClientAddress {
-  std::string hostname;
-  std::string ip;
 };
 
 struct AuthorizedKeyMatch {
@@ -55,7 +50,7 @@ Result<void> check_strict_modes(int fd, const std::string& path, const Account& 
 // lines naming `loc` ("file:line", or "principals") and `user_name`; the caller adds its own
 // "Refused by ..." line.
 bool key_options_permit_login(const AuthorizedKeyOptions& options, const std::string& loc,
-                              const ClientAddress& client, time_t now, std::string_view user_name,
+                              const Endpoint& client, time_t now, std::string_view user_name,
                               bool allow_cert_authority = true);
 
 // Searches already-read authorized_keys text (`path` only names it in logs and the location).
@@ -64,7 +59,7 @@ bool key_options_permit_login(const AuthorizedKeyOptions& options, const std::st
 // from= and expiry-time are enforced against `client` and `now` by key_options_permit_login (a
 // refusal is logged "Refused by key options", naming `user_name` for from= as sshd does).
 Result<AuthorizedKeyMatch> find_key_in_text(std::string_view text, const std::string& path,
-                                            const PublicKey& key, const ClientAddress& client,
+                                            const PublicKey& key, const Endpoint& client,
                                             time_t now, bool ca_lines = false,
                                             std::string_view user_name = {});
 
@@ -72,7 +67,7 @@ Result<AuthorizedKeyMatch> find_key_in_text(std::string_view text, const std::st
 // matched (logs carry the details).
 Result<AuthorizedKeyMatch> find_authorized_key(const Account& user,
                                                const AuthorizedKeysPolicy& policy,
-                                               const PublicKey& key, const ClientAddress& client,
+                                               const PublicKey& key, const Endpoint& client,
                                                time_t now = std::time(nullptr),
                                                bool ca_lines = false);
 

@@ -64,7 +64,7 @@ int run() {
                                              setup.host_key_blobs);
   TransportConfig tc = privsep_child::server_transport_config(*cfg, signer, channel);
 
-  PeerAddress peer{setup.remote_addr, int(setup.remote_port)};
+  Endpoint peer{setup.remote_addr, int(setup.remote_port)};
   Transport transport(tc);
   privsep_child::MonitorAuthDecider decider(channel);
   UserauthServer userauth(transport, decider, peer);

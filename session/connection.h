@@ -23,7 +23,7 @@ namespace postern::session {
 
 class Connection {
  public:
-  Connection(PacketSink& out, const Account& user, const PeerInfo& peer,
+  Connection(PacketSink& out, const Account& user, const ConnectionEnds& peer,
              const SessionOptions& options, PrivilegedOps& privileged);
   ~Connection();
   Connection(const Connection&) = delete;
@@ -74,7 +74,7 @@ class Connection {
 
   PacketSink& m_out;
   Account m_user;
-  PeerInfo m_peer;
+  ConnectionEnds m_peer;
   SessionOptions m_options;
   PrivilegedOps& m_privileged;
   ChildReaper m_reaper;

@@ -86,7 +86,7 @@ class ConnectionTest : public ::testing::Test {
     struct passwd* pw = ::getpwuid(::getuid());
     ASSERT_NE(pw, nullptr);
     user = Account{pw->pw_name, pw->pw_uid, pw->pw_gid, pw->pw_dir, "/bin/sh"};
-    peer = PeerInfo{"127.0.0.1", 50000, "127.0.0.1", 22};
+    peer = ConnectionEnds{{"127.0.0.1", 50000}, {"127.0.0.1", 22}};
     sink.on_message = [this](ByteView m) { on_output(m); };
   }
   void make_connection() {
@@ -238,7 +238,7 @@ class ConnectionTest : public ::testing::Test {
   }
 
   Account user;
-  PeerInfo peer;
+  ConnectionEnds peer;
   SessionOptions options;
   FakeSink sink;
   FakePrivileged privileged;

@@ -75,7 +75,7 @@ class HostkeysGlobal : public ::testing::Test {
     monitor.keys = {Bytes{1, 2, 3}, Bytes{4, 5}};
   }
   Connection& connect() {
-    conn = std::make_unique<Connection>(sink, user, PeerInfo{}, SessionOptions{}, monitor);
+    conn = std::make_unique<Connection>(sink, user, ConnectionEnds{}, SessionOptions{}, monitor);
     return *conn;
   }
   Account user;

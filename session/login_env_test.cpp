@@ -25,7 +25,7 @@ TEST(LoginEnv, AcceptEnvPatterns) {
 
 TEST(LoginEnv, Variables) {
   Account user{"alice", 1000, 1000, "/home/alice", "/bin/bash"};
-  PeerInfo peer{"192.0.2.7", 50123, "192.0.2.1", 22};
+  ConnectionEnds peer{{"192.0.2.7", 50123}, {"192.0.2.1", 22}};
   std::vector<std::pair<std::string, std::string>> client = {
       {"LANG", "C.UTF-8"}, {"_A", "1"}, {"_A", "11"}, {"_B", "2"}, {"HOME", "/tmp"}};
   std::vector<std::pair<std::string, std::string>> server = {{"_B", "23"}, {"_B", "42"}};
@@ -108,7 +108,7 @@ TEST(LoginEnv, UserEnvironmentFile) {
 TEST(LoginEnv, UserEnvironmentOrder) {
   // Defaults < client (AcceptEnv) < the user's (key, then file) < SetEnv, as sshd.
   Account user{"alice", 1000, 1000, "/home/alice", "/bin/bash"};
-  PeerInfo peer{"192.0.2.7", 50123, "192.0.2.1", 22};
+  ConnectionEnds peer{{"192.0.2.7", 50123}, {"192.0.2.1", 22}};
   std::vector<std::pair<std::string, std::string>> client = {
       {"A", "cli"}, {"B", "cli"}, {"D", "cli"}};
   std::vector<std::pair<std::string, std::string>> mine = {

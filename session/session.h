@@ -12,6 +12,7 @@
 
 #include "common/account.h"
 #include "common/bytes.h"
+#include "common/endpoint.h"
 #include "common/result.h"
 #include "common/unique_fd.h"
 #include "net/transport.h"
@@ -20,11 +21,10 @@
 
 namespace postern::session {
 
-struct PeerInfo {
-  std::string remote_addr;
-  int remote_port = 0;
-  std::string local_addr;
-  int local_port = 0;
+// The client's connection: its end (logs, SSH_CLIENT, internal-sftp) and ours (SSH_CONNECTION).
+struct ConnectionEnds {
+  Endpoint remote;
+  Endpoint local;
 };
 
 struct PtyAllocation {
@@ -72,7 +72,8 @@ class PrivilegedOps {
 // ends (peer disconnect, all channels closed after the client says so, or an error). The caller
 // has already dropped privileges to `user`. `sock` is the client socket. Returns the process
 // exit status (0 normal). Logs what OpenSSH logs for sessions.
-int run_connection(net::Transport& transport, int sock, const Account& user, const PeerInfo& peer,
-                   const SessionOptions& options, PrivilegedOps& privileged);
+int run_connection(net::Transport& transport, int sock, const Account& user,
+                   const ConnectionEnds& peer, const SessionOptions& options,
+                   PrivilegedOps& privileged);
 
 }  // namespace postern::session

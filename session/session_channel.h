@@ -37,7 +37,7 @@ class ChildReaper {
 // What every session channel of a connection shares.
 struct SessionContext {
   const Account* user = nullptr;
-  const PeerInfo* peer = nullptr;
+  const ConnectionEnds* peer = nullptr;
   const SessionOptions* options = nullptr;
   PrivilegedOps* privileged = nullptr;
   ChildReaper* reaper = nullptr;

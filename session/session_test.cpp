@@ -118,7 +118,7 @@ TEST(RunConnection, ExecAndStreamOverRealTransport) {
   if (pid == 0) {
     ::close(sv[0]);
     Account user{pw->pw_name, pw->pw_uid, pw->pw_gid, pw->pw_dir, "/bin/sh"};
-    PeerInfo peer{"127.0.0.1", 40000, "127.0.0.1", 22};
+    ConnectionEnds peer{{"127.0.0.1", 40000}, {"127.0.0.1", 22}};
     SessionOptions options;
     NoPty privileged;
     _exit(run_connection(server, sv[1], user, peer, options, privileged));

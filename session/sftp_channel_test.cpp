@@ -37,7 +37,7 @@ class SftpChannelTest : public ::testing::Test {
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     m_dir = tmpl;
     user = Account{"tester", ::getuid(), ::getgid(), m_dir, "/bin/sh"};
-    peer = PeerInfo{"192.0.2.7", 50000, "127.0.0.1", 22};
+    peer = ConnectionEnds{{"192.0.2.7", 50000}, {"127.0.0.1", 22}};
     ASSERT_EQ(::getcwd(m_old_cwd, sizeof m_old_cwd), m_old_cwd);
     ASSERT_EQ(::chdir(m_dir.c_str()), 0);
   }
@@ -82,7 +82,7 @@ class SftpChannelTest : public ::testing::Test {
   }
 
   Account user;
-  PeerInfo peer;
+  ConnectionEnds peer;
   size_t room = 1 << 20;
   Bytes sent;
   size_t given_back = 0;

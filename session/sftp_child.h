@@ -43,7 +43,7 @@ struct SftpChild {
 // Checks `command` ("internal-sftp [flags]"; an error names the bad flag) and starts the child.
 // `forget_secrets` runs in the child, after fork and before any SFTP code.
 Result<SftpChild> start_sftp_child(std::string_view command, const Account& user,
-                                   const PeerInfo& peer,
+                                   const ConnectionEnds& peer,
                                    const std::function<void()>& forget_secrets);
 
 // Writes the log lines waiting on `log_fd` to this process's log. Returns false once the child

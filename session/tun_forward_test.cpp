@@ -119,7 +119,7 @@ class TunChannelTest : public ::testing::Test {
     passwd* pw = ::getpwuid(::getuid());
     ASSERT_NE(pw, nullptr);
     user = Account{pw->pw_name, pw->pw_uid, pw->pw_gid, pw->pw_dir, "/bin/sh"};
-    conn = std::make_unique<Connection>(sink, user, PeerInfo{}, SessionOptions{}, monitor);
+    conn = std::make_unique<Connection>(sink, user, ConnectionEnds{}, SessionOptions{}, monitor);
   }
   Bytes open(uint32_t mode, uint32_t unit, bool extra = false) {
     Writer w;

@@ -45,7 +45,8 @@ int run() {
   config::apply_log_verbose(*cfg);  // LogVerbose, after Match (common/config/log_verbose.cpp)
 
   Account user{setup.user, uid_t(setup.uid), gid_t(setup.gid), setup.home, setup.shell};
-  PeerInfo peer{setup.remote_addr, int(setup.remote_port), setup.local_addr, int(setup.local_port)};
+  ConnectionEnds peer{{setup.remote_addr, int(setup.remote_port)},
+                      {setup.local_addr, int(setup.local_port)}};
   // Soft only: the user's programs get the old limit back before exec (session/child_process).
   if (auto r = cap_data_limit(kSessionDataLimit, /*hard=*/false); !r)
     fatal("%s", r.error().message.c_str());
