@@ -4,8 +4,8 @@
 // not go on.
 #pragma once
 
+#include "common/account.h"
 #include "common/config/server_config.h"
-#include "session/session.h"
 
 namespace postern::privsep_child {
 

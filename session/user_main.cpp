@@ -8,7 +8,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <string>
 
 #include "common/config/server_config.h"
@@ -24,6 +23,7 @@
 #include "privsep_child/server_transport_config.h"
 #include "privsep_child/setup.h"
 #include "session/session.h"
+#include "session/session_options.h"
 
 namespace postern::session {
 namespace {
