@@ -39,9 +39,9 @@ CommandConnection SystemAuthBackend::command_connection(const Endpoint& peer,
   return {peer.address, peer.port, local.address, local.port, config.rdomain};
 }
 
-std::optional<UserInfo> SystemAuthBackend::find_user(const std::string& name,
-                                                     const config::ServerConfig& config,
-                                                     const Endpoint& peer) {
+std::optional<Account> SystemAuthBackend::find_user(const std::string& name,
+                                                    const config::ServerConfig& config,
+                                                    const Endpoint& peer) {
   passwd* pw = ::getpwnam(name.c_str());
   if (pw == nullptr) return std::nullopt;
   // DenyUsers / AllowUsers (sshd_config(5)): the user part of each USER[@HOST] pattern; the host
@@ -91,7 +91,7 @@ std::optional<UserInfo> SystemAuthBackend::find_user(const std::string& name,
       return std::nullopt;
     }
   }
-  UserInfo u;
+  Account u;
   u.name = pw->pw_name;
   u.uid = pw->pw_uid;
   u.gid = pw->pw_gid;
@@ -101,19 +101,17 @@ std::optional<UserInfo> SystemAuthBackend::find_user(const std::string& name,
 }
 
 std::optional<AuthorizedKeyOptions> SystemAuthBackend::key_authorized(
-    const UserInfo& user, const PublicKey& key, const config::ServerConfig& config,
+    const Account& user, const PublicKey& key, const config::ServerConfig& config,
     const Endpoint& peer) {
   if (key_revoked(config.revoked_keys, key)) return std::nullopt;
-  KeyOwner owner{user.name, user.uid, user.gid, user.home};
   AuthorizedKeysPolicy policy;
   policy.files = config.authorized_keys_files;
   policy.strict_modes = config.strict_modes;
-  auto found = find_authorized_key(owner, policy, key, ClientAddress{peer.name, peer.address});
+  auto found = find_authorized_key(user, policy, key, peer);
   if (!found) {
     log_debug("%s", found.error().message.c_str());
     // AuthorizedKeysCommand is consulted after the files (monitor/auth_commands).
-    auto by_command =
-        keys_command_authorizes(owner, key, config, command_connection(peer, config));
+    auto by_command = keys_command_authorizes(user, key, config, command_connection(peer, config));
     if (!by_command) return std::nullopt;
     found = std::move(*by_command);
   }
@@ -123,25 +121,22 @@ std::optional<AuthorizedKeyOptions> SystemAuthBackend::key_authorized(
 }
 
 std::optional<AuthorizedKeyOptions> SystemAuthBackend::certificate_authorized(
-    const UserInfo& user, const Certificate& cert, const config::ServerConfig& config,
+    const Account& user, const Certificate& cert, const config::ServerConfig& config,
     const Endpoint& peer) {
   if (certificate_revoked(config.revoked_keys, cert)) return std::nullopt;
-  KeyOwner owner{user.name, user.uid, user.gid, user.home};
   // from= sees the address and, with UseDNS, the verified name (peer.name), as for keys.
-  ClientAddress client{peer.name, peer.address};
-  if (auto o = trusted_ca_authorizes(owner, cert, config, command_connection(peer, config), client))
+  if (auto o = trusted_ca_authorizes(user, cert, config, command_connection(peer, config), peer))
     return o;
-  return authorized_keys_ca_authorizes(owner, cert, config, client);
+  return authorized_keys_ca_authorizes(user, cert, config, peer);
 }
 
-bool SystemAuthBackend::password_ok(const std::string& name, const UserInfo* user,
-                                    ByteView password, const config::ServerConfig& config,
-                                    const Endpoint& peer) {
+bool SystemAuthBackend::password_ok(const std::string& name, const Account* user, ByteView password,
+                                    const config::ServerConfig& config, const Endpoint& peer) {
   PasswordAttempt attempt{name, user != nullptr, user != nullptr && user->uid == 0, password, pam};
   return check_password(attempt, config, peer);
 }
 
-bool SystemAuthBackend::hostbased_authorized(const UserInfo& user, const HostbasedKey& key,
+bool SystemAuthBackend::hostbased_authorized(const Account& user, const HostbasedKey& key,
                                              const std::string& client_host,
                                              const std::string& client_user,
                                              const config::ServerConfig& config,
@@ -149,8 +144,7 @@ bool SystemAuthBackend::hostbased_authorized(const UserInfo& user, const Hostbas
   if (key.cert ? certificate_revoked(config.revoked_keys, *key.cert)
                : key_revoked(config.revoked_keys, *key.key))
     return false;
-  KeyOwner owner{user.name, user.uid, user.gid, user.home};
-  return monitor::hostbased_authorized(owner, key, client_host, client_user, config, peer.address);
+  return monitor::hostbased_authorized(user, key, client_host, client_user, config, peer.address);
 }
 
 }  // namespace postern::monitor

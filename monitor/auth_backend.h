@@ -13,20 +13,21 @@ class SystemAuthBackend : public AuthBackend {
   PamDriver* pam = nullptr;
   // The server end of the connection, for the %C token of Authorized*Command.
   Endpoint local;
-  std::optional<UserInfo> find_user(const std::string& name, const config::ServerConfig& config,
-                                    const Endpoint& peer) override;
-  std::optional<AuthorizedKeyOptions> key_authorized(const UserInfo& user, const PublicKey& key,
+  std::optional<Account> find_user(const std::string& name, const config::ServerConfig& config,
+                                   const Endpoint& peer) override;
+  std::optional<AuthorizedKeyOptions> key_authorized(const Account& user, const PublicKey& key,
                                                      const config::ServerConfig& config,
                                                      const Endpoint& peer) override;
-  std::optional<AuthorizedKeyOptions> certificate_authorized(const UserInfo& user,
+  std::optional<AuthorizedKeyOptions> certificate_authorized(const Account& user,
                                                              const Certificate& cert,
                                                              const config::ServerConfig& config,
                                                              const Endpoint& peer) override;
-  bool password_ok(const std::string& name, const UserInfo* user, ByteView password,
+  bool password_ok(const std::string& name, const Account* user, ByteView password,
                    const config::ServerConfig& config, const Endpoint& peer) override;
-  bool hostbased_authorized(const UserInfo& user, const HostbasedKey& key,
+  bool hostbased_authorized(const Account& user, const HostbasedKey& key,
                             const std::string& client_host, const std::string& client_user,
                             const config::ServerConfig& config, const Endpoint& peer) override;
+
  private:
   CommandConnection command_connection(const Endpoint& peer,
                                        const config::ServerConfig& config) const;

@@ -47,7 +47,7 @@ bool configured(const std::string& value) {
 
 // Reads a principals file as the user (as sshd does), with StrictModes; nullopt when absent or
 // refused (logged).
-std::optional<std::string> read_principals_file(const std::string& path, const KeyOwner& user,
+std::optional<std::string> read_principals_file(const std::string& path, const Account& user,
                                                 bool strict_modes) {
   TemporaryUserIdentity as_user(user);
   if (!as_user.ok()) return std::nullopt;
@@ -117,7 +117,7 @@ std::optional<AuthorizedKeyOptions> combine(AuthorizedKeyOptions o, const Certif
 // the name that must be listed (nullopt when a principals file or option decided already);
 // `require_principals` refuses an empty principal list (TrustedUserCAKeys).
 bool user_certificate_valid(const Certificate& cert, const config::ServerConfig& config,
-                            const KeyOwner& user, const std::string& client_ip,
+                            const Account& user, const std::string& client_ip,
                             std::optional<std::string> principal, bool require_principals,
                             time_t now) {
   std::vector<std::string> ca_algs = split_algorithm_list(config.ca_signature_algorithms);
@@ -141,7 +141,7 @@ bool user_certificate_valid(const Certificate& cert, const config::ServerConfig&
 }
 
 // AuthorizedPrincipalsCommand: its output, read like an AuthorizedPrincipalsFile.
-std::optional<AuthorizedKeyOptions> principals_command_accepts(const KeyOwner& user,
+std::optional<AuthorizedKeyOptions> principals_command_accepts(const Account& user,
                                                                const Certificate& cert,
                                                                const config::ServerConfig& config,
                                                                const CommandConnection& conn) {
@@ -248,11 +248,11 @@ std::optional<AuthorizedKeyOptions> principals_text_accepts(std::string_view tex
   return std::nullopt;
 }
 
-std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const KeyOwner& user,
+std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const Account& user,
                                                           const Certificate& cert,
                                                           const config::ServerConfig& config,
                                                           const CommandConnection& conn,
-                                                          const ClientAddress& client, time_t now) {
+                                                          const Endpoint& client, time_t now) {
   const std::string& ca_file = config.trusted_user_ca_keys;
   if (!configured(ca_file)) return std::nullopt;
   const PublicKey& ca = cert.signature_key();
@@ -284,7 +284,7 @@ std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const KeyOwner& user,
   }
   std::optional<std::string> principal;
   if (!by_principals_list) principal = user.name;
-  if (!user_certificate_valid(cert, config, user, client.ip, principal, true, now))
+  if (!user_certificate_valid(cert, config, user, client.address, principal, true, now))
     return std::nullopt;
   // sshd(8) AUTHORIZED_KEYS FILE FORMAT: a principals line takes authorized_keys options, so
   // its from= and expiry-time= bind the certificate as they bind a key. The first line naming
@@ -301,8 +301,8 @@ std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(const KeyOwner& user,
 }
 
 std::optional<AuthorizedKeyOptions> authorized_keys_ca_authorizes(
-    const KeyOwner& user, const Certificate& cert, const config::ServerConfig& config,
-    const ClientAddress& client, time_t now) {
+    const Account& user, const Certificate& cert, const config::ServerConfig& config,
+    const Endpoint& client, time_t now) {
   AuthorizedKeysPolicy policy;
   policy.files = config.authorized_keys_files;
   policy.strict_modes = config.strict_modes;
@@ -324,7 +324,7 @@ std::optional<AuthorizedKeyOptions> authorized_keys_ca_authorizes(
   }
   std::optional<std::string> principal;
   if (!line.principals) principal = user.name;
-  if (!user_certificate_valid(cert, config, user, client.ip, principal, false, now))
+  if (!user_certificate_valid(cert, config, user, client.address, principal, false, now))
     return std::nullopt;
   auto o = combine(line, cert);
   if (!o) return std::nullopt;

@@ -35,16 +35,16 @@ AuthorizedKeyOptions certificate_options(const Certificate& cert);
 // from= against `client`, no cert-authority) allow the login. Returns the line's options and
 // the certificate's restrictions combined, or nullopt.
 std::optional<AuthorizedKeyOptions> trusted_ca_authorizes(
-    const KeyOwner& user, const Certificate& cert, const config::ServerConfig& config,
-    const CommandConnection& conn, const ClientAddress& client, time_t now = std::time(nullptr));
+    const Account& user, const Certificate& cert, const config::ServerConfig& config,
+    const CommandConnection& conn, const Endpoint& client, time_t now = std::time(nullptr));
 
 // authorized_keys cert-authority lines (sshd(8)): the certificate's CA is such a line's key;
 // principals="..." then names the accepted principals, otherwise the user name must be listed
 // (an empty principal list is then valid). The line's options and the certificate's
 // restrictions combine, the stricter winning.
 std::optional<AuthorizedKeyOptions> authorized_keys_ca_authorizes(
-    const KeyOwner& user, const Certificate& cert, const config::ServerConfig& config,
-    const ClientAddress& client, time_t now = std::time(nullptr));
+    const Account& user, const Certificate& cert, const config::ServerConfig& config,
+    const Endpoint& client, time_t now = std::time(nullptr));
 
 // One AuthorizedPrincipalsFile text: the options of the first non-comment line naming one of
 // the certificate's principals ("[authorized_keys options] principal"; a line with bad options

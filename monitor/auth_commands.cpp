@@ -70,7 +70,7 @@ bool root_owned_and_private(const struct stat& st) {
 }  // namespace
 
 Result<std::vector<std::string>> command_argv(const std::string& line, config::TokenSet set,
-                                              config::TokenValues values, const KeyOwner& user,
+                                              config::TokenValues values, const Account& user,
                                               const CommandConnection& conn) {
   std::vector<std::string> argv = split_words(line);
   if (argv.empty()) return Unexpected("empty command");
@@ -203,8 +203,7 @@ std::optional<std::string> run_keys_command(const std::vector<std::string>& word
   return out;
 }
 
-std::optional<AuthorizedKeyMatch> keys_command_authorizes(const KeyOwner& user,
-                                                          const PublicKey& key,
+std::optional<AuthorizedKeyMatch> keys_command_authorizes(const Account& user, const PublicKey& key,
                                                           const config::ServerConfig& config,
                                                           const CommandConnection& conn) {
   const std::string& cmd = config.authorized_keys_command;
@@ -227,7 +226,7 @@ std::optional<AuthorizedKeyMatch> keys_command_authorizes(const KeyOwner& user,
   auto out = run_keys_command(*argv, config.authorized_keys_command_user);
   if (!out) return std::nullopt;
   auto found = find_key_in_text(*out, "AuthorizedKeysCommand", key,
-                                ClientAddress{"", conn.client_address}, std::time(nullptr));
+                                Endpoint{.address = conn.client_address}, std::time(nullptr));
   if (!found) return std::nullopt;
   return std::move(*found);
 }

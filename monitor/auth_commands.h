@@ -33,7 +33,7 @@ struct CommandConnection {
 // home tokens (%u %U %h %C %D) are filled here; `values` supplies the key tokens. Errors name
 // the bad token or an empty line.
 Result<std::vector<std::string>> command_argv(const std::string& line, config::TokenSet set,
-                                              config::TokenValues values, const KeyOwner& user,
+                                              config::TokenValues values, const Account& user,
                                               const CommandConnection& conn);
 
 // Checks that `program` is safe to run as sshd requires: an absolute path to a regular file
@@ -48,8 +48,7 @@ std::optional<std::string> run_keys_command(const std::vector<std::string>& argv
                                             const char* what = "AuthorizedKeysCommand");
 
 // The whole AuthorizedKeysCommand check for a plain key (nullopt when unset or not found).
-std::optional<AuthorizedKeyMatch> keys_command_authorizes(const KeyOwner& user,
-                                                          const PublicKey& key,
+std::optional<AuthorizedKeyMatch> keys_command_authorizes(const Account& user, const PublicKey& key,
                                                           const config::ServerConfig& config,
                                                           const CommandConnection& conn);
 

@@ -14,8 +14,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-KeyOwner alice() {
-  return KeyOwner{"alice", 1001, 1001, "/home/alice"};
+Account alice() {
+  return Account{"alice", 1001, 1001, "/home/alice"};
 }
 
 CommandConnection connection() {

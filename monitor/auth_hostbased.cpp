@@ -104,7 +104,7 @@ ReadStatus open_regular(const std::string& path, UniqueFd& fd, struct stat& st) 
 // theirs). `strict_user`: with StrictModes an rhosts file must be owned by root or that user
 // and not writable by group or others.
 ReadStatus read_small_file(const std::string& path, std::string& out,
-                           const KeyOwner* strict_user = nullptr) {
+                           const Account* strict_user = nullptr) {
   UniqueFd fd;
   struct stat st;
   ReadStatus s = open_regular(path, fd, st);
@@ -120,7 +120,7 @@ ReadStatus read_small_file(const std::string& path, std::string& out,
 
 // A user's known_hosts file: read as the user and, with StrictModes, only when neither it nor a
 // directory above it up to the home directory is writable by others.
-std::optional<std::string> read_user_known_hosts(const std::string& path, const KeyOwner& user,
+std::optional<std::string> read_user_known_hosts(const std::string& path, const Account& user,
                                                  bool strict_modes) {
   TemporaryUserIdentity as_user(user);
   if (!as_user.ok()) return std::nullopt;
@@ -238,7 +238,7 @@ RhostsVerdict rhosts_text_verdict(std::string_view text, const std::string& path
   return RhostsVerdict::kNoMatch;
 }
 
-bool rhosts_permit(const KeyOwner& user, std::string_view client_user, std::string_view host,
+bool rhosts_permit(const Account& user, std::string_view client_user, std::string_view host,
                    std::string_view ip, const config::ServerConfig& config,
                    const HostbasedFiles& files) {
   log_debug2("auth_rhosts2: clientuser %.*s hostname %.*s ipaddr %.*s", int(client_user.size()),
@@ -293,7 +293,7 @@ bool rhosts_permit(const KeyOwner& user, std::string_view client_user, std::stri
   return false;
 }
 
-HostKeyCheck check_client_host_key(const KeyOwner& user, const std::string& host,
+HostKeyCheck check_client_host_key(const Account& user, const std::string& host,
                                    const HostbasedKey& key, const config::ServerConfig& config,
                                    const HostbasedFiles& files, time_t now) {
   // A certificate is found through its CA's @cert-authority line; the certified key and the CA
@@ -404,7 +404,7 @@ std::string strip_trailing_dot(std::string_view host) {
   return std::string(host);
 }
 
-bool hostbased_authorized(const KeyOwner& user, const HostbasedKey& key,
+bool hostbased_authorized(const Account& user, const HostbasedKey& key,
                           const std::string& client_host, const std::string& client_user,
                           const config::ServerConfig& config, const std::string& peer_ip,
                           const HostbasedFiles& files) {

@@ -61,7 +61,7 @@ RhostsVerdict rhosts_text_verdict(std::string_view text, const std::string& path
 // the system files (not for root, and only for the same user name), then, unless IgnoreRhosts,
 // ~/.shosts and (IgnoreRhosts no) ~/.rhosts, read as the user and, with StrictModes, refused when
 // they or the home directory are writable by others.
-bool rhosts_permit(const KeyOwner& user, std::string_view client_user, std::string_view host,
+bool rhosts_permit(const Account& user, std::string_view client_user, std::string_view host,
                    std::string_view ip, const config::ServerConfig& config,
                    const HostbasedFiles& files = {});
 
@@ -71,7 +71,7 @@ enum class HostKeyCheck { kUnknown, kKnown, kRevoked };
 // files: system file, then the user's (unless IgnoreUserKnownHosts), then the "2" pair. A
 // certificate must also pass the host certificate checks (type, validity, principal `host`,
 // CASignatureAlgorithms). Logs what it found.
-HostKeyCheck check_client_host_key(const KeyOwner& user, const std::string& host,
+HostKeyCheck check_client_host_key(const Account& user, const std::string& host,
                                    const HostbasedKey& key, const config::ServerConfig& config,
                                    const HostbasedFiles& files = {},
                                    time_t now = std::time(nullptr));
@@ -86,7 +86,7 @@ std::string strip_trailing_dot(std::string_view host);
 // Everything the monitor asks after the request's shape has been checked: the rhosts files for
 // the host name (the packet's with HostbasedUsesNameFromPacketOnly, else the resolved one,
 // logging a mismatch), and the known_hosts lookup for that name. (RevokedKeys is the caller's.)
-bool hostbased_authorized(const KeyOwner& user, const HostbasedKey& key,
+bool hostbased_authorized(const Account& user, const HostbasedKey& key,
                           const std::string& client_host, const std::string& client_user,
                           const config::ServerConfig& config, const std::string& peer_ip,
                           const HostbasedFiles& files = {});

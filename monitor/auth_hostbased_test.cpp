@@ -100,7 +100,7 @@ class HostbasedFilesTest : public ::testing::Test {
     ::chmod(m_dir.c_str(), 0755);
     fs::create_directories(m_dir + "/home/.ssh");
     ::chmod((m_dir + "/home").c_str(), 0755);
-    m_user = KeyOwner{"nobody", 65534, 65534, m_dir + "/home"};
+    m_user = Account{"nobody", 65534, 65534, m_dir + "/home"};
     m_files.hosts_equiv = m_dir + "/hosts.equiv";
     m_files.shosts_equiv = m_dir + "/shosts.equiv";
     m_files.system_known_hosts = m_dir + "/ssh_known_hosts";
@@ -124,7 +124,7 @@ class HostbasedFilesTest : public ::testing::Test {
   }
 
   std::string m_dir;
-  KeyOwner m_user;
+  Account m_user;
   HostbasedFiles m_files;
   config::ServerConfig m_config;
   std::optional<PrivateKey> m_host;
@@ -142,7 +142,7 @@ TEST_F(HostbasedFilesTest, SystemEquivFilesOnlyForTheSameUser) {
 
 TEST_F(HostbasedFilesTest, RootIgnoresSystemEquivFiles) {
   write("shosts.equiv", "client.example root\n");
-  m_user = KeyOwner{"root", 0, 0, m_dir + "/home"};
+  m_user = Account{"root", 0, 0, m_dir + "/home"};
   EXPECT_FALSE(permit("root", "client.example"));
 }
 

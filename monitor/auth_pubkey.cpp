@@ -56,7 +56,7 @@ bool read_all(int fd, std::string& out) {
 
 // Opens one authorized_keys file as the user and checks it; returns its text, or nullopt when
 // it does not exist or must not be used (already logged).
-std::optional<std::string> read_keys_file(const std::string& path, const KeyOwner& user,
+std::optional<std::string> read_keys_file(const std::string& path, const Account& user,
                                           bool strict_modes) {
   TemporaryUserIdentity as_user(user);
   if (!as_user.ok()) return std::nullopt;
@@ -101,7 +101,7 @@ std::string format_local_time(time_t t) {
 
 }  // namespace
 
-std::string expand_authorized_keys_path(std::string_view pattern, const KeyOwner& user) {
+std::string expand_authorized_keys_path(std::string_view pattern, const Account& user) {
   std::string out;
   // "~/" means the home directory as well (sshd_config(5) tilde expansion).
   if (pattern.size() >= 2 && pattern[0] == '~' && pattern[1] == '/') {
@@ -128,7 +128,7 @@ std::string expand_authorized_keys_path(std::string_view pattern, const KeyOwner
   return out;
 }
 
-Result<void> check_strict_modes(int fd, const std::string& path, const KeyOwner& user) {
+Result<void> check_strict_modes(int fd, const std::string& path, const Account& user) {
   struct stat st;
   if (::fstat(fd, &st) != 0) return Unexpected(std::string("fstat: ") + std::strerror(errno));
   std::string canonical = real_path(path);
@@ -161,7 +161,7 @@ Result<void> check_strict_modes(int fd, const std::string& path, const KeyOwner&
 }
 
 bool key_options_permit_login(const AuthorizedKeyOptions& options, const std::string& loc,
-                              const ClientAddress& client, time_t now, std::string_view user_name,
+                              const Endpoint& client, time_t now, std::string_view user_name,
                               bool allow_cert_authority) {
   // expiry-time bounds the line, not the key's validity (a certificate's own window is checked
   // with the certificate).
@@ -179,12 +179,11 @@ bool key_options_permit_login(const AuthorizedKeyOptions& options, const std::st
     log_debug("%s: cert-authority flag invalid here", loc.c_str());
     return false;
   }
-  if (options.from && !from_permits(*options.from, client.hostname, client.ip)) {
+  if (options.from && !from_permits(*options.from, client.name, client.address)) {
     log_info(
         "%s: Authentication tried for %s with correct key but not from a permitted host "
         "(host=%s, ip=%s, required=%s).",
-        loc.c_str(), std::string(user_name).c_str(),
-        client.hostname.empty() ? client.ip.c_str() : client.hostname.c_str(), client.ip.c_str(),
+        loc.c_str(), std::string(user_name).c_str(), client.host().c_str(), client.address.c_str(),
         options.from->c_str());
     return false;
   }
@@ -192,7 +191,7 @@ bool key_options_permit_login(const AuthorizedKeyOptions& options, const std::st
 }
 
 Result<AuthorizedKeyMatch> find_key_in_text(std::string_view text, const std::string& path,
-                                            const PublicKey& key, const ClientAddress& client,
+                                            const PublicKey& key, const Endpoint& client,
                                             time_t now, bool ca_lines, std::string_view user_name) {
   // Only lines that carry this key are worth a log line when they are malformed.
   const std::string key_b64 = base64_encode(key.blob());
@@ -234,9 +233,9 @@ Result<AuthorizedKeyMatch> find_key_in_text(std::string_view text, const std::st
   return Unexpected("key not found in " + path);
 }
 
-Result<AuthorizedKeyMatch> find_authorized_key(const KeyOwner& user,
+Result<AuthorizedKeyMatch> find_authorized_key(const Account& user,
                                                const AuthorizedKeysPolicy& policy,
-                                               const PublicKey& key, const ClientAddress& client,
+                                               const PublicKey& key, const Endpoint& client,
                                                time_t now, bool ca_lines) {
   for (const auto& pattern : policy.files) {
     if (pattern == "none") continue;
@@ -304,7 +303,7 @@ bool sk_flags_acceptable(const SkSignature& sig, const SkRequirements& req,
   return ok;
 }
 
-TemporaryUserIdentity::TemporaryUserIdentity(const KeyOwner& user) {
+TemporaryUserIdentity::TemporaryUserIdentity(const Account& user) {
   if (::geteuid() != 0 || user.uid == 0) return;
   m_saved_egid = ::getegid();
   int n = ::getgroups(0, nullptr);

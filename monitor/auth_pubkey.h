@@ -11,31 +11,19 @@
 #include <string_view>
 #include <vector>
 
+#include "common/account.h"
 #include "common/authorized_keys.h"
+#include "common/endpoint.h"
 #include "common/result.h"
 #include "common/ssh_key.h"
 
 namespace postern::monitor {
-
-// The parts of the passwd entry the check needs.
-struct KeyOwner {
-  std::string name;
-  uid_t uid = 0;
-  gid_t gid = 0;
-  std::string home;
-};
 
 struct AuthorizedKeysPolicy {
   // AuthorizedKeysFile: tokens %% %h %u %U; relative paths are relative to the home directory.
   // "none" (alone) means no file.
   std::vector<std::string> files = {".ssh/authorized_keys", ".ssh/authorized_keys2"};
   bool strict_modes = true;
-};
-
-// Who is connecting, for from= (hostname empty when unknown or UseDNS is off).
-struct ClientAddress {
-  std::string hostname;
-  std::string ip;
 };
 
 struct AuthorizedKeyMatch {
@@ -46,12 +34,12 @@ struct AuthorizedKeyMatch {
 // Expands %% %h %u %U (common/config/tokens.h) and makes a relative result absolute under the
 // home directory. Empty, with the reason logged, when the pattern has an unknown token or a
 // lone '%': such a file is not read.
-std::string expand_authorized_keys_path(std::string_view pattern, const KeyOwner& user);
+std::string expand_authorized_keys_path(std::string_view pattern, const Account& user);
 
 // StrictModes for an opened file: `fd` must be a regular file owned by root or the user and not
 // group- or world-writable, and so must every directory from its parent up to the home
 // directory (or up to "/" for files outside it). Logs the refusal as sshd does.
-Result<void> check_strict_modes(int fd, const std::string& path, const KeyOwner& user);
+Result<void> check_strict_modes(int fd, const std::string& path, const Account& user);
 
 // sshd(8) AUTHORIZED_KEYS FILE FORMAT: the options that decide whether a matching line may be
 // used for this login at all, for an authorized_keys line and for an AuthorizedPrincipalsFile or
@@ -62,7 +50,7 @@ Result<void> check_strict_modes(int fd, const std::string& path, const KeyOwner&
 // lines naming `loc` ("file:line", or "principals") and `user_name`; the caller adds its own
 // "Refused by ..." line.
 bool key_options_permit_login(const AuthorizedKeyOptions& options, const std::string& loc,
-                              const ClientAddress& client, time_t now, std::string_view user_name,
+                              const Endpoint& client, time_t now, std::string_view user_name,
                               bool allow_cert_authority = true);
 
 // Searches already-read authorized_keys text (`path` only names it in logs and the location).
@@ -71,15 +59,15 @@ bool key_options_permit_login(const AuthorizedKeyOptions& options, const std::st
 // from= and expiry-time are enforced against `client` and `now` by key_options_permit_login (a
 // refusal is logged "Refused by key options", naming `user_name` for from= as sshd does).
 Result<AuthorizedKeyMatch> find_key_in_text(std::string_view text, const std::string& path,
-                                            const PublicKey& key, const ClientAddress& client,
+                                            const PublicKey& key, const Endpoint& client,
                                             time_t now, bool ca_lines = false,
                                             std::string_view user_name = {});
 
 // The whole check: each configured file in turn, first match wins. The error says why nothing
 // matched (logs carry the details).
-Result<AuthorizedKeyMatch> find_authorized_key(const KeyOwner& user,
+Result<AuthorizedKeyMatch> find_authorized_key(const Account& user,
                                                const AuthorizedKeysPolicy& policy,
-                                               const PublicKey& key, const ClientAddress& client,
+                                               const PublicKey& key, const Endpoint& client,
                                                time_t now = std::time(nullptr),
                                                bool ca_lines = false);
 
@@ -129,7 +117,7 @@ bool sk_flags_acceptable(const SkSignature& sig, const SkRequirements& req,
 // must not go on). Does nothing when not running as root or when the user is root.
 class TemporaryUserIdentity {
  public:
-  explicit TemporaryUserIdentity(const KeyOwner& user);
+  explicit TemporaryUserIdentity(const Account& user);
   ~TemporaryUserIdentity();
   TemporaryUserIdentity(const TemporaryUserIdentity&) = delete;
   TemporaryUserIdentity& operator=(const TemporaryUserIdentity&) = delete;

@@ -38,7 +38,7 @@ class AuthPubkeyTest : public ::testing::Test {
     ASSERT_TRUE(key && other);
     m_key.emplace(key->public_key());
     m_other.emplace(other->public_key());
-    m_client = {"client.example.com", "192.0.2.10"};
+    m_client = {.address = "192.0.2.10", .name = "client.example.com"};
 
     LogOptions lo;
     lo.level = LogLevel::kDebug3;
@@ -68,9 +68,9 @@ class AuthPubkeyTest : public ::testing::Test {
   }
 
   std::string m_root;
-  KeyOwner m_user;
+  Account m_user;
   std::optional<PublicKey> m_key, m_other;
-  ClientAddress m_client;
+  Endpoint m_client;
   std::string m_log;
 };
 
@@ -117,7 +117,7 @@ TEST_F(AuthPubkeyTest, SecondFileAndTokens) {
 }
 
 TEST(AuthPubkeyPaths, Expansion) {
-  KeyOwner u{"alice", 1001, 1001, "/home/alice"};
+  Account u{"alice", 1001, 1001, "/home/alice"};
   EXPECT_EQ(expand_authorized_keys_path(".ssh/authorized_keys", u),
             "/home/alice/.ssh/authorized_keys");
   EXPECT_EQ(expand_authorized_keys_path("/etc/ssh/keys/%u", u), "/etc/ssh/keys/alice");
@@ -228,9 +228,9 @@ TEST_F(AuthPubkeyTest, OptionsDecideTheMatch) {
   auto match = find({}, now);
   ASSERT_TRUE(match) << m_log;
   EXPECT_EQ(match->location, keys_path() + ":5");
-  m_client.hostname = "";
+  m_client.name = "";
   EXPECT_FALSE(find({}, now));
-  m_client.ip = "10.1.2.3";  // now line 3's CIDR entry admits it
+  m_client.address = "10.1.2.3";  // now line 3's CIDR entry admits it
   match = find({}, now);
   ASSERT_TRUE(match) << m_log;
   EXPECT_EQ(match->location, keys_path() + ":3");
@@ -245,7 +245,7 @@ TEST(AuthPubkeyChecks, PrincipalsLineOptionsDecideTheLogin) {
   log_init(lo);
   log_set_sink([&](LogLevel, std::string_view line) { log += std::string(line) + "\n"; });
   const time_t now = 1893456000;  // 2030-01-01
-  const ClientAddress client{"", "127.0.0.1"};
+  const Endpoint client{.address = "127.0.0.1"};
   auto allows = [&](std::string_view options) {
     auto o = parse_authorized_key_options(options);
     EXPECT_TRUE(o) << options;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/config/server_config.h"
+#include "common/endpoint.h"
 #include "common/result.h"
 #include "common/unique_fd.h"
 
@@ -21,16 +22,8 @@ struct ListenSocket {
 // none bound is an error ("Cannot bind any address.").
 Result<std::vector<ListenSocket>> bind_listeners(const config::ServerConfig& config);
 
-// Numeric host and port of a socket address (IPv4-mapped IPv6 shown as IPv4), as logs show them.
-struct Endpoint {
-  std::string address = "UNKNOWN";
-  int port = 65535;
-  // UseDNS yes: the peer's verified host name (monitor/peer_name.h); empty otherwise.
-  std::string name;
-  // The host as sshd_config's host patterns see it (Match Host, from=, USER@HOST): the verified
-  // name when there is one, else the address.
-  const std::string& host() const { return name.empty() ? address : name; }
-};
+// The numeric address and port of a socket's peer and of its own end; the defaults ("UNKNOWN",
+// 65535) when the socket has none (not TCP, or already closed).
 Endpoint peer_endpoint(int fd);
 Endpoint local_endpoint(int fd);
 

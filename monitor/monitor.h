@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/account.h"
 #include "common/authorized_keys.h"
 #include "common/config/server_config.h"
 #include "common/ipc.h"
@@ -32,40 +33,32 @@
 
 namespace postern::monitor {
 
-struct UserInfo {
-  std::string name;
-  uid_t uid = 0;
-  gid_t gid = 0;
-  std::string home;
-  std::string shell;
-};
-
 // The decisions that need the system (user database, files), behind an interface so the phase
 // logic is testable with a fake.
 class AuthBackend {
  public:
   virtual ~AuthBackend() = default;
   // The account, or nullopt when it does not exist or may not log in (AllowUsers...). Logs why.
-  virtual std::optional<UserInfo> find_user(const std::string& name,
-                                            const config::ServerConfig& config,
-                                            const Endpoint& peer) = 0;
+  virtual std::optional<Account> find_user(const std::string& name,
+                                           const config::ServerConfig& config,
+                                           const Endpoint& peer) = 0;
   // The options of the authorized_keys line that authorizes `key` for `user` (AuthorizedKeysFile
   // with StrictModes, from= and expiry-time enforced), or nullopt. Logs what it found.
-  virtual std::optional<AuthorizedKeyOptions> key_authorized(const UserInfo& user,
+  virtual std::optional<AuthorizedKeyOptions> key_authorized(const Account& user,
                                                              const PublicKey& key,
                                                              const config::ServerConfig& config,
                                                              const Endpoint& peer) = 0;
   // The restrictions under which the user certificate `cert` logs `user` in (TrustedUserCAKeys,
   // AuthorizedPrincipalsFile, RevokedKeys; monitor/auth_cert), or nullopt. Logs why.
   virtual std::optional<AuthorizedKeyOptions> certificate_authorized(
-      const UserInfo& user, const Certificate& cert, const config::ServerConfig& config,
+      const Account& user, const Certificate& cert, const config::ServerConfig& config,
       const Endpoint& peer) {
     (void)user, (void)cert, (void)config, (void)peer;
     return std::nullopt;
   }
   // Whether `password` logs `user` in (PAM or crypt(3), PermitEmptyPasswords, PermitRootLogin);
   // `user` is nullptr for an invalid user, who is refused at the same cost. Logs the outcome.
-  virtual bool password_ok(const std::string& name, const UserInfo* user, ByteView password,
+  virtual bool password_ok(const std::string& name, const Account* user, ByteView password,
                            const config::ServerConfig& config, const Endpoint& peer) {
     (void)name, (void)user, (void)password, (void)config, (void)peer;
     return false;
@@ -73,7 +66,7 @@ class AuthBackend {
   // Hostbased (RFC 4252 §9; monitor/auth_hostbased.h): whether `client_user` on `client_host`
   // (as sent) with host key `key` may log in as `user`: the rhosts files, RevokedKeys and
   // known_hosts. The signature is the monitor's to check. Logs why.
-  virtual bool hostbased_authorized(const UserInfo& user, const HostbasedKey& key,
+  virtual bool hostbased_authorized(const Account& user, const HostbasedKey& key,
                                     const std::string& client_host, const std::string& client_user,
                                     const config::ServerConfig& config, const Endpoint& peer) {
     (void)user, (void)key, (void)client_host, (void)client_user, (void)config, (void)peer;
@@ -170,7 +163,7 @@ class Monitor {
   bool password_change_required() const { return m_password_expired; }
 
   // After AUTHDONE: who logged in, with the Match-applied configuration and the transport.
-  const UserInfo& user() const { return *m_user; }
+  const Account& user() const { return *m_user; }
   const config::ServerConfig& effective_config() const { return m_effective; }
   const std::string& user_name() const { return m_user_name; }
   bool user_known() const { return !m_user_name.empty(); }
@@ -248,7 +241,7 @@ class Monitor {
   std::string m_user_name;      // the account
   std::string m_user_name_raw;  // as the client sent it ("user:style")
   std::string m_service;
-  std::optional<UserInfo> m_user;
+  std::optional<Account> m_user;
   unsigned m_failures = 0;
   AuthMethodLists m_methods{std::vector<std::string>{}};
   std::vector<std::string> m_auth_info;  // ExposeAuthInfo lines

@@ -24,7 +24,7 @@ Endpoint endpoint(const std::string& address, int port) {
 
 class HostbasedBackend : public testing::TwoAccounts {
  public:
-  bool hostbased_authorized(const UserInfo& user, const HostbasedKey& key,
+  bool hostbased_authorized(const Account& user, const HostbasedKey& key,
                             const std::string& client_host, const std::string& client_user,
                             const config::ServerConfig&, const Endpoint&) override {
     ++calls;

@@ -25,7 +25,7 @@ using namespace ipc;
 
 class FakeBackend : public testing::TwoAccounts {
  public:
-  std::optional<AuthorizedKeyOptions> key_authorized(const UserInfo&, const PublicKey& key,
+  std::optional<AuthorizedKeyOptions> key_authorized(const Account&, const PublicKey& key,
                                                      const config::ServerConfig&,
                                                      const Endpoint&) override {
     if (authorized && key == *authorized) return options;

@@ -50,12 +50,12 @@ class FakeChild {
 // alice (uid 1000) and root exist; no key is authorized unless a test says so.
 class TwoAccounts : public AuthBackend {
  public:
-  std::optional<UserInfo> find_user(const std::string& name, const config::ServerConfig&,
-                                    const Endpoint&) override {
+  std::optional<Account> find_user(const std::string& name, const config::ServerConfig&,
+                                   const Endpoint&) override {
     if (name != "alice" && name != "root") return std::nullopt;
-    return UserInfo{name, name == "root" ? 0u : 1000u, 1000, "/home/" + name, "/bin/sh"};
+    return Account{name, name == "root" ? 0u : 1000u, 1000, "/home/" + name, "/bin/sh"};
   }
-  std::optional<AuthorizedKeyOptions> key_authorized(const UserInfo&, const PublicKey&,
+  std::optional<AuthorizedKeyOptions> key_authorized(const Account&, const PublicKey&,
                                                      const config::ServerConfig&,
                                                      const Endpoint&) override {
     return std::nullopt;

@@ -43,7 +43,7 @@ namespace {
 
 constexpr int kSetupFd = 3;
 constexpr int kStartupFd = 4;
-// Where the children find their descriptors (net/net_main.cpp, monitor/user_main.cpp).
+// Where the children find their descriptors (net/net_main.cpp, session/user_main.cpp).
 constexpr int kChildChannelFd = 3;
 constexpr int kChildSocketFd = 4;
 
@@ -258,7 +258,7 @@ int run() {
   // ---- post-auth: the session process --------------------------------------------------------
   report_outcome(startup_pipe, SessionOutcome::kAuthenticated);
   monitor.start_postauth();
-  const UserInfo& user = monitor.user();
+  const Account& user = monitor.user();
   ipc::UserSetup us;
   us.config = config::serialize_config(monitor.effective_config());
   us.log_level = uint32_t(lo.level);

@@ -183,6 +183,7 @@ std::vector<std::string> helper_candidates(const std::string& exe, const std::st
     out.push_back(dir + "/" + name);  // scripts/regress-openssh links them beside reexec's copy
     out.push_back(root + "/net/" + name);
     out.push_back(root + "/monitor/" + name);
+    out.push_back(root + "/session/" + name);
   }
   out.push_back(libexecdir + "/" + name);
   return out;

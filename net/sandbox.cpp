@@ -61,8 +61,9 @@ SandboxPolicy& SandboxPolicy::allow_poll() {
 SandboxPolicy& SandboxPolicy::allow_memory() {
   for (int nr : {SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise)}) allow(nr);
   // W^X: memory is never made executable in the jail (every library is loaded and OpenSSL's
-  // algorithms fetched before it, net/net_main.cpp warm_up_openssl), so injected code cannot
-  // be given a page to run from. The prot argument is the third of both calls.
+  // algorithms fetched before it, warm_up_openssl in privsep_child/privilege_drop.cpp), so
+  // injected code cannot be given a page to run from. The prot argument is the third of both
+  // calls.
   allow_if(SCMP_SYS(mmap), {{2, uint64_t(PROT_EXEC), 0}});
   allow_if(SCMP_SYS(mprotect), {{2, uint64_t(PROT_EXEC), 0}});
   return *this;

@@ -17,7 +17,7 @@ constexpr const char* kHostbound = "publickey-hostbound-v00@openssh.com";
 
 }  // namespace
 
-UserauthServer::UserauthServer(Transport& transport, AuthDecider& decider, PeerAddress peer)
+UserauthServer::UserauthServer(Transport& transport, AuthDecider& decider, Endpoint peer)
     : m_transport(transport), m_decider(decider), m_peer(std::move(peer)) {}
 
 std::string UserauthServer::user_description() const {

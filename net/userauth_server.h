@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/bytes.h"
+#include "common/endpoint.h"
 #include "common/wire.h"
 #include "net/transport.h"
 
@@ -86,11 +87,6 @@ class AuthDecider {
   }
 };
 
-struct PeerAddress {
-  std::string address;
-  int port = 0;
-};
-
 // Authentication ended the connection (MaxAuthTries): the DISCONNECT is queued and logged; the
 // caller flushes the transport's output and exits.
 class AuthAborted : public std::runtime_error {
@@ -100,7 +96,7 @@ class AuthAborted : public std::runtime_error {
 
 class UserauthServer {
  public:
-  UserauthServer(Transport& transport, AuthDecider& decider, PeerAddress peer);
+  UserauthServer(Transport& transport, AuthDecider& decider, Endpoint peer);
 
   // Handles one message the transport passed up. Throws ProtocolError on violations (wrong
   // message for the state, change of user or service, malformed request) and, when MaxAuthTries
@@ -129,7 +125,7 @@ class UserauthServer {
 
   Transport& m_transport;
   AuthDecider& m_decider;
-  PeerAddress m_peer;
+  Endpoint m_peer;
   State m_state = State::kService;
   bool m_user_known = false;
   AuthDecider::User m_user_info;

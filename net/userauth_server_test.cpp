@@ -78,7 +78,7 @@ class UserauthTest : public ::testing::Test {
     c.verify_host_key = [](ByteView) { return true; };
     server = std::make_unique<Transport>(s);
     client = std::make_unique<Transport>(c);
-    auth = std::make_unique<UserauthServer>(*server, decider, PeerAddress{"192.0.2.9", 4242});
+    auth = std::make_unique<UserauthServer>(*server, decider, Endpoint{"192.0.2.9", 4242});
     auto uk = PrivateKey::generate(KeyType::kEd25519);
     ASSERT_TRUE(uk);
     user_key.emplace(std::move(*uk));

@@ -224,7 +224,7 @@ def test_internal_sftp_runs_in_a_child_without_the_monitor_channel(make_server, 
             "internal-sftp runs inside the session process"
         parent_fds = fd_targets(session_user)
         child_fds = fd_targets(sftp_child)
-        # sshd-user: fd 3 is the monitor channel, fd 4 the client connection (monitor/user_main).
+        # sshd-user: fd 3 is the monitor channel, fd 4 the client connection (session/user_main).
         assert parent_fds[3].startswith("socket:") and parent_fds[4].startswith("socket:")
         assert sorted(child_fds) == [0, 1, 2], child_fds
         assert parent_fds[3] not in child_fds.values()

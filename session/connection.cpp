@@ -15,7 +15,7 @@ constexpr size_t kMaxChannels = 1024;
 
 }  // namespace
 
-Connection::Connection(PacketSink& out, const LoginUser& user, const PeerInfo& peer,
+Connection::Connection(PacketSink& out, const Account& user, const ConnectionEnds& peer,
                        const SessionOptions& options, PrivilegedOps& privileged)
     : m_out(out), m_user(user), m_peer(peer), m_options(options), m_privileged(privileged) {
   m_ctx.user = &m_user;

@@ -23,7 +23,7 @@ namespace postern::session {
 
 class Connection {
  public:
-  Connection(PacketSink& out, const LoginUser& user, const PeerInfo& peer,
+  Connection(PacketSink& out, const Account& user, const ConnectionEnds& peer,
              const SessionOptions& options, PrivilegedOps& privileged);
   ~Connection();
   Connection(const Connection&) = delete;
@@ -73,8 +73,8 @@ class Connection {
   void dispatch_listener_pollfds(std::span<const pollfd> fds);
 
   PacketSink& m_out;
-  LoginUser m_user;
-  PeerInfo m_peer;
+  Account m_user;
+  ConnectionEnds m_peer;
   SessionOptions m_options;
   PrivilegedOps& m_privileged;
   ChildReaper m_reaper;

@@ -53,7 +53,7 @@ void Connection::open_forward_channel(ChannelOpenMsg& m) {
       log_info(
           "Received request from %s port %d to connect to host %s port %u, but the "
           "request was denied.",
-          m_peer.remote_addr.c_str(), m_peer.remote_port, host.c_str(), port);
+          m_peer.remote.address.c_str(), m_peer.remote.port, host.c_str(), port);
       send_open_failure(m_out, m.sender_channel, kOpenAdministrativelyProhibited, "open failed");
       return;
     }
@@ -75,11 +75,11 @@ void Connection::open_forward_channel(ChannelOpenMsg& m) {
     r.u32();
     r.expect_done("direct-streamlocal");
     log_debug("server_request_direct_streamlocal: originator %s port %d, target %s",
-              m_peer.remote_addr.c_str(), m_peer.remote_port, path.c_str());
+              m_peer.remote.address.c_str(), m_peer.remote.port, path.c_str());
     // The session process runs as the user, so only the user's own permissions apply.
     if (!policy.local_streamlocal_allowed()) {
       log_info("refused streamlocal port forward: originator %s port %d, target %s",
-               m_peer.remote_addr.c_str(), m_peer.remote_port, path.c_str());
+               m_peer.remote.address.c_str(), m_peer.remote.port, path.c_str());
       send_open_failure(m_out, m.sender_channel, kOpenAdministrativelyProhibited, "open failed");
       return;
     }
@@ -143,7 +143,7 @@ bool Connection::handle_forward_request(const GlobalRequestMsg& m) {
       log_info(
           "Received request from %s port %d to remote forward to host %s port %u, but the "
           "request was denied.",
-          m_peer.remote_addr.c_str(), m_peer.remote_port, host.c_str(), port);
+          m_peer.remote.address.c_str(), m_peer.remote.port, host.c_str(), port);
     } else if (m_listeners.size() >= kMaxListeners) {
       log_info("tcpip-forward: too many listeners");
     } else {

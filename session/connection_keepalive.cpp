@@ -10,7 +10,7 @@ namespace postern::session {
 bool Connection::client_alive_check() {
   if (m_alive_unanswered >= m_options.client_alive_count_max) {
     log_info("Timeout, client not responding from user %s %s port %d", m_user.name.c_str(),
-             m_peer.remote_addr.c_str(), m_peer.remote_port);
+             m_peer.remote.address.c_str(), m_peer.remote.port);
     return false;
   }
   ++m_alive_unanswered;

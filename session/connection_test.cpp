@@ -85,8 +85,8 @@ class ConnectionTest : public ::testing::Test {
     ::signal(SIGPIPE, SIG_IGN);
     struct passwd* pw = ::getpwuid(::getuid());
     ASSERT_NE(pw, nullptr);
-    user = LoginUser{pw->pw_name, pw->pw_uid, pw->pw_gid, pw->pw_dir, "/bin/sh"};
-    peer = PeerInfo{"127.0.0.1", 50000, "127.0.0.1", 22};
+    user = Account{pw->pw_name, pw->pw_uid, pw->pw_gid, pw->pw_dir, "/bin/sh"};
+    peer = ConnectionEnds{{"127.0.0.1", 50000}, {"127.0.0.1", 22}};
     sink.on_message = [this](ByteView m) { on_output(m); };
   }
   void make_connection() {
@@ -237,8 +237,8 @@ class ConnectionTest : public ::testing::Test {
     return std::vector<std::string>(e.end() - long(std::min(n, e.size())), e.end());
   }
 
-  LoginUser user;
-  PeerInfo peer;
+  Account user;
+  ConnectionEnds peer;
   SessionOptions options;
   FakeSink sink;
   FakePrivileged privileged;

@@ -71,14 +71,14 @@ class HostkeysGlobal : public ::testing::Test {
   void SetUp() override {
     passwd* pw = ::getpwuid(::getuid());
     ASSERT_NE(pw, nullptr);
-    user = LoginUser{pw->pw_name, pw->pw_uid, pw->pw_gid, pw->pw_dir, "/bin/sh"};
+    user = Account{pw->pw_name, pw->pw_uid, pw->pw_gid, pw->pw_dir, "/bin/sh"};
     monitor.keys = {Bytes{1, 2, 3}, Bytes{4, 5}};
   }
   Connection& connect() {
-    conn = std::make_unique<Connection>(sink, user, PeerInfo{}, SessionOptions{}, monitor);
+    conn = std::make_unique<Connection>(sink, user, ConnectionEnds{}, SessionOptions{}, monitor);
     return *conn;
   }
-  LoginUser user;
+  Account user;
   CollectingSink sink;
   FakeMonitor monitor;
   std::unique_ptr<Connection> conn;

@@ -30,8 +30,8 @@ std::optional<std::string> Environment::get(std::string_view name) const {
 }
 
 Environment build_session_env(const SessionEnvInputs& in) {
-  const LoginUser& user = *in.user;
-  const PeerInfo& peer = *in.peer;
+  const Account& user = *in.user;
+  const ConnectionEnds& peer = *in.peer;
   Environment env;
   env.set("USER", user.name);
   env.set("LOGNAME", user.name);
@@ -62,10 +62,10 @@ Environment build_session_env(const SessionEnvInputs& in) {
       env.set(std::string_view(e).substr(0, eq), std::string_view(e).substr(eq + 1));
     }
   }
-  env.set("SSH_CLIENT", peer.remote_addr + " " + std::to_string(peer.remote_port) + " " +
-                            std::to_string(peer.local_port));
-  env.set("SSH_CONNECTION", peer.remote_addr + " " + std::to_string(peer.remote_port) + " " +
-                                peer.local_addr + " " + std::to_string(peer.local_port));
+  env.set("SSH_CLIENT", peer.remote.address + " " + std::to_string(peer.remote.port) + " " +
+                            std::to_string(peer.local.port));
+  env.set("SSH_CONNECTION", peer.remote.address + " " + std::to_string(peer.remote.port) + " " +
+                                peer.local.address + " " + std::to_string(peer.local.port));
   if (!in.tty_name.empty()) env.set("SSH_TTY", in.tty_name);
   if (!in.term.empty()) env.set("TERM", in.term);
   if (in.original_command) env.set("SSH_ORIGINAL_COMMAND", *in.original_command);

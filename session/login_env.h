@@ -32,8 +32,8 @@ class Environment {
 };
 
 struct SessionEnvInputs {
-  const LoginUser* user = nullptr;
-  const PeerInfo* peer = nullptr;
+  const Account* user = nullptr;
+  const ConnectionEnds* peer = nullptr;
   // What the client sent with "env" requests that AcceptEnv allowed, in arrival order.
   const std::vector<std::pair<std::string, std::string>>* client_env = nullptr;
   // What the user set: authorized_keys environment= then ~/.ssh/environment, already filtered by

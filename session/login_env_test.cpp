@@ -24,8 +24,8 @@ TEST(LoginEnv, AcceptEnvPatterns) {
 }
 
 TEST(LoginEnv, Variables) {
-  LoginUser user{"alice", 1000, 1000, "/home/alice", "/bin/bash"};
-  PeerInfo peer{"192.0.2.7", 50123, "192.0.2.1", 22};
+  Account user{"alice", 1000, 1000, "/home/alice", "/bin/bash"};
+  ConnectionEnds peer{{"192.0.2.7", 50123}, {"192.0.2.1", 22}};
   std::vector<std::pair<std::string, std::string>> client = {
       {"LANG", "C.UTF-8"}, {"_A", "1"}, {"_A", "11"}, {"_B", "2"}, {"HOME", "/tmp"}};
   std::vector<std::pair<std::string, std::string>> server = {{"_B", "23"}, {"_B", "42"}};
@@ -53,7 +53,7 @@ TEST(LoginEnv, Variables) {
   EXPECT_EQ(env.get("_B"), "23");      // the server's SetEnv wins, its first value
   EXPECT_EQ(env.get("HOME"), "/tmp");  // AcceptEnv let the client set it, as OpenSSH does
 
-  LoginUser root{"root", 0, 0, "/root", "/bin/sh"};
+  Account root{"root", 0, 0, "/root", "/bin/sh"};
   in.user = &root;
   in.client_env = nullptr;
   in.server_env = nullptr;
@@ -107,8 +107,8 @@ TEST(LoginEnv, UserEnvironmentFile) {
 
 TEST(LoginEnv, UserEnvironmentOrder) {
   // Defaults < client (AcceptEnv) < the user's (key, then file) < SetEnv, as sshd.
-  LoginUser user{"alice", 1000, 1000, "/home/alice", "/bin/bash"};
-  PeerInfo peer{"192.0.2.7", 50123, "192.0.2.1", 22};
+  Account user{"alice", 1000, 1000, "/home/alice", "/bin/bash"};
+  ConnectionEnds peer{{"192.0.2.7", 50123}, {"192.0.2.1", 22}};
   std::vector<std::pair<std::string, std::string>> client = {
       {"A", "cli"}, {"B", "cli"}, {"D", "cli"}};
   std::vector<std::pair<std::string, std::string>> mine = {

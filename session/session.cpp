@@ -47,8 +47,9 @@ void drain_messages(net::Transport& t, Connection& conn) {
 
 }  // namespace
 
-int run_connection(net::Transport& transport, int sock, const LoginUser& user, const PeerInfo& peer,
-                   const SessionOptions& options, PrivilegedOps& privileged) {
+int run_connection(net::Transport& transport, int sock, const Account& user,
+                   const ConnectionEnds& peer, const SessionOptions& options,
+                   PrivilegedOps& privileged) {
   // Writes to a child that went away must fail with EPIPE, not kill us.
   ::signal(SIGPIPE, SIG_IGN);
   // An inherited SIGCHLD = SIG_IGN would reap children behind our back and lose their exit
@@ -98,7 +99,7 @@ int run_connection(net::Transport& transport, int sock, const LoginUser& user, c
         if (unused_since != 0) {
           if (now >= unused_since + unused_timeout) {
             log_info("Connection from user %s %s port %d timed out (unused)", user.name.c_str(),
-                     peer.remote_addr.c_str(), peer.remote_port);
+                     peer.remote.address.c_str(), peer.remote.port);
             status = 255;
             break;
           }
@@ -134,13 +135,13 @@ int run_connection(net::Transport& transport, int sock, const LoginUser& user, c
       if (rev & (POLLIN | POLLHUP | POLLERR)) {
         ssize_t r = ::read(sock, buffer.data(), buffer.size());
         if (r == 0) {
-          log_verbose("Connection closed by %s port %d", peer.remote_addr.c_str(),
-                      peer.remote_port);
+          log_verbose("Connection closed by %s port %d", peer.remote.address.c_str(),
+                      peer.remote.port);
           break;
         }
         if (r < 0 && errno != EAGAIN && errno != EINTR) {
-          log_info("Read error from remote host %s port %d: %s", peer.remote_addr.c_str(),
-                   peer.remote_port, strerror(errno));
+          log_info("Read error from remote host %s port %d: %s", peer.remote.address.c_str(),
+                   peer.remote.port, strerror(errno));
           status = 255;
           break;
         }
@@ -152,12 +153,12 @@ int run_connection(net::Transport& transport, int sock, const LoginUser& user, c
       conn.dispatch_pollfds(std::span<const pollfd>(fds).subspan(1));
     }
   } catch (const net::DisconnectReceived& e) {
-    log_info("Received disconnect from %s port %d:%u: %s", peer.remote_addr.c_str(),
-             peer.remote_port, e.reason(), e.description().c_str());
+    log_info("Received disconnect from %s port %d:%u: %s", peer.remote.address.c_str(),
+             peer.remote.port, e.reason(), e.description().c_str());
   } catch (const ConnectionClosed& e) {
     log_verbose("%s", e.what());
   } catch (const ProtocolError& e) {
-    log_error("%s port %d: %s", peer.remote_addr.c_str(), peer.remote_port, e.what());
+    log_error("%s port %d: %s", peer.remote.address.c_str(), peer.remote.port, e.what());
     try {
       transport.send_disconnect(uint32_t(e.reason()), e.what());
       flush_output(transport, sock);
@@ -167,7 +168,7 @@ int run_connection(net::Transport& transport, int sock, const LoginUser& user, c
   } catch (const std::exception& e) {
     // A bug or an exhausted resource (std::bad_alloc under RLIMIT_DATA) ends this connection
     // cleanly, with a DISCONNECT, instead of std::terminate.
-    log_error("%s port %d: internal error: %s", peer.remote_addr.c_str(), peer.remote_port,
+    log_error("%s port %d: internal error: %s", peer.remote.address.c_str(), peer.remote.port,
               e.what());
     try {
       transport.send_disconnect(uint32_t(DisconnectReason::kByApplication), "internal error");
@@ -176,8 +177,8 @@ int run_connection(net::Transport& transport, int sock, const LoginUser& user, c
     }
     status = 255;
   }
-  log_info("Disconnected from user %s %s port %d", user.name.c_str(), peer.remote_addr.c_str(),
-           peer.remote_port);
+  log_info("Disconnected from user %s %s port %d", user.name.c_str(), peer.remote.address.c_str(),
+           peer.remote.port);
   return status;
 }
 

@@ -10,55 +10,21 @@
 #include <utility>
 #include <vector>
 
+#include "common/account.h"
 #include "common/bytes.h"
+#include "common/endpoint.h"
 #include "common/result.h"
 #include "common/unique_fd.h"
 #include "net/transport.h"
 #include "session/forward_policy.h"
+#include "session/session_options.h"
 
 namespace postern::session {
 
-struct LoginUser {
-  std::string name;
-  uid_t uid = 0;
-  gid_t gid = 0;
-  std::string home;
-  std::string shell;
-  // ChrootDirectory applied: a home directory missing inside it is no news to the user (sshd
-  // says nothing then), so sessions start in "/" silently.
-  bool chrooted = false;
-};
-
-struct PeerInfo {
-  std::string remote_addr;
-  int remote_port = 0;
-  std::string local_addr;
-  int local_port = 0;
-};
-
-// What the channel layer needs of the effective (Match-evaluated) configuration.
-struct SessionOptions {
-  std::vector<std::string> accept_env;                          // AcceptEnv patterns
-  std::vector<std::pair<std::string, std::string>> subsystems;  // Subsystem name → command
-  std::string force_command;                                    // ForceCommand, "" for none
-  bool permit_tty = true;                                       // PermitTTY
-  bool print_motd = true;                                       // PrintMotd
-  unsigned max_sessions = 10;                                   // MaxSessions
-  std::vector<std::pair<std::string, std::string>> set_env;     // SetEnv
-  bool force_command_from_key = false;  // force_command is the key's command=, not ForceCommand
-  bool permit_user_rc = true;           // PermitUserRC and the key's no-user-rc (user_rc.h)
-  bool print_last_log = true;           // PrintLastLog
-  std::string permit_user_environment = "no";  // PermitUserEnvironment: no, yes or patterns
-  std::vector<std::string> key_environment;    // the key's environment= ("NAME=value")
-  ForwardPolicy forward;  // AllowTcpForwarding, PermitOpen, GatewayPorts... (forward_policy.h)
-  unsigned client_alive_interval = 0;         // ClientAliveInterval seconds, 0: off
-  unsigned client_alive_count_max = 3;        // ClientAliveCountMax
-  unsigned unused_connection_timeout = 0;     // UnusedConnectionTimeout seconds, 0: off
-  std::vector<std::string> channel_timeouts;  // ChannelTimeout words ("session:command=5m")
-  bool x11_forwarding = false;                // X11Forwarding
-  unsigned x11_display_offset = 10;           // X11DisplayOffset
-  bool x11_use_localhost = true;              // X11UseLocalhost
-  std::string xauth_location = "/usr/bin/xauth";
+// The client's connection: its end (logs, SSH_CLIENT, internal-sftp) and ours (SSH_CONNECTION).
+struct ConnectionEnds {
+  Endpoint remote;
+  Endpoint local;
 };
 
 struct PtyAllocation {
@@ -106,7 +72,8 @@ class PrivilegedOps {
 // ends (peer disconnect, all channels closed after the client says so, or an error). The caller
 // has already dropped privileges to `user`. `sock` is the client socket. Returns the process
 // exit status (0 normal). Logs what OpenSSH logs for sessions.
-int run_connection(net::Transport& transport, int sock, const LoginUser& user, const PeerInfo& peer,
-                   const SessionOptions& options, PrivilegedOps& privileged);
+int run_connection(net::Transport& transport, int sock, const Account& user,
+                   const ConnectionEnds& peer, const SessionOptions& options,
+                   PrivilegedOps& privileged);
 
 }  // namespace postern::session

@@ -187,8 +187,8 @@ bool SessionChannel::request_subsystem(Reader& args) {
 bool SessionChannel::start(std::optional<std::string> command, const std::string& subsystem) {
   if (m_started) return false;
   const SessionOptions& options = *m_ctx.options;
-  const LoginUser& user = *m_ctx.user;
-  const PeerInfo& peer = *m_ctx.peer;
+  const Account& user = *m_ctx.user;
+  const ConnectionEnds& peer = *m_ctx.peer;
 
   std::string session_type;
   std::optional<std::string> original_command;
@@ -262,7 +262,7 @@ bool SessionChannel::start(std::optional<std::string> command, const std::string
   spec.cwd = user.home;
   // Inside a chroot without the home directory sshd starts the session in "/" without a word.
   if (struct stat home;
-      user.chrooted && (::stat(user.home.c_str(), &home) != 0 || !S_ISDIR(home.st_mode)))
+      options.chrooted && (::stat(user.home.c_str(), &home) != 0 || !S_ISDIR(home.st_mode)))
     spec.cwd = "/";
   if (!rc.empty()) {
     spec.before_exec = [rc, rc_stdin](char* const* envp) { run_rc_file(rc, rc_stdin, envp); };
@@ -295,8 +295,8 @@ bool SessionChannel::start(std::optional<std::string> command, const std::string
     if (tty.rfind("/dev/", 0) == 0) tty = tty.substr(5);
   }
   log_verbose("Starting session: %s%s%s for %s from %s port %d id %u", session_type.c_str(),
-              tty.empty() ? "" : " on ", tty.c_str(), user.name.c_str(), peer.remote_addr.c_str(),
-              peer.remote_port, local_id());
+              tty.empty() ? "" : " on ", tty.c_str(), user.name.c_str(),
+              peer.remote.address.c_str(), peer.remote.port, local_id());
   // Anything the client sent before the child existed waits in the queue.
   if (!m_input.empty()) flush_input();
   if (eof_received() && m_input.empty() && !m_pty) m_stdin.reset();
@@ -305,7 +305,7 @@ bool SessionChannel::start(std::optional<std::string> command, const std::string
 
 void SessionChannel::login_on_pty(bool interactive, ChildSpec& spec) {
   const SessionOptions& options = *m_ctx.options;
-  const LoginUser& user = *m_ctx.user;
+  const Account& user = *m_ctx.user;
   // utmp, wtmp and lastlog are the monitor's to write; it answers with the previous login.
   std::string last_login;
   if (auto r = m_ctx.privileged->record_login(m_pty->tty_name)) {
@@ -416,7 +416,7 @@ void SessionChannel::on_close() {
   release_fds();
   if (m_started && !m_exited)
     log_verbose("Close session: user %s from %s port %d id %u", m_ctx.user->name.c_str(),
-                m_ctx.peer->remote_addr.c_str(), m_ctx.peer->remote_port, local_id());
+                m_ctx.peer->remote.address.c_str(), m_ctx.peer->remote.port, local_id());
 }
 
 void SessionChannel::release_fds() {
@@ -552,7 +552,7 @@ void SessionChannel::maybe_finish() {
   send_close();
   release_fds();
   log_verbose("Close session: user %s from %s port %d id %u", m_ctx.user->name.c_str(),
-              m_ctx.peer->remote_addr.c_str(), m_ctx.peer->remote_port, local_id());
+              m_ctx.peer->remote.address.c_str(), m_ctx.peer->remote.port, local_id());
 }
 
 bool SessionChannel::request_x11(Reader& args) {

@@ -36,8 +36,8 @@ class ChildReaper {
 
 // What every session channel of a connection shares.
 struct SessionContext {
-  const LoginUser* user = nullptr;
-  const PeerInfo* peer = nullptr;
+  const Account* user = nullptr;
+  const ConnectionEnds* peer = nullptr;
   const SessionOptions* options = nullptr;
   PrivilegedOps* privileged = nullptr;
   ChildReaper* reaper = nullptr;

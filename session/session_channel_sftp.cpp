@@ -11,13 +11,13 @@ namespace postern::session {
 
 bool SessionChannel::start_internal_sftp(const std::string& command, bool subsystem_request,
                                          const std::string& session_type) {
-  const LoginUser& user = *m_ctx.user;
-  const PeerInfo& peer = *m_ctx.peer;
+  const Account& user = *m_ctx.user;
+  const ConnectionEnds& peer = *m_ctx.peer;
   if (!subsystem_request) {
     // ForceCommand internal-sftp and a shell or exec request: sshd's refusal, sent from here
     // (no SFTP code runs for it).
-    log_error("Connection from %s port %d: refusing non-sftp session", peer.remote_addr.c_str(),
-              peer.remote_port);
+    log_error("Connection from %s port %d: refusing non-sftp session", peer.remote.address.c_str(),
+              peer.remote.port);
     SftpChannel::Io io{[this] { return output_congested() ? size_t(0) : send_room(); },
                        [this](ByteView d) { send_data(d); }, [this](size_t n) { consumed(n); }};
     m_sftp = SftpChannel::refuse_non_sftp(std::move(io));
@@ -40,7 +40,7 @@ bool SessionChannel::start_internal_sftp(const std::string& command, bool subsys
   m_stdout = std::move(child->stdout_fd);
   m_sftp_log = std::move(child->log_fd);
   log_verbose("Starting session: %s for %s from %s port %d id %u", session_type.c_str(),
-              user.name.c_str(), peer.remote_addr.c_str(), peer.remote_port, local_id());
+              user.name.c_str(), peer.remote.address.c_str(), peer.remote.port, local_id());
   // What the client sent before the request was held for the server.
   if (!m_input.empty()) flush_input();
   if (eof_received() && m_input.empty()) m_stdin.reset();

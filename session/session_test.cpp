@@ -117,8 +117,8 @@ TEST(RunConnection, ExecAndStreamOverRealTransport) {
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     ::close(sv[0]);
-    LoginUser user{pw->pw_name, pw->pw_uid, pw->pw_gid, pw->pw_dir, "/bin/sh"};
-    PeerInfo peer{"127.0.0.1", 40000, "127.0.0.1", 22};
+    Account user{pw->pw_name, pw->pw_uid, pw->pw_gid, pw->pw_dir, "/bin/sh"};
+    ConnectionEnds peer{{"127.0.0.1", 40000}, {"127.0.0.1", 22}};
     SessionOptions options;
     NoPty privileged;
     _exit(run_connection(server, sv[1], user, peer, options, privileged));

@@ -81,13 +81,13 @@ SftpChannel::SftpChannel(Io io, LogLevel level, std::optional<mode_t> umask)
     : m_io(std::move(io)), m_log_level(level), m_umask(umask) {}
 
 Result<std::unique_ptr<SftpChannel>> SftpChannel::start(std::string_view command,
-                                                        const LoginUser& user, const PeerInfo& peer,
-                                                        Io io) {
+                                                        const Account& user,
+                                                        const ConnectionEnds& peer, Io io) {
   std::vector<std::string> words = split_command_words(command);
   if (words.empty() || words[0] != "internal-sftp")
     return Unexpected("not an internal-sftp command line");
   words.erase(words.begin());
-  auto in = sftp::internal_sftp_options(words, user.name, user.home, peer.remote_addr);
+  auto in = sftp::internal_sftp_options(words, user.name, user.home, peer.remote.address);
   if (!in) return Unexpected(in.error());
   // The umask is ours to apply around the server's calls, not the server's to set for good.
   std::optional<mode_t> umask = in->options.umask;

@@ -52,8 +52,8 @@ class SftpChannel {
 
   // Parses `command` ("internal-sftp [flags]") and starts the server (which logs "session
   // opened"). An error names what was wrong with the flags.
-  static Result<std::unique_ptr<SftpChannel>> start(std::string_view command, const LoginUser& user,
-                                                    const PeerInfo& peer, Io io);
+  static Result<std::unique_ptr<SftpChannel>> start(std::string_view command, const Account& user,
+                                                    const ConnectionEnds& peer, Io io);
   // ForceCommand internal-sftp answering a shell or exec request: no server, just sshd's
   // "This service allows sftp connections only." on the channel and exit status 1.
   static std::unique_ptr<SftpChannel> refuse_non_sftp(Io io);

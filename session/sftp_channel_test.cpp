@@ -36,8 +36,8 @@ class SftpChannelTest : public ::testing::Test {
     char tmpl[] = "/tmp/postern-sftpch-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     m_dir = tmpl;
-    user = LoginUser{"tester", ::getuid(), ::getgid(), m_dir, "/bin/sh"};
-    peer = PeerInfo{"192.0.2.7", 50000, "127.0.0.1", 22};
+    user = Account{"tester", ::getuid(), ::getgid(), m_dir, "/bin/sh"};
+    peer = ConnectionEnds{{"192.0.2.7", 50000}, {"127.0.0.1", 22}};
     ASSERT_EQ(::getcwd(m_old_cwd, sizeof m_old_cwd), m_old_cwd);
     ASSERT_EQ(::chdir(m_dir.c_str()), 0);
   }
@@ -81,8 +81,8 @@ class SftpChannelTest : public ::testing::Test {
     return out;
   }
 
-  LoginUser user;
-  PeerInfo peer;
+  Account user;
+  ConnectionEnds peer;
   size_t room = 1 << 20;
   Bytes sent;
   size_t given_back = 0;

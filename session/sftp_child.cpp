@@ -118,9 +118,9 @@ int serve(SftpChannel& sftp, size_t& given, size_t& returned, std::string& pendi
 }
 
 // Runs in the forked child; never returns.
-[[noreturn]] void run_child(std::string_view command, const LoginUser& user, const PeerInfo& peer,
-                            const std::function<void()>& forget_secrets, int in_fd, int out_fd,
-                            int log_fd) {
+[[noreturn]] void run_child(std::string_view command, const Account& user,
+                            const ConnectionEnds& peer, const std::function<void()>& forget_secrets,
+                            int in_fd, int out_fd, int log_fd) {
   int status = 255;
   try {
     // First the log sink: the inherited one writes to the monitor channel, which goes next.
@@ -170,15 +170,15 @@ int serve(SftpChannel& sftp, size_t& given, size_t& returned, std::string& pendi
 
 }  // namespace
 
-Result<SftpChild> start_sftp_child(std::string_view command, const LoginUser& user,
-                                   const PeerInfo& peer,
+Result<SftpChild> start_sftp_child(std::string_view command, const Account& user,
+                                   const ConnectionEnds& peer,
                                    const std::function<void()>& forget_secrets) {
   // The flags are checked here, so that a bad one refuses the request as before.
   std::vector<std::string> words = split_command_words(command);
   if (words.empty() || words[0] != "internal-sftp")
     return Unexpected("not an internal-sftp command line");
   words.erase(words.begin());
-  if (auto in = sftp::internal_sftp_options(words, user.name, user.home, peer.remote_addr); !in)
+  if (auto in = sftp::internal_sftp_options(words, user.name, user.home, peer.remote.address); !in)
     return Unexpected(in.error());
 
   int in[2], out[2], logs[2];

@@ -12,7 +12,7 @@
 //
 // Why fork and not exec: internal-sftp works in a ChrootDirectory that holds no binaries at all,
 // so there is nothing to exec there, and OpenSSH's sshd forks for it the same way. The child
-// inherits the session process's non-dumpable flag (monitor/user_main.cpp), so although it runs
+// inherits the session process's non-dumpable flag (session/user_main.cpp), so although it runs
 // as the same user it can neither ptrace its parent nor take its descriptors (pidfd_getfd needs
 // the same access).
 //
@@ -42,8 +42,8 @@ struct SftpChild {
 
 // Checks `command` ("internal-sftp [flags]"; an error names the bad flag) and starts the child.
 // `forget_secrets` runs in the child, after fork and before any SFTP code.
-Result<SftpChild> start_sftp_child(std::string_view command, const LoginUser& user,
-                                   const PeerInfo& peer,
+Result<SftpChild> start_sftp_child(std::string_view command, const Account& user,
+                                   const ConnectionEnds& peer,
                                    const std::function<void()>& forget_secrets);
 
 // Writes the log lines waiting on `log_fd` to this process's log. Returns false once the child

@@ -34,8 +34,8 @@ std::vector<int> open_fds(pid_t pid) {
 TEST(SftpChild, ServesOnItsPipesAloneAndLogsThroughTheRelay) {
   char tmpl[] = "/tmp/postern-sftpchild-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  LoginUser user{"tester", ::getuid(), ::getgid(), tmpl, "/bin/sh"};
-  PeerInfo peer{"192.0.2.7", 50000, "127.0.0.1", 22};
+  Account user{"tester", ::getuid(), ::getgid(), tmpl, "/bin/sh"};
+  ConnectionEnds peer{{"192.0.2.7", 50000}, {"127.0.0.1", 22}};
   // A descriptor of the parent's, standing in for the monitor channel.
   int secret = ::open("/dev/null", O_RDONLY);
   ASSERT_GE(secret, 3);

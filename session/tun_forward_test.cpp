@@ -118,8 +118,8 @@ class TunChannelTest : public ::testing::Test {
   void SetUp() override {
     passwd* pw = ::getpwuid(::getuid());
     ASSERT_NE(pw, nullptr);
-    user = LoginUser{pw->pw_name, pw->pw_uid, pw->pw_gid, pw->pw_dir, "/bin/sh"};
-    conn = std::make_unique<Connection>(sink, user, PeerInfo{}, SessionOptions{}, monitor);
+    user = Account{pw->pw_name, pw->pw_uid, pw->pw_gid, pw->pw_dir, "/bin/sh"};
+    conn = std::make_unique<Connection>(sink, user, ConnectionEnds{}, SessionOptions{}, monitor);
   }
   Bytes open(uint32_t mode, uint32_t unit, bool extra = false) {
     Writer w;
@@ -146,7 +146,7 @@ class TunChannelTest : public ::testing::Test {
     ASSERT_GT(::poll(fds.data(), fds.size(), 2000), 0);
     conn->dispatch_pollfds(fds);
   }
-  LoginUser user;
+  Account user;
   CollectingSink sink;
   FakeMonitor monitor;
   std::unique_ptr<Connection> conn;

@@ -1,4 +1,4 @@
-#include "monitor/chroot.h"
+#include "privsep_child/chroot.h"
 
 #include <strings.h>
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 #include "common/config/tokens.h"
 #include "common/log.h"
 
-namespace postern::monitor {
+namespace postern::privsep_child {
 
 bool chroot_configured(std::string_view configured) {
   return !configured.empty() &&
@@ -82,4 +82,4 @@ void enter_home_directory(const std::string& home, bool chrooted) {
   (void)!::chdir("/");
 }
 
-}  // namespace postern::monitor
+}  // namespace postern::privsep_child

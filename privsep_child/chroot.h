@@ -10,7 +10,7 @@
 
 #include "common/result.h"
 
-namespace postern::monitor {
+namespace postern::privsep_child {
 
 // "none" or empty: no chroot.
 bool chroot_configured(std::string_view configured);
@@ -34,4 +34,4 @@ void enter_chroot(std::string_view configured, std::string_view user, std::strin
 // chroot a missing home is normal and not reported, as sshd does.
 void enter_home_directory(const std::string& home, bool chrooted);
 
-}  // namespace postern::monitor
+}  // namespace postern::privsep_child

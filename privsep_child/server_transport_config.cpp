@@ -1,10 +1,13 @@
-#include "net/monitor_client.h"
+#include "privsep_child/server_transport_config.h"
 
 #include <sstream>
+#include <string>
+#include <vector>
 
+#include "common/ipc_messages.h"
 #include "postern_config.h"
 
-namespace postern::net {
+namespace postern::privsep_child {
 namespace {
 
 std::vector<std::string> split_list(const std::string& s) {
@@ -18,30 +21,10 @@ std::vector<std::string> split_list(const std::string& s) {
 
 }  // namespace
 
-MonitorHostKeySigner::MonitorHostKeySigner(ipc::Channel& monitor,
-                                           std::vector<std::string> algorithms,
-                                           std::vector<Bytes> blobs)
-    : m_monitor(monitor), m_algorithms(std::move(algorithms)), m_blobs(std::move(blobs)) {
-  if (m_algorithms.size() != m_blobs.size()) fatal("bad host key list from the monitor");
-}
-
-Bytes MonitorHostKeySigner::public_key_blob(std::string_view algorithm) const {
-  for (size_t i = 0; i < m_algorithms.size(); ++i)
-    if (m_algorithms[i] == algorithm) return m_blobs[i];
-  return {};
-}
-
-Result<Bytes> MonitorHostKeySigner::sign(std::string_view algorithm, ByteView data) {
-  auto r =
-      m_monitor.call(ipc::SignRequest{std::string(algorithm), Bytes(data.begin(), data.end())});
-  if (!r) return Unexpected(r.error());
-  return std::move(r->signature);
-}
-
-TransportConfig server_transport_config(const config::ServerConfig& cfg, HostKeySigner& signer,
-                                        ipc::Channel& monitor) {
-  TransportConfig tc;
-  tc.role = Role::kServer;
+net::TransportConfig server_transport_config(const config::ServerConfig& cfg,
+                                             net::HostKeySigner& signer, ipc::Channel& monitor) {
+  net::TransportConfig tc;
+  tc.role = net::Role::kServer;
   tc.version = std::string("SSH-2.0-postern_") + POSTERN_VERSION;
   if (!cfg.version_addendum.empty()) tc.version += " " + cfg.version_addendum;
   tc.kex_algorithms = split_list(cfg.kex_algorithms);
@@ -72,12 +55,12 @@ TransportConfig server_transport_config(const config::ServerConfig& cfg, HostKey
                         "rsa-sha2-256",
                         "rsa-sha2-512"};
   tc.host_key_signer = &signer;
-  tc.choose_dh_group = [&monitor](uint32_t min, uint32_t n, uint32_t max) -> Result<DhGroup> {
+  tc.choose_dh_group = [&monitor](uint32_t min, uint32_t n, uint32_t max) -> Result<net::DhGroup> {
     auto r = monitor.call(ipc::ModuliRequest{min, n, max});
     if (!r) return Unexpected(r.error());
-    return DhGroup{std::move(r->p), std::move(r->g)};
+    return net::DhGroup{std::move(r->p), std::move(r->g)};
   };
   return tc;
 }
 
-}  // namespace postern::net
+}  // namespace postern::privsep_child

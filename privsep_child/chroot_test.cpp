@@ -1,4 +1,4 @@
-#include "monitor/chroot.h"
+#include "privsep_child/chroot.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -9,7 +9,7 @@
 #include <fstream>
 #include <string>
 
-namespace postern::monitor {
+namespace postern::privsep_child {
 namespace {
 
 TEST(ChrootTest, Configured) {
@@ -93,4 +93,4 @@ TEST_F(ChrootCheckTest, NotADirectoryOrMissingOrRelative) {
 }
 
 }  // namespace
-}  // namespace postern::monitor
+}  // namespace postern::privsep_child

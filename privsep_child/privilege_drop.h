@@ -1,0 +1,21 @@
+// How each child of the monitor gives up what it does not need before it reads a byte from the
+// client (DESIGN.md): the net child enters the privsep jail, the session process becomes the
+// user. Both end the process (fatal) when a step fails: a child that kept its privileges must
+// not go on.
+#pragma once
+
+#include "common/account.h"
+#include "common/config/server_config.h"
+
+namespace postern::privsep_child {
+
+// sshd-net: warms OpenSSL up while files can still be opened, chroots to the empty privsep
+// directory as the privsep user without capabilities (net/sandbox.h), caps RLIMIT_DATA and loads
+// the seccomp allow-list, which traps instead of killing at LogLevel DEBUG3.
+void enter_net_jail();
+
+// sshd-user: becomes the user, as a login does: groups, ChrootDirectory, gid, uid, no
+// capabilities, no way back, not dumpable.
+void become_user(const Account& u, const config::ServerConfig& cfg);
+
+}  // namespace postern::privsep_child
