@@ -28,8 +28,6 @@ namespace postern::ipc {
 //   u32    facility    syslog facility
 //   bool   to_stderr   -e / -d
 //   string log_file    -E file, "" for none
-//   bool   debug       -d: the monitor stays attached to the terminal
-//   bool   inetd       -i: fds 0 and 1 may be different pipes
 //   bool   startup_pipe  fd 4 is the listener's startup pipe, closed after authentication
 //                        (MaxStartups counts the connections that still hold theirs)
 //   string pam_service  the PAM service name: the name sshd was run as ("sshd"), as in OpenSSH
@@ -41,13 +39,10 @@ struct SessionStart {
   uint32_t facility = 0;
   bool to_stderr = false;
   std::string log_file;
-  bool debug = false;
-  bool inetd = false;
   bool startup_pipe = false;
   std::string pam_service;  // the name sshd was started as: the PAM service (UsePAM)
   auto fields() {
-    return std::tie(config, log_level, facility, to_stderr, log_file, debug, inetd, startup_pipe,
-                    pam_service);
+    return std::tie(config, log_level, facility, to_stderr, log_file, startup_pipe, pam_service);
   }
 };
 

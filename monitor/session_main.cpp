@@ -73,10 +73,6 @@ std::optional<ipc::Message> receive_until(ipc::Channel& ch, uint64_t deadline_ms
   }
 }
 
-std::vector<std::string> child_env() {
-  return {};
-}
-
 // PerSourcePenalties: tells the listener how the pre-auth phase ended, one byte on the startup
 // pipe, then closes it (monitor/session_outcome.h). Nothing to tell without a pipe (-d, -i).
 void report_outcome(UniqueFd& startup_pipe, SessionOutcome outcome) {
@@ -195,7 +191,7 @@ int run() {
                                   {STDERR_FILENO, 2},
                                   {theirs.fd(), kChildChannelFd},
                                   {client.get(), kChildSocketFd}},
-                                 child_env());
+                                 {});
   if (!net) fatal("%s", net.error().message.c_str());
   theirs = ipc::Channel();
 
@@ -294,7 +290,7 @@ int run() {
                                       {STDERR_FILENO, 2},
                                       {sess.fd(), kChildChannelFd},
                                       {client.get(), kChildSocketFd}},
-                                     child_env());
+                                     {});
   if (!session) fatal("%s", session.error().message.c_str());
   sess = ipc::Channel();
   client.reset();  // the session process owns the connection now

@@ -357,8 +357,6 @@ int run(int argc, char** argv) {
   start.facility = uint32_t(lo.facility);
   start.to_stderr = lo.to_stderr;
   start.log_file = lo.log_file;
-  start.debug = cl->debug > 0;
-  start.inetd = cl->inetd;
   // The PAM service is the name we were run as, as with OpenSSH's sshd: a copy or link named
   // "sshd-foo" uses /etc/pam.d/sshd-foo.
   start.pam_service = argc > 0 && argv[0] != nullptr ? argv[0] : "sshd";

@@ -1,8 +1,10 @@
 // The server side of the authentication protocol (RFC 4252) as the pre-auth child runs it:
 // the ssh-userauth service request, "none" (answered with the methods that can continue),
-// "publickey" queries (PK_OK) and signed attempts, and publickey-hostbound-v00@openssh.com
-// (OpenSSH PROTOCOL §2.5). Every decision is the monitor's (AuthDecider); this code only speaks
-// the protocol. No I/O: messages come in through handle(), answers go out through the transport.
+// "publickey" queries (PK_OK) and signed attempts, publickey-hostbound-v00@openssh.com
+// (OpenSSH PROTOCOL §2.5), "password" (§8, with its change request refused), "keyboard-interactive"
+// (RFC 4256) and "hostbased" (§9). Every decision is the monitor's (AuthDecider); this code only
+// speaks the protocol. No I/O: messages come in through handle(), answers go out through the
+// transport.
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,6 @@
-// The connection protocol (RFC 4254) as the session process runs it after authentication.
-// Owner: session helper. This header is the contract between the process that starts the
-// session (privsep helper: receives the state from the monitor, drops privileges, imports the
-// transport) and the channel layer (session helper).
+// The connection protocol (RFC 4254) as the session process runs it after authentication:
+// session/user_main.cpp receives the state from the monitor, drops privileges and imports the
+// transport, then hands the connection to run_connection().
 #pragma once
 
 #include <sys/types.h>
