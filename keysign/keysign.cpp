@@ -9,12 +9,12 @@
 #include <cstring>
 #include <fstream>
 
+#include "common/ssh_msg.h"
 #include "common/wire.h"
 
 namespace postern::keysign {
 namespace {
 
-constexpr uint8_t kMsgUserauthRequest = 50;  // RFC 4250 §4.1.2
 constexpr size_t kMaxName = 1024;
 constexpr size_t kMaxSessionId = 64;  // the largest exchange hash (SHA-512)
 constexpr int kMaxIncludeDepth = 16;

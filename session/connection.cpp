@@ -112,7 +112,7 @@ void Connection::handle_message(ByteView payload) {
     case kMsgChannelOpenFailure:
       handle_open_reply(payload);
       break;
-    case 50:
+    case kMsgUserauthRequest:
       // RFC 4252 §5.1: authentication requests after success are silently ignored.
       break;
     default:

@@ -8,25 +8,10 @@
 #include <string>
 #include <tuple>
 
+#include "common/ssh_msg.h"
 #include "common/wire.h"
 
 namespace postern::session {
-
-// RFC 4254 §9 message numbers.
-inline constexpr uint8_t kMsgGlobalRequest = 80;
-inline constexpr uint8_t kMsgRequestSuccess = 81;
-inline constexpr uint8_t kMsgRequestFailure = 82;
-inline constexpr uint8_t kMsgChannelOpen = 90;
-inline constexpr uint8_t kMsgChannelOpenConfirmation = 91;
-inline constexpr uint8_t kMsgChannelOpenFailure = 92;
-inline constexpr uint8_t kMsgChannelWindowAdjust = 93;
-inline constexpr uint8_t kMsgChannelData = 94;
-inline constexpr uint8_t kMsgChannelExtendedData = 95;
-inline constexpr uint8_t kMsgChannelEof = 96;
-inline constexpr uint8_t kMsgChannelClose = 97;
-inline constexpr uint8_t kMsgChannelRequest = 98;
-inline constexpr uint8_t kMsgChannelSuccess = 99;
-inline constexpr uint8_t kMsgChannelFailure = 100;
 
 // RFC 4254 §5.1 reason codes for CHANNEL_OPEN_FAILURE.
 inline constexpr uint32_t kOpenAdministrativelyProhibited = 1;
