@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "common/be_bytes.h"
 #include "common/bytes.h"
 #include "common/join.h"
 #include "common/protocol_error.h"
@@ -65,7 +66,8 @@ class BasicWriter {
   BasicWriter& u8(uint8_t v) { return raw(ByteView(&v, 1)); }
   BasicWriter& boolean(bool v) { return u8(v ? 1 : 0); }
   BasicWriter& u32(uint32_t v) {
-    uint8_t b[4] = {uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)};
+    uint8_t b[4];
+    store_be32(b, v);
     return raw(ByteView(b, 4));
   }
   BasicWriter& u64(uint64_t v) {

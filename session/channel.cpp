@@ -8,21 +8,12 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "common/be_bytes.h"
 #include "common/log.h"
 #include "common/protocol_error.h"
 #include "session/connection_messages.h"
 
 namespace postern::session {
-namespace {
-
-void put_u32(uint8_t* p, uint32_t v) {
-  p[0] = uint8_t(v >> 24);
-  p[1] = uint8_t(v >> 16);
-  p[2] = uint8_t(v >> 8);
-  p[3] = uint8_t(v);
-}
-
-}  // namespace
 
 Channel::Channel(PacketSink& out, Bytes& scratch, uint32_t local_id, uint32_t remote_id,
                  uint32_t remote_window, uint32_t remote_max_packet)
@@ -104,8 +95,8 @@ void Channel::consumed(size_t n) {
   m_local_consumed = 0;
   uint8_t msg[9];
   msg[0] = kMsgChannelWindowAdjust;
-  put_u32(msg + 1, m_remote_id);
-  put_u32(msg + 5, add);
+  store_be32(msg + 1, m_remote_id);
+  store_be32(msg + 5, add);
   m_out.send(ByteView(msg, sizeof msg));
 }
 
@@ -117,13 +108,13 @@ size_t Channel::send_room() const {
 void Channel::write_data_header(uint8_t* p, uint32_t ext_code, size_t n) const {
   if (ext_code == 0) {
     p[0] = kMsgChannelData;
-    put_u32(p + 1, m_remote_id);
-    put_u32(p + 5, uint32_t(n));
+    store_be32(p + 1, m_remote_id);
+    store_be32(p + 5, uint32_t(n));
   } else {
     p[0] = kMsgChannelExtendedData;
-    put_u32(p + 1, m_remote_id);
-    put_u32(p + 5, ext_code);
-    put_u32(p + 9, uint32_t(n));
+    store_be32(p + 1, m_remote_id);
+    store_be32(p + 5, ext_code);
+    store_be32(p + 9, uint32_t(n));
   }
 }
 
@@ -183,7 +174,7 @@ void Channel::send_eof() {
   m_eof_sent = true;
   uint8_t msg[5];
   msg[0] = kMsgChannelEof;
-  put_u32(msg + 1, m_remote_id);
+  store_be32(msg + 1, m_remote_id);
   m_out.send(ByteView(msg, sizeof msg));
 }
 
@@ -192,7 +183,7 @@ void Channel::send_close() {
   m_close_sent = true;
   uint8_t msg[5];
   msg[0] = kMsgChannelClose;
-  put_u32(msg + 1, m_remote_id);
+  store_be32(msg + 1, m_remote_id);
   m_out.send(ByteView(msg, sizeof msg));
 }
 
@@ -200,7 +191,7 @@ void Channel::reply(bool want_reply, bool ok) {
   if (!want_reply || m_close_sent) return;
   uint8_t msg[5];
   msg[0] = ok ? kMsgChannelSuccess : kMsgChannelFailure;
-  put_u32(msg + 1, m_remote_id);
+  store_be32(msg + 1, m_remote_id);
   m_out.send(ByteView(msg, sizeof msg));
 }
 
