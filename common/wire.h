@@ -3,6 +3,7 @@
 // encoded and decoded by encode()/decode() from their fields().
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -112,10 +113,29 @@ using Writer = BasicWriter<Bytes>;
 using SecretWriter = BasicWriter<SecretBytes>;
 
 // ---- Message structs ------------------------------------------------------------------------
-// A message struct has `static constexpr uint8_t kType` and `auto fields()` returning std::tie of
-// its members in wire order. Member types map to wire types:
+// A message struct has `auto fields()` returning std::tie of its members in wire order, and
+// `static constexpr uint8_t kType` when it is a whole message (a payload nested in another
+// message, such as a channel request's arguments, has none). An optional
+// `static constexpr const char* kName` names it in the trailing-bytes error. Member types map to
+// wire types:
 //   uint8_t → byte, bool → boolean, uint32_t, uint64_t, std::string → string (text),
-//   Bytes → string (binary), NameList → name-list, Mpint → mpint, Rest → the remaining bytes.
+//   Text<N> → string (text) of at most N bytes, Bytes → string (binary),
+//   NameList → name-list, Mpint → mpint, Rest → the remaining bytes.
+
+// A text string whose length limit is part of its type, so decode() refuses a longer one before
+// the handler sees it (RFC 4251 §5 strings carry a uint32 length; the limit keeps a hostile
+// length from becoming an allocation).
+template <size_t N>
+struct Text {
+  static constexpr size_t kMax = N;
+  std::string value;
+  Text() = default;
+  template <typename S>
+  requires std::constructible_from<std::string, S> Text(S&& s)
+      : value(std::forward<S>(s)) {}  // implicit: structs are built from literals and views
+  bool operator==(const Text&) const = default;
+};
+
 struct NameList {
   std::vector<std::string> names;
   bool operator==(const NameList&) const = default;
@@ -135,6 +155,10 @@ inline void read_field(Reader& r, bool& v) { v = r.boolean(); }
 inline void read_field(Reader& r, uint32_t& v) { v = r.u32(); }
 inline void read_field(Reader& r, uint64_t& v) { v = r.u64(); }
 inline void read_field(Reader& r, std::string& v) { v = std::string(r.text()); }
+template <size_t N>
+void read_field(Reader& r, Text<N>& v) {
+  v.value = std::string(r.text(N));
+}
 inline void read_field(Reader& r, Bytes& v) {
   auto s = r.string();
   v.assign(s.begin(), s.end());
@@ -153,6 +177,10 @@ inline void write_field(Writer& w, bool v) { w.boolean(v); }
 inline void write_field(Writer& w, uint32_t v) { w.u32(v); }
 inline void write_field(Writer& w, uint64_t v) { w.u64(v); }
 inline void write_field(Writer& w, const std::string& v) { w.string(v); }
+template <size_t N>
+void write_field(Writer& w, const Text<N>& v) {
+  w.string(v.value);
+}
 inline void write_field(Writer& w, const Bytes& v) { w.string(ByteView(v)); }
 inline void write_field(Writer& w, const NameList& v) { w.name_list(v.names); }
 inline void write_field(Writer& w, const Mpint& v) {
@@ -160,22 +188,38 @@ inline void write_field(Writer& w, const Mpint& v) {
   w.raw(v.bytes);
 }
 inline void write_field(Writer& w, const Rest& v) { w.raw(v.bytes); }
+
+template <typename Msg>
+concept HasType = requires {
+  Msg::kType;
+};
+template <typename Msg>
+concept HasName = requires {
+  Msg::kName;
+};
 }  // namespace detail
 
-// Decodes a whole message: checks the type byte, every field, and that nothing trails.
+// Decodes a whole message (or a nested payload): checks the type byte when the struct has one,
+// every field with its limits, and that nothing trails.
 template <typename Msg>
 Msg decode(ByteView payload) {
   Reader r(payload);
-  if (r.u8() != Msg::kType) throw ProtocolError("unexpected message type");
+  if constexpr (detail::HasType<Msg>) {
+    if (r.u8() != Msg::kType) throw ProtocolError("unexpected message type");
+  }
   Msg m{};
   std::apply([&](auto&... f) { (detail::read_field(r, f), ...); }, m.fields());
-  r.expect_done();
+  if constexpr (detail::HasName<Msg>) {
+    r.expect_done(Msg::kName);
+  } else {
+    r.expect_done();
+  }
   return m;
 }
 
 template <typename Msg>
 void encode_into(Writer& w, Msg& m) {
-  w.u8(Msg::kType);
+  if constexpr (detail::HasType<Msg>) w.u8(Msg::kType);
   std::apply([&](auto&... f) { (detail::write_field(w, f), ...); }, m.fields());
 }
 

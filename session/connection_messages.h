@@ -34,6 +34,11 @@ struct GlobalRequestMsg {  // RFC 4254 §4
   auto fields() { return std::tie(request, want_reply, data); }
 };
 
+struct RequestFailureMsg {  // RFC 4254 §4
+  static constexpr uint8_t kType = kMsgRequestFailure;
+  auto fields() { return std::tie(); }
+};
+
 struct ChannelOpenMsg {  // RFC 4254 §5.1
   static constexpr uint8_t kType = kMsgChannelOpen;
   std::string channel_type;
@@ -81,10 +86,14 @@ struct ChannelCloseMsg {  // RFC 4254 §5.3
   auto fields() { return std::tie(recipient_channel); }
 };
 
-struct ChannelRequestMsg {  // RFC 4254 §5.4
+// The longest channel request name we accept; the names of RFC 4254 §6 and OpenSSH's
+// extensions are far shorter.
+inline constexpr size_t kMaxRequestName = 256;
+
+struct ChannelRequestMsg {  // RFC 4254 §5.4; the request-specific data in channel_requests.h
   static constexpr uint8_t kType = kMsgChannelRequest;
   uint32_t recipient_channel = 0;
-  std::string request;
+  Text<kMaxRequestName> request;
   bool want_reply = false;
   Rest data;
   auto fields() { return std::tie(recipient_channel, request, want_reply, data); }

@@ -63,7 +63,7 @@ TunChannel::TunChannel(PacketSink& out, Bytes& scratch, uint32_t local_id, uint3
   set_timeout_type("tun-connection");  // ChannelTimeout's name for these channels
 }
 
-void TunChannel::handle_request(std::string_view type, bool want_reply, Reader&) {
+void TunChannel::handle_request(std::string_view type, bool want_reply, ByteView) {
   // PROTOCOL §2.3 defines no channel requests for tunnels.
   log_debug("channel %u: tun: request %.*s refused", local_id(), int(type.size()), type.data());
   reply(want_reply, false);
