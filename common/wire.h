@@ -119,15 +119,14 @@ using SecretWriter = BasicWriter<SecretBytes>;
 // `static constexpr const char* kName` names it in the trailing-bytes error. Member types map to
 // wire types:
 //   uint8_t → byte, bool → boolean, uint32_t, uint64_t, std::string → string (text),
-//   Text<N> → string (text) of at most N bytes, Bytes → string (binary),
-//   NameList → name-list, Mpint → mpint, Rest → the remaining bytes.
+//   Text<N> → string (text) of at most N bytes, Bytes → string (binary), Mpint → mpint,
+//   Rest → the remaining bytes.
 
 // A text string whose length limit is part of its type, so decode() refuses a longer one before
 // the handler sees it (RFC 4251 §5 strings carry a uint32 length; the limit keeps a hostile
 // length from becoming an allocation).
 template <size_t N>
 struct Text {
-  static constexpr size_t kMax = N;
   std::string value;
   Text() = default;
   template <typename S>
@@ -136,10 +135,6 @@ struct Text {
   bool operator==(const Text&) const = default;
 };
 
-struct NameList {
-  std::vector<std::string> names;
-  bool operator==(const NameList&) const = default;
-};
 struct Mpint {
   Bytes bytes;  // two's-complement as on the wire
   bool operator==(const Mpint&) const = default;
@@ -163,7 +158,6 @@ inline void read_field(Reader& r, Bytes& v) {
   auto s = r.string();
   v.assign(s.begin(), s.end());
 }
-inline void read_field(Reader& r, NameList& v) { v.names = r.name_list(); }
 inline void read_field(Reader& r, Mpint& v) {
   auto s = r.mpint();
   v.bytes.assign(s.begin(), s.end());
@@ -181,8 +175,9 @@ template <size_t N>
 void write_field(Writer& w, const Text<N>& v) {
   w.string(v.value);
 }
-inline void write_field(Writer& w, const Bytes& v) { w.string(ByteView(v)); }
-inline void write_field(Writer& w, const NameList& v) { w.name_list(v.names); }
+inline void write_field(Writer& w, const Bytes& v) {
+  w.string(ByteView(v));
+}
 inline void write_field(Writer& w, const Mpint& v) {
   w.u32(uint32_t(v.bytes.size()));
   w.raw(v.bytes);

@@ -181,12 +181,7 @@ bool Connection::handle_forward_request(const GlobalRequestMsg& m) {
     }
   }
   if (m.want_reply) {
-    if (ok) {
-      m_out.send(reply.buffer());
-    } else {
-      uint8_t failure = kMsgRequestFailure;
-      m_out.send(ByteView(&failure, 1));
-    }
+    m_out.send(ok ? reply.take() : encode(RequestFailureMsg{}));
   }
   return true;
 }
