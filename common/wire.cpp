@@ -17,9 +17,9 @@ bool Reader::boolean() { return u8() != 0; }
 
 uint32_t Reader::u32() {
   need(4);
-  const uint8_t* p = m_data.data() + m_pos;
+  uint32_t v = load_be32(m_data.data() + m_pos);
   m_pos += 4;
-  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | uint32_t(p[3]);
+  return v;
 }
 
 uint64_t Reader::u64() {

@@ -3,6 +3,7 @@
 // encoded and decoded by encode()/decode() from their fields().
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -10,6 +11,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "common/be_bytes.h"
 #include "common/bytes.h"
 #include "common/join.h"
 #include "common/protocol_error.h"
@@ -65,7 +67,8 @@ class BasicWriter {
   BasicWriter& u8(uint8_t v) { return raw(ByteView(&v, 1)); }
   BasicWriter& boolean(bool v) { return u8(v ? 1 : 0); }
   BasicWriter& u32(uint32_t v) {
-    uint8_t b[4] = {uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)};
+    uint8_t b[4];
+    store_be32(b, v);
     return raw(ByteView(b, 4));
   }
   BasicWriter& u64(uint64_t v) {
@@ -110,14 +113,28 @@ using Writer = BasicWriter<Bytes>;
 using SecretWriter = BasicWriter<SecretBytes>;
 
 // ---- Message structs ------------------------------------------------------------------------
-// A message struct has `static constexpr uint8_t kType` and `auto fields()` returning std::tie of
-// its members in wire order. Member types map to wire types:
+// A message struct has `auto fields()` returning std::tie of its members in wire order, and
+// `static constexpr uint8_t kType` when it is a whole message (a payload nested in another
+// message, such as a channel request's arguments, has none). An optional
+// `static constexpr const char* kName` names it in the trailing-bytes error. Member types map to
+// wire types:
 //   uint8_t → byte, bool → boolean, uint32_t, uint64_t, std::string → string (text),
-//   Bytes → string (binary), NameList → name-list, Mpint → mpint, Rest → the remaining bytes.
-struct NameList {
-  std::vector<std::string> names;
-  bool operator==(const NameList&) const = default;
+//   Text<N> → string (text) of at most N bytes, Bytes → string (binary), Mpint → mpint,
+//   Rest → the remaining bytes.
+
+// A text string whose length limit is part of its type, so decode() refuses a longer one before
+// the handler sees it (RFC 4251 §5 strings carry a uint32 length; the limit keeps a hostile
+// length from becoming an allocation).
+template <size_t N>
+struct Text {
+  std::string value;
+  Text() = default;
+  template <typename S>
+  requires std::constructible_from<std::string, S> Text(S&& s)
+      : value(std::forward<S>(s)) {}  // implicit: structs are built from literals and views
+  bool operator==(const Text&) const = default;
 };
+
 struct Mpint {
   Bytes bytes;  // two's-complement as on the wire
   bool operator==(const Mpint&) const = default;
@@ -133,11 +150,14 @@ inline void read_field(Reader& r, bool& v) { v = r.boolean(); }
 inline void read_field(Reader& r, uint32_t& v) { v = r.u32(); }
 inline void read_field(Reader& r, uint64_t& v) { v = r.u64(); }
 inline void read_field(Reader& r, std::string& v) { v = std::string(r.text()); }
+template <size_t N>
+void read_field(Reader& r, Text<N>& v) {
+  v.value = std::string(r.text(N));
+}
 inline void read_field(Reader& r, Bytes& v) {
   auto s = r.string();
   v.assign(s.begin(), s.end());
 }
-inline void read_field(Reader& r, NameList& v) { v.names = r.name_list(); }
 inline void read_field(Reader& r, Mpint& v) {
   auto s = r.mpint();
   v.bytes.assign(s.begin(), s.end());
@@ -151,29 +171,50 @@ inline void write_field(Writer& w, bool v) { w.boolean(v); }
 inline void write_field(Writer& w, uint32_t v) { w.u32(v); }
 inline void write_field(Writer& w, uint64_t v) { w.u64(v); }
 inline void write_field(Writer& w, const std::string& v) { w.string(v); }
-inline void write_field(Writer& w, const Bytes& v) { w.string(ByteView(v)); }
-inline void write_field(Writer& w, const NameList& v) { w.name_list(v.names); }
+template <size_t N>
+void write_field(Writer& w, const Text<N>& v) {
+  w.string(v.value);
+}
+inline void write_field(Writer& w, const Bytes& v) {
+  w.string(ByteView(v));
+}
 inline void write_field(Writer& w, const Mpint& v) {
   w.u32(uint32_t(v.bytes.size()));
   w.raw(v.bytes);
 }
 inline void write_field(Writer& w, const Rest& v) { w.raw(v.bytes); }
+
+template <typename Msg>
+concept HasType = requires {
+  Msg::kType;
+};
+template <typename Msg>
+concept HasName = requires {
+  Msg::kName;
+};
 }  // namespace detail
 
-// Decodes a whole message: checks the type byte, every field, and that nothing trails.
+// Decodes a whole message (or a nested payload): checks the type byte when the struct has one,
+// every field with its limits, and that nothing trails.
 template <typename Msg>
 Msg decode(ByteView payload) {
   Reader r(payload);
-  if (r.u8() != Msg::kType) throw ProtocolError("unexpected message type");
+  if constexpr (detail::HasType<Msg>) {
+    if (r.u8() != Msg::kType) throw ProtocolError("unexpected message type");
+  }
   Msg m{};
   std::apply([&](auto&... f) { (detail::read_field(r, f), ...); }, m.fields());
-  r.expect_done();
+  if constexpr (detail::HasName<Msg>) {
+    r.expect_done(Msg::kName);
+  } else {
+    r.expect_done();
+  }
   return m;
 }
 
 template <typename Msg>
 void encode_into(Writer& w, Msg& m) {
-  w.u8(Msg::kType);
+  if constexpr (detail::HasType<Msg>) w.u8(Msg::kType);
   std::apply([&](auto&... f) { (detail::write_field(w, f), ...); }, m.fields());
 }
 

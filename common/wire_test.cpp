@@ -34,6 +34,33 @@ TEST(Wire, WrongTypeAndTruncationThrow) {
   EXPECT_THROW(decode<ChannelRequestMsg>(b), ProtocolError);
 }
 
+// A payload nested in a message: no type byte, and the bound is in the field's type.
+struct BoundedPayload {
+  static constexpr const char* kName = "bounded payload";
+  Text<4> name;
+  uint32_t n = 0;
+  auto fields() { return std::tie(name, n); }
+};
+
+TEST(Wire, TextBoundIsEnforcedByDecode) {
+  Bytes ok = encode(BoundedPayload{"abcd", 5});
+  EXPECT_EQ(hex(ok),
+            "00000004"
+            "61626364"
+            "00000005");
+  auto d = decode<BoundedPayload>(ok);
+  EXPECT_EQ(d.name.value, "abcd");
+  EXPECT_EQ(d.n, 5u);
+  EXPECT_THROW(decode<BoundedPayload>(encode(BoundedPayload{"abcde", 5})), ProtocolError);
+  ok.push_back(0);
+  try {
+    decode<BoundedPayload>(ok);
+    FAIL() << "trailing byte accepted";
+  } catch (const ProtocolError& e) {
+    EXPECT_STREQ(e.what(), "trailing bytes after bounded payload");
+  }
+}
+
 TEST(Wire, StringLengthIsBounded) {
   Bytes b = {0xff, 0xff, 0xff, 0xff, 1, 2, 3};
   Reader r(b);

@@ -9,12 +9,12 @@
 #include <cstring>
 #include <fstream>
 
+#include "common/ssh_msg.h"
 #include "common/wire.h"
 
 namespace postern::keysign {
 namespace {
 
-constexpr uint8_t kMsgUserauthRequest = 50;  // RFC 4250 §4.1.2
 constexpr size_t kMaxName = 1024;
 constexpr size_t kMaxSessionId = 64;  // the largest exchange hash (SHA-512)
 constexpr int kMaxIncludeDepth = 16;
@@ -115,8 +115,7 @@ int find_enable_keysign(const std::string& path, int depth, bool applies) {
 Result<Bytes> read_message(int fd) {
   uint8_t len_bytes[4];
   if (auto r = read_full(fd, len_bytes, 4); !r) return Unexpected(r.error());
-  uint32_t len = uint32_t(len_bytes[0]) << 24 | uint32_t(len_bytes[1]) << 16 |
-                 uint32_t(len_bytes[2]) << 8 | len_bytes[3];
+  uint32_t len = load_be32(len_bytes);
   if (len == 0 || len > kMaxMessage) return Unexpected("bad message length " + std::to_string(len));
   Bytes payload(len);
   if (auto r = read_full(fd, payload.data(), len); !r) return Unexpected(r.error());

@@ -15,6 +15,7 @@
 #include "common/known_hosts.h"
 #include "common/log.h"
 #include "common/match_pattern.h"
+#include "common/ssh_msg.h"
 #include "common/text_lines.h"
 #include "common/unique_fd.h"
 #include "common/wire.h"
@@ -25,7 +26,6 @@ namespace {
 
 // rhosts and known_hosts files are small; anything larger is refused rather than read.
 constexpr size_t kMaxFileBytes = 4 * 1024 * 1024;
-constexpr uint8_t kMsgUserauthRequest = 50;  // RFC 4252 §6
 
 std::string lower(std::string_view s) {
   std::string out(s);

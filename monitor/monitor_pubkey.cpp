@@ -8,19 +8,13 @@
 #include "common/ipc_messages.h"
 #include "common/log.h"
 #include "common/match_pattern.h"
+#include "common/ssh_msg.h"
 #include "common/wire.h"
 #include "monitor/monitor.h"
 
 namespace postern::monitor {
 
 using namespace ipc;
-
-namespace {
-
-// SSH_MSG_USERAUTH_REQUEST (RFC 4252 §5).
-constexpr uint8_t kMsgUserauthRequest = 50;
-
-}  // namespace
 
 Phase Monitor::on_key_allowed(Channel& ch, Message& m) {
   auto req = ipc::decode<KeyAllowedRequest>(m.data.view());

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/be_bytes.h"
 #include "common/ossl.h"
 #include "net/umac.h"
 
@@ -26,13 +27,6 @@ bool Mac::verify(uint32_t seqno, ByteView data, ByteView tag) {
 }
 
 namespace {
-
-void put_u32(uint8_t* p, uint32_t v) {
-  p[0] = uint8_t(v >> 24);
-  p[1] = uint8_t(v >> 16);
-  p[2] = uint8_t(v >> 8);
-  p[3] = uint8_t(v);
-}
 
 // The keyed context is prepared once; EVP_MAC_init with a null key restarts it from the saved
 // inner/outer pad state, so the key schedule is not redone per packet.
@@ -56,7 +50,7 @@ class HmacMac final : public Mac {
       throw std::runtime_error(ossl_error("EVP_MAC_init"));
     m_fresh = false;
     uint8_t seq[4];
-    put_u32(seq, seqno);
+    store_be32(seq, seqno);
     // EVP_MAC_final wants room for the whole digest; the -96 MACs keep only its first 12 bytes.
     uint8_t full[EVP_MAX_MD_SIZE];
     size_t out = 0;
@@ -80,7 +74,7 @@ class UmacMac final : public Mac {
   size_t tag_len() const override { return m_umac.tag_len(); }
   void compute(uint32_t seqno, ByteView data, uint8_t* tag) override {
     uint8_t nonce[8] = {0, 0, 0, 0};
-    put_u32(nonce + 4, seqno);
+    store_be32(nonce + 4, seqno);
     m_umac.compute(data, ByteView(nonce, 8), tag);
   }
 

@@ -5,35 +5,10 @@
 #include <cstdint>
 #include <string>
 
+#include "common/ssh_msg.h"
 #include "common/wire.h"
 
 namespace postern::net {
-
-// RFC 4250 §4.1.2 message numbers used by the transport.
-enum MsgType : uint8_t {
-  kMsgDisconnect = 1,
-  kMsgIgnore = 2,
-  kMsgUnimplemented = 3,
-  kMsgDebug = 4,
-  kMsgServiceRequest = 5,
-  kMsgServiceAccept = 6,
-  kMsgExtInfo = 7,  // RFC 8308 §2.3
-  kMsgKexInit = 20,
-  kMsgNewKeys = 21,
-  kMsgKexFirst = 30,  // 30..49: method-specific (RFC 4250 §4.1.2)
-  kMsgKexLast = 49,
-  kMsgPing = 192,  // OpenSSH PROTOCOL §2.4
-  kMsgPong = 193,
-};
-
-// Method-specific numbers: ECDH (RFC 5656 §7.1) and DH (RFC 4253 §8) share 30/31; group
-// exchange uses 31..34 (RFC 4419 §5).
-inline constexpr uint8_t kMsgKexEcdhInit = 30;
-inline constexpr uint8_t kMsgKexEcdhReply = 31;
-inline constexpr uint8_t kMsgKexGexGroup = 31;
-inline constexpr uint8_t kMsgKexGexInit = 32;
-inline constexpr uint8_t kMsgKexGexReply = 33;
-inline constexpr uint8_t kMsgKexGexRequest = 34;
 
 struct DisconnectMsg {
   static constexpr uint8_t kType = kMsgDisconnect;

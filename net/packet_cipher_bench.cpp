@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/be_bytes.h"
 #include "common/bytes.h"
 #include "net/packet_cipher.h"
 
@@ -39,8 +40,7 @@ double run(const CipherInfo& cipher, const MacInfo* mac, int ms, size_t payload)
   double start = cpu_seconds();
   while (cpu_seconds() - start < ms / 1000.0) {
     for (int i = 0; i < 16; ++i, ++seq) {
-      pkt[0] = uint8_t(len >> 24), pkt[1] = uint8_t(len >> 16), pkt[2] = uint8_t(len >> 8),
-      pkt[3] = uint8_t(len);
+      store_be32(pkt.data(), len);
       tx->seal(seq, pkt, tag);
       rx->decrypt_length(seq, MutableByteView(pkt).first(rx->length_head_len()));
       if (!rx->open(seq, pkt, tag)) {

@@ -9,21 +9,12 @@
 #include <memory>
 #include <stdexcept>
 
+#include "common/be_bytes.h"
 #include "common/bytes.h"
 #include "common/ossl.h"
 #include "net/packet_cipher.h"
 
 namespace postern::net::detail {
-
-inline uint32_t load_be32(const uint8_t* p) {
-  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
-}
-inline void store_be32(uint8_t* p, uint32_t v) {
-  p[0] = uint8_t(v >> 24);
-  p[1] = uint8_t(v >> 16);
-  p[2] = uint8_t(v >> 8);
-  p[3] = uint8_t(v);
-}
 
 // EVP takes int lengths; packets are far smaller (RFC 4253 §6.1), so anything larger is a bug.
 inline int evp_len(size_t n) {

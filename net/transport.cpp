@@ -38,8 +38,6 @@ constexpr size_t kMaxQueuedDuringKex = 16 * 1024 * 1024;
 // The largest PING we answer: OpenSSH's keystroke-timing chaff is a few dozen bytes, and a
 // PONG must always fit in one packet.
 constexpr size_t kMaxPingData = 4096;
-// RFC 4252 §5.1. Only its position matters here: delayed compression starts right after it.
-constexpr uint8_t kMsgUserauthSuccess = 52;
 
 // Types that may be sent while our own key exchange runs (RFC 4253 §7.1): transport generic
 // messages other than SERVICE_REQUEST/ACCEPT, and the key exchange messages.

@@ -36,13 +36,6 @@ using namespace postern::net;
 
 namespace {
 
-constexpr uint8_t kMsgUserauthRequest = 50;  // RFC 4252 §5
-constexpr uint8_t kMsgUserauthFailure = 51;
-constexpr uint8_t kMsgUserauthSuccess = 52;
-constexpr uint8_t kMsgGlobalRequest = 80;  // RFC 4254 §4
-constexpr uint8_t kMsgRequestSuccess = 81;
-constexpr uint8_t kMsgRequestFailure = 82;
-
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> out;
   size_t start = 0;

@@ -34,9 +34,6 @@ using namespace postern::net;
 
 namespace {
 
-constexpr uint8_t kMsgUserauthRequest = 50;  // RFC 4252 §5
-constexpr uint8_t kMsgUserauthFailure = 51;
-
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> out;
   size_t start = 0;

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "common/be_bytes.h"
+
 namespace postern::net {
 
 namespace {
@@ -24,23 +26,11 @@ constexpr uint64_t kP64 = ~uint64_t(0) - 58;  // 2^64 - 59
 constexpr uint64_t kP36 = (uint64_t(1) << 36) - 5;
 constexpr uint64_t kMask64 = 0x01ffffff01ffffffULL;
 
-uint32_t load_be32(const uint8_t* p) {
-  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
-}
-uint64_t load_be64(const uint8_t* p) {
-  return (uint64_t(load_be32(p)) << 32) | load_be32(p + 4);
-}
 uint32_t load_le32(const uint8_t* p) {
   uint32_t v;
   std::memcpy(&v, p, 4);
   if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap32(v);
   return v;
-}
-void store_be32(uint8_t* p, uint32_t v) {
-  p[0] = uint8_t(v >> 24);
-  p[1] = uint8_t(v >> 16);
-  p[2] = uint8_t(v >> 8);
-  p[3] = uint8_t(v);
 }
 
 // RFC 4418 §3.2.1 KDF: AES of (index || i) for i = 1, 2, ..., concatenated.

@@ -14,19 +14,11 @@
 
 #include "common/bytes.h"
 #include "common/endpoint.h"
+#include "common/ssh_msg.h"
 #include "common/wire.h"
 #include "net/transport.h"
 
 namespace postern::net {
-
-// RFC 4252 §6 message numbers.
-inline constexpr uint8_t kMsgUserauthRequest = 50;
-inline constexpr uint8_t kMsgUserauthFailure = 51;
-inline constexpr uint8_t kMsgUserauthSuccess = 52;
-inline constexpr uint8_t kMsgUserauthBanner = 53;
-inline constexpr uint8_t kMsgUserauthPkOk = 60;
-inline constexpr uint8_t kMsgUserauthInfoRequest = 60;   // RFC 4256 §3.2
-inline constexpr uint8_t kMsgUserauthInfoResponse = 61;  // RFC 4256 §3.4
 
 // What the monitor decides (over ipc in the net child; a fake in tests).
 class AuthDecider {

@@ -8,21 +8,12 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "common/be_bytes.h"
 #include "common/log.h"
 #include "common/protocol_error.h"
 #include "session/connection_messages.h"
 
 namespace postern::session {
-namespace {
-
-void put_u32(uint8_t* p, uint32_t v) {
-  p[0] = uint8_t(v >> 24);
-  p[1] = uint8_t(v >> 16);
-  p[2] = uint8_t(v >> 8);
-  p[3] = uint8_t(v);
-}
-
-}  // namespace
 
 Channel::Channel(PacketSink& out, Bytes& scratch, uint32_t local_id, uint32_t remote_id,
                  uint32_t remote_window, uint32_t remote_max_packet)
@@ -102,11 +93,7 @@ void Channel::consumed(size_t n) {
   }
   m_local_window += add;
   m_local_consumed = 0;
-  uint8_t msg[9];
-  msg[0] = kMsgChannelWindowAdjust;
-  put_u32(msg + 1, m_remote_id);
-  put_u32(msg + 5, add);
-  m_out.send(ByteView(msg, sizeof msg));
+  m_out.send(encode(ChannelWindowAdjustMsg{m_remote_id, add}));
 }
 
 size_t Channel::send_room() const {
@@ -117,13 +104,13 @@ size_t Channel::send_room() const {
 void Channel::write_data_header(uint8_t* p, uint32_t ext_code, size_t n) const {
   if (ext_code == 0) {
     p[0] = kMsgChannelData;
-    put_u32(p + 1, m_remote_id);
-    put_u32(p + 5, uint32_t(n));
+    store_be32(p + 1, m_remote_id);
+    store_be32(p + 5, uint32_t(n));
   } else {
     p[0] = kMsgChannelExtendedData;
-    put_u32(p + 1, m_remote_id);
-    put_u32(p + 5, ext_code);
-    put_u32(p + 9, uint32_t(n));
+    store_be32(p + 1, m_remote_id);
+    store_be32(p + 5, ext_code);
+    store_be32(p + 9, uint32_t(n));
   }
 }
 
@@ -181,34 +168,24 @@ void Channel::send_data(ByteView data, uint32_t ext_code) {
 void Channel::send_eof() {
   if (m_eof_sent || m_close_sent) return;
   m_eof_sent = true;
-  uint8_t msg[5];
-  msg[0] = kMsgChannelEof;
-  put_u32(msg + 1, m_remote_id);
-  m_out.send(ByteView(msg, sizeof msg));
+  m_out.send(encode(ChannelEofMsg{m_remote_id}));
 }
 
 void Channel::send_close() {
   if (m_close_sent) return;
   m_close_sent = true;
-  uint8_t msg[5];
-  msg[0] = kMsgChannelClose;
-  put_u32(msg + 1, m_remote_id);
-  m_out.send(ByteView(msg, sizeof msg));
+  m_out.send(encode(ChannelCloseMsg{m_remote_id}));
 }
 
 void Channel::reply(bool want_reply, bool ok) {
   if (!want_reply || m_close_sent) return;
-  uint8_t msg[5];
-  msg[0] = ok ? kMsgChannelSuccess : kMsgChannelFailure;
-  put_u32(msg + 1, m_remote_id);
-  m_out.send(ByteView(msg, sizeof msg));
+  // RFC 4254 §5.4
+  m_out.send(ok ? encode(ChannelSuccessMsg{m_remote_id}) : encode(ChannelFailureMsg{m_remote_id}));
 }
 
-void Channel::send_request(std::string_view type, ByteView args) {
+void Channel::send_request(std::string_view type, Bytes args) {
   if (m_close_sent) return;
-  Writer w;
-  w.u8(kMsgChannelRequest).u32(m_remote_id).string(type).boolean(false).raw(args);
-  m_out.send(w.buffer());
+  m_out.send(encode(ChannelRequestMsg{m_remote_id, type, false, Rest{std::move(args)}}));
 }
 
 }  // namespace postern::session

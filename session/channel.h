@@ -75,7 +75,9 @@ class Channel {
   void handle_window_adjust(uint32_t bytes);
   void handle_eof();
   void handle_close();
-  virtual void handle_request(std::string_view type, bool want_reply, Reader& args) = 0;
+  // CHANNEL_REQUEST (RFC 4254 §5.4); `args` is the request-specific data, decoded by the
+  // channel type with the structs of channel_requests.h.
+  virtual void handle_request(std::string_view type, bool want_reply, ByteView args) = 0;
 
   // The poll loop: register fds of interest, then receive what poll reported for them.
   virtual void add_pollfds(PollSet& set) = 0;
@@ -122,8 +124,11 @@ class Channel {
   void send_eof();
   void send_close();
   void reply(bool want_reply, bool ok);
-  // CHANNEL_REQUEST without reply; `args` are the request-specific bytes.
-  void send_request(std::string_view type, ByteView args);
+  // CHANNEL_REQUEST without reply; `Req` is one of channel_requests.h.
+  template <typename Req>
+  void send_request(Req req) {
+    send_request(Req::kRequest, encode(req));
+  }
 
   PacketSink& out() { return m_out; }
   // A channel we opened learns the peer's side from OPEN_CONFIRMATION (RFC 4254 §5.1).
@@ -139,6 +144,7 @@ class Channel {
 
  private:
   void write_data_header(uint8_t* p, uint32_t ext_code, size_t n) const;
+  void send_request(std::string_view type, Bytes args);
 
   PacketSink& m_out;
   Bytes& m_scratch;

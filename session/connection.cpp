@@ -90,14 +90,11 @@ void Connection::handle_message(ByteView payload) {
       channel_for(decode<ChannelCloseMsg>(payload).recipient_channel).handle_close();
       break;
     case kMsgChannelRequest: {
-      Reader r(payload);
-      r.u8();
-      uint32_t id = r.u32();
-      std::string_view request = r.text(256);
-      bool want_reply = r.boolean();
-      Channel& c = channel_for(id);
-      if (c.timeout_type().empty()) note_session_type(c, request, r);
-      c.handle_request(request, want_reply, r);
+      auto m = decode<ChannelRequestMsg>(payload);
+      Channel& c = channel_for(m.recipient_channel);
+      const std::string& request = m.request.value;
+      if (c.timeout_type().empty()) note_session_type(c, request, m.data.bytes);
+      c.handle_request(request, m.want_reply, m.data.bytes);
       break;
     }
     case kMsgChannelSuccess:
@@ -112,7 +109,7 @@ void Connection::handle_message(ByteView payload) {
     case kMsgChannelOpenFailure:
       handle_open_reply(payload);
       break;
-    case 50:
+    case kMsgUserauthRequest:
       // RFC 4252 §5.1: authentication requests after success are silently ignored.
       break;
     default:
@@ -131,10 +128,7 @@ void Connection::handle_global_request(ByteView payload) {
   if (handle_hostkeys_prove(m, m_out, m_privileged)) return;
   // Nothing global is offered yet (tcpip-forward comes with forwarding); keepalive@openssh.com
   // gets a failure too, which is the answer the client expects (RFC 4254 §4).
-  if (m.want_reply) {
-    uint8_t reply = kMsgRequestFailure;
-    m_out.send(ByteView(&reply, 1));
-  }
+  if (m.want_reply) m_out.send(encode(RequestFailureMsg{}));
 }
 
 void Connection::handle_channel_open(ByteView payload) {

@@ -47,7 +47,7 @@ class Connection {
   // and returns the seconds until the next one could expire, -1 for none.
   int check_channel_timeouts(uint64_t now);
   // A session's ChannelTimeout type comes from its first shell, exec or subsystem request.
-  void note_session_type(Channel& c, std::string_view request, const Reader& args);
+  void note_session_type(Channel& c, std::string_view request, ByteView args);
 
  private:
   void handle_global_request(ByteView payload);

@@ -181,12 +181,7 @@ bool Connection::handle_forward_request(const GlobalRequestMsg& m) {
     }
   }
   if (m.want_reply) {
-    if (ok) {
-      m_out.send(reply.buffer());
-    } else {
-      uint8_t failure = kMsgRequestFailure;
-      m_out.send(ByteView(&failure, 1));
-    }
+    m_out.send(ok ? reply.take() : encode(RequestFailureMsg{}));
   }
   return true;
 }
@@ -232,10 +227,9 @@ void Connection::open_to_client(UniqueFd fd, std::string_view type, ByteView arg
       std::make_unique<ForwardChannel>(m_out, m_scratch, uint32_t(id), 0, 0, 0, std::string(type));
   ch->attach(std::move(fd));
   m_channels[size_t(id)] = std::move(ch);
-  Writer w;
-  w.u8(kMsgChannelOpen).string(type).u32(uint32_t(id)).u32(kInitialWindow).u32(kLocalMaxPacket);
-  w.raw(args);
-  m_out.send(w.buffer());
+  ChannelOpenMsg open{std::string(type), uint32_t(id), kInitialWindow, kLocalMaxPacket,
+                      Rest{Bytes(args.begin(), args.end())}};
+  m_out.send(encode(open));
 }
 
 void Connection::handle_open_reply(ByteView payload) {

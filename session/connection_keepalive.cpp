@@ -2,6 +2,7 @@
 // for the interval, ask it for a reply through the encrypted channel; a client that leaves
 // ClientAliveCountMax of these unanswered is gone, and the connection ends.
 #include "common/log.h"
+#include "session/channel_requests.h"
 #include "session/connection.h"
 #include "session/session_channel.h"
 
@@ -16,22 +17,18 @@ bool Connection::client_alive_check() {
   ++m_alive_unanswered;
   // RFC 4254 §4: an unknown global request with want_reply gets REQUEST_FAILURE, which is all
   // the answer needed.
-  Writer w;
-  w.u8(kMsgGlobalRequest).string("keepalive@openssh.com").boolean(true);
-  m_out.send(w.buffer());
+  m_out.send(encode(GlobalRequestMsg{"keepalive@openssh.com", true, {}}));
   return true;
 }
 
-void Connection::note_session_type(Channel& c, std::string_view request, const Reader& args) {
+void Connection::note_session_type(Channel& c, std::string_view request, ByteView args) {
   if (!dynamic_cast<SessionChannel*>(&c)) return;
   if (request == "shell") {
     c.set_timeout_type("session:shell");
   } else if (request == "exec") {
     c.set_timeout_type("session:command");
   } else if (request == "subsystem") {
-    Reader copy = args;
-    std::string_view name = copy.text(1024);
-    c.set_timeout_type("session:subsystem:" + std::string(name));
+    c.set_timeout_type("session:subsystem:" + decode<SubsystemRequest>(args).name.value);
   }
 }
 

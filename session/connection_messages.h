@@ -8,25 +8,10 @@
 #include <string>
 #include <tuple>
 
+#include "common/ssh_msg.h"
 #include "common/wire.h"
 
 namespace postern::session {
-
-// RFC 4254 §9 message numbers.
-inline constexpr uint8_t kMsgGlobalRequest = 80;
-inline constexpr uint8_t kMsgRequestSuccess = 81;
-inline constexpr uint8_t kMsgRequestFailure = 82;
-inline constexpr uint8_t kMsgChannelOpen = 90;
-inline constexpr uint8_t kMsgChannelOpenConfirmation = 91;
-inline constexpr uint8_t kMsgChannelOpenFailure = 92;
-inline constexpr uint8_t kMsgChannelWindowAdjust = 93;
-inline constexpr uint8_t kMsgChannelData = 94;
-inline constexpr uint8_t kMsgChannelExtendedData = 95;
-inline constexpr uint8_t kMsgChannelEof = 96;
-inline constexpr uint8_t kMsgChannelClose = 97;
-inline constexpr uint8_t kMsgChannelRequest = 98;
-inline constexpr uint8_t kMsgChannelSuccess = 99;
-inline constexpr uint8_t kMsgChannelFailure = 100;
 
 // RFC 4254 §5.1 reason codes for CHANNEL_OPEN_FAILURE.
 inline constexpr uint32_t kOpenAdministrativelyProhibited = 1;
@@ -47,6 +32,11 @@ struct GlobalRequestMsg {  // RFC 4254 §4
   bool want_reply = false;
   Rest data;
   auto fields() { return std::tie(request, want_reply, data); }
+};
+
+struct RequestFailureMsg {  // RFC 4254 §4
+  static constexpr uint8_t kType = kMsgRequestFailure;
+  auto fields() { return std::tie(); }
 };
 
 struct ChannelOpenMsg {  // RFC 4254 §5.1
@@ -96,10 +86,14 @@ struct ChannelCloseMsg {  // RFC 4254 §5.3
   auto fields() { return std::tie(recipient_channel); }
 };
 
-struct ChannelRequestMsg {  // RFC 4254 §5.4
+// The longest channel request name we accept; the names of RFC 4254 §6 and OpenSSH's
+// extensions are far shorter.
+inline constexpr size_t kMaxRequestName = 256;
+
+struct ChannelRequestMsg {  // RFC 4254 §5.4; the request-specific data in channel_requests.h
   static constexpr uint8_t kType = kMsgChannelRequest;
   uint32_t recipient_channel = 0;
-  std::string request;
+  Text<kMaxRequestName> request;
   bool want_reply = false;
   Rest data;
   auto fields() { return std::tie(recipient_channel, request, want_reply, data); }

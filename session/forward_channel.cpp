@@ -161,7 +161,7 @@ void ForwardChannel::open_failed() {
   m_state = State::kDead;
 }
 
-void ForwardChannel::handle_request(std::string_view type, bool want_reply, Reader&) {
+void ForwardChannel::handle_request(std::string_view type, bool want_reply, ByteView) {
   // No requests are defined for these channel types (RFC 4254 §7.2).
   log_debug("channel %u: %s: request %.*s refused", local_id(), m_description.c_str(),
             int(type.size()), type.data());

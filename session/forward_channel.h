@@ -43,7 +43,7 @@ class ForwardChannel final : public Channel {
   State state() const { return m_state; }
   bool finished() const override;
 
-  void handle_request(std::string_view type, bool want_reply, Reader& args) override;
+  void handle_request(std::string_view type, bool want_reply, ByteView args) override;
   void add_pollfds(PollSet& set) override;
   void on_poll(int tag, short revents) override;
 

@@ -36,15 +36,15 @@ bool handle_hostkeys_prove(const GlobalRequestMsg& m, PacketSink& out, Privilege
   if (!m.want_reply) return true;
   Result<std::vector<Bytes>> sigs = Unexpected("too many keys");
   if (!too_many) sigs = privileged.prove_host_keys(keys);
-  Writer w;
   if (!sigs) {
     log_debug("hostkeys-prove-00@openssh.com for %zu keys refused: %s", keys.size(),
               sigs.error().message.c_str());
-    w.u8(kMsgRequestFailure);
-  } else {
-    w.u8(kMsgRequestSuccess);
-    for (const Bytes& s : *sigs) w.string(ByteView(s));
+    out.send(encode(RequestFailureMsg{}));
+    return true;
   }
+  Writer w;
+  w.u8(kMsgRequestSuccess);
+  for (const Bytes& s : *sigs) w.string(ByteView(s));
   out.send(w.buffer());
   return true;
 }

@@ -25,12 +25,9 @@
 namespace postern::session {
 namespace {
 
-// Bounds on what a client may make us hold per session (OpenSSH has similar limits).
+// Environment variables a client may set per session (OpenSSH has a similar limit); the bound
+// on each one's size is in EnvRequest.
 constexpr size_t kMaxEnvVars = 1000;
-constexpr size_t kMaxEnvName = 1024;
-constexpr size_t kMaxEnvValue = 64 * 1024;
-constexpr size_t kMaxTermName = 256;
-constexpr size_t kMaxCommand = 256 * 1024;
 // Packets of child output forwarded per poll wakeup before other fds get their turn.
 constexpr int kReadsPerWakeup = 16;
 
@@ -70,35 +67,31 @@ SessionChannel::~SessionChannel() {
   if (m_pidfd && !m_exited && m_ctx.reaper) m_ctx.reaper->adopt(m_pid, std::move(m_pidfd));
 }
 
-void SessionChannel::handle_request(std::string_view type, bool want_reply, Reader& args) {
+void SessionChannel::handle_request(std::string_view type, bool want_reply, ByteView args) {
   bool ok = false;
-  if (type == "pty-req") {
-    ok = request_pty(args);
-  } else if (type == "env") {
-    ok = request_env(args);
-  } else if (type == "shell") {
-    args.expect_done("shell request");
+  if (type == PtyRequest::kRequest) {
+    ok = request_pty(decode<PtyRequest>(args));
+  } else if (type == EnvRequest::kRequest) {
+    ok = request_env(decode<EnvRequest>(args));
+  } else if (type == ShellRequest::kRequest) {
+    decode<ShellRequest>(args);
     ok = start(std::nullopt, "");
-  } else if (type == "exec") {
-    std::string command(args.text(kMaxCommand));
-    args.expect_done("exec request");
-    ok = start(std::move(command), "");
-  } else if (type == "subsystem") {
-    ok = request_subsystem(args);
-  } else if (type == "window-change") {
-    ok = request_window_change(args);
-  } else if (type == "signal") {
-    ok = request_signal(args);
-  } else if (type == "break") {
+  } else if (type == ExecRequest::kRequest) {
+    ok = start(std::move(decode<ExecRequest>(args).command.value), "");
+  } else if (type == SubsystemRequest::kRequest) {
+    ok = request_subsystem(decode<SubsystemRequest>(args));
+  } else if (type == WindowChangeRequest::kRequest) {
+    ok = request_window_change(decode<WindowChangeRequest>(args));
+  } else if (type == SignalRequest::kRequest) {
+    ok = request_signal(decode<SignalRequest>(args));
+  } else if (type == BreakRequest::kRequest) {
     // RFC 4335 §3: a BREAK on the terminal; meaningless without one.
-    args.u32();
-    args.expect_done("break request");
+    decode<BreakRequest>(args);
     ok = m_pty && m_pty->master && ::tcsendbreak(m_pty->master.get(), 0) == 0;
-  } else if (type == "x11-req") {
-    ok = request_x11(args);
-  } else if (type == "auth-agent-req@openssh.com") {
-    // OpenSSH PROTOCOL §2.5 (agent forwarding): no arguments.
-    args.expect_done("auth-agent-req");
+  } else if (type == X11Request::kRequest) {
+    ok = request_x11(decode<X11Request>(args));
+  } else if (type == AgentRequest::kRequest) {
+    decode<AgentRequest>(args);
     ok = m_ctx.request_agent && m_ctx.request_agent();
   } else {
     // Anything unknown (RFC 4254 §5.4).
@@ -108,11 +101,7 @@ void SessionChannel::handle_request(std::string_view type, bool want_reply, Read
   reply(want_reply, ok);
 }
 
-bool SessionChannel::request_pty(Reader& args) {
-  std::string term(args.text(kMaxTermName));
-  uint32_t cols = args.u32(), rows = args.u32(), width = args.u32(), height = args.u32();
-  ByteView modes = args.string();
-  args.expect_done("pty-req");
+bool SessionChannel::request_pty(PtyRequest req) {
   if (!m_ctx.options->permit_tty) {
     // PermitTTY no, or the key's no-pty / restrict (sshd logs the same at debug level).
     log_debug("Allocating a pty not permitted for this connection.");
@@ -126,29 +115,28 @@ bool SessionChannel::request_pty(Reader& args) {
   }
   struct termios tio;
   if (::tcgetattr(pty->slave.get(), &tio) == 0) {
-    apply_terminal_modes(modes, tio);
+    apply_terminal_modes(req.modes, tio);
     ::tcsetattr(pty->slave.get(), TCSANOW, &tio);
   }
-  struct winsize ws = {uint16_t(rows), uint16_t(cols), uint16_t(width), uint16_t(height)};
+  struct winsize ws = {uint16_t(req.rows), uint16_t(req.cols), uint16_t(req.width),
+                       uint16_t(req.height)};
   ::ioctl(pty->master.get(), TIOCSWINSZ, &ws);
   set_nonblocking(pty->master.get());
   m_pty = std::move(*pty);
-  m_term = std::move(term);
+  m_term = std::move(req.term.value);
   return true;
 }
 
-bool SessionChannel::request_window_change(Reader& args) {
-  uint32_t cols = args.u32(), rows = args.u32(), width = args.u32(), height = args.u32();
-  args.expect_done("window-change");
+bool SessionChannel::request_window_change(const WindowChangeRequest& req) {
   if (!m_pty || !m_pty->master) return false;
-  struct winsize ws = {uint16_t(rows), uint16_t(cols), uint16_t(width), uint16_t(height)};
+  struct winsize ws = {uint16_t(req.rows), uint16_t(req.cols), uint16_t(req.width),
+                       uint16_t(req.height)};
   return ::ioctl(m_pty->master.get(), TIOCSWINSZ, &ws) == 0;
 }
 
-bool SessionChannel::request_env(Reader& args) {
-  std::string name(args.text(kMaxEnvName));
-  std::string value(args.text(kMaxEnvValue));
-  args.expect_done("env request");
+bool SessionChannel::request_env(EnvRequest req) {
+  std::string& name = req.name.value;
+  std::string& value = req.value.value;
   if (m_started || m_client_env.size() >= kMaxEnvVars) return false;
   if (!env_name_acceptable(name, m_ctx.options->accept_env)) {
     log_debug("Ignored env %s", name.c_str());
@@ -159,9 +147,8 @@ bool SessionChannel::request_env(Reader& args) {
   return true;
 }
 
-bool SessionChannel::request_signal(Reader& args) {
-  std::string name(args.text(64));
-  args.expect_done("signal request");
+bool SessionChannel::request_signal(const SignalRequest& req) {
+  const std::string& name = req.name.value;
   int signo = signal_from_name(name);
   // ForceCommand internal-sftp refusing a shell has no child (m_pid -1): kill(-1) would signal
   // every process of the user.
@@ -170,9 +157,8 @@ bool SessionChannel::request_signal(Reader& args) {
   return ::kill(m_pid, signo) == 0;
 }
 
-bool SessionChannel::request_subsystem(Reader& args) {
-  std::string name(args.text(1024));
-  args.expect_done("subsystem request");
+bool SessionChannel::request_subsystem(const SubsystemRequest& req) {
+  const std::string& name = req.name.value;
   for (const auto& [sub, command] : m_ctx.options->subsystems) {
     if (sub == name) {
       log_debug("subsystem request for %s by user %s", name.c_str(), m_ctx.user->name.c_str());
@@ -539,14 +525,11 @@ void SessionChannel::maybe_finish() {
   if (m_pty && m_pty->master && !m_pty_output_done) return;
 
   // RFC 4254 §6.10: the exit status first, then EOF and CLOSE.
-  Writer args;
   if (WIFSIGNALED(m_wait_status)) {
-    int sig = WTERMSIG(m_wait_status);
-    args.string(signal_name(sig)).boolean(WCOREDUMP(m_wait_status)).string("").string("");
-    send_request("exit-signal", args.buffer());
+    send_request(ExitSignalRequest{signal_name(WTERMSIG(m_wait_status)),
+                                   bool(WCOREDUMP(m_wait_status)), "", ""});
   } else {
-    args.u32(uint32_t(WEXITSTATUS(m_wait_status)));
-    send_request("exit-status", args.buffer());
+    send_request(ExitStatusRequest{uint32_t(WEXITSTATUS(m_wait_status))});
   }
   send_eof();
   send_close();
@@ -555,13 +538,9 @@ void SessionChannel::maybe_finish() {
               m_ctx.peer->remote.address.c_str(), m_ctx.peer->remote.port, local_id());
 }
 
-bool SessionChannel::request_x11(Reader& args) {
-  // RFC 4254 §6.3.1: single connection, auth protocol, auth cookie (hex), screen number.
-  args.boolean();
-  std::string proto(args.text(256));
-  std::string cookie(args.text(1024));
-  uint32_t screen = args.u32();
-  args.expect_done("x11-req");
+bool SessionChannel::request_x11(X11Request req) {
+  std::string& proto = req.protocol.value;
+  std::string& cookie = req.cookie.value;
   if (m_started || m_x11_display >= 0 || !m_ctx.request_x11) return false;
   // The cookie goes on xauth's command line: hex digits only.
   if (cookie.empty() || cookie.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos ||
@@ -574,7 +553,7 @@ bool SessionChannel::request_x11(Reader& args) {
   m_x11_display = display;
   m_x11_proto = std::move(proto);
   m_x11_cookie = std::move(cookie);
-  m_x11_screen = screen;
+  m_x11_screen = req.screen;
   return true;
 }
 

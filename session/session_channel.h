@@ -14,6 +14,7 @@
 #include "common/unique_fd.h"
 #include "session/byte_queue.h"
 #include "session/channel.h"
+#include "session/channel_requests.h"
 #include "session/session.h"
 
 namespace postern::session {
@@ -55,7 +56,7 @@ class SessionChannel final : public Channel {
                  uint32_t remote_window, uint32_t remote_max_packet, const SessionContext& ctx);
   ~SessionChannel() override;
 
-  void handle_request(std::string_view type, bool want_reply, Reader& args) override;
+  void handle_request(std::string_view type, bool want_reply, ByteView args) override;
   void add_pollfds(PollSet& set) override;
   void on_poll(int tag, short revents) override;
 
@@ -67,12 +68,12 @@ class SessionChannel final : public Channel {
  private:
   enum Tag { kTagStdin, kTagStdout, kTagStderr, kTagPtyRead, kTagPtyWrite, kTagChild, kTagSftpLog };
 
-  bool request_pty(Reader& args);
-  bool request_window_change(Reader& args);
-  bool request_env(Reader& args);
-  bool request_signal(Reader& args);
-  bool request_subsystem(Reader& args);
-  bool request_x11(Reader& args);
+  bool request_pty(PtyRequest req);
+  bool request_window_change(const WindowChangeRequest& req);
+  bool request_env(EnvRequest req);
+  bool request_signal(const SignalRequest& req);
+  bool request_subsystem(const SubsystemRequest& req);
+  bool request_x11(X11Request req);
   // DISPLAY for the child and, unless an rc file does it, the cookie in the user's
   // ~/.Xauthority (RFC 4254 §6.3.1).
   void setup_x11(std::vector<std::string>& env, bool run_xauth_here);

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "common/be_bytes.h"
 #include "common/log.h"
 #include "session/sftp_channel.h"
 #include "sftp-server/options.h"
@@ -51,10 +52,7 @@ void send_log_record(LogLevel level, std::string_view line) {
   size_t n = std::min(line.size(), kMaxLogRecord - kLogHeader);
   uint32_t facility = uint32_t(log_facility_override());
   rec[0] = uint8_t(level);
-  rec[1] = uint8_t(facility >> 24);
-  rec[2] = uint8_t(facility >> 16);
-  rec[3] = uint8_t(facility >> 8);
-  rec[4] = uint8_t(facility);
+  store_be32(rec + 1, facility);
   std::memcpy(rec + kLogHeader, line.data(), n);
   // Blocking: a line waits for the session process rather than being lost. MSG_NOSIGNAL: the
   // session process may be gone, and then so is the line.
@@ -227,8 +225,7 @@ bool relay_sftp_log(int log_fd) {
       log_debug("internal-sftp: dropped a malformed log record");
       continue;
     }
-    int facility =
-        int((uint32_t(rec[1]) << 24) | (uint32_t(rec[2]) << 16) | (uint32_t(rec[3]) << 8) | rec[4]);
+    int facility = int(load_be32(rec + 1));
     std::string line(reinterpret_cast<const char*>(rec + kLogHeader), size_t(n) - kLogHeader);
     for (char& c : line)
       if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/be_bytes.h"
 #include "common/log.h"
 #include "common/protocol_error.h"
 #include "session/connection.h"
@@ -18,13 +19,6 @@ namespace {
 // Packets read from the device per wakeup before other fds get their turn.
 constexpr int kReadsPerWakeup = 16;
 
-void put_u32(uint8_t* p, uint32_t v) {
-  p[0] = uint8_t(v >> 24);
-  p[1] = uint8_t(v >> 16);
-  p[2] = uint8_t(v >> 8);
-  p[3] = uint8_t(v);
-}
-
 }  // namespace
 
 int tun_frame_header(uint32_t mode, ByteView packet, uint8_t* hdr) {
@@ -33,10 +27,10 @@ int tun_frame_header(uint32_t mode, ByteView packet, uint8_t* hdr) {
   // The device carries no packet information (IFF_NO_PI): the IP version says the family.
   switch (packet[0] >> 4) {
     case 4:
-      put_u32(hdr, kTunAfInet);
+      store_be32(hdr, kTunAfInet);
       return 4;
     case 6:
-      put_u32(hdr, kTunAfInet6);
+      store_be32(hdr, kTunAfInet6);
       return 4;
     default:
       return -1;
@@ -46,8 +40,7 @@ int tun_frame_header(uint32_t mode, ByteView packet, uint8_t* hdr) {
 bool tun_unwrap(uint32_t mode, ByteView message, ByteView& packet) {
   if (mode == kTunPointToPoint) {
     if (message.size() < 4) return false;
-    uint32_t af = uint32_t(message[0]) << 24 | uint32_t(message[1]) << 16 |
-                  uint32_t(message[2]) << 8 | uint32_t(message[3]);
+    uint32_t af = load_be32(message.data());
     if (af != kTunAfInet && af != kTunAfInet6) return false;
     message = message.subspan(4);
   }
@@ -70,7 +63,7 @@ TunChannel::TunChannel(PacketSink& out, Bytes& scratch, uint32_t local_id, uint3
   set_timeout_type("tun-connection");  // ChannelTimeout's name for these channels
 }
 
-void TunChannel::handle_request(std::string_view type, bool want_reply, Reader&) {
+void TunChannel::handle_request(std::string_view type, bool want_reply, ByteView) {
   // PROTOCOL §2.3 defines no channel requests for tunnels.
   log_debug("channel %u: tun: request %.*s refused", local_id(), int(type.size()), type.data());
   reply(want_reply, false);

@@ -46,7 +46,7 @@ class TunChannel final : public Channel {
              uint32_t remote_window, uint32_t remote_max_packet, uint32_t mode, UniqueFd device,
              std::string ifname);
 
-  void handle_request(std::string_view type, bool want_reply, Reader& args) override;
+  void handle_request(std::string_view type, bool want_reply, ByteView args) override;
   void add_pollfds(PollSet& set) override;
   void on_poll(int tag, short revents) override;
 

@@ -1,18 +1,8 @@
 #include "sftp-server/handle_table.h"
 
-namespace postern::sftp {
+#include "common/be_bytes.h"
 
-namespace {
-void put_u32(uint8_t* p, uint32_t v) {
-  p[0] = uint8_t(v >> 24);
-  p[1] = uint8_t(v >> 16);
-  p[2] = uint8_t(v >> 8);
-  p[3] = uint8_t(v);
-}
-uint32_t get_u32(const uint8_t* p) {
-  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | uint32_t(p[3]);
-}
-}  // namespace
+namespace postern::sftp {
 
 OpenHandle* HandleTable::allocate(OpenHandle::Kind kind, uint8_t (&name)[kHandleSize]) {
   if (m_open >= m_max) return nullptr;
@@ -27,17 +17,18 @@ OpenHandle* HandleTable::allocate(OpenHandle::Kind kind, uint8_t (&name)[kHandle
   h.bytes_read = h.bytes_written = 0;
   h.path.clear();
   ++m_open;
-  put_u32(name, uint32_t(index));
-  put_u32(name + 4, h.generation);
+  store_be32(name, uint32_t(index));
+  store_be32(name + 4, h.generation);
   return &h;
 }
 
 OpenHandle* HandleTable::find_any(ByteView name) {
   if (name.size() != kHandleSize) return nullptr;
-  uint32_t index = get_u32(name.data());
+  uint32_t index = load_be32(name.data());
   if (index >= m_slots.size()) return nullptr;
   OpenHandle& h = m_slots[index];
-  if (h.kind == OpenHandle::Kind::kFree || h.generation != get_u32(name.data() + 4)) return nullptr;
+  if (h.kind == OpenHandle::Kind::kFree || h.generation != load_be32(name.data() + 4))
+    return nullptr;
   return &h;
 }
 

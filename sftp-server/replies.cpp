@@ -3,8 +3,8 @@
 
 #include <cerrno>
 
+#include "common/be_bytes.h"
 #include "common/log.h"
-#include "sftp-server/big_endian.h"
 
 namespace postern::sftp {
 
@@ -43,7 +43,7 @@ Writer& Server::begin_reply(uint8_t type, uint32_t id) {
 }
 
 void Server::end_reply() {
-  put_u32(m_reply_bytes.data(), uint32_t(m_reply_bytes.size() - 4));
+  store_be32(m_reply_bytes.data(), uint32_t(m_reply_bytes.size() - 4));
   m_out.append(m_reply_bytes);
 }
 

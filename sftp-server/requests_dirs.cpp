@@ -8,8 +8,8 @@
 #include <cerrno>
 #include <ctime>
 
+#include "common/be_bytes.h"
 #include "common/log.h"
-#include "sftp-server/big_endian.h"
 
 namespace postern::sftp {
 
@@ -82,7 +82,7 @@ void Server::do_readdir(uint32_t id, Reader& r) {
     send_status(id, kFxEof);
     return;
   }
-  put_u32(m_reply_bytes.data() + count_at, count);
+  store_be32(m_reply_bytes.data() + count_at, count);
   end_reply();
 }
 

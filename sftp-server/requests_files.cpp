@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "common/be_bytes.h"
 #include "common/log.h"
-#include "sftp-server/big_endian.h"
 #include "sftp-server/open_flags.h"
 
 namespace postern::sftp {
@@ -100,10 +100,10 @@ void Server::do_read(uint32_t id, Reader& r) {
     send_status(id, kFxEof);
     return;
   }
-  put_u32(p, uint32_t(9 + n));
+  store_be32(p, uint32_t(9 + n));
   p[4] = kFxpData;
-  put_u32(p + 5, id);
-  put_u32(p + 9, uint32_t(n));
+  store_be32(p + 5, id);
+  store_be32(p + 9, uint32_t(n));
   m_out.commit(kDataHeader + size_t(n));
   h->bytes_read += uint64_t(n);
 }

@@ -11,8 +11,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "common/be_bytes.h"
 #include "common/log.h"
-#include "sftp-server/big_endian.h"
 #include "sftp-server/open_flags.h"
 
 namespace postern::sftp {
@@ -220,10 +220,10 @@ void Server::do_users_groups_by_id(uint32_t id, Reader& r) {
     size_t len_at = m_reply_bytes.size();
     w.u32(0);
     for (size_t i = 0; i < ids.size(); i += 4) {
-      uint32_t v = get_u32(ids.data() + i);
+      uint32_t v = load_be32(ids.data() + i);
       w.string(users ? m_names.user(uid_t(v)) : m_names.group(gid_t(v)));
     }
-    put_u32(m_reply_bytes.data() + len_at, uint32_t(m_reply_bytes.size() - len_at - 4));
+    store_be32(m_reply_bytes.data() + len_at, uint32_t(m_reply_bytes.size() - len_at - 4));
   }
   if (m_reply_bytes.size() > kMaxPacketLength) {  // the client could not take it
     send_status(id, kFxFailure);

@@ -11,9 +11,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/be_bytes.h"
 #include "common/log.h"
 #include "common/match_pattern.h"
-#include "sftp-server/big_endian.h"
 
 namespace postern::sftp {
 
@@ -142,7 +142,7 @@ void Server::received_data(ByteView data) {
   size_t pos = 0;
   if (m_in.empty()) {
     while (m_out.size() < m_output_limit && data.size() - pos >= 4) {
-      uint32_t len = get_u32(data.data() + pos);
+      uint32_t len = load_be32(data.data() + pos);
       check_packet_length(len);
       if (data.size() - pos - 4 < len) break;
       handle_packet(data.subspan(pos + 4, len));
@@ -175,7 +175,7 @@ void Server::consume_output(size_t n) {
 void Server::process() {
   // draft §3: uint32 length, then that many bytes starting with the type.
   while (m_out.size() < m_output_limit && m_in.size() >= 4) {
-    uint32_t len = get_u32(m_in.data());
+    uint32_t len = load_be32(m_in.data());
     check_packet_length(len);
     if (m_in.size() < 4 + size_t(len)) break;
     handle_packet(ByteView(m_in.data() + 4, len));
