@@ -1,4 +1,4 @@
-// The one codec for messages between postern's processes (DESIGN.md): a SOCK_SEQPACKET
+// The one codec for messages between postern's processes (docs/architecture.md): a SOCK_SEQPACKET
 // socketpair carries one typed message per datagram — a type byte, then the fields of a message
 // struct (common/wire.h) — and file descriptors ride along with SCM_RIGHTS. Sizes and fd counts
 // are bounded, because whatever a child sends the monitor is untrusted input.

@@ -1,4 +1,4 @@
-// The messages between postern's processes (DESIGN.md), all carried by common/ipc.h:
+// The messages between postern's processes (docs/architecture.md), all carried by common/ipc.h:
 //
 //   sshd (listener) ──SessionStart──▶ sshd-session (monitor, one per connection)
 //   monitor ──NetSetup──▶ sshd-net (pre-auth child) ──requests──▶ monitor

@@ -1,5 +1,5 @@
 // The SSH wire types of RFC 4251 §5 over byte spans: a bounded Reader that throws ProtocolError on
-// anything short or malformed, and a Writer that appends. Message structs (CONVENTIONS.md) are
+// anything short or malformed, and a Writer that appends. Message structs are
 // encoded and decoded by encode()/decode() from their fields().
 #pragma once
 

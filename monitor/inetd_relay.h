@@ -1,7 +1,7 @@
 // inetd mode (sshd -i) over two pipes (ProxyCommand gives stdin and stdout as separate pipes):
 // a small relay process copies between them and one end of a socketpair, so the rest of the
-// process split always works on one socket (DESIGN.md: -i changes how the connection arrives,
-// not the split).
+// process split always works on one socket (docs/architecture.md: -i changes how the connection
+// arrives, not the split).
 #pragma once
 
 #include "common/result.h"

@@ -18,7 +18,7 @@ using namespace ipc;
 
 std::span<const Monitor::Request> Monitor::requests() {
   using enum Phase;
-  // The protocol, top to bottom (CONVENTIONS.md: each handler permits the next step): the net
+  // The protocol, top to bottom (each handler permits the next step): the net
   // child's key exchange and user name, then attempts of any method until one succeeds (or
   // MaxAuthTries closes), the handoff, and the session process's requests after login. A
   // request in no row, or in a phase its row does not list, ends the connection.

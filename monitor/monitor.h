@@ -1,4 +1,4 @@
-// The per-connection monitor (DESIGN.md, CONVENTIONS.md): the only code that answers the
+// The per-connection monitor (docs/architecture.md): the only code that answers the
 // children. Its request table (Monitor::requests(), monitor.cpp) gives each request the phases
 // it is allowed in, its handler and the phases it may lead to; the dispatcher alone moves the
 // phase. A request out of phase or order is a ProtocolError, which ends the connection. The

@@ -65,7 +65,8 @@ Phase Monitor::on_kbdint_start(Channel& ch, Message& m) {
 Phase Monitor::on_kbdint_response(Channel& ch, Message& m) {
   auto start = std::chrono::steady_clock::now();
   auto req = ipc::decode<KbdintResponseRequest>(m.data.view());
-  // Only a conversation that asked something may be answered (DESIGN.md: out of phase kills).
+  // Only a conversation that asked something may be answered (docs/architecture.md: out of phase
+  // kills).
   if (!m_kbdint_active || m_pam == nullptr)
     throw ProtocolError("monitor: keyboard-interactive response without a question");
   Reader r(req.responses.view());

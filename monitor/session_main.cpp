@@ -1,8 +1,8 @@
-// `sshd-session`, the per-connection monitor (DESIGN.md). Root, one per connection. It loads the
-// host keys, starts the unprivileged `sshd-net` for everything before authentication and answers
-// its requests (monitor.h), enforces LoginGraceTime, then starts the session process `sshd-user`
-// with the transport state and keeps serving its requests (re-key signatures, ptys) until the
-// connection ends.
+// `sshd-session`, the per-connection monitor (docs/architecture.md). Root, one per connection. It
+// loads the host keys, starts the unprivileged `sshd-net` for everything before authentication and
+// answers its requests (monitor.h), enforces LoginGraceTime, then starts the session process
+// `sshd-user` with the transport state and keeps serving its requests (re-key signatures, ptys)
+// until the connection ends.
 //
 // fd 0/1: the client connection (one socket, or stdin/stdout pipes with -i)
 // fd 2:   stderr (debug output with -d / -e)

@@ -1,5 +1,5 @@
-// Starting postern's helper processes: fork + exec of a fresh image (DESIGN.md: a child never
-// inherits the parent's memory, so it never holds a secret it was not sent), with chosen
+// Starting postern's helper processes: fork + exec of a fresh image (docs/architecture.md: a child
+// never inherits the parent's memory, so it never holds a secret it was not sent), with chosen
 // descriptors at chosen numbers and everything else closed by close-on-exec. ChildProcess owns
 // the child: it reaps it and says how it ended.
 #pragma once

@@ -1,7 +1,7 @@
-// `sshd`, the listener (DESIGN.md): parses the command line and the configuration, binds the
-// listening sockets and, for every connection, starts a fresh `sshd-session` (the per-connection
-// monitor) with the socket as its fds 0 and 1 and the configuration, already parsed, sent over
-// an ipc channel on fd 3. It holds no host key and never reads from a client.
+// `sshd`, the listener (docs/architecture.md): parses the command line and the configuration, binds
+// the listening sockets and, for every connection, starts a fresh `sshd-session` (the
+// per-connection monitor) with the socket as its fds 0 and 1 and the configuration, already parsed,
+// sent over an ipc channel on fd 3. It holds no host key and never reads from a client.
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -73,7 +73,7 @@ LogLevel effective_level(const CommandLine& cl, LogLevel configured) {
 }
 
 // The privilege separation directory must exist, be root's and not writable by others
-// (DESIGN.md; the pre-auth child is chrooted there). Created when missing.
+// (docs/architecture.md; the pre-auth child is chrooted there). Created when missing.
 bool ensure_privsep_dir() {
   const char* dir = POSTERN_PRIVSEP_PATH;
   struct stat st {};
@@ -333,7 +333,8 @@ int run(int argc, char** argv) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     return 0;
   }
-  // The pre-auth child runs as this user (DESIGN.md); without it no connection can be served.
+  // The pre-auth child runs as this user (docs/architecture.md); without it no connection can be
+  // served.
   if (::getpwnam(POSTERN_PRIVSEP_USER) == nullptr) {
     log_error("Privilege separation user %s does not exist", POSTERN_PRIVSEP_USER);
     return 255;
@@ -365,7 +366,7 @@ int run(int argc, char** argv) {
   if (start.pam_service.empty()) start.pam_service = "sshd";
 
   if (cl->inetd) {
-    // The connection is on stdin/stdout; the process split is the same (DESIGN.md).
+    // The connection is on stdin/stdout; the process split is the same (docs/architecture.md).
     start.to_stderr = cl->log_stderr;
     exec_session_inetd(start);
   }

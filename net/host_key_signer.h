@@ -1,5 +1,6 @@
 // What the transport needs of the server's host keys. In the pre-auth child and the session
-// process this is a stub that asks the monitor, which alone holds the private keys (DESIGN.md).
+// process this is a stub that asks the monitor, which alone holds the private keys
+// (docs/architecture.md).
 #pragma once
 
 #include <string>
@@ -14,7 +15,8 @@ namespace postern::net {
 class HostKeySigner {
  public:
   virtual ~HostKeySigner() = default;
-  // Host key algorithms that can be offered ("ssh-ed25519", "rsa-sha2-512", ...), in preference order.
+  // Host key algorithms that can be offered ("ssh-ed25519", "rsa-sha2-512", ...), in preference
+  // order.
   virtual std::vector<std::string> algorithms() const = 0;
   // The public key blob (K_S) used with that algorithm.
   virtual Bytes public_key_blob(std::string_view algorithm) const = 0;

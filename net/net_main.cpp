@@ -1,6 +1,6 @@
-// `sshd-net`, the pre-auth child (DESIGN.md). Exec'd fresh by the monitor, so it holds no secret
-// it was not sent: it receives its setup (configuration, host *public* keys), enters the jail
-// (chroot to the empty privsep directory, the privsep user, no capabilities, no_new_privs,
+// `sshd-net`, the pre-auth child (docs/architecture.md). Exec'd fresh by the monitor, so it holds
+// no secret it was not sent: it receives its setup (configuration, host *public* keys), enters the
+// jail (chroot to the empty privsep directory, the privsep user, no capabilities, no_new_privs,
 // seccomp), then speaks the transport and the userauth protocol. Host key signatures, moduli and
 // every authentication decision come from the monitor over ipc. On success it hands the transport
 // state to the monitor and exits.

@@ -66,7 +66,7 @@ class PacketCipher {
   virtual bool open(uint32_t seqno, MutableByteView packet, ByteView tag) = 0;
 
   // The complete state (names, keys, current IV/counter) so another process can continue the
-  // stream exactly where this one stopped (the post-auth handoff, DESIGN.md).
+  // stream exactly where this one stopped (the post-auth handoff, docs/architecture.md).
   virtual SecretBytes export_state() const = 0;
 };
 

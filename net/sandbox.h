@@ -1,6 +1,6 @@
-// The pre-auth child's jail (DESIGN.md): chroot to the empty privsep directory, the privsep
-// user's uid/gid with no supplementary groups, no capabilities (not even in the bounding set),
-// PR_SET_NO_NEW_PRIVS, and a seccomp allow-list built with libseccomp.
+// The pre-auth child's jail (docs/architecture.md): chroot to the empty privsep directory, the
+// privsep user's uid/gid with no supplementary groups, no capabilities (not even in the bounding
+// set), PR_SET_NO_NEW_PRIVS, and a seccomp allow-list built with libseccomp.
 //
 // SandboxPolicy is a small fluent builder, so the allow-list reads as what the child's poll loop
 // needs: `SandboxPolicy().allow_io().allow_memory().deny(SCMP_SYS(openat), EACCES)...`.

@@ -1,4 +1,5 @@
-// A sandboxed child that makes a forbidden syscall is asserted to fail or die (DESIGN.md).
+// A sandboxed child that makes a forbidden syscall is asserted to fail or die
+// (docs/architecture.md).
 #include "net/sandbox.h"
 
 #include <fcntl.h>

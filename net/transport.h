@@ -1,4 +1,4 @@
-// The SSH transport layer (RFC 4253), role-neutral and free of I/O (CONVENTIONS.md: bytes in
+// The SSH transport layer (RFC 4253), role-neutral and free of I/O (bytes in
 // through received(), bytes out through pending_output()), so it runs the same in the pre-auth
 // child, in the session process after the handoff, in the bastion's upstream client, and in
 // tests over an in-memory pipe. Implemented by transport.cpp (framing), transport_kex.cpp (key

@@ -1,7 +1,7 @@
-// The transport's handoff (DESIGN.md: sshd-net hands its transport to the session process through
-// the monitor): every field export_state() carries, in the order the wire codec (common/wire.h)
-// writes and reads them. The importer gets it from the unprivileged child, so decoding bounds
-// every field before the transport uses it.
+// The transport's handoff (docs/architecture.md: sshd-net hands its transport to the session
+// process through the monitor): every field export_state() carries, in the order the wire codec
+// (common/wire.h) writes and reads them. The importer gets it from the unprivileged child, so
+// decoding bounds every field before the transport uses it.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 // The net child's authentication decisions, asked of the monitor: every userauth step
 // (RFC 4252 §5) becomes one typed request, and the monitor's reply is the decision. A refused
-// request (out of phase, DESIGN.md) ends the connection.
+// request (out of phase, docs/architecture.md) ends the connection.
 #pragma once
 
 #include <string>

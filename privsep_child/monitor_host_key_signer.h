@@ -1,6 +1,6 @@
 // The host keys as a child of the monitor sees them: the public halves arrive in its setup, the
-// private halves stay in the monitor, which signs on request (DESIGN.md: no unprivileged process
-// holds a host key).
+// private halves stay in the monitor, which signs on request (docs/architecture.md: no unprivileged
+// process holds a host key).
 #pragma once
 
 #include <string>

@@ -1,5 +1,5 @@
-// What the session process may not do as the user and asks the monitor for (DESIGN.md): ptys,
-// login records, the host keys' proofs (OpenSSH PROTOCOL §2.5) and tun devices (§2.3).
+// What the session process may not do as the user and asks the monitor for (docs/architecture.md):
+// ptys, login records, the host keys' proofs (OpenSSH PROTOCOL §2.5) and tun devices (§2.3).
 #pragma once
 
 #include <cstdint>

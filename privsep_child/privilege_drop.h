@@ -1,6 +1,6 @@
 // How each child of the monitor gives up what it does not need before it reads a byte from the
-// client (DESIGN.md): the net child enters the privsep jail, the session process becomes the
-// user. Both end the process (fatal) when a step fails: a child that kept its privileges must
+// client (docs/architecture.md): the net child enters the privsep jail, the session process becomes
+// the user. Both end the process (fatal) when a step fails: a child that kept its privileges must
 // not go on.
 #pragma once
 

@@ -1,5 +1,5 @@
 // How a child of the monitor (sshd-net before authentication, sshd-user after it) starts: it
-// receives its one setup message and from then on logs through the monitor (DESIGN.md).
+// receives its one setup message and from then on logs through the monitor (docs/architecture.md).
 #pragma once
 
 #include <string>

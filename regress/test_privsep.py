@@ -1,4 +1,4 @@
-"""The pre-auth child is what DESIGN.md says: unprivileged, chrooted, sandboxed."""
+"""The pre-auth child is what docs/architecture.md says: unprivileged, chrooted, sandboxed."""
 
 import os
 import socket

@@ -1,6 +1,6 @@
 // One end of an SSH channel (RFC 4254 §5): the ids on both sides, window flow control in both
 // directions, EOF/CLOSE bookkeeping, and the data path between a file descriptor and
-// CHANNEL_DATA packets. Channel types (the session channel now, forwarding later) derive from it.
+// CHANNEL_DATA packets. Channel types (session, forwarding, tun) derive from it.
 #pragma once
 
 #include <poll.h>

@@ -1,4 +1,4 @@
-// internal-sftp in a child of the session process (DESIGN.md; sshd_config(5) Subsystem,
+// internal-sftp in a child of the session process (docs/architecture.md; sshd_config(5) Subsystem,
 // ForceCommand internal-sftp).
 //
 // Why a child: the session process holds the monitor channel, through which the monitor signs

@@ -1,7 +1,8 @@
-// `sshd-user`, the post-auth session process (DESIGN.md). Started by the monitor as root with a
-// fresh exec; receives the user, the effective configuration and the transport state; becomes the
-// user (ChrootDirectory, supplementary groups, gid, uid, no capabilities), imports the transport
-// and runs the connection protocol (session/). Re-key signatures and ptys come from the monitor.
+// `sshd-user`, the post-auth session process (docs/architecture.md). Started by the monitor as root
+// with a fresh exec; receives the user, the effective configuration and the transport state;
+// becomes the user (ChrootDirectory, supplementary groups, gid, uid, no capabilities), imports the
+// transport and runs the connection protocol (session/). Re-key signatures and ptys come from the
+// monitor.
 //
 // fd 3: ipc channel to the monitor; fd 4: the client connection.
 #include <fcntl.h>

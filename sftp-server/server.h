@@ -1,6 +1,6 @@
 // An SFTP version 3 server (draft-ietf-secsh-filexfer-02) with OpenSSH's extensions (OpenSSH
 // PROTOCOL §4), free of I/O on its client side: bytes from the client go in, reply bytes come
-// out, and the caller moves them (Botan-style; CONVENTIONS.md). Filesystem calls are made
+// out, and the caller moves them (Botan-style). Filesystem calls are made
 // directly, as the user the process runs as, relative to the start directory.
 //
 // Two users:
