@@ -33,9 +33,6 @@
 namespace postern::net {
 namespace {
 
-constexpr int kChannelFd = 3;
-constexpr int kSocketFd = 4;
-
 uint64_t now_seconds() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -43,11 +40,7 @@ uint64_t now_seconds() {
 }
 
 int run() {
-  ::signal(SIGPIPE, SIG_IGN);
-  ::fcntl(kChannelFd, F_SETFD, FD_CLOEXEC);
-  ::fcntl(kSocketFd, F_SETFD, FD_CLOEXEC);
-  ipc::Channel channel{UniqueFd(kChannelFd)};
-  UniqueFd sock(kSocketFd);
+  auto [channel, sock] = privsep_child::adopt_child_fds();
 
   // Every log line goes to the monitor (the jail has no syslog socket and no files).
   auto setup = privsep_child::receive_setup_from_monitor<ipc::NetSetup>(channel, "sshd-net");

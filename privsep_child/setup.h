@@ -2,14 +2,37 @@
 // receives its one setup message and from then on logs through the monitor (docs/architecture.md).
 #pragma once
 
+#include <fcntl.h>
+#include <signal.h>
+
 #include <string>
 #include <string_view>
 
 #include "common/ipc.h"
 #include "common/ipc_messages.h"
 #include "common/log.h"
+#include "common/unique_fd.h"
 
 namespace postern::privsep_child {
+
+// What the monitor maps into every child (monitor/session_main.cpp): fd 3 the ipc channel, fd 4
+// the client connection.
+inline constexpr int kChannelFd = 3;
+inline constexpr int kSocketFd = 4;
+
+struct ChildFds {
+  ipc::Channel channel;
+  UniqueFd client;
+};
+
+// Takes over fds 3 and 4 (close-on-exec, so nothing the child runs inherits them) and ignores
+// SIGPIPE: a peer that went away is an EPIPE to handle, not a death.
+inline ChildFds adopt_child_fds() {
+  ::signal(SIGPIPE, SIG_IGN);
+  ::fcntl(kChannelFd, F_SETFD, FD_CLOEXEC);
+  ::fcntl(kSocketFd, F_SETFD, FD_CLOEXEC);
+  return ChildFds{ipc::Channel{UniqueFd(kChannelFd)}, UniqueFd(kSocketFd)};
+}
 
 // Receives the child's one setup message and from then on sends every log line to the monitor,
 // which writes it where the configuration says (the children cannot reach syslog or files).

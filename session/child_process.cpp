@@ -104,6 +104,15 @@ void write_all(int fd, const char* s, size_t n) {
 
 }  // namespace
 
+Result<UniqueFd> pidfd_or_kill(pid_t pid) {
+  UniqueFd fd(int(::syscall(SYS_pidfd_open, pid, 0)));
+  if (fd) return fd;
+  int err = errno;
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  return Unexpected(std::string("pidfd_open: ") + strerror(err));
+}
+
 Result<ChildProcess> spawn_child(const ChildSpec& spec) {
   std::vector<char*> argv, envp;
   for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
@@ -124,15 +133,9 @@ Result<ChildProcess> spawn_child(const ChildSpec& spec) {
   if (pid == 0) exec_child(spec, argv.data(), envp.data(), in_r.get(), out_w.get(), err_w.get());
 
   child.pid = pid;
-  // The child is ours and not yet reaped, so its pid cannot have been reused.
-  child.pidfd.reset(int(::syscall(SYS_pidfd_open, pid, 0)));
-  if (!child.pidfd) {
-    // Without a pidfd we could not notice the exit; do not leave the child running unseen.
-    int err = errno;
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-    return Unexpected(std::string("pidfd_open: ") + strerror(err));
-  }
+  auto pidfd = pidfd_or_kill(pid);
+  if (!pidfd) return Unexpected(pidfd.error());
+  child.pidfd = std::move(*pidfd);
   for (UniqueFd* fd : {&child.stdin_fd, &child.stdout_fd, &child.stderr_fd}) {
     if (*fd) set_nonblocking(fd->get());
   }

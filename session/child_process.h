@@ -37,4 +37,9 @@ struct ChildProcess {
 // Everything the child needs is prepared before fork, so the child only makes system calls.
 Result<ChildProcess> spawn_child(const ChildSpec& spec);
 
+// A pidfd for a child just forked (ours and not yet reaped, so its pid cannot have been reused).
+// Without one we could not notice the exit: the child is then killed and reaped, not left
+// running unseen.
+Result<UniqueFd> pidfd_or_kill(pid_t pid);
+
 }  // namespace postern::session

@@ -150,13 +150,9 @@ void Connection::handle_channel_open(ByteView payload) {
     refuse(kOpenAdministrativelyProhibited, "no more sessions");
     return;
   }
-  size_t id = 0;
-  while (id < m_channels.size() && m_channels[id]) ++id;
-  if (id >= kMaxChannels) {
-    refuse(kOpenResourceShortage, "too many channels");
-    return;
-  }
-  if (id == m_channels.size()) m_channels.emplace_back();
+  long slot = channel_id_or_refuse(m.sender_channel);
+  if (slot < 0) return;
+  size_t id = size_t(slot);
   m_channels[id] = std::make_unique<SessionChannel>(
       m_out, m_scratch, uint32_t(id), m.sender_channel, m.initial_window, m.max_packet, m_ctx);
   log_debug("channel %zu: new session (remote %u, window %u, max packet %u)", id, m.sender_channel,
@@ -171,6 +167,15 @@ long Connection::free_channel_id() {
   if (id >= kMaxChannels) return -1;
   if (id == m_channels.size()) m_channels.emplace_back();
   return long(id);
+}
+
+long Connection::channel_id_or_refuse(uint32_t sender_channel) {
+  long id = free_channel_id();
+  if (id < 0) {
+    ChannelOpenFailureMsg f{sender_channel, kOpenResourceShortage, "too many channels", ""};
+    m_out.send(encode(f));
+  }
+  return id;
 }
 
 void Connection::forget_finished_channels() {

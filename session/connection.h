@@ -56,6 +56,9 @@ class Connection {
   void forget_finished_channels();
   // A free channel id, or -1 when the connection holds kMaxChannels.
   long free_channel_id();
+  // free_channel_id() for an open the client asked for: -1 after answering it with
+  // SSH_MSG_CHANNEL_OPEN_FAILURE (RFC 4254 §5.1, RESOURCE_SHORTAGE).
+  long channel_id_or_refuse(uint32_t sender_channel);
 
   // Forwarding (connection_forward.cpp): channel opens other than "session", the global
   // requests tcpip-forward, streamlocal-forward and their cancels, and the listeners.

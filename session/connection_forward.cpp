@@ -57,11 +57,8 @@ void Connection::open_forward_channel(ChannelOpenMsg& m) {
       send_open_failure(m_out, m.sender_channel, kOpenAdministrativelyProhibited, "open failed");
       return;
     }
-    long id = free_channel_id();
-    if (id < 0) {
-      send_open_failure(m_out, m.sender_channel, kOpenResourceShortage, "too many channels");
-      return;
-    }
+    long id = channel_id_or_refuse(m.sender_channel);
+    if (id < 0) return;
     auto ch = std::make_unique<ForwardChannel>(m_out, m_scratch, uint32_t(id), m.sender_channel,
                                                m.initial_window, m.max_packet, "direct-tcpip");
     ch->connect_tcp(host, port);
@@ -83,11 +80,8 @@ void Connection::open_forward_channel(ChannelOpenMsg& m) {
       send_open_failure(m_out, m.sender_channel, kOpenAdministrativelyProhibited, "open failed");
       return;
     }
-    long id = free_channel_id();
-    if (id < 0) {
-      send_open_failure(m_out, m.sender_channel, kOpenResourceShortage, "too many channels");
-      return;
-    }
+    long id = channel_id_or_refuse(m.sender_channel);
+    if (id < 0) return;
     auto ch =
         std::make_unique<ForwardChannel>(m_out, m_scratch, uint32_t(id), m.sender_channel,
                                          m.initial_window, m.max_packet, "direct-streamlocal");

@@ -18,6 +18,7 @@
 
 #include "common/be_bytes.h"
 #include "common/log.h"
+#include "session/child_process.h"
 #include "session/sftp_channel.h"
 #include "sftp-server/options.h"
 
@@ -197,13 +198,9 @@ Result<SftpChild> start_sftp_child(std::string_view command, const Account& user
 
   SftpChild child;
   child.pid = pid;
-  child.pidfd.reset(int(::syscall(SYS_pidfd_open, pid, 0)));
-  if (!child.pidfd) {
-    int err = errno;
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-    return Unexpected(std::string("pidfd_open: ") + strerror(err));
-  }
+  auto pidfd = pidfd_or_kill(pid);
+  if (!pidfd) return Unexpected(pidfd.error());
+  child.pidfd = std::move(*pidfd);
   child.stdin_fd = std::move(in_w);
   child.stdout_fd = std::move(out_r);
   child.log_fd = std::move(log_r);

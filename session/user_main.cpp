@@ -29,15 +29,8 @@
 namespace postern::session {
 namespace {
 
-constexpr int kChannelFd = 3;
-constexpr int kSocketFd = 4;
-
 int run() {
-  ::signal(SIGPIPE, SIG_IGN);
-  ::fcntl(kChannelFd, F_SETFD, FD_CLOEXEC);
-  ::fcntl(kSocketFd, F_SETFD, FD_CLOEXEC);
-  ipc::Channel channel{UniqueFd(kChannelFd)};
-  UniqueFd sock(kSocketFd);
+  auto [channel, sock] = privsep_child::adopt_child_fds();
 
   // Log lines go to the monitor, which writes them where the configuration says.
   auto setup = privsep_child::receive_setup_from_monitor<ipc::UserSetup>(channel, "sshd-user");
