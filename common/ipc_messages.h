@@ -31,6 +31,9 @@ namespace postern::ipc {
 //   bool   startup_pipe  fd 4 is the listener's startup pipe, closed after authentication
 //                        (MaxStartups counts the connections that still hold theirs)
 //   string pam_service  the PAM service name: the name sshd was run as ("sshd"), as in OpenSSH
+//   bool   bastion      sshd -B (../shared/BASTION.md). The bastion policy's two files, as
+//                       read and checked at start (or SIGHUP), travel as one sealed memfd with
+//                       this message (monitor/bastion_policy_blob.h): too large for a datagram
 struct SessionStart {
   static constexpr uint8_t kType = 1;
   using Reply = NoReply;
@@ -41,8 +44,10 @@ struct SessionStart {
   std::string log_file;
   bool startup_pipe = false;
   std::string pam_service;  // the name sshd was started as: the PAM service (UsePAM)
+  bool bastion = false;     // sshd -B: the policy comes as a sealed memfd with this message
   auto fields() {
-    return std::tie(config, log_level, facility, to_stderr, log_file, startup_pipe, pam_service);
+    return std::tie(config, log_level, facility, to_stderr, log_file, startup_pipe, pam_service,
+                    bastion);
   }
 };
 

@@ -11,7 +11,7 @@ namespace postern::monitor {
 
 std::string usage_text() {
   return std::string("postern ") + POSTERN_VERSION +
-         "\nusage: sshd [-46DdeiqTtV] [-C connection_spec] [-c host_cert_file]\n"
+         "\nusage: sshd [-46BDdeiqTtV] [-C connection_spec] [-c host_cert_file]\n"
          "            [-E log_file] [-f config_file] [-g login_grace_time]\n"
          "            [-h host_key_file] [-o option] [-p port] [-u len]\n";
 }
@@ -21,13 +21,16 @@ Result<CommandLine> parse_command_line(int argc, char** argv) {
   optind = 1;
   opterr = 0;
   int c;
-  while ((c = getopt(argc, argv, "46C:c:dDeE:f:g:h:io:p:qrtTu:V")) != -1) {
+  while ((c = getopt(argc, argv, "46BC:c:dDeE:f:g:h:io:p:qrtTu:V")) != -1) {
     switch (c) {
       case '4':
         cl.config_options.push_back("AddressFamily inet");
         break;
       case '6':
         cl.config_options.push_back("AddressFamily inet6");
+        break;
+      case 'B':
+        cl.bastion = true;  // postern's bastion mode (man/postern-bastion.5)
         break;
       case 'C':
         cl.connection_spec = optarg;

@@ -1,4 +1,5 @@
-// sshd(8)'s command line: -d -D -e -E -f -h -i -o -p -q -t -T -C -4 -6, parsed into options the
+// sshd(8)'s command line: -d -D -e -E -f -h -i -o -p -q -t -T -C -4 -6, and postern's -B
+// (bastion mode), parsed into options the
 // listener acts on. Options that are really configuration (-p, -h, -4, -6, -o) become
 // "Keyword value" lines that load_server_config applies before the file, so they win.
 #pragma once
@@ -22,6 +23,7 @@ struct CommandLine {
   int test = 0;                             // -t: 1, -T: 2
   std::string connection_spec;              // -C
   bool rexec_disabled = false;              // -r (accepted and ignored: we always exec)
+  bool bastion = false;                     // -B: bastion mode (default Port 2222)
 };
 
 // Parses argv. Errors carry OpenSSH's usage text or the bad option.

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/ipc_bastion_messages.h"
 #include "common/ipc_messages.h"
 #include "common/log.h"
 
@@ -27,10 +28,10 @@ std::span<const Monitor::Request> Monitor::requests() {
       {.type = LogLine::kType, .name = "LOG", .allowed = PhaseSet::all(),
        .handler = &Monitor::on_log_line, .next = PhaseSet::all()},
       // ---- the net child, before authentication
-      {.type = SignRequest::kType, .name = "SIGN", .allowed = {kKex, kPostauth},
-       .handler = &Monitor::on_sign, .next = {kKex, kUser, kPostauth}},
-      {.type = ModuliRequest::kType, .name = "MODULI", .allowed = {kKex, kPostauth},
-       .handler = &Monitor::on_moduli, .next = {kKex, kPostauth}},
+      {.type = SignRequest::kType, .name = "SIGN", .allowed = {kKex, kPostauth, kBastion},
+       .handler = &Monitor::on_sign, .next = {kKex, kUser, kPostauth, kBastion}},
+      {.type = ModuliRequest::kType, .name = "MODULI", .allowed = {kKex, kPostauth, kBastion},
+       .handler = &Monitor::on_moduli, .next = {kKex, kPostauth, kBastion}},
       {.type = PwnamRequest::kType, .name = "PWNAM", .allowed = {kUser},
        .handler = &Monitor::on_pwnam, .next = {kAwaitingAuth}},
       {.type = KeyAllowedRequest::kType, .name = "KEYALLOWED", .allowed = {kAwaitingAuth, kVerify},
@@ -60,6 +61,20 @@ std::span<const Monitor::Request> Monitor::requests() {
        .handler = &Monitor::on_host_keys_prove, .next = {kPostauth}},
       {.type = TunOpenRequest::kType, .name = "TUN_OPEN", .allowed = {kPostauth},
        .handler = &Monitor::on_tun_open, .next = {kPostauth}},
+      // ---- sshd-bastion, after start_postauth() in bastion mode (monitor_bastion.cpp): a
+      // target is opened, its host key checked, then it is logged in to; channels are decided
+      {.type = TargetOpenRequest::kType, .name = "TARGET_OPEN", .allowed = {kBastion},
+       .handler = &Monitor::on_target_open, .next = {kBastion}},
+      {.type = TargetHostKeyRequest::kType, .name = "TARGET_HOSTKEY", .allowed = {kBastion},
+       .handler = &Monitor::on_target_host_key, .next = {kBastion}},
+      {.type = TargetCertRequest::kType, .name = "TARGET_CERT", .allowed = {kBastion},
+       .handler = &Monitor::on_target_cert, .next = {kBastion}},
+      {.type = TargetSignRequest::kType, .name = "TARGET_SIGN", .allowed = {kBastion},
+       .handler = &Monitor::on_target_sign, .next = {kBastion}},
+      {.type = ChannelDecisionRequest::kType, .name = "CHANNEL_DECISION", .allowed = {kBastion},
+       .handler = &Monitor::on_channel_decision, .next = {kBastion}},
+      {.type = BastionEvent::kType, .name = "BASTION_EVENT", .allowed = {kBastion},
+       .handler = &Monitor::on_bastion_event, .next = {kBastion}},
   };
   // clang-format on
   return kRows;
@@ -87,6 +102,8 @@ const char* phase_name(Phase p) {
       return "postauth";
     case Phase::kClosed:
       return "closed";
+    case Phase::kBastion:
+      return "bastion";
   }
   return "?";
 }
@@ -150,7 +167,7 @@ void Monitor::handle(Channel& ch, Message& m) {
 
 void Monitor::start_postauth() {
   if (m_phase != Phase::kAuthenticated) throw ProtocolError("monitor: post-auth before auth");
-  m_phase = Phase::kPostauth;
+  m_phase = m_bastion != nullptr ? Phase::kBastion : Phase::kPostauth;
 }
 
 Phase Monitor::on_log_line(Channel&, Message& m) {
@@ -161,7 +178,7 @@ Phase Monitor::on_log_line(Channel&, Message& m) {
   // The child has decided already, with its own level (Match LogLevel, internal-sftp -l)
   // and LogVerbose patterns whose places in the source only it knows.
   // The child's lines are marked as such: fail2ban's patterns expect " [preauth]".
-  bool preauth = m_phase != Phase::kPostauth;
+  bool preauth = m_phase != Phase::kPostauth && m_phase != Phase::kBastion;
   if (req.line.size() > 1024) req.line.resize(1024);
   // internal-sftp -f: the child's facility for this line (common/log.cpp checks it).
   int facility = log_set_facility_override(int(std::min<uint32_t>(req.facility, 1U << 16)));

@@ -33,6 +33,8 @@
 
 namespace postern::monitor {
 
+class BastionSession;  // monitor/bastion_session.h
+
 // The decisions that need the system (user database, files), behind an interface so the phase
 // logic is testable with a fake.
 class AuthBackend {
@@ -66,6 +68,12 @@ class AuthBackend {
   // Hostbased (RFC 4252 §9; monitor/auth_hostbased.h): whether `client_user` on `client_host`
   // (as sent) with host key `key` may log in as `user`: the rhosts files, RevokedKeys and
   // known_hosts. The signature is the monitor's to check. Logs why.
+  // Whether `user` is an account of this system (PAM's account stage applies), rather than a
+  // bastion policy user (monitor/bastion_auth_backend.h).
+  virtual bool system_account(const Account& user) const {
+    (void)user;
+    return true;
+  }
   virtual bool hostbased_authorized(const Account& user, const HostbasedKey& key,
                                     const std::string& client_host, const std::string& client_user,
                                     const config::ServerConfig& config, const Endpoint& peer) {
@@ -96,6 +104,7 @@ enum class Phase : uint8_t {
   kAuthenticated,  // the net child's handoff of the transport
   kPostauth,       // the session process
   kClosed,         // MaxAuthTries reached: log lines only
+  kBastion,        // sshd -B: the bastion session process (sshd-bastion) after login
 };
 const char* phase_name(Phase p);
 
@@ -110,7 +119,7 @@ class PhaseSet {
   }
   static constexpr PhaseSet all() {
     return {Phase::kKex,           Phase::kUser,     Phase::kAwaitingAuth, Phase::kVerify,
-            Phase::kAuthenticated, Phase::kPostauth, Phase::kClosed};
+            Phase::kAuthenticated, Phase::kPostauth, Phase::kClosed,       Phase::kBastion};
   }
   constexpr bool contains(Phase p) const { return (m_bits & bit(p)) != 0; }
 
@@ -147,8 +156,13 @@ class Monitor {
   // The row for `type`, or nullptr for a request the monitor does not know.
   static const Request* find_request(uint8_t type);
 
-  // Moves to the post-auth phase once the session process takes over.
+  // Moves to the post-auth phase once the session process takes over (kBastion in bastion
+  // mode: sshd-bastion's requests instead of sshd-user's).
   void start_postauth();
+
+  // sshd -B (monitor/bastion_session.h): the user name may name a route, policy users log in,
+  // and after login the bastion requests are served. Set before the net child starts.
+  void set_bastion(BastionSession* bastion) { m_bastion = bastion; }
 
   // Every loaded HostKey, announced with hostkeys-00@openssh.com (PROTOCOL §2.5); the entries
   // keep only the first key of each algorithm. Without this call the entries' keys are used.
@@ -208,6 +222,14 @@ class Monitor {
   Phase on_host_keys(ipc::Channel& ch, ipc::Message& m);
   Phase on_host_keys_prove(ipc::Channel& ch, ipc::Message& m);
   Phase on_tun_open(ipc::Channel& ch, ipc::Message& m);
+  // monitor_bastion.cpp (sshd-bastion, phase kBastion)
+  Phase on_target_open(ipc::Channel& ch, ipc::Message& m);
+  Phase on_target_host_key(ipc::Channel& ch, ipc::Message& m);
+  Phase on_target_cert(ipc::Channel& ch, ipc::Message& m);
+  Phase on_target_sign(ipc::Channel& ch, ipc::Message& m);
+  Phase on_channel_decision(ipc::Channel& ch, ipc::Message& m);
+  Phase on_bastion_event(ipc::Channel& ch, ipc::Message& m);
+  BastionSession& bastion();  // throws ProtocolError outside bastion mode
 
   Result<Bytes> sign(const std::string& algorithm, ByteView data);
   // A post-auth SIGN: only a re-key's, with the session's host key, within the budget.
@@ -275,6 +297,7 @@ class Monitor {
   bool m_kbdint_active = false;  // a conversation waits for the client's answers
   size_t m_kbdint_prompts = 0;   // the prompts it asked (RFC 4256 §3.4: one answer each)
   bool m_password_expired = false;
+  BastionSession* m_bastion = nullptr;
 };
 
 }  // namespace postern::monitor

@@ -137,6 +137,7 @@ Phase Monitor::kbdint_outcome(const PamStep& step, KbdintReply& reply) {
 
 void Monitor::pam_account_stage(const std::string& log_method, const std::string& log_suffix) {
   if (m_pam == nullptr || !m_effective.use_pam || !m_user) return;
+  if (!m_backend.system_account(*m_user)) return;  // a bastion policy user: PAM knows no such user
   switch (m_pam->account(m_user_name)) {
     case PamAccount::kOk:
       return;

@@ -39,7 +39,7 @@ Phase Monitor::on_sign(Channel& ch, Message& m) {
         m_session_signing_key = e.key;
       }
   }
-  if (m_phase == Phase::kPostauth) check_rekey_sign(req.algorithm);
+  if (m_phase == Phase::kPostauth || m_phase == Phase::kBastion) check_rekey_sign(req.algorithm);
   auto sig = sign(req.algorithm, req.data);
   if (!sig) {
     ch.send(ErrorReply{sig.error().message});

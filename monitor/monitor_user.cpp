@@ -6,6 +6,7 @@
 
 #include "common/ipc_messages.h"
 #include "common/log.h"
+#include "monitor/bastion_session.h"
 #include "monitor/monitor.h"
 
 namespace postern::monitor {
@@ -40,6 +41,16 @@ Phase Monitor::on_pwnam(Channel& ch, Message& m) {
   // data carries the whole string.
   m_user_name_raw = req.user;
   m_user_name = req.user.substr(0, req.user.find(':'));
+  std::string route_error;
+  if (m_bastion != nullptr) {
+    // sshd -B: "targetuser%target%bastionuser" names a route (bastion/route.h); the account is
+    // the bastion user. A malformed one logs in no one; the banner says why.
+    auto name = m_bastion->set_user_name(req.user);
+    if (name)
+      m_user_name = *name;
+    else
+      route_error = name.error().message;
+  }
   m_service = req.service;
   config::ConnectionInfo ci;
   ci.user = m_user_name;
@@ -50,7 +61,7 @@ Phase Monitor::on_pwnam(Channel& ch, Message& m) {
   ci.lport = m_local.port;
   m_effective = config::apply_match(m_config, ci);
   m_max_auth_tries = unsigned(std::max(1, m_effective.max_auth_tries));
-  m_user = m_backend.find_user(m_user_name, m_effective, m_peer);
+  if (route_error.empty()) m_user = m_backend.find_user(m_user_name, m_effective, m_peer);
   if (!m_user)
     log_info("Invalid user %s from %s port %d", m_user_name.c_str(), m_peer.address.c_str(),
              m_peer.port);
@@ -60,6 +71,7 @@ Phase Monitor::on_pwnam(Channel& ch, Message& m) {
   m_methods = AuthMethodLists(m_effective.authentication_methods);
   reply.methods = m_methods.next(enabled_methods());
   reply.banner = read_banner(m_effective.banner);
+  if (!route_error.empty()) reply.banner += "postern: " + route_error + "\r\n";
   ch.send(reply);
   return Phase::kAwaitingAuth;
 }

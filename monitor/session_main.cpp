@@ -8,6 +8,7 @@
 // fd 2:   stderr (debug output with -d / -e)
 // fd 3:   the listener's ipc channel carrying SessionStart
 // fd 4:   the listener's startup pipe (when SessionStart says so)
+// fd 5:   sshd -B: the bastion policy, a sealed memfd (monitor/bastion_policy_blob.h)
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -28,7 +29,13 @@
 #include "common/ipc_messages.h"
 #include "common/log.h"
 #include "common/ssh_key.h"
+#include "bastion/policy.h"
+#include "bastion/route.h"
+#include "common/ipc_bastion_messages.h"
 #include "monitor/auth_backend.h"
+#include "monitor/bastion_auth_backend.h"
+#include "monitor/bastion_policy_blob.h"
+#include "monitor/bastion_session.h"
 #include "monitor/host_certs.h"
 #include "monitor/inetd_relay.h"
 #include "monitor/listener.h"
@@ -43,6 +50,7 @@ namespace {
 
 constexpr int kSetupFd = 3;
 constexpr int kStartupFd = 4;
+constexpr int kPolicyFd = 5;
 // Where the children find their descriptors (net/net_main.cpp, session/user_main.cpp).
 constexpr int kChildChannelFd = 3;
 constexpr int kChildSocketFd = 4;
@@ -168,7 +176,22 @@ int run() {
   setup.local_addr = local.address;
   setup.local_port = uint32_t(local.port);
 
-  SystemAuthBackend backend;
+  // sshd -B: the policy as the listener checked it; policy users and routes (bastion/).
+  std::unique_ptr<BastionSession> bastion_session;
+  std::unique_ptr<SystemAuthBackend> backend_owner;
+  if (start.bastion) {
+    ::fcntl(kPolicyFd, F_SETFD, FD_CLOEXEC);
+    auto text = policy_from_memfd(kPolicyFd);
+    ::close(kPolicyFd);
+    if (!text) fatal("%s", text.error().message.c_str());
+    auto policy = bastion::parse_policy(*text);
+    if (!policy) fatal("bastion policy: %s", policy.error().message.c_str());
+    bastion_session = std::make_unique<BastionSession>(std::move(*policy), peer);
+    backend_owner = std::make_unique<BastionAuthBackend>(bastion_session->policy());
+  } else {
+    backend_owner = std::make_unique<SystemAuthBackend>();
+  }
+  SystemAuthBackend& backend = *backend_owner;
   backend.local = local;
   // UsePAM: one PAM handle for the whole connection, held here in the monitor only; it outlives
   // the Monitor and ends (closing the PAM session) when this function returns.
@@ -181,6 +204,7 @@ int run() {
   Monitor monitor(cfg, entries, peer, local, backend);
   monitor.set_host_keys(keys);  // all of them, for hostkeys-00@openssh.com
   monitor.set_pam(pam.get());
+  monitor.set_bastion(bastion_session.get());
 
   // ---- pre-auth: sshd-net -------------------------------------------------------------------
   auto [ours, theirs] = ipc::Channel::make_pair();
@@ -255,6 +279,10 @@ int run() {
   report_outcome(startup_pipe, SessionOutcome::kAuthenticated);
   monitor.start_postauth();
   const Account& user = monitor.user();
+  if (bastion_session) {
+    BastionStart bs{monitor, *bastion_session, backend, lo.level, setup, peer, local};
+    return run_bastion_session(bs, client);
+  }
   ipc::UserSetup us;
   us.config = config::serialize_config(monitor.effective_config());
   us.log_level = uint32_t(lo.level);

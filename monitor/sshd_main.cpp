@@ -23,6 +23,7 @@
 #include <ctime>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,7 @@
 #include "common/ipc_messages.h"
 #include "common/log.h"
 #include "common/ssh_key.h"
+#include "monitor/bastion_policy_blob.h"
 #include "monitor/command_line.h"
 #include "monitor/listener.h"
 #include "monitor/session_outcome.h"
@@ -93,8 +95,9 @@ bool ensure_privsep_dir() {
 
 // Starts sshd-session for one connection: socket on fds 0 and 1, setup datagram on fd 3, and
 // the write end of its startup pipe on fd 4 (closed once the user has authenticated).
+// With sshd -B, the sealed policy memfd is its fd 5 (monitor/bastion_policy_blob.h).
 Result<ChildProcess> start_session(int in_fd, int out_fd, const ipc::SessionStart& start,
-                                   int startup_fd) {
+                                   int startup_fd, int policy_fd) {
   auto [ours, theirs] = ipc::Channel::make_pair();
   ipc::SessionStart copy = start;
   copy.startup_pipe = startup_fd >= 0;
@@ -102,6 +105,7 @@ Result<ChildProcess> start_session(int in_fd, int out_fd, const ipc::SessionStar
   std::string path = find_helper("sshd-session");
   std::vector<FdMapping> fds = {{in_fd, 0}, {out_fd, 1}, {STDERR_FILENO, 2}, {theirs.fd(), 3}};
   if (startup_fd >= 0) fds.push_back({startup_fd, 4});
+  if (policy_fd >= 0) fds.push_back({policy_fd, 5});
   return ChildProcess::spawn(path, {"sshd-session"}, fds);
 }
 
@@ -120,11 +124,12 @@ bool drop_connection(const config::ServerConfig& cfg, size_t startups) {
   return double(r % 100) < p;
 }
 
-[[noreturn]] void exec_session_inetd(const ipc::SessionStart& start) {
+[[noreturn]] void exec_session_inetd(const ipc::SessionStart& start, int policy_fd) {
   auto [ours, theirs] = ipc::Channel::make_pair();
   ipc::SessionStart copy = start;
   ours.send(copy);
   if (::dup2(theirs.fd(), 3) < 0) fatal("dup2: %s", std::strerror(errno));
+  if (policy_fd >= 0 && ::dup2(policy_fd, 5) < 0) fatal("dup2: %s", std::strerror(errno));
   std::string path = find_helper("sshd-session");
   char* argv[] = {const_cast<char*>("sshd-session"), nullptr};
   char* envp[] = {nullptr};
@@ -300,7 +305,9 @@ int run(int argc, char** argv) {
   }
   std::string config_file =
       cl->config_file.empty() ? std::string(POSTERN_SYSCONFDIR) + "/sshd_config" : cl->config_file;
-  auto cfg = config::load_server_config(config_file, cl->config_options);
+  config::LoadOptions load_options;
+  if (cl->bastion) load_options.default_port = 2222;  // man/postern-bastion.5
+  auto cfg = config::load_server_config(config_file, cl->config_options, load_options);
   if (!cfg) {
     std::fprintf(stderr, "%s\n", cfg.error().message.c_str());
     return 255;
@@ -312,6 +319,18 @@ int run(int argc, char** argv) {
   lo.log_file = cl->log_file;
   log_init(lo);
   config::apply_log_verbose(*cfg);
+
+  // sshd -B: the policy is read and checked here, once, and a broken one stops us (and keeps a
+  // SIGHUP from replacing a running policy: configuration_checks runs us with -t).
+  std::optional<bastion::PolicyText> policy;
+  if (cl->bastion) {
+    auto loaded = load_checked_bastion_policy(cfg->bastion_policy);
+    if (!loaded) {
+      std::fprintf(stderr, "%s\n", loaded.error().message.c_str());
+      return 255;
+    }
+    policy = std::move(*loaded);
+  }
 
   if (cl->test == 2) {
     // Match is evaluated even without -C, as OpenSSH does (all criteria then fail to match).
@@ -364,11 +383,18 @@ int run(int argc, char** argv) {
   if (size_t slash = start.pam_service.rfind('/'); slash != std::string::npos)
     start.pam_service.erase(0, slash + 1);
   if (start.pam_service.empty()) start.pam_service = "sshd";
+  UniqueFd policy_fd;
+  if (policy) {
+    auto memfd = policy_to_memfd(*policy);
+    if (!memfd) fatal("%s", memfd.error().message.c_str());
+    policy_fd = std::move(*memfd);
+    start.bastion = true;
+  }
 
   if (cl->inetd) {
     // The connection is on stdin/stdout; the process split is the same (docs/architecture.md).
     start.to_stderr = cl->log_stderr;
-    exec_session_inetd(start);
+    exec_session_inetd(start, policy_fd.get());
   }
 
   Result<std::vector<ListenSocket>> listeners =
@@ -532,7 +558,7 @@ int run(int argc, char** argv) {
         continue;
       }
       UniqueFd startup_rd(sp[0]), startup_wr(sp[1]);
-      auto child = start_session(conn.get(), conn.get(), start, startup_wr.get());
+      auto child = start_session(conn.get(), conn.get(), start, startup_wr.get(), policy_fd.get());
       startup_wr.reset();
       if (!child) {
         log_error("%s", child.error().message.c_str());

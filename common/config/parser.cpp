@@ -293,7 +293,7 @@ bool fill_defaults(ServerConfig& c, const LoadOptions& options, std::string& err
     ctx.options = &options;
     if (!kw.parse(kw, args, c, ctx)) fatal("bad built-in default for %s", kw.name);
   }
-  if (c.ports.empty()) c.ports.push_back(22);
+  if (c.ports.empty()) c.ports.push_back(options.default_port);
   // Wildcard listeners per port when none are given, else every port-less address gets each Port.
   std::vector<ListenAddress> listen;
   if (c.listen_addresses.empty()) {

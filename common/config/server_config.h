@@ -156,6 +156,7 @@ struct ServerConfig {
   int fingerprint_hash = FingerprintHash::kSha256;
   bool expose_auth_info = false;
   std::string pid_file;
+  std::string bastion_policy;  // BastionPolicy (sshd -B)
   std::string moduli_file;
   std::string xauth_location;
   std::string ciphers;
@@ -236,6 +237,7 @@ struct ConnectionInfo {
 
 struct LoadOptions {
   std::string sysconfdir;  // base of relative Include paths and default files; "" = built-in
+  int default_port = 22;   // when neither Port nor -p gives one (bastion mode: 2222)
 };
 
 // Reads the file (Include expanded), applies `cmdline_options` ("Key value" or "Key=value", as

@@ -1,0 +1,120 @@
+#include "monitor/bastion_postauth.h"
+
+#include <sys/wait.h>
+
+#include "bastion/decide.h"
+#include "common/config/server_config.h"
+#include "common/ipc_bastion_messages.h"
+#include "monitor/spawn.h"
+
+namespace postern::monitor {
+
+namespace {
+
+// Where sshd-bastion finds its descriptors, as sshd-user (privsep_child/setup.h).
+constexpr int kChildChannelFd = 3;
+constexpr int kChildSocketFd = 4;
+
+// The route the user name named, decided once at login: one "login" audit event. Returns the
+// one line the user is told when it is refused, "" when allowed (or no route: jump mode).
+std::string decide_login_route(BastionSession& b) {
+  bastion::AuditEvent ev;
+  ev.event = "login";
+  const auto& route = b.route();
+  if (!route) {
+    ev.decision = "allow";
+    ev.reason = "authenticated; no route in the user name";
+    b.audit(ev);
+    return "";
+  }
+  ev.target = route->target;
+  ev.target_user = route->target_user;
+  if (!route->extender.empty()) {
+    ev.decision = "deny";
+    ev.reason = "extender " + route->extender + " named; extenders are not connected";
+    b.audit(ev);
+    return "postern: no extender \"" + route->extender + "\" is connected";
+  }
+  auto resolved = bastion::resolve_target(b.policy(), route->target, route->port);
+  bastion::Decision d;
+  if (resolved) {
+    ev.target = resolved->name;
+    d = bastion::decide(b.policy(), b.subject(), *resolved, route->target_user, "");
+  } else {
+    d.reason = "not a target name or host name";
+    d.user_message = "\"" + route->target + "\" is not a target or host name";
+  }
+  ev.decision = d.allowed ? "allow" : "deny";
+  ev.role = d.role;
+  ev.reason = d.reason;
+  bool written = b.audit(ev);
+  if (!d.allowed) return "postern: " + d.user_message;
+  if (!written) return "postern: the bastion cannot write its audit log";
+  return "";
+}
+
+}  // namespace
+
+int run_bastion_session(BastionStart& start, UniqueFd& client) {
+  Monitor& monitor = start.monitor;
+  BastionSession& b = start.session;
+  const Account& user = monitor.user();
+  // group:NAME members: the groups of a system account; a policy user has none.
+  b.set_logged_in(user.name, start.backend.system_account(user)
+                                 ? account_group_names(user.name, user.gid)
+                                 : std::vector<std::string>{});
+  ipc::BastionSetup bs;
+  bs.config = config::serialize_config(monitor.effective_config());
+  bs.log_level = uint32_t(start.log_level);
+  bs.bastion_user = user.name;
+  bs.session = b.id();
+  bs.host_key_algorithms = start.net_setup.host_key_algorithms;
+  bs.host_key_blobs = start.net_setup.host_key_blobs;
+  bs.remote_addr = start.peer.address;
+  bs.remote_port = uint32_t(start.peer.port);
+  bs.local_addr = start.local.address;
+  bs.local_port = uint32_t(start.local.port);
+  bs.transport_state = monitor.take_transport_state();
+  if (const auto& route = b.route()) {
+    bs.direct = true;
+    bs.target_user = route->target_user;
+    bs.target = route->target;
+    bs.port = uint32_t(route->port);
+    bs.extender = route->extender;
+  }
+  bs.route_refusal = decide_login_route(b);
+  bs.connect_timeout = b.policy().bastion.connect_timeout;
+
+  auto [mon, child] = ipc::Channel::make_pair();
+  mon.send(bs);
+  bs.transport_state.clear();
+  auto relay = ChildProcess::spawn(find_helper("sshd-bastion"), {"sshd-bastion"},
+                                   {{0, 0},
+                                    {1, 1},
+                                    {STDERR_FILENO, 2},
+                                    {child.fd(), kChildChannelFd},
+                                    {client.get(), kChildSocketFd}},
+                                   {});
+  if (!relay) fatal("%s", relay.error().message.c_str());
+  child = ipc::Channel();
+  client.reset();  // sshd-bastion owns the connection now
+  log_debug("Bastion child is on pid %ld", long(relay->pid()));
+  try {
+    while (true) {
+      auto m = mon.receive();
+      monitor.handle(mon, m);
+    }
+  } catch (const ConnectionClosed&) {
+  } catch (const ProtocolError& e) {
+    relay->kill(SIGKILL);
+    log_error("monitor: %s; closing connection from %s port %d", e.what(),
+              start.peer.address.c_str(), start.peer.port);
+  }
+  int status = relay->wait();
+  if (WIFSIGNALED(status))
+    log_error("bastion process for %s %s", user.name.c_str(),
+              describe_wait_status(status).c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 255;
+}
+
+}  // namespace postern::monitor

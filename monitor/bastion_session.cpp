@@ -1,0 +1,96 @@
+#include "monitor/bastion_session.h"
+
+#include <grp.h>
+#include <openssl/rand.h>
+
+#include <cstdio>
+
+#include "common/log.h"
+
+namespace postern::monitor {
+
+namespace {
+
+std::string random_session_id() {
+  unsigned char raw[8];
+  if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("RAND_bytes failed");
+  char hex[17];
+  for (size_t i = 0; i < sizeof raw; ++i) std::snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+  return std::string(hex, 16);
+}
+
+}  // namespace
+
+BastionSession::BastionSession(bastion::Policy policy, Endpoint peer)
+    : m_policy(std::move(policy)),
+      m_peer(std::move(peer)),
+      m_id(random_session_id()),
+      m_audit(m_policy.bastion.audit_log) {}
+
+Result<std::string> BastionSession::set_user_name(const std::string& raw) {
+  auto route = bastion::parse_route(raw);
+  if (!route) return Unexpected(route.error().message);
+  m_route = *route;
+  m_user = m_route ? m_route->bastion_user : raw;
+  return m_user;
+}
+
+void BastionSession::set_logged_in(const std::string& user, std::vector<std::string> groups) {
+  m_user = user;
+  m_groups = std::move(groups);
+}
+
+bastion::Subject BastionSession::subject() const {
+  return bastion::Subject{m_user, m_groups, m_peer.address};
+}
+
+bool BastionSession::audit(bastion::AuditEvent e) {
+  e.session = m_id;
+  e.bastion_user = m_user;
+  e.client = m_peer.address + " port " + std::to_string(m_peer.port);
+  log_info("%s", bastion::audit_syslog_line(e).c_str());
+  auto written = m_audit.write(e);
+  if (!written) {
+    log_error("audit log %s: %s", m_policy.bastion.audit_log.c_str(),
+              written.error().message.c_str());
+    return false;
+  }
+  return true;
+}
+
+Result<std::shared_ptr<const PrivateKey>> BastionSession::ca_key() {
+  if (!m_ca) {
+    auto k = PrivateKey::load_file(m_policy.bastion.ca_key);
+    if (!k) return Unexpected("ca_key " + m_policy.bastion.ca_key + ": " + k.error().message);
+    m_ca = std::make_shared<const PrivateKey>(std::move(*k));
+  }
+  return m_ca;
+}
+
+BastionTarget* BastionSession::find_target(uint32_t id) {
+  for (auto& t : m_targets)
+    if (t.id == id) return &t;
+  return nullptr;
+}
+
+BastionTarget& BastionSession::add_target(BastionTarget t) {
+  t.id = m_next_id++;
+  m_targets.push_back(std::move(t));
+  return m_targets.back();
+}
+
+std::vector<std::string> account_group_names(const std::string& user, gid_t gid) {
+  int n = 64;
+  std::vector<gid_t> gids(size_t(n));
+  if (::getgrouplist(user.c_str(), gid, gids.data(), &n) < 0) {
+    gids.resize(size_t(n));
+    if (::getgrouplist(user.c_str(), gid, gids.data(), &n) < 0) n = 0;
+  }
+  gids.resize(size_t(std::max(n, 0)));
+  std::vector<std::string> names;
+  for (gid_t g : gids)
+    if (const group* gr = ::getgrgid(g)) names.push_back(gr->gr_name);
+  return names;
+}
+
+}  // namespace postern::monitor
