@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "common/ipc_bastion_messages.h"
 #include "common/ipc_messages.h"
 #include "common/wire.h"
 #include "monitor/monitor_test_support.h"
@@ -438,9 +439,10 @@ TEST_F(MonitorTest, MalformedRequestIsFatal) {
 TEST(MonitorTable, EveryPhaseAndRequestAgainstTheProtocol) {
   using enum Phase;
   const std::map<uint8_t, std::set<Phase>> allowed = {
-      {LogLine::kType, {kKex, kUser, kAwaitingAuth, kVerify, kAuthenticated, kPostauth, kClosed}},
-      {SignRequest::kType, {kKex, kPostauth}},
-      {ModuliRequest::kType, {kKex, kPostauth}},
+      {LogLine::kType,
+       {kKex, kUser, kAwaitingAuth, kVerify, kAuthenticated, kPostauth, kClosed, kBastion}},
+      {SignRequest::kType, {kKex, kPostauth, kBastion}},
+      {ModuliRequest::kType, {kKex, kPostauth, kBastion}},
       {PwnamRequest::kType, {kUser}},
       {KeyAllowedRequest::kType, {kAwaitingAuth, kVerify}},
       {KeyVerifyRequest::kType, {kVerify}},
@@ -455,11 +457,19 @@ TEST(MonitorTable, EveryPhaseAndRequestAgainstTheProtocol) {
       {HostKeysRequest::kType, {kPostauth}},
       {HostKeysProveRequest::kType, {kPostauth}},
       {TunOpenRequest::kType, {kPostauth}},
+      // sshd-bastion's, only in bastion mode's post-auth phase
+      {TargetOpenRequest::kType, {kBastion}},
+      {TargetHostKeyRequest::kType, {kBastion}},
+      {TargetCertRequest::kType, {kBastion}},
+      {TargetSignRequest::kType, {kBastion}},
+      {ChannelDecisionRequest::kType, {kBastion}},
+      {BastionEvent::kType, {kBastion}},
   };
   EXPECT_EQ(Monitor::requests().size(), allowed.size());
   testing::TwoAccounts backend;
   config::ServerConfig config = config::default_server_config();
-  for (Phase phase : {kKex, kUser, kAwaitingAuth, kVerify, kAuthenticated, kPostauth, kClosed}) {
+  for (Phase phase :
+       {kKex, kUser, kAwaitingAuth, kVerify, kAuthenticated, kPostauth, kClosed, kBastion}) {
     for (unsigned type = 0; type < 256; ++type) {
       Monitor monitor(config, {}, Endpoint{"192.0.2.1", 5555, ""}, Endpoint{"192.0.2.2", 22, ""},
                       backend);

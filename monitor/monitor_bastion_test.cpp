@@ -1,0 +1,230 @@
+// The monitor's bastion requests (monitor_bastion.cpp) against a real policy, a real CA key and
+// real listening sockets: a refused target is never contacted, an allowed one is connected and
+// its socket passed, the host key is checked before anything is certified, a certificate is
+// issued once and only for the login's target user, and every decision is an audit line.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "bastion/policy.h"
+#include "common/ipc_bastion_messages.h"
+#include "common/ssh_cert.h"
+#include "monitor/bastion_session.h"
+#include "monitor/monitor.h"
+#include "monitor/monitor_test_support.h"
+
+namespace postern::monitor {
+
+struct MonitorPhaseProbe {
+  static void set(Monitor& m, Phase p) { m.m_phase = p; }
+};
+
+namespace {
+
+using namespace ipc;
+namespace fs = std::filesystem;
+
+// A listening socket on 127.0.0.1 that records whether anyone connected.
+struct Listener {
+  Listener() {
+    fd.reset(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    socklen_t len = sizeof sa;
+    ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&sa), &len);
+    port = ntohs(sa.sin_port);
+    EXPECT_EQ(::listen(fd.get(), 4), 0);
+  }
+  bool contacted() {
+    UniqueFd c(::accept(fd.get(), nullptr, nullptr));
+    return bool(c);
+  }
+  UniqueFd fd;
+  int port = 0;
+};
+
+std::string read_file(const fs::path& p) {
+  std::ifstream f(p);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+class MonitorBastionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/postern-mbt-XXXXXX";
+    dir = ::mkdtemp(tmpl);
+    ASSERT_EQ(std::system(("ssh-keygen -q -t ed25519 -N '' -f " + (dir / "ca").string()).c_str()),
+              0);
+    std::ofstream(dir / "templates.json") << R"([{"name": "t", "description": "d",
+      "service": "SSH", "type": "openssh", "key_id": "%P@postern from %R serial %S",
+      "principals": [], "extensions": ["permit-pty"]}])";
+    std::ofstream(dir / "known_hosts") << "";
+    std::string d = dir.string();
+    std::string toml = "[bastion]\nca_key = \"" + d + "/ca\"\ntemplates = \"" + d +
+                       "/templates.json\"\nknown_hosts = \"" + d + "/known_hosts\"\n" +
+                       "audit_log = \"" + d + "/audit.jsonl\"\nserial_file = \"" + d +
+                       "/serial\"\nrecordings = \"" + d + "/rec\"\n\n" +
+                       "[[target]]\nname = \"web1\"\naddress = \"127.0.0.1\"\nport = " +
+                       std::to_string(web1.port) + "\nusers = [\"deploy\", \"root\"]\n\n" +
+                       "[[target]]\nname = \"secret\"\naddress = \"127.0.0.1\"\nport = " +
+                       std::to_string(secret.port) + "\nusers = [\"root\"]\n\n" +
+                       "[[role]]\nname = \"ops\"\nmembers = [\"alice\"]\ntargets = [\"web1\"]\n" +
+                       "target_users = [\"deploy\"]\nchannels = [\"shell\", \"exec\", "
+                       "\"direct-tcpip\"]\ncredential = \"certificate\"\ntemplate = \"t\"\n";
+    std::ofstream(dir / "bastion.toml") << toml;
+    auto policy = bastion::load_policy((dir / "bastion.toml").string());
+    ASSERT_TRUE(policy) << policy.error().message;
+    session = std::make_unique<BastionSession>(std::move(*policy), Endpoint{"192.0.2.1", 5555, ""});
+    config = config::default_server_config();
+    monitor = std::make_unique<Monitor>(config, std::vector<HostKeyEntry>{},
+                                        Endpoint{"192.0.2.1", 5555, ""},
+                                        Endpoint{"192.0.2.2", 2222, ""}, backend);
+    monitor->set_bastion(session.get());
+    MonitorPhaseProbe::set(*monitor, Phase::kBastion);
+  }
+  void TearDown() override { fs::remove_all(dir); }
+
+  void login(const std::string& name) {
+    auto user = session->set_user_name(name);
+    ASSERT_TRUE(user);
+    session->set_logged_in(*user, {});
+  }
+  template <typename Req>
+  Result<typename Req::Reply> call(Req req) {
+    return child.call(*monitor, std::move(req));
+  }
+  std::string audit() { return read_file(dir / "audit.jsonl"); }
+
+  Listener web1, secret;
+  fs::path dir;
+  std::unique_ptr<BastionSession> session;
+  testing::TwoAccounts backend;
+  config::ServerConfig config;
+  std::unique_ptr<Monitor> monitor;
+  testing::FakeChild child;
+};
+
+TEST_F(MonitorBastionTest, RefusedTargetIsNeverContacted) {
+  login("root%secret%alice");
+  auto r = call(TargetOpenRequest{"secret", 0, "root", "session", ""});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_FALSE(r->allowed);
+  EXPECT_NE(r->message.find("secret"), std::string::npos) << r->message;
+  EXPECT_FALSE(secret.contacted());
+  EXPECT_NE(audit().find("\"decision\":\"deny\""), std::string::npos) << audit();
+}
+
+TEST_F(MonitorBastionTest, AllowedTargetIsConnectedAndItsSocketPassed) {
+  login("deploy%web1%alice");
+  // A reply with descriptors: read it as the child does.
+  auto r = call(TargetOpenRequest{"web1", 0, "deploy", "session", ""});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(r->allowed) << r->message;
+  EXPECT_EQ(r->credential, "certificate");
+  EXPECT_TRUE(web1.contacted());
+  EXPECT_NE(audit().find("\"event\":\"target-open\""), std::string::npos) << audit();
+  // Only the login's route, once.
+  EXPECT_THROW(call(TargetOpenRequest{"web1", 0, "deploy", "session", ""}), ProtocolError);
+}
+
+TEST_F(MonitorBastionTest, ASessionForAnotherRouteThanTheLoginsIsFatal) {
+  login("deploy%web1%alice");
+  EXPECT_THROW(call(TargetOpenRequest{"web1", 0, "root", "session", ""}), ProtocolError);
+}
+
+TEST_F(MonitorBastionTest, JumpConnectionsCarryNoTargetUser) {
+  login("alice");
+  EXPECT_THROW(call(TargetOpenRequest{"web1", 0, "deploy", "direct-tcpip", ""}), ProtocolError);
+  auto r = call(TargetOpenRequest{"web1", uint32_t(web1.port), "", "direct-tcpip", "::1:40000"});
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->allowed) << r->message;
+  auto s = call(TargetOpenRequest{"secret", 0, "", "direct-tcpip", "::1:40000"});
+  ASSERT_TRUE(s);
+  EXPECT_FALSE(s->allowed);
+  EXPECT_FALSE(secret.contacted());
+}
+
+TEST_F(MonitorBastionTest, HostKeyFirstThenOneCertificateForTheTargetUser) {
+  login("deploy%web1%alice");
+  auto r = call(TargetOpenRequest{"web1", 0, "deploy", "session", ""});
+  ASSERT_TRUE(r && r->allowed);
+  auto eph = PrivateKey::generate(KeyType::kEd25519);
+  ASSERT_TRUE(eph);
+  Bytes pub = eph->public_key().blob();
+  // No certificate before the target's host key was accepted.
+  EXPECT_THROW(call(TargetCertRequest{r->target_id, pub}), ProtocolError);
+
+  auto hk = PrivateKey::generate(KeyType::kEd25519);
+  ASSERT_TRUE(hk);
+  auto v = call(TargetHostKeyRequest{r->target_id, hk->public_key().blob()});
+  ASSERT_TRUE(v);
+  EXPECT_FALSE(v->accepted);  // strict, and known_hosts is empty
+  EXPECT_NE(v->message.find("host key"), std::string::npos) << v->message;
+  EXPECT_NE(v->message.find("web1"), std::string::npos) << v->message;
+  EXPECT_NE(v->message.find(hk->public_key().fingerprint_sha256()), std::string::npos);
+  EXPECT_THROW(call(TargetCertRequest{r->target_id, pub}), ProtocolError);
+}
+
+TEST_F(MonitorBastionTest, CertificateNamesTheTargetUserAndTheSession) {
+  auto hk = PrivateKey::generate(KeyType::kEd25519);
+  ASSERT_TRUE(hk);
+  std::ofstream(dir / "known_hosts")
+      << "[127.0.0.1]:" << web1.port << " " << hk->public_key().to_openssh_text() << "\n";
+  login("deploy%web1%alice");
+  auto r = call(TargetOpenRequest{"web1", 0, "deploy", "session", ""});
+  ASSERT_TRUE(r && r->allowed);
+  auto v = call(TargetHostKeyRequest{r->target_id, hk->public_key().blob()});
+  ASSERT_TRUE(v);
+  ASSERT_TRUE(v->accepted) << v->message;
+  auto eph = PrivateKey::generate(KeyType::kEd25519);
+  ASSERT_TRUE(eph);
+  auto c = call(TargetCertRequest{r->target_id, eph->public_key().blob()});
+  ASSERT_TRUE(c) << c.error().message;
+  auto cert = Certificate::from_blob(c->certificate);
+  ASSERT_TRUE(cert) << cert.error().message;
+  EXPECT_EQ(cert->principals(), std::vector<std::string>{"deploy"});
+  EXPECT_NE(cert->key_id().find(session->id()), std::string::npos) << cert->key_id();
+  EXPECT_NE(cert->key_id().find("alice@postern from 192.0.2.1"), std::string::npos);
+  EXPECT_TRUE(cert->key() == eph->public_key());
+  // Once per target.
+  EXPECT_THROW(call(TargetCertRequest{r->target_id, eph->public_key().blob()}), ProtocolError);
+}
+
+TEST_F(MonitorBastionTest, ChannelsAreDecidedByTheRoleAndAudited) {
+  login("deploy%web1%alice");
+  auto r = call(TargetOpenRequest{"web1", 0, "deploy", "session", ""});
+  ASSERT_TRUE(r && r->allowed);
+  auto shell = call(ChannelDecisionRequest{r->target_id, 0, "shell", ""});
+  ASSERT_TRUE(shell);
+  EXPECT_TRUE(shell->allowed);
+  auto x11 = call(ChannelDecisionRequest{r->target_id, 1, "x11", ""});
+  ASSERT_TRUE(x11);
+  EXPECT_FALSE(x11->allowed);
+  EXPECT_FALSE(x11->message.empty());
+  EXPECT_THROW(call(ChannelDecisionRequest{r->target_id, 1, "telnet", ""}), ProtocolError);
+  EXPECT_THROW(call(ChannelDecisionRequest{99, 1, "shell", ""}), ProtocolError);
+  std::string a = audit();
+  EXPECT_NE(a.find("\"event\":\"channel\""), std::string::npos) << a;
+}
+
+TEST_F(MonitorBastionTest, SignOnlyForKeyCredentials) {
+  login("deploy%web1%alice");
+  auto r = call(TargetOpenRequest{"web1", 0, "deploy", "session", ""});
+  ASSERT_TRUE(r && r->allowed);
+  EXPECT_THROW(call(TargetSignRequest{r->target_id, "ssh-ed25519", Bytes(40, 1)}), ProtocolError);
+}
+
+}  // namespace
+}  // namespace postern::monitor
