@@ -1,0 +1,178 @@
+#include "bastion/audit_log.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "common/unique_fd.h"
+
+namespace postern::bastion {
+namespace {
+
+// Syslog lines are read by people and cut by daemons near 8 KiB: each value is shorter there.
+constexpr size_t kMaxSyslogValue = 1024;
+constexpr std::string_view kCut = "...";
+
+// Cuts `s` to at most `max` bytes, at a UTF-8 character boundary, marking the cut.
+std::string bounded(std::string_view s, size_t max) {
+  if (s.size() <= max) return std::string(s);
+  size_t cut = max - kCut.size();
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(s.substr(0, cut)) + std::string(kCut);
+}
+
+// RFC 3339 in UTC with milliseconds: 2026-12-07T03:15:00.123Z.
+std::string rfc3339_ms(uint64_t unix_ms) {
+  time_t secs = time_t(unix_ms / 1000);
+  struct tm tm {};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf + n, sizeof buf - n, ".%03uZ", unsigned(unix_ms % 1000));
+  return buf;
+}
+
+uint64_t now_ms() {
+  struct timespec ts {};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return uint64_t(ts.tv_sec) * 1000 + uint64_t(ts.tv_nsec / 1000000);
+}
+
+// Creates the missing directories above `path`, 0700: the audit log is root's alone.
+Result<void> make_parents(const std::string& path) {
+  for (size_t slash = path.find('/', 1); slash != std::string::npos;
+       slash = path.find('/', slash + 1)) {
+    std::string dir = path.substr(0, slash);
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+      return Unexpected("audit log: mkdir " + dir + ": " + std::strerror(errno));
+  }
+  return {};
+}
+
+// A syslog value: plain tokens as they are, anything else quoted with its odd bytes escaped, so
+// a value can neither end the line nor pose as another key=value pair.
+std::string syslog_value(std::string_view raw, bool always_quote = false) {
+  if (raw.empty()) return "-";
+  std::string v = bounded(raw, kMaxSyslogValue);
+  bool plain = !always_quote;
+  for (unsigned char c : v)
+    if (c == 0 || !(std::isalnum(c) || std::strchr("._-:@/+,%", c))) plain = false;
+  if (plain) return v;
+  std::string out = "\"";
+  for (unsigned char c : v) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += char(c);
+    } else if (c < 0x20 || c >= 0x7f) {
+      char hex[8];
+      snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    } else {
+      out += char(c);
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+bool is_close_event(const std::string& event) {
+  return event.ends_with("close");
+}
+
+std::string audit_json_line(const AuditEvent& e, uint64_t unix_ms) {
+  // ordered_json keeps the fields in this order, time first, so lines read alike.
+  nlohmann::ordered_json j;
+  j["time"] = rfc3339_ms(unix_ms);
+  j["event"] = bounded(e.event, kMaxAuditField);
+  j["session"] = bounded(e.session, kMaxAuditField);
+  auto text = [&](const char* name, const std::string& value) {
+    if (!value.empty()) j[name] = bounded(value, kMaxAuditField);
+  };
+  text("bastion_user", e.bastion_user);
+  text("client", e.client);
+  text("target", e.target);
+  text("target_user", e.target_user);
+  text("channel", e.channel);
+  text("decision", e.decision);
+  text("reason", e.reason);
+  text("role", e.role);
+  text("detail", e.detail);
+  if (e.bytes_up != 0 || e.bytes_down != 0 || is_close_event(e.event)) {
+    j["bytes_up"] = e.bytes_up;
+    j["bytes_down"] = e.bytes_down;
+  }
+  if (e.exit_status) j["exit_status"] = bounded(*e.exit_status, kMaxAuditField);
+  text("recording", e.recording);
+  text("recording_sha256", e.recording_sha256);
+  // dump escapes control bytes (\n, \u001b); replace mode turns invalid UTF-8 into U+FFFD
+  // instead of throwing, so a hostile target name still yields one whole line.
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
+
+AuditLog::AuditLog(std::string path) : m_path(std::move(path)) {}
+
+Result<void> AuditLog::write(const AuditEvent& e) {
+  const std::string line = audit_json_line(e, now_ms());
+  if (m_path.empty() || m_path[0] != '/')
+    return Unexpected("audit log: path \"" + m_path + "\" is not absolute");
+  UniqueFd fd(::open(m_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd && errno == ENOENT) {
+    auto made = make_parents(m_path);
+    if (!made) return made;
+    fd.reset(::open(m_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+  }
+  if (!fd) return Unexpected("audit log " + m_path + ": " + std::strerror(errno));
+  // O_APPEND places each write at the end; the lock keeps a line whose write() the kernel
+  // splits (a full disk, a signal) from being interleaved with another monitor's.
+  while (::flock(fd.get(), LOCK_EX) != 0)
+    if (errno != EINTR)
+      return Unexpected("audit log " + m_path + ": flock: " + std::strerror(errno));
+  size_t done = 0;
+  while (done < line.size()) {
+    ssize_t n = ::write(fd.get(), line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0)
+      return Unexpected("audit log " + m_path +
+                        ": write: " + (n < 0 ? std::strerror(errno) : "nothing written"));
+    done += size_t(n);
+  }
+  return {};
+}
+
+std::string audit_syslog_line(const AuditEvent& e) {
+  std::string out = "audit: event=" + syslog_value(e.event);
+  auto field = [&](const char* name, std::string_view value, bool quote = false) {
+    out += ' ';
+    out += name;
+    out += '=';
+    out += syslog_value(value, quote);
+  };
+  field("session", e.session);
+  field("decision", e.decision);
+  field("user", e.bastion_user);
+  field("client", e.client);
+  field("target", e.target);
+  field("target_user", e.target_user);
+  field("channel", e.channel);
+  field("role", e.role);
+  if (e.bytes_up != 0 || e.bytes_down != 0 || is_close_event(e.event)) {
+    field("bytes_up", std::to_string(e.bytes_up));
+    field("bytes_down", std::to_string(e.bytes_down));
+  }
+  if (e.exit_status) field("exit_status", *e.exit_status);
+  if (!e.recording.empty()) field("recording", e.recording);
+  if (!e.recording_sha256.empty()) field("recording_sha256", e.recording_sha256);
+  field("reason", e.reason, true);
+  if (!e.detail.empty()) field("detail", e.detail, true);
+  return out;
+}
+
+}  // namespace postern::bastion
