@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "bastion/collecting_sink_test_support.h"
 #include "common/ssh_msg.h"
 #include "common/wire.h"
 #include "session/connection_messages.h"
@@ -14,29 +15,6 @@ namespace postern::bastion {
 namespace {
 
 using namespace postern::session;
-
-class CollectingSink : public PacketSink {
- public:
-  void send(ByteView payload) override { sent.emplace_back(payload.begin(), payload.end()); }
-  bool can_send_direct() const override { return direct; }
-  MutableByteView begin_packet(size_t len) override {
-    sent.emplace_back(len);
-    return MutableByteView(sent.back());
-  }
-  void commit_packet() override {}
-  void send_unimplemented() override { ++unimplemented; }
-  size_t queued_bytes() const override { return 0; }
-  Bytes take() {
-    EXPECT_FALSE(sent.empty());
-    if (sent.empty()) return {};
-    Bytes b = sent.front();
-    sent.erase(sent.begin());
-    return b;
-  }
-  std::vector<Bytes> sent;
-  bool direct = true;
-  int unimplemented = 0;
-};
 
 class FakeMonitor : public RelayMonitor {
  public:
