@@ -24,8 +24,8 @@ void TargetLogin::handle(ByteView msg) {
   if (m_state == State::kService) {
     if (type != kMsgServiceAccept) throw ProtocolError("the target did not accept ssh-userauth");
     if (r.text(64) != "ssh-userauth") throw ProtocolError("the target accepted another service");
-    send_publickey();
     m_state = State::kAuth;
+    send_publickey();  // may end in kFailed when the signer refuses
     return;
   }
   if (m_state != State::kAuth) throw ProtocolError("unexpected message from the target");
