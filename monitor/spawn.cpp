@@ -184,6 +184,7 @@ std::vector<std::string> helper_candidates(const std::string& exe, const std::st
     out.push_back(root + "/net/" + name);
     out.push_back(root + "/monitor/" + name);
     out.push_back(root + "/session/" + name);
+    out.push_back(root + "/bastion/" + name);
   }
   out.push_back(libexecdir + "/" + name);
   return out;

@@ -116,26 +116,27 @@ TEST(HelperLookup, ASiblingOfTheBuildRootIsNotTheBuildTree) {
 }
 
 // In the build tree: next to the binary (OpenSSH's reexec test runs a copy of sshd with the
-// helpers linked beside it), then the tree's own net/, monitor/ and session/, then the libexec
-// directory.
+// helpers linked beside it), then the tree's own net/, monitor/, session/ and bastion/, then the
+// libexec directory.
 TEST(HelperLookup, BuildTreeBinaryLooksBesideItselfThenInTheTree) {
   EXPECT_EQ(
       helper_candidates("/home/dev/postern/build/monitor/sshd", kRoot, kLibexec, "sshd-net"),
       (Paths{"/home/dev/postern/build/monitor/sshd-net", "/home/dev/postern/build/net/sshd-net",
              "/home/dev/postern/build/monitor/sshd-net", "/home/dev/postern/build/session/sshd-net",
-             "/usr/local/libexec/sshd-net"}));
+             "/home/dev/postern/build/bastion/sshd-net", "/usr/local/libexec/sshd-net"}));
   EXPECT_EQ(
       helper_candidates("/home/dev/postern/build/regress-openssh.x/reexec/sshd (deleted)", kRoot,
                         kLibexec, "sshd-session"),
       (Paths{"/home/dev/postern/build/regress-openssh.x/reexec/sshd-session",
              "/home/dev/postern/build/net/sshd-session",
              "/home/dev/postern/build/monitor/sshd-session",
-             "/home/dev/postern/build/session/sshd-session", "/usr/local/libexec/sshd-session"}));
+             "/home/dev/postern/build/session/sshd-session",
+             "/home/dev/postern/build/bastion/sshd-session", "/usr/local/libexec/sshd-session"}));
   // A trailing slash on the configured root changes nothing.
   EXPECT_EQ(helper_candidates("/home/dev/postern/build/monitor/sshd", "/home/dev/postern/build/",
                               kLibexec, "sshd-net")
                 .size(),
-            5u);
+            6u);
 }
 
 }  // namespace

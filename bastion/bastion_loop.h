@@ -1,0 +1,29 @@
+// sshd-bastion's two ways of running once the client's transport is imported and the jail is
+// entered (bastion_main.cpp): direct mode logs in to the target and relays (relay.h), jump mode
+// serves direct-tcpip channels (jump_connection.h). Both return the process's exit code and
+// throw on the client's protocol errors (the caller's catch boundary disconnects).
+#pragma once
+
+#include <string>
+
+#include "common/ipc.h"
+#include "common/ipc_bastion_messages.h"
+#include "common/protocol_error.h"
+#include "net/transport.h"
+
+namespace postern::bastion {
+
+struct ClientConnection {
+  net::Transport& transport;
+  int fd;
+};
+
+// Tells the client `description` in SSH_MSG_DISCONNECT (RFC 4253 §11.1) and writes it out.
+void disconnect_client(ClientConnection client, DisconnectReason reason,
+                       const std::string& description);
+
+int run_direct(ipc::Channel& monitor, ClientConnection client, const ipc::BastionSetup& setup,
+               const net::TransportConfig& client_config);
+int run_jump(ipc::Channel& monitor, ClientConnection client, const ipc::BastionSetup& setup);
+
+}  // namespace postern::bastion

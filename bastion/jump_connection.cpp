@@ -1,0 +1,179 @@
+#include "bastion/jump_connection.h"
+
+#include "bastion/jump_session_notice.h"
+#include "common/be_bytes.h"
+#include "common/ssh_msg.h"
+#include "common/wire.h"
+#include "session/connection_messages.h"
+
+namespace postern::bastion {
+
+using namespace postern::session;
+
+JumpConnection::JumpConnection(PacketSink& client, Opener opener, ClosedEvent closed,
+                               std::string notice)
+    : m_client(client),
+      m_opener(std::move(opener)),
+      m_closed(std::move(closed)),
+      m_notice(std::move(notice)) {}
+
+size_t JumpConnection::open_channels() const {
+  size_t n = 0;
+  for (const Slot& s : m_slots) n += s.in_use ? 1 : 0;
+  return n;
+}
+
+void JumpConnection::from_client(ByteView msg) {
+  if (msg.empty()) throw ProtocolError("empty message");
+  switch (msg[0]) {
+    case kMsgChannelOpen:
+      return open(msg);
+    case kMsgChannelData:
+    case kMsgChannelExtendedData:
+    case kMsgChannelWindowAdjust:
+    case kMsgChannelEof:
+    case kMsgChannelClose:
+    case kMsgChannelRequest:
+    case kMsgChannelSuccess:
+    case kMsgChannelFailure:
+      return channel_message(msg);
+    case kMsgGlobalRequest: {
+      // RFC 4254 §4: nothing to forward to in jump mode (keepalives get their failure).
+      auto g = decode<GlobalRequestMsg>(msg);
+      if (g.want_reply) m_client.send(encode(RequestFailureMsg{}));
+      return;
+    }
+    default:
+      m_client.send_unimplemented();
+  }
+}
+
+void JumpConnection::open(ByteView msg) {
+  auto o = decode<ChannelOpenMsg>(msg);
+  auto fail = [&](uint32_t reason, const std::string& why) {
+    m_client.send(encode(ChannelOpenFailureMsg{o.sender_channel, reason, why, ""}));
+  };
+  if (o.channel_type != "direct-tcpip" && o.channel_type != "session")
+    return fail(kOpenUnknownChannelType, "unknown channel type");
+  uint32_t id = 0;
+  while (id < m_slots.size() && m_slots[id].in_use) ++id;
+  if (id >= kMaxChannels) return fail(kOpenResourceShortage, "too many channels");
+  if (id == m_slots.size()) m_slots.emplace_back();
+  if (o.channel_type == "session") {
+    Slot& s = m_slots[id];
+    s = Slot{};
+    s.in_use = true;
+    s.client_id = o.sender_channel;
+    s.client_window = o.initial_window;
+    m_client.send(encode(ChannelOpenConfirmationMsg{o.sender_channel, id, 0, 32768}));
+    return;
+  }
+  // RFC 4254 §7.2: host to connect, port, originator address, originator port.
+  Reader r(o.data.bytes);
+  std::string host(r.text(1024));
+  uint32_t port = r.u32();
+  std::string orig_host(r.text(1024));
+  uint32_t orig_port = r.u32();
+  r.expect_done("direct-tcpip");
+  if (port == 0 || port > 65535) return fail(kOpenConnectFailed, "bad port");
+  Opened opened = m_opener(host, port, orig_host + ":" + std::to_string(orig_port));
+  if (!opened.allowed || !opened.fd.valid())
+    return fail(kOpenAdministrativelyProhibited, opened.message);
+  Slot& s = m_slots[id];
+  s = Slot{};
+  s.in_use = true;
+  s.client_id = o.sender_channel;
+  s.jump = std::make_unique<JumpChannel>(id, o.sender_channel, o.initial_window, o.max_packet,
+                                         std::move(opened.fd));
+  m_client.send(s.jump->confirmation());
+}
+
+JumpConnection::Slot& JumpConnection::slot(uint32_t local_id) {
+  if (local_id >= m_slots.size() || !m_slots[local_id].in_use)
+    throw ProtocolError("message for unknown channel " + std::to_string(local_id));
+  return m_slots[local_id];
+}
+
+void JumpConnection::channel_message(ByteView msg) {
+  Reader r(msg);
+  uint8_t type = r.u8();
+  uint32_t id = r.u32();
+  Slot& s = slot(id);
+  if (s.jump) {
+    JumpChannel& j = *s.jump;
+    switch (type) {
+      case kMsgChannelData: {
+        ByteView data = r.string(UINT32_MAX);
+        r.expect_done("channel data");
+        return j.on_client_data(data);
+      }
+      case kMsgChannelExtendedData:
+        return;  // RFC 4254 §5.2: no meaning on a TCP stream
+      case kMsgChannelWindowAdjust:
+        return j.on_client_window_adjust(r.u32());
+      case kMsgChannelEof:
+        return j.on_client_eof();
+      case kMsgChannelClose:
+        j.on_client_close(m_client);
+        return release(id);
+      case kMsgChannelRequest: {
+        auto req = decode<ChannelRequestMsg>(msg);
+        if (req.want_reply) m_client.send(encode(ChannelFailureMsg{s.client_id}));
+        return;
+      }
+      default:
+        throw ProtocolError("unexpected channel reply");
+    }
+  }
+  // A session channel: only requests and the close mean anything.
+  switch (type) {
+    case kMsgChannelRequest: {
+      auto req = decode<ChannelRequestMsg>(msg);
+      if (s.notice_closed) return;
+      s.notice_closed = answer_jump_session_request(m_client, s.client_id, s.client_window,
+                                                    req.request.value, req.want_reply, m_notice);
+      return;
+    }
+    case kMsgChannelWindowAdjust: {
+      uint64_t w = uint64_t(s.client_window) + r.u32();
+      if (w > UINT32_MAX) throw ProtocolError("channel window beyond 2^32 - 1");
+      s.client_window = uint32_t(w);
+      return;
+    }
+    case kMsgChannelClose:
+      if (!s.notice_closed) m_client.send(encode(ChannelCloseMsg{s.client_id}));
+      s = Slot{};
+      return;
+    case kMsgChannelData:
+      // Our window for it is 0 (RFC 4254 §5.2).
+      throw ProtocolError("channel data beyond the window");
+    default:
+      return;  // EOF, extended data (also beyond the window: 0 bytes), replies
+  }
+}
+
+void JumpConnection::release(uint32_t local_id) {
+  Slot& s = m_slots[local_id];
+  if (s.jump && s.jump->finished()) {
+    m_closed(s.client_id, s.jump->bytes_up(), s.jump->bytes_down());
+    s = Slot{};
+  }
+}
+
+void JumpConnection::add_poll_fds(std::vector<pollfd>& fds, size_t client_backlog) const {
+  for (const Slot& s : m_slots)
+    if (s.in_use && s.jump) fds.push_back({s.jump->fd(), s.jump->poll_events(client_backlog), 0});
+}
+
+void JumpConnection::handle_poll(const pollfd* fds, size_t count) {
+  size_t i = 0;
+  for (uint32_t id = 0; id < m_slots.size() && i < count; ++id) {
+    Slot& s = m_slots[id];
+    if (!s.in_use || !s.jump) continue;
+    const pollfd& p = fds[i++];
+    if (p.revents & (POLLOUT | POLLERR)) s.jump->on_writable(m_client);
+    if (p.revents & (POLLIN | POLLHUP | POLLERR)) s.jump->on_readable(m_client);
+  }
+}
+
+}  // namespace postern::bastion

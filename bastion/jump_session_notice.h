@@ -1,0 +1,24 @@
+// A "session" channel in jump mode (plain `ssh alice@bastion`, no target in the user name): no
+// target to relay to, so the bastion says how to name one. A target picker replaces this later
+// (BASTION.md "How people connect", interactive).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "session/packet_sink.h"
+
+namespace postern::bastion {
+
+// The lines shown: the direct syntax and ssh -J, with this bastion's user, host and port.
+std::string jump_mode_notice(const std::string& bastion_user, const std::string& bastion_host,
+                             uint32_t port);
+
+// Answers one channel request on such a channel (RFC 4254 §5.4). pty-req and env succeed, so
+// the client goes on to shell or exec; shell, exec and subsystem get the notice on stderr,
+// exit-status 1, EOF and CLOSE. Returns true when the channel was closed by us.
+bool answer_jump_session_request(session::PacketSink& client, uint32_t client_id,
+                                 uint32_t& client_window, const std::string& request,
+                                 bool want_reply, const std::string& notice);
+
+}  // namespace postern::bastion

@@ -1,0 +1,145 @@
+// The direct-mode relay (BASTION.md "Processes"): the connection protocol (RFC 4254) between the
+// client, who logged in to the bastion, and the target the bastion logged in to for them. Free of
+// I/O: messages in through from_client()/from_target(), messages out through two PacketSinks, so
+// tests drive it with fabricated messages.
+//
+// Every channel keeps one local number, the bastion's own, on both sides: a message the client
+// addresses to it goes to the target under the target's number and the other way round. Windows
+// and maximum packet sizes pass through end to end, so the bastion holds no more than the
+// receiver allowed; it checks them, so a side that overruns a window is a protocol error and not
+// a buffer. Requests that open a way into the target (shell, exec, sftp, scp, agent, x11,
+// direct-tcpip, remote-forward) are decided by the monitor first (RelayMonitor).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/bytes.h"
+#include "session/packet_sink.h"
+
+namespace postern::bastion {
+
+// The target broke the protocol. The caller disconnects the client with "connection to target
+// ... lost: <what>", instead of the client being blamed for it.
+class TargetProtocolError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// What the relay asks and reports outside itself: the monitor in sshd-bastion, a fake in tests.
+class RelayMonitor {
+ public:
+  struct Decision {
+    bool allowed = false;
+    std::string message;  // refused: one line for the user
+  };
+  virtual ~RelayMonitor() = default;
+  // kind: shell, exec, scp, sftp, agent, x11, direct-tcpip, remote-forward.
+  virtual Decision decide(uint32_t client_channel, std::string_view kind,
+                          std::string_view detail) = 0;
+  // exit_status: "" when none, "0", "1", "signal TERM".
+  virtual void channel_closed(uint32_t client_channel, uint64_t bytes_up, uint64_t bytes_down,
+                              const std::string& exit_status) = 0;
+};
+
+class Relay {
+ public:
+  // The most channels open at once; a client asking for more gets OPEN_FAILURE.
+  static constexpr size_t kMaxChannels = 256;
+  // Requests awaiting a reply, per channel and direction and for global requests; a peer that
+  // sends more without reading replies is a protocol error, not a growing queue.
+  static constexpr size_t kMaxPendingReplies = 1024;
+
+  Relay(session::PacketSink& client, session::PacketSink& target, RelayMonitor& monitor);
+
+  // One message from the client's connection protocol. Throws ProtocolError (the client's).
+  void from_client(ByteView msg);
+  // One message from the target's. Throws TargetProtocolError.
+  void from_target(ByteView msg);
+  // The target is gone: CHANNEL_CLOSE to the client for each channel still open there, and
+  // the channel-close events. The caller then disconnects the client.
+  void target_lost();
+
+  size_t open_channels() const;
+
+ private:
+  enum class Reply : uint8_t { kForwarded, kLocalSuccess, kLocalFailure };
+  enum class Side : uint8_t { kClient, kTarget };
+  struct Channel {
+    bool in_use = false;
+    bool confirmed = false;
+    bool opened_by_client = true;
+    bool session = false;
+    uint32_t client_id = 0;  // the client's number for it
+    uint32_t target_id = 0;  // the target's
+    // Bytes each side may still send (the other side's window, as it granted it).
+    uint64_t window_to_target = 0;
+    uint64_t window_to_client = 0;
+    bool close_from_client = false, close_from_target = false;
+    bool close_to_client = false, close_to_target = false;
+    uint64_t bytes_up = 0, bytes_down = 0;
+    std::string exit_status;
+    // Replies owed to each side for its requests, in the order it made them.
+    std::deque<Reply> replies_to_client, replies_to_target;
+  };
+
+  void client_message(ByteView msg);
+  void target_message(ByteView msg);
+
+  // Channel lifetime.
+  Channel& channel(uint32_t local_id, Side from);
+  uint32_t allocate();
+  void client_open(ByteView msg);
+  void target_open(ByteView msg);
+  void open_confirmation(ByteView msg, Side from);
+  void open_failure(ByteView msg, Side from);
+  void close(ByteView msg, Side from);
+  void send_close(uint32_t local_id, Side to);
+  void release_if_done(uint32_t local_id);
+
+  // Data and windows.
+  void data(ByteView msg, Side from, bool extended);
+  void window_adjust(ByteView msg, Side from);
+  void eof(ByteView msg, Side from);
+
+  // Channel requests (relay_channel_request.cpp).
+  void channel_request(ByteView msg, Side from);
+  void channel_reply(ByteView msg, Side from);
+  bool policy_allows_request(uint32_t local_id, const std::string& request, ByteView data,
+                             bool want_reply);
+  void refuse_command(uint32_t local_id, const std::string& message, bool want_reply);
+  void note_target_request(Channel& ch, const std::string& request, ByteView data);
+  void answer_locally(std::deque<Reply>& queue, Reply r, uint32_t local_id, Side to);
+  void flush_local_replies(std::deque<Reply>& queue, uint32_t local_id, Side to);
+
+  // Global requests.
+  void global_request(ByteView msg, Side from);
+  void global_reply(ByteView msg, Side from);
+  void flush_global_replies(std::deque<Reply>& queue, Side to);
+
+  // Sends `msg` to `to` with its recipient channel (bytes 1..4) replaced: one copy, straight
+  // into the transport's output when it can take it.
+  void forward(Side to, ByteView msg, uint32_t recipient);
+  session::PacketSink& sink(Side s) { return s == Side::kClient ? m_client : m_target; }
+  uint32_t peer_id(const Channel& ch, Side to) const {
+    return to == Side::kClient ? ch.client_id : ch.target_id;
+  }
+
+  session::PacketSink& m_client;
+  session::PacketSink& m_target;
+  RelayMonitor& m_monitor;
+  std::vector<Channel> m_channels;
+  std::deque<Reply> m_global_to_client, m_global_to_target;
+  // What the policy allowed, so the target may open the matching channels toward the client
+  // (forwarded-tcpip, auth-agent@openssh.com, x11) and nothing else.
+  bool m_remote_forward_allowed = false;
+  bool m_agent_allowed = false;
+  bool m_x11_allowed = false;
+  Bytes m_scratch;  // forward()'s copy when the transport cannot take a packet directly
+};
+
+}  // namespace postern::bastion
