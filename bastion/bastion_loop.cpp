@@ -321,12 +321,13 @@ int run_jump(ipc::Channel& monitor, ClientConnection client, const ipc::BastionS
     } else {
       out.allowed = true;
       out.fd = std::move(r->fds.front());
+      out.target_id = r->target_id;
       log_info("bastion: %s jumps to %s port %u", setup.bastion_user.c_str(), host.c_str(), port);
     }
     return out;
   };
-  auto closed = [&](uint32_t channel, uint64_t up, uint64_t down) {
-    send_event(monitor, ipc::BastionEvent{"channel-close", 0, channel, up, down, "", ""});
+  auto closed = [&](uint32_t target_id, uint32_t channel, uint64_t up, uint64_t down) {
+    send_event(monitor, ipc::BastionEvent{"channel-close", target_id, channel, up, down, "", ""});
   };
   JumpConnection jump(sink, opener, closed,
                       jump_mode_notice(setup.bastion_user, setup.local_addr, setup.local_port));

@@ -155,15 +155,16 @@ struct JumpConnectionFixture : ::testing::Test {
                         opened.push_back(host + ":" + std::to_string(port) + " from " + orig);
                         JumpConnection::Opened o;
                         o.allowed = allow;
+                        o.target_id = 7;
                         if (allow)
                           o.fd = std::move(sp.near);
                         else
                           o.message = "postern: alice may not reach db1:5432";
                         return o;
                       },
-                      [this](uint32_t ch, uint64_t up, uint64_t down) {
-                        closed.push_back(std::to_string(ch) + " " + std::to_string(up) + " " +
-                                         std::to_string(down));
+                      [this](uint32_t target, uint32_t ch, uint64_t up, uint64_t down) {
+                        closed.push_back(std::to_string(target) + " " + std::to_string(ch) + " " +
+                                         std::to_string(up) + " " + std::to_string(down));
                       },
                       "use ssh -J\r\n"};
 
@@ -197,7 +198,7 @@ TEST_F(JumpConnectionFixture, DirectTcpipRelaysBytesBothWays) {
   EXPECT_EQ(client.take(), encode(ChannelEofMsg{3}));
   conn.from_client(encode(ChannelCloseMsg{conf.sender_channel}));
   EXPECT_EQ(client.take(), encode(ChannelCloseMsg{3}));
-  EXPECT_EQ(closed, std::vector<std::string>{"3 11 11"});
+  EXPECT_EQ(closed, std::vector<std::string>{"7 3 11 11"});
   EXPECT_EQ(conn.open_channels(), 0u);
 }
 

@@ -83,6 +83,7 @@ void JumpConnection::open(ByteView msg) {
   s = Slot{};
   s.in_use = true;
   s.client_id = o.sender_channel;
+  s.target_id = opened.target_id;
   s.jump = std::make_unique<JumpChannel>(id, o.sender_channel, o.initial_window, o.max_packet,
                                          std::move(opened.fd));
   m_client.send(s.jump->confirmation());
@@ -155,7 +156,7 @@ void JumpConnection::channel_message(ByteView msg) {
 void JumpConnection::release(uint32_t local_id) {
   Slot& s = m_slots[local_id];
   if (s.jump && s.jump->finished()) {
-    m_closed(s.client_id, s.jump->bytes_up(), s.jump->bytes_down());
+    m_closed(s.target_id, s.client_id, s.jump->bytes_up(), s.jump->bytes_down());
     s = Slot{};
   }
 }

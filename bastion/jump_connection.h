@@ -26,10 +26,12 @@ class JumpConnection {
     bool allowed = false;
     UniqueFd fd;
     std::string message;  // refused: one line for the user
+    uint32_t target_id = 0;  // the monitor's handle, named again in the channel-close event
   };
   using Opener =
       std::function<Opened(const std::string& host, uint32_t port, const std::string& originator)>;
-  using ClosedEvent = std::function<void(uint32_t client_channel, uint64_t up, uint64_t down)>;
+  using ClosedEvent = std::function<void(uint32_t target_id, uint32_t client_channel, uint64_t up,
+                                         uint64_t down)>;
 
   static constexpr size_t kMaxChannels = 64;  // the monitor opens at most 64 targets
 
@@ -50,6 +52,7 @@ class JumpConnection {
   struct Slot {
     bool in_use = false;
     uint32_t client_id = 0;
+    uint32_t target_id = 0;             // the monitor's, for the channel-close event
     uint32_t client_window = 0;         // notice channels: what the client lets us write
     bool notice_closed = false;         // notice channels: our CLOSE went
     std::unique_ptr<JumpChannel> jump;  // null: a session channel with the notice
