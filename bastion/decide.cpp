@@ -146,12 +146,14 @@ std::vector<Reachable> reachable_targets(const Policy& policy, const Subject& su
       if (!is_member(role, subject) || !applies_from(role, subject) || !grants_target(role, rt) ||
           role.channels == std::vector<std::string>{"direct-tcpip"})
         continue;
-      // "*" lists the accounts the target names; a target naming none lists the role's own.
-      const auto& names =
-          contains(role.target_users, "*") && !t.users.empty() ? t.users : role.target_users;
+      // "*" lists the accounts the target names, or "*" itself for a target naming none (any
+      // account: the picker asks for one).
+      static const std::vector<std::string> kAny = {"*"};
+      const auto& names = !contains(role.target_users, "*") ? role.target_users
+                          : t.users.empty()                 ? kAny
+                                                            : t.users;
       for (const std::string& u : names)
-        if (u != "*" && grants_user(role, rt, u) && !contains(r.target_users, u))
-          r.target_users.push_back(u);
+        if (grants_user(role, rt, u) && !contains(r.target_users, u)) r.target_users.push_back(u);
     }
     if (!r.target_users.empty()) out.push_back(std::move(r));
   }

@@ -65,8 +65,8 @@ std::string with_placeholder_key_data(std::string_view line) {
   };
   size_t type = !tokens.empty() && is_type(tokens[0]) ? 0 : 1;
   if (tokens.size() < type + 2) return std::string(line);  // the parser says what is missing
-  Bytes blob = {0, 0, 0, static_cast<uint8_t>(tokens[type].size())};
   if (tokens[type].size() > 255) return std::string(line);
+  Bytes blob = {0, 0, 0, static_cast<uint8_t>(tokens[type].size())};
   blob.insert(blob.end(), tokens[type].begin(), tokens[type].end());
   std::string out;
   for (size_t t = 0; t <= type; ++t) out += std::string(tokens[t]) + " ";

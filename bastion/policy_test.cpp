@@ -289,6 +289,36 @@ TEST(PolicyLoader, BadKeyNamesTheParserError) {
       << p.error().message;
 }
 
+// Options and key type must parse; undecodable key data (the example's placeholders) is let
+// through, as sshd lets such an authorized_keys line match nothing.
+TEST(PolicyLoader, UserKeys) {
+  struct Case {
+    std::string key;
+    bool accepted;
+    std::string error;  // part of the parser's message
+  } cases[] = {
+      {"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleExample u@h", true, ""},
+      {"from=\\\"10.9.0.0/16\\\",no-pty ssh-ed25519 AAAAC3Nz u@h", true, ""},
+      {"command=\\\"echo a b\\\" ssh-rsa AAAAB3NzaC1yc2E", true, ""},
+      {"frm=\\\"10.9.0.0/16\\\" ssh-ed25519 AAAAC3Nz u@h", false, "frm"},
+      {"ssh-ed2551 AAAAC3Nz u@h", false, "ssh-ed2551"},
+      {"ssh-ed25519", false, "missing key data"},
+      {"from=\\\"x ssh-ed25519 AAAAC3Nz", false, "missing end quote in options"},
+  };
+  for (const Case& c : cases) {
+    auto p = parse_policy("[[user]]\nname = \"u\"\nkeys = [\"" + c.key + "\"]\n", "b.toml", "[]",
+                          "t.json");
+    if (c.accepted) {
+      EXPECT_TRUE(p) << c.key << ": " << p.error().message;
+      continue;
+    }
+    ASSERT_FALSE(p) << c.key;
+    const std::string& msg = p.error().message;
+    EXPECT_EQ(msg.rfind("b.toml:3: user \"u\": keys: not an authorized_keys line: ", 0), 0u) << msg;
+    EXPECT_NE(msg.find(c.error), std::string::npos) << msg;
+  }
+}
+
 TEST(PolicyLoader, OptionalAndOurKeys) {
   auto p = parse_policy(
       "[bastion]\nhost_key_policy = \"accept-new\"\nserial_file = \"/s\"\nconnect_timeout = "
