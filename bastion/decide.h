@@ -34,6 +34,7 @@ Decision decide(const Policy& policy, const Subject& subject, const ResolvedTarg
                 std::string_view target_user, std::string_view channel);
 
 // The targets (and their accounts) `subject` may use at all, for the picker and its messages.
+// An account "*": any account (a role grants "*" on a target that lists none); ask for one.
 struct Reachable {
   const Target* target;
   std::vector<std::string> target_users;

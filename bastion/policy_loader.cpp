@@ -1,0 +1,574 @@
+// bastion.toml (../shared/bastion/bastion.toml is the example every key here follows) and the
+// reading of both policy files. Each table is read through a TableReader that knows the file,
+// the table's name for messages and the keys it accepts, so every error says
+// "FILE:LINE: role \"web-ops\": channels: unknown channel \"ftp\"". Errors are thrown as
+// LoadError inside this file and become a Result at parse_policy, the one boundary.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <toml++/toml.h>
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "bastion/policy.h"
+#include "bastion/policy_values.h"
+#include "bastion/templates_loader.h"
+#include "common/authorized_keys.h"
+#include "common/bytes.h"
+#include "common/unique_fd.h"
+
+namespace postern::bastion {
+namespace {
+
+using detail::quote_text;
+
+struct LoadError {
+  std::string message;
+};
+
+// A string of a list, with the line it is on.
+struct Item {
+  std::string value;
+  int line;
+};
+
+int line_of(const toml::node& n) {
+  return static_cast<int>(n.source().begin.line);
+}
+
+// `line` with its key data (the token after the key type) replaced by a blob that names the
+// type and nothing else, so parse_authorized_keys_line judges only the options and the type.
+// The options field ends at the first blank outside double quotes (sshd(8) AUTHORIZED_KEYS
+// FILE FORMAT); a key type starts "ssh-", "ecdsa-" or "sk-".
+std::string with_placeholder_key_data(std::string_view line) {
+  std::vector<std::string_view> tokens;
+  size_t i = 0;
+  while (i < line.size() && tokens.size() < 3) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    size_t start = i;
+    bool quoted = false;
+    for (; i < line.size() && (quoted || (line[i] != ' ' && line[i] != '\t')); ++i) {
+      if (line[i] == '\\' && quoted && i + 1 < line.size())
+        ++i;
+      else if (line[i] == '"')
+        quoted = !quoted;
+    }
+    if (i > start) tokens.push_back(line.substr(start, i - start));
+  }
+  auto is_type = [](std::string_view t) {
+    return t.rfind("ssh-", 0) == 0 || t.rfind("ecdsa-", 0) == 0 || t.rfind("sk-", 0) == 0;
+  };
+  size_t type = !tokens.empty() && is_type(tokens[0]) ? 0 : 1;
+  if (tokens.size() < type + 2) return std::string(line);  // the parser says what is missing
+  if (tokens[type].size() > 255) return std::string(line);
+  Bytes blob = {0, 0, 0, static_cast<uint8_t>(tokens[type].size())};
+  blob.insert(blob.end(), tokens[type].begin(), tokens[type].end());
+  std::string out;
+  for (size_t t = 0; t <= type; ++t) out += std::string(tokens[t]) + " ";
+  return out + base64_encode(blob);
+}
+
+class TableReader {
+ public:
+  TableReader(const std::string& path, const toml::table& table, std::string what)
+      : m_path(path), m_table(table), m_what(std::move(what)) {}
+
+  // Unknown keys are errors (policy.h). Checked once the table's name is known, so the
+  // message can name it.
+  void only(std::initializer_list<std::string_view> keys) const {
+    for (auto&& [key, node] : m_table) {
+      (void)node;
+      if (std::find(keys.begin(), keys.end(), key.str()) == keys.end())
+        fail(static_cast<int>(key.source().begin.line), "", "unknown key " + quote_text(key.str()));
+    }
+  }
+
+  // Names the table by its `name` in later messages (once that is known to be valid).
+  void rename(std::string what) { m_what = std::move(what); }
+  int line() const { return line_of(m_table); }
+  int line(std::string_view key) const {
+    const toml::node* n = m_table.get(key);
+    return n ? line_of(*n) : line();
+  }
+
+  [[noreturn]] void fail(int line, std::string_view key, const std::string& what) const {
+    std::string msg = m_path + ":" + std::to_string(line) + ": ";
+    if (!m_what.empty()) msg += m_what + ": ";
+    if (!key.empty()) msg += std::string(key) + ": ";
+    throw LoadError{msg + what};
+  }
+  [[noreturn]] void fail(std::string_view key, const std::string& what) const {
+    fail(line(key), key, what);
+  }
+
+  bool has(std::string_view key) const { return m_table.get(key) != nullptr; }
+
+  std::optional<Item> string(std::string_view key, bool required = false) const {
+    const toml::node* n = m_table.get(key);
+    if (!n) {
+      if (required) fail(line(), "", "missing key " + std::string(key));
+      return std::nullopt;
+    }
+    const auto* s = n->as_string();
+    if (!s) fail(line_of(*n), key, "expected a string");
+    return Item{s->get(), line_of(*n)};
+  }
+
+  std::vector<Item> strings(std::string_view key, bool required = false) const {
+    const toml::node* n = m_table.get(key);
+    if (!n) {
+      if (required) fail(line(), "", "missing key " + std::string(key));
+      return {};
+    }
+    const toml::array* a = n->as_array();
+    if (!a) fail(line_of(*n), key, "expected an array of strings");
+    std::vector<Item> out;
+    for (const toml::node& e : *a) {
+      const auto* s = e.as_string();
+      if (!s) fail(line_of(e), key, "expected an array of strings");
+      out.push_back({s->get(), line_of(e)});
+    }
+    return out;
+  }
+
+  std::optional<int64_t> integer(std::string_view key) const {
+    const toml::node* n = m_table.get(key);
+    if (!n) return std::nullopt;
+    const auto* i = n->as_integer();
+    if (!i) fail(line_of(*n), key, "expected an integer");
+    return i->get();
+  }
+
+  std::optional<bool> boolean(std::string_view key) const {
+    const toml::node* n = m_table.get(key);
+    if (!n) return std::nullopt;
+    const auto* b = n->as_boolean();
+    if (!b) fail(line_of(*n), key, "expected true or false");
+    return b->get();
+  }
+
+  // A name as policy_values.h is_name says.
+  std::string name() {
+    Item n = *string("name", true);
+    if (!detail::is_name(n.value))
+      fail(n.line, "name",
+           "not a valid name " + quote_text(n.value) +
+               " (printable ASCII without space, '%', '@' or ':')");
+    return n.value;
+  }
+
+  void path(std::string_view key, std::string& out) const {
+    if (auto p = string(key)) out = checked_path(*p, key);
+  }
+  std::string checked_path(const Item& p, std::string_view key) const {
+    if (p.value.empty() || p.value.front() != '/')
+      fail(p.line, key, "not an absolute path: " + quote_text(p.value));
+    for (char c : p.value)
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+        fail(p.line, key, "control character in " + quote_text(p.value));
+    return p.value;
+  }
+
+  // A duration: a TIME FORMATS string ("5m", "1h30m") or an integer of seconds, in [lo, hi].
+  void duration(std::string_view key, uint32_t& out, uint32_t lo, uint32_t hi) const {
+    const toml::node* n = m_table.get(key);
+    if (!n) return;
+    std::optional<uint32_t> v;
+    if (const auto* s = n->as_string()) {
+      v = detail::parse_duration(s->get());
+      if (!v) fail(line_of(*n), key, "not a duration: " + quote_text(s->get()) + " (e.g. \"5m\")");
+    } else if (const auto* i = n->as_integer()) {
+      if (i->get() >= 0 && i->get() <= UINT32_MAX) v = static_cast<uint32_t>(i->get());
+    } else {
+      fail(line_of(*n), key, "expected a duration string");
+    }
+    if (!v || *v < lo || *v > hi)
+      fail(line_of(*n), key,
+           "out of range (" + std::to_string(lo) + " to " + std::to_string(hi) + " seconds)");
+    out = *v;
+  }
+
+  // The authorized_keys(5) lines of `key`: their options and key type must parse (a misspelt
+  // from= must not be ignored). Key data that does not decode is let through: the line then
+  // matches no key, as such a line of an authorized_keys file does in sshd, and the example
+  // policy's placeholder keys stay loadable.
+  std::vector<std::string> keys(std::string_view key) const {
+    std::vector<std::string> out;
+    for (const Item& k : strings(key)) {
+      auto parsed = parse_authorized_keys_line(k.value);
+      if (!parsed) parsed = parse_authorized_keys_line(with_placeholder_key_data(k.value));
+      if (!parsed) fail(k.line, key, "not an authorized_keys line: " + parsed.error().message);
+      if (!*parsed) fail(k.line, key, "empty or a comment, not a key");
+      out.push_back(k.value);
+    }
+    return out;
+  }
+
+ private:
+  const std::string& m_path;
+  const toml::table& m_table;
+  std::string m_what;
+};
+
+bool is_channel(std::string_view s) {
+  return std::find(std::begin(kChannelKinds), std::end(kChannelKinds), s) !=
+         std::end(kChannelKinds);
+}
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// A host glob in a role's targets: letters, digits, '-', '.', ':' (IPv6) and the wildcards.
+bool is_host_glob(std::string_view s) {
+  if (s.empty() || s.size() > detail::kMaxNameLength ||
+      s.find_first_of("*?") == std::string_view::npos)
+    return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == ':' || c == '*' || c == '?';
+  });
+}
+
+class PolicyBuilder {
+ public:
+  PolicyBuilder(const std::string& path, const std::vector<CertTemplate>& templates,
+                const std::string& templates_path)
+      : m_path(path), m_templates(templates), m_templates_path(templates_path) {}
+
+  Policy build(const toml::table& root) {
+    Policy p;
+    p.path = m_path;
+    p.templates = m_templates;
+    static const std::set<std::string_view> kArrays = {"user", "target", "extender", "role"};
+    for (auto&& [key, node] : root) {
+      int line = static_cast<int>(key.source().begin.line);
+      if (key.str() == "bastion") {
+        if (!node.is_table()) fail(line, "bastion: expected a table ([bastion])");
+      } else if (kArrays.count(key.str())) {
+        if (!node.is_array_of_tables())
+          fail(line,
+               std::string(key.str()) + ": expected tables ([[" + std::string(key.str()) + "]])");
+      } else {
+        fail(line, "unknown table or key " + quote_text(key.str()));
+      }
+    }
+    if (const toml::table* t = root["bastion"].as_table()) read_settings(*t, p.bastion);
+    // Extenders before targets (a target's via names one), targets before roles.
+    for_each(root, "extender", [&](const toml::table& t) { p.extenders.push_back(extender(t)); });
+    for_each(root, "user", [&](const toml::table& t) { p.users.push_back(user(t)); });
+    m_extenders = &p.extenders;
+    for_each(root, "target", [&](const toml::table& t) { p.targets.push_back(target(t)); });
+    m_targets = &p.targets;
+    for_each(root, "role", [&](const toml::table& t) { p.roles.push_back(role(t)); });
+    return p;
+  }
+
+ private:
+  [[noreturn]] void fail(int line, const std::string& what) const {
+    throw LoadError{m_path + ":" + std::to_string(line) + ": " + what};
+  }
+
+  template <typename Fn>
+  void for_each(const toml::table& root, std::string_view kind, Fn fn) {
+    if (const toml::array* a = root[kind].as_array())
+      for (const toml::node& n : *a) fn(*n.as_table());
+  }
+
+  // Names of one kind must be unique; users and extenders share one space (both log in).
+  void unique(TableReader& r, const std::string& kind, const std::string& name) {
+    auto [it, added] = m_names.emplace(kind + "\n" + name, r.line("name"));
+    if (!added)
+      r.fail("name", "duplicate " + kind + " name " + quote_text(name) + " (also line " +
+                         std::to_string(it->second) + ")");
+  }
+
+  void read_settings(const toml::table& t, Settings& s) {
+    TableReader r(m_path, t, "bastion");
+    r.only({"ca_key", "templates", "known_hosts", "host_key_policy", "recordings", "audit_log",
+            "proxy_listen", "certificate_validity", "record", "serial_file", "connect_timeout"});
+    r.path("ca_key", s.ca_key);
+    r.path("templates", s.templates);
+    r.path("known_hosts", s.known_hosts);
+    r.path("recordings", s.recordings);
+    r.path("audit_log", s.audit_log);
+    r.path("serial_file", s.serial_file);
+    if (auto hk = r.string("host_key_policy")) {
+      if (hk->value == "strict")
+        s.host_key_policy = HostKeyPolicy::kStrict;
+      else if (hk->value == "accept-new")
+        s.host_key_policy = HostKeyPolicy::kAcceptNew;
+      else
+        r.fail(hk->line, "host_key_policy",
+               "expected \"strict\" or \"accept-new\", not " + quote_text(hk->value));
+    }
+    if (r.has("proxy_listen")) {
+      s.proxy_listen.clear();
+      for (const Item& l : r.strings("proxy_listen")) {
+        if (!detail::is_listen_address(l.value))
+          r.fail(l.line, "proxy_listen", "not address:port: " + quote_text(l.value));
+        s.proxy_listen.push_back(l.value);
+      }
+    }
+    // A certificate lives from 1 second to a year; a target connection gets up to an hour.
+    r.duration("certificate_validity", s.certificate_validity, 1, 366 * 86400);
+    r.duration("connect_timeout", s.connect_timeout, 1, 3600);
+    if (r.has("record")) {
+      s.record.clear();
+      for (const Item& k : r.strings("record")) {
+        if (k.value != "shell" && k.value != "exec" && k.value != "sftp")
+          r.fail(k.line, "record", "expected shell, exec or sftp, not " + quote_text(k.value));
+        s.record.push_back(k.value);
+      }
+    }
+  }
+
+  PolicyUser user(const toml::table& t) {
+    TableReader r(m_path, t, "user");
+    PolicyUser u;
+    u.name = r.name();
+    r.rename("user " + quote_text(u.name));
+    r.only({"name", "keys"});
+    unique(r, "user or extender", u.name);
+    u.keys = r.keys("keys");
+    return u;
+  }
+
+  Extender extender(const toml::table& t) {
+    TableReader r(m_path, t, "extender");
+    Extender e;
+    e.name = r.name();
+    r.rename("extender " + quote_text(e.name));
+    r.only({"name", "keys"});
+    // route.h: in targetuser%target%X%bastionuser a number is a port, so no extender is one.
+    if (all_digits(e.name)) r.fail("name", "an extender name may not be a number");
+    unique(r, "user or extender", e.name);
+    e.keys = r.keys("keys");
+    return e;
+  }
+
+  Target target(const toml::table& t) {
+    TableReader r(m_path, t, "target");
+    Target g;
+    g.name = r.name();
+    r.rename("target " + quote_text(g.name));
+    r.only({"name", "address", "port", "users", "tags", "via"});
+    unique(r, "target", g.name);
+    Item a = *r.string("address", true);
+    if (!detail::is_ip_literal(a.value) && !detail::is_host_name(a.value))
+      r.fail(a.line, "address", "neither an IP address nor a host name: " + quote_text(a.value));
+    g.address = a.value;
+    if (auto port = r.integer("port")) {
+      if (*port < 1 || *port > 65535) r.fail("port", "out of range (1 to 65535)");
+      g.port = static_cast<int>(*port);
+    }
+    for (const Item& u : r.strings("users")) {
+      if (!detail::is_name(u.value))
+        r.fail(u.line, "users", "not a valid name " + quote_text(u.value));
+      g.users.push_back(u.value);
+    }
+    for (const Item& tag : r.strings("tags")) {
+      if (!detail::is_name(tag.value))
+        r.fail(tag.line, "tags", "not a valid tag " + quote_text(tag.value));
+      g.tags.push_back(tag.value);
+    }
+    if (auto via = r.string("via")) {
+      bool known = std::any_of(m_extenders->begin(), m_extenders->end(),
+                               [&](const Extender& e) { return e.name == via->value; });
+      if (!known) r.fail(via->line, "via", "unknown extender " + quote_text(via->value));
+      g.via = via->value;
+    }
+    return g;
+  }
+
+  Role role(const toml::table& t) {
+    TableReader r(m_path, t, "role");
+    Role o;
+    o.name = r.name();
+    r.rename("role " + quote_text(o.name));
+    r.only({"name", "members", "targets", "target_users", "channels", "credential", "template",
+            "source", "issue_certificates"});
+    unique(r, "role", o.name);
+    for (const Item& m : r.strings("members", true)) {
+      std::string_view v = m.value;
+      bool group = v.substr(0, 6) == "group:";
+      if (group) v.remove_prefix(6);
+      if (!(m.value == "*" || detail::is_name(v)))
+        r.fail(m.line, "members", "not a user name, group:NAME or \"*\": " + quote_text(m.value));
+      o.members.push_back(m.value);
+    }
+    for (const Item& g : r.strings("targets", true)) {
+      check_target_pattern(r, g);
+      o.targets.push_back(g.value);
+    }
+    for (const Item& u : r.strings("target_users", true)) {
+      if (u.value != "*" && !detail::is_name(u.value))
+        r.fail(u.line, "target_users", "not a valid name " + quote_text(u.value));
+      o.target_users.push_back(u.value);
+    }
+    for (const Item& c : r.strings("channels", true)) {
+      if (!is_channel(c.value))
+        r.fail(c.line, "channels", "unknown channel " + quote_text(c.value));
+      o.channels.push_back(c.value);
+    }
+    if (auto c = r.string("credential")) {
+      if (c->value == "certificate") {
+        o.credential = Credential::kCertificate;
+      } else if (c->value == "agent") {
+        o.credential = Credential::kAgent;
+      } else if (c->value.rfind("key:", 0) == 0) {
+        o.credential = Credential::kKey;
+        o.key_path = r.checked_path({c->value.substr(4), c->line}, "credential");
+      } else {
+        r.fail(c->line, "credential",
+               "expected certificate, agent or key:/path, not " + quote_text(c->value));
+      }
+    }
+    if (r.has("source")) {
+      o.source.clear();
+      for (const Item& s : r.strings("source")) {
+        if (!detail::is_address_list(s.value))
+          r.fail(s.line, "source", "not an address list: " + quote_text(s.value));
+        o.source.push_back(s.value);
+      }
+    }
+    o.issue_certificates = r.boolean("issue_certificates").value_or(false);
+    if (auto tn = r.string("template")) {
+      bool known = std::any_of(m_templates.begin(), m_templates.end(),
+                               [&](const CertTemplate& c) { return c.name == tn->value; });
+      if (!known)
+        r.fail(tn->line, "template",
+               "unknown template " + quote_text(tn->value) + " (not in " + m_templates_path + ")");
+      o.template_name = tn->value;
+    } else if (o.credential == Credential::kCertificate || o.issue_certificates) {
+      // Issuing a certificate needs its key_id, principals and extensions.
+      r.fail(r.line(), "",
+             "missing key template (credential = \"certificate\" and "
+             "issue_certificates need one)");
+    }
+    return o;
+  }
+
+  // role.targets: a [[target]] name, tag:TAG, an address or CIDR block, or a host glob. A bare
+  // word that names no target is an error: it is most likely a misspelt target.
+  void check_target_pattern(const TableReader& r, const Item& g) const {
+    std::string_view v = g.value;
+    if (v.substr(0, 4) == "tag:") {
+      if (!detail::is_name(v.substr(4))) r.fail(g.line, "targets", "bad tag " + quote_text(v));
+      return;
+    }
+    if (detail::is_ip_literal(v.substr(0, v.find('/')))) {
+      if (!detail::is_cidr(v))
+        r.fail(g.line, "targets", "not an address or CIDR block: " + quote_text(v));
+      return;
+    }
+    if (is_host_glob(v)) return;
+    bool known = std::any_of(m_targets->begin(), m_targets->end(),
+                             [&](const Target& t) { return t.name == v; });
+    if (!known)
+      r.fail(
+          g.line, "targets",
+          "unknown target " + quote_text(v) + " (a [[target]] name, tag:TAG, CIDR or host glob)");
+  }
+
+  const std::string& m_path;
+  const std::vector<CertTemplate>& m_templates;
+  const std::string& m_templates_path;
+  const std::vector<Extender>* m_extenders = nullptr;
+  const std::vector<Target>* m_targets = nullptr;
+  std::map<std::string, int> m_names;  // kind "\n" name -> line
+};
+
+// toml++'s own message, at the file, line and column it gives.
+Result<toml::table> parse_toml(std::string_view text, const std::string& path) {
+  try {
+    return toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    return Unexpected(path + ":" + std::to_string(e.source().begin.line) + ":" +
+                      std::to_string(e.source().begin.column) + ": " +
+                      std::string(e.description()));
+  }
+}
+
+// The largest policy or templates file read (a policy is kilobytes; this only bounds memory).
+constexpr size_t kMaxFileSize = 4 * 1024 * 1024;
+
+Result<std::string> read_bounded(const std::string& path) {
+  // O_NONBLOCK: a FIFO in the path must not block the listener; regular files ignore it.
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (!fd) return Unexpected(path + ": " + strerror(errno));
+  struct stat st;
+  if (fstat(fd.get(), &st) != 0) return Unexpected(path + ": " + strerror(errno));
+  if (!S_ISREG(st.st_mode)) return Unexpected(path + ": not a regular file");
+  std::string text;
+  char buf[65536];
+  while (true) {
+    ssize_t n = read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Unexpected(path + ": " + strerror(errno));
+    if (n == 0) break;
+    if (text.size() + size_t(n) > kMaxFileSize)
+      return Unexpected(path + ": larger than " + std::to_string(kMaxFileSize) + " bytes");
+    text.append(buf, size_t(n));
+  }
+  return text;
+}
+
+}  // namespace
+
+Result<Policy> parse_policy(std::string_view toml_text, const std::string& toml_path,
+                            std::string_view templates_text, const std::string& templates_path) {
+  auto root = parse_toml(toml_text, toml_path);
+  if (!root) return Unexpected(root.error());
+  auto templates = parse_templates(templates_text, templates_path);
+  if (!templates) return Unexpected(templates.error());
+  try {
+    return PolicyBuilder(toml_path, *templates, templates_path).build(*root);
+  } catch (const LoadError& e) {
+    return Unexpected(e.message);
+  }
+}
+
+Result<Policy> parse_policy(const PolicyText& text) {
+  return parse_policy(text.toml, text.toml_path, text.templates, text.templates_path);
+}
+
+Result<PolicyText> read_policy_files(const std::string& path) {
+  PolicyText text;
+  text.toml_path = path;
+  auto toml = read_bounded(path);
+  if (!toml) return Unexpected(toml.error());
+  text.toml = std::move(*toml);
+  // Only [bastion] templates is needed here; parse_policy checks the rest.
+  auto root = parse_toml(text.toml, path);
+  if (!root) return Unexpected(root.error());
+  text.templates_path = Settings{}.templates;
+  if (const toml::node* n = root->at_path("bastion.templates").node()) {
+    const auto* s = n->as_string();
+    int line = line_of(*n);
+    if (!s)
+      return Unexpected(path + ":" + std::to_string(line) +
+                        ": bastion: templates: expected a string");
+    if (s->get().empty() || s->get().front() != '/')
+      return Unexpected(path + ":" + std::to_string(line) +
+                        ": bastion: templates: not an absolute path: " + quote_text(s->get()));
+    text.templates_path = s->get();
+  }
+  auto templates = read_bounded(text.templates_path);
+  if (!templates) return Unexpected(templates.error());
+  text.templates = std::move(*templates);
+  return text;
+}
+
+Result<Policy> load_policy(const std::string& path) {
+  auto text = read_policy_files(path);
+  if (!text) return Unexpected(text.error());
+  return parse_policy(*text);
+}
+
+}  // namespace postern::bastion
