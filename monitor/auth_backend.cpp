@@ -16,9 +16,7 @@
 
 namespace postern::monitor {
 
-namespace {
-
-std::vector<std::string> group_names(const char* user, gid_t gid) {
+std::vector<std::string> account_group_names(const char* user, gid_t gid) {
   int n = 64;
   std::vector<gid_t> gids(static_cast<size_t>(n));
   if (::getgrouplist(user, gid, gids.data(), &n) < 0) {
@@ -31,8 +29,6 @@ std::vector<std::string> group_names(const char* user, gid_t gid) {
     if (group* gr = ::getgrgid(g)) names.emplace_back(gr->gr_name);
   return names;
 }
-
-}  // namespace
 
 CommandConnection SystemAuthBackend::command_connection(const Endpoint& peer,
                                                         const config::ServerConfig& config) const {
@@ -71,7 +67,7 @@ std::optional<Account> SystemAuthBackend::find_user(const std::string& name,
   }
   if (!config.deny_groups.empty() || !config.allow_groups.empty()) {
     // DenyGroups / AllowGroups: the user's primary and supplementary groups, by name.
-    std::vector<std::string> groups = group_names(pw->pw_name, pw->pw_gid);
+    std::vector<std::string> groups = account_group_names(pw->pw_name, pw->pw_gid);
     auto any_listed = [&](const std::vector<std::string>& patterns) {
       for (const auto& g : groups)
         for (const auto& p : patterns)

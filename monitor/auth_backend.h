@@ -7,6 +7,10 @@
 
 namespace postern::monitor {
 
+// The system groups of an account (getgrouplist), by name: AllowGroups, DenyGroups, and the
+// bastion policy's group:NAME members.
+std::vector<std::string> account_group_names(const char* user, gid_t gid);
+
 class SystemAuthBackend : public AuthBackend {
  public:
   // UsePAM: the connection's PAM handle, used by password_ok (monitor/pam_context.h).

@@ -61,7 +61,7 @@ int run_bastion_session(BastionStart& start, UniqueFd& client) {
   const Account& user = monitor.user();
   // group:NAME members: the groups of a system account; a policy user has none.
   b.set_logged_in(user.name, start.backend.system_account(user)
-                                 ? account_group_names(user.name, user.gid)
+                                 ? account_group_names(user.name.c_str(), user.gid)
                                  : std::vector<std::string>{});
   ipc::BastionSetup bs;
   bs.config = config::serialize_config(monitor.effective_config());

@@ -1,6 +1,5 @@
 #include "monitor/bastion_session.h"
 
-#include <grp.h>
 #include <openssl/rand.h>
 
 #include <cstdio>
@@ -77,20 +76,6 @@ BastionTarget& BastionSession::add_target(BastionTarget t) {
   t.id = m_next_id++;
   m_targets.push_back(std::move(t));
   return m_targets.back();
-}
-
-std::vector<std::string> account_group_names(const std::string& user, gid_t gid) {
-  int n = 64;
-  std::vector<gid_t> gids(size_t(n));
-  if (::getgrouplist(user.c_str(), gid, gids.data(), &n) < 0) {
-    gids.resize(size_t(n));
-    if (::getgrouplist(user.c_str(), gid, gids.data(), &n) < 0) n = 0;
-  }
-  gids.resize(size_t(std::max(n, 0)));
-  std::vector<std::string> names;
-  for (gid_t g : gids)
-    if (const group* gr = ::getgrgid(g)) names.push_back(gr->gr_name);
-  return names;
 }
 
 }  // namespace postern::monitor

@@ -78,7 +78,4 @@ class BastionSession {
   uint32_t m_next_id = 1;
 };
 
-// The system groups of an account (getgrouplist), by name.
-std::vector<std::string> account_group_names(const std::string& user, gid_t gid);
-
 }  // namespace postern::monitor

@@ -240,7 +240,7 @@ Phase Monitor::on_target_sign(Channel& ch, Message& m) {
     Reader r(req.data);
     ByteView sid = r.string();
     if (sid.empty() || sid.size() > 64) throw ProtocolError("session id");
-    if (r.u8() != uint8_t(net::kMsgUserauthRequest)) throw ProtocolError("not userauth");
+    if (r.u8() != uint8_t(kMsgUserauthRequest)) throw ProtocolError("not userauth");
     if (r.text() != t->target_user || r.text() != "ssh-connection" || r.text() != "publickey" ||
         !r.boolean() || r.text() != req.algorithm || !equal_ct(r.string(), blob) || !r.done())
       throw ProtocolError("not this target's publickey request");

@@ -35,6 +35,7 @@
 #include "monitor/auth_backend.h"
 #include "monitor/bastion_auth_backend.h"
 #include "monitor/bastion_policy_blob.h"
+#include "monitor/bastion_postauth.h"
 #include "monitor/bastion_session.h"
 #include "monitor/host_certs.h"
 #include "monitor/inetd_relay.h"

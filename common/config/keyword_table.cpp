@@ -171,9 +171,6 @@ const Keyword kTable[] = {
    .parse = parse_flag, .dump = dump_flag},
   {.name = "PidFile", .member = &S::pid_file, .flags = kPath, .def = "/run/sshd.pid",
    .parse = parse_string, .dump = dump_string},
-  // postern's bastion mode (sshd -B, man/postern-bastion.5): the policy file; unused otherwise.
-  {.name = "BastionPolicy", .member = &S::bastion_policy, .flags = kPath,
-   .def = "/etc/postern/bastion.toml", .parse = parse_path, .dump = dump_plain},
   {.name = "ModuliFile", .member = &S::moduli_file, .flags = kPath, .def = "@/moduli",
    .parse = parse_path, .dump = dump_plain},
   {.name = "XAuthLocation", .member = &S::xauth_location, .flags = kPath, .def = "/usr/bin/xauth",
@@ -297,6 +294,10 @@ const Keyword kTable[] = {
    .dump = dump_penalties, .copy = copy_penalties},
   {.name = "PerSourcePenaltyExemptList", .member = &S::per_source_penalty_exempt_list,
    .flags = kDumpIfSet, .parse = parse_string, .dump = dump_string_if_set},
+  // postern's bastion mode (sshd -B, man/postern-bastion.5): the policy file, unused otherwise.
+  // Last, so the lines of -T before it are OpenSSH's, line for line.
+  {.name = "BastionPolicy", .member = &S::bastion_policy, .flags = kPath,
+   .def = "/etc/postern/bastion.toml", .parse = parse_path, .dump = dump_plain},
 };
 // clang-format on
 static_assert(std::size(kTable) < kRekeyIntervalSet);
