@@ -1,15 +1,19 @@
 #!/usr/bin/python3
 """The man pages (meson test man_pages): each formats without a groff warning or error
 (groff -man -ww -z), and sshd_config.5 documents every keyword of the keyword table
-(config_dump -K) with a '.B Keyword' entry. Usage: check_man.py CONFIG_DUMP MANDIR"""
+(config_dump -K) with a '.B Keyword' entry, and postern-bastion.5 documents every key of the
+example bastion.toml and templates.json (contrib/bastion/) and the keys postern adds.
+Usage: check_man.py CONFIG_DUMP MANDIR"""
 
+import json
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 config_dump, mandir = sys.argv[1], Path(sys.argv[2])
-pages = ["sshd.8", "sshd_config.5", "sftp-server.8", "ssh-keysign.8"]
+pages = ["sshd.8", "sshd_config.5", "sftp-server.8", "ssh-keysign.8", "postern-bastion.5"]
 failed = False
 for page in pages:
     r = subprocess.run(["groff", "-man", "-ww", "-z", str(mandir / page)],
@@ -40,4 +44,19 @@ for extra in ("Include", "Match"):
     if extra not in documented:
         print(f"sshd_config.5: {extra} is not documented")
         failed = True
+
+# Every key of the example policy and templates (and of each table in them) has an entry.
+bastion = (mandir / "postern-bastion.5").read_text()
+entries = set(re.findall(r"^\.TP\n\.B (\S+)$", bastion, re.M))
+examples = mandir.parent / "contrib" / "bastion"
+policy = tomllib.loads((examples / "bastion.toml").read_text())
+keys = set(policy["bastion"]) | {"serial_file", "connect_timeout"}
+for table in ("user", "target", "extender", "role"):
+    for item in policy[table]:
+        keys |= set(item)
+for template in json.loads((examples / "templates.json").read_text()):
+    keys |= set(template)
+for key in sorted(keys - entries):
+    print(f"postern-bastion.5: key {key} is not documented")
+    failed = True
 sys.exit(1 if failed else 0)
