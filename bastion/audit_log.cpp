@@ -93,8 +93,10 @@ std::string audit_json_line(const AuditEvent& e, uint64_t unix_ms) {
   j["time"] = rfc3339_ms(unix_ms);
   j["event"] = bounded(e.event, kMaxAuditField);
   j["session"] = bounded(e.session, kMaxAuditField);
+  // Every field on every line, empty when it does not apply: an auditor's query (jq, a SIEM
+  // mapping) never has to ask whether a key exists.
   auto text = [&](const char* name, const std::string& value) {
-    if (!value.empty()) j[name] = bounded(value, kMaxAuditField);
+    j[name] = bounded(value, kMaxAuditField);
   };
   text("bastion_user", e.bastion_user);
   text("client", e.client);
@@ -105,11 +107,12 @@ std::string audit_json_line(const AuditEvent& e, uint64_t unix_ms) {
   text("reason", e.reason);
   text("role", e.role);
   text("detail", e.detail);
-  if (e.bytes_up != 0 || e.bytes_down != 0 || is_close_event(e.event)) {
-    j["bytes_up"] = e.bytes_up;
-    j["bytes_down"] = e.bytes_down;
-  }
-  if (e.exit_status) j["exit_status"] = bounded(*e.exit_status, kMaxAuditField);
+  j["bytes_up"] = e.bytes_up;
+  j["bytes_down"] = e.bytes_down;
+  if (e.exit_status)
+    j["exit_status"] = bounded(*e.exit_status, kMaxAuditField);
+  else
+    j["exit_status"] = nullptr;
   text("recording", e.recording);
   text("recording_sha256", e.recording_sha256);
   // dump escapes control bytes (\n, \u001b); replace mode turns invalid UTF-8 into U+FFFD
