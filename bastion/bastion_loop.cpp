@@ -228,7 +228,7 @@ int run_direct(ipc::Channel& monitor, ClientConnection client, const ipc::Bastio
   std::string why = log_in_to_target(monitor, target, target_fd.get(), reply, name, deadline_ms,
                                      setup.connect_timeout, host_key_refusal, ephemeral);
   send_event(monitor, ipc::BastionEvent{"target-auth", target_id, 0, 0, 0, "",
-                                        why.empty() ? reply.credential : why});
+                                        why.empty() ? "accepted " + reply.credential : why});
   if (!why.empty()) {
     log_info("bastion: %s", why.c_str());
     disconnect_client(client, DisconnectReason::kByApplication, why);
@@ -248,9 +248,23 @@ int run_direct(ipc::Channel& monitor, ClientConnection client, const ipc::Bastio
     disconnect_client(client, DisconnectReason::kConnectionLost, line);
     return 0;
   };
+  // The client left (EOF or its DISCONNECT): the target hears it politely, then the process ends.
+  auto client_gone = [&](const std::string& how) {
+    target.send_disconnect(uint32_t(DisconnectReason::kByApplication), "client disconnected");
+    try {
+      write_some(target, target_fd.get());
+    } catch (...) {
+    }
+    send_event(monitor, ipc::BastionEvent{"target-close", target_id, 0, 0, 0, "", how});
+    return 0;
+  };
   while (true) {
     // Messages already buffered first (the client's, held during the target's setup).
-    drain(client.transport, target, [&](ByteView m) { relay.from_client(m); });
+    try {
+      drain(client.transport, target, [&](ByteView m) { relay.from_client(m); });
+    } catch (const net::DisconnectReceived&) {
+      return client_gone("client disconnected");
+    }
     try {
       drain(target, client.transport, [&](ByteView m) { relay.from_target(m); });
       write_some(target, target_fd.get());
@@ -292,17 +306,12 @@ int run_direct(ipc::Channel& monitor, ClientConnection client, const ipc::Bastio
     } catch (const ConnectionClosed& e) {
       return lost(e.what());
     }
-    if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) &&
-        !net::read_into(client.transport, client.fd)) {
-      // The client left: the target hears it politely, then the process ends.
-      target.send_disconnect(uint32_t(DisconnectReason::kByApplication), "client disconnected");
-      try {
-        write_some(target, target_fd.get());
-      } catch (...) {
-      }
-      send_event(monitor,
-                 ipc::BastionEvent{"target-close", target_id, 0, 0, 0, "", "client disconnected"});
-      return 0;
+    try {
+      if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) &&
+          !net::read_into(client.transport, client.fd))
+        return client_gone("client closed the connection");
+    } catch (const ConnectionClosed& e) {
+      return client_gone(e.what());
     }
   }
 }

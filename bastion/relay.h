@@ -67,7 +67,10 @@ class Relay {
   size_t open_channels() const;
 
  private:
-  enum class Reply : uint8_t { kForwarded, kLocalSuccess, kLocalFailure };
+  // kLocalRefusedCommand: a refused shell/exec/subsystem that wanted a reply: it is answered
+  // with success and the channel then ends like a command that failed (exit-status 1), because
+  // clients exit at once on a failure reply, before they print the refusal's stderr line.
+  enum class Reply : uint8_t { kForwarded, kLocalSuccess, kLocalFailure, kLocalRefusedCommand };
   enum class Side : uint8_t { kClient, kTarget };
   struct Channel {
     bool in_use = false;
@@ -115,6 +118,7 @@ class Relay {
   void note_target_request(Channel& ch, const std::string& request, ByteView data);
   void answer_locally(std::deque<Reply>& queue, Reply r, uint32_t local_id, Side to);
   void flush_local_replies(std::deque<Reply>& queue, uint32_t local_id, Side to);
+  void end_refused_command(uint32_t local_id);
 
   // Global requests.
   void global_request(ByteView msg, Side from);

@@ -102,10 +102,15 @@ void Relay::refuse_command(uint32_t local_id, const std::string& message, bool w
     m_client.send(w.buffer());
   }
   if (want_reply) {
-    answer_locally(ch.replies_to_client, Reply::kLocalFailure, local_id, Side::kClient);
+    answer_locally(ch.replies_to_client, Reply::kLocalRefusedCommand, local_id, Side::kClient);
     return;
   }
-  // Nobody will hear a failure: end the channel the way a command that failed ends it.
+  end_refused_command(local_id);
+}
+
+// The channel ends the way a command that failed ends it: exit-status 1, EOF, close.
+void Relay::end_refused_command(uint32_t local_id) {
+  Channel& ch = m_channels[local_id];
   Writer status;
   status.u8(kMsgChannelRequest).u32(ch.client_id).string("exit-status").boolean(false).u32(1);
   m_client.send(status.buffer());
@@ -151,12 +156,14 @@ void Relay::answer_locally(std::deque<Reply>& queue, Reply r, uint32_t local_id,
 void Relay::flush_local_replies(std::deque<Reply>& queue, uint32_t local_id, Side to) {
   Channel& ch = m_channels[local_id];
   while (!queue.empty() && queue.front() != Reply::kForwarded) {
-    uint8_t type = queue.front() == Reply::kLocalSuccess ? kMsgChannelSuccess : kMsgChannelFailure;
+    Reply r = queue.front();
+    uint8_t type = r == Reply::kLocalFailure ? kMsgChannelFailure : kMsgChannelSuccess;
     queue.pop_front();
     if (to == Side::kClient ? ch.close_to_client : ch.close_to_target) continue;
     Writer w;
     w.u8(type).u32(peer_id(ch, to));
     sink(to).send(w.buffer());
+    if (r == Reply::kLocalRefusedCommand) end_refused_command(local_id);
   }
 }
 

@@ -139,18 +139,29 @@ TEST_F(RelayFixture, ExecIsClassifiedAndAllowedExecPasses) {
             (std::vector<std::string>{"7 scp scp -t /tmp", "7 exec uptime", "7 sftp sftp"}));
 }
 
-TEST_F(RelayFixture, RefusedShellTellsTheUserOnStderrAndFails) {
+// A failure reply makes clients exit before they print the stderr line, so the refusal is
+// answered with success and the channel ends as a failed command does.
+TEST_F(RelayFixture, RefusedShellTellsTheUserOnStderrAndEndsWithStatusOne) {
   uint32_t id = open_session();
   monitor.refuse = {"shell"};
   relay.from_client(request_msg(id, "shell", true));
-  EXPECT_TRUE(target.sent.empty());
   Bytes err = client.take();
   Reader r(err);
   EXPECT_EQ(r.u8(), kMsgChannelExtendedData);
   EXPECT_EQ(r.u32(), 7u);
   EXPECT_EQ(r.u32(), kExtendedDataStderr);
   EXPECT_EQ(r.text(), "postern: shell is not allowed on web1\r\n");
-  EXPECT_EQ(client.take(), reply_msg(kMsgChannelFailure, 7));
+  EXPECT_EQ(client.take(), reply_msg(kMsgChannelSuccess, 7));
+  Bytes status = client.take();
+  Reader s(status);
+  s.u8();
+  EXPECT_EQ(s.u32(), 7u);
+  EXPECT_EQ(s.text(), "exit-status");
+  s.boolean();
+  EXPECT_EQ(s.u32(), 1u);
+  EXPECT_EQ(client.take(), encode(ChannelEofMsg{7}));
+  EXPECT_EQ(client.take(), encode(ChannelCloseMsg{7}));
+  EXPECT_EQ(target.take(), encode(ChannelCloseMsg{42}));
 }
 
 TEST_F(RelayFixture, RefusedExecWithoutReplyEndsTheChannelWithStatusOne) {

@@ -1,6 +1,8 @@
 #include "monitor/bastion_postauth.h"
 
+#include <fcntl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "bastion/decide.h"
 #include "common/config/server_config.h"
@@ -85,13 +87,16 @@ int run_bastion_session(BastionStart& start, UniqueFd& client) {
   bs.route_refusal = decide_login_route(b);
   bs.connect_timeout = b.policy().bastion.connect_timeout;
 
+  // Its log lines go through us; it needs no stderr (and so holds no log file) unless -d.
+  UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  int child_stderr = start.log_level >= LogLevel::kDebug1 || !devnull ? STDERR_FILENO : devnull.get();
   auto [mon, child] = ipc::Channel::make_pair();
   mon.send(bs);
   bs.transport_state.clear();
   auto relay = ChildProcess::spawn(find_helper("sshd-bastion"), {"sshd-bastion"},
                                    {{0, 0},
                                     {1, 1},
-                                    {STDERR_FILENO, 2},
+                                    {child_stderr, 2},
                                     {child.fd(), kChildChannelFd},
                                     {client.get(), kChildSocketFd}},
                                    {});

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,10 @@ struct BastionTarget {
   bool host_key_ok = false;
   bool cert_issued = false;
   unsigned signs = 0;
+  // The kind each allowed channel was opened for (the client's channel number), so its close
+  // event says what closed. Bounded by kMaxChannels; forgotten at close.
+  static constexpr size_t kMaxChannels = 1024;
+  std::map<uint32_t, std::string> channel_kinds;
 };
 
 class BastionSession {

@@ -270,12 +270,16 @@ Phase Monitor::on_channel_decision(Channel& ch, Message& m) {
   ev.event = "channel";
   ev.target = t->target.name;
   ev.target_user = t->target_user;
-  ev.channel = req.kind + " " + std::to_string(req.channel);
+  ev.channel = req.kind;
   ev.role = d.role;
   ev.decision = d.allowed ? "allow" : "deny";
   ev.reason = d.reason;
-  ev.detail = req.detail;
+  // The client's channel number ties this event to the channel's close event.
+  ev.detail = "channel " + std::to_string(req.channel) + (req.detail.empty() ? "" : ": ") +
+              req.detail;
   bool written = b.audit(ev);
+  if (d.allowed && written && t->channel_kinds.size() < BastionTarget::kMaxChannels)
+    t->channel_kinds[req.channel] = req.kind;
   ChannelDecisionReply reply;
   reply.allowed = d.allowed && written;
   if (!d.allowed) reply.message = "postern: " + d.user_message;
@@ -297,11 +301,18 @@ Phase Monitor::on_bastion_event(Channel&, Message& m) {
   ev.target = t->target.name;
   ev.target_user = t->target_user;
   ev.role = t->role;
-  ev.channel = req.event == "channel-close" ? std::to_string(req.channel) : t->channel;
+  ev.channel = t->channel;
+  ev.detail = req.detail;  // bounded above; the audit writers escape what they must
+  if (req.event == "channel-close") {
+    auto kind = t->channel_kinds.find(req.channel);
+    ev.channel = kind != t->channel_kinds.end() ? kind->second : t->channel;
+    if (kind != t->channel_kinds.end()) t->channel_kinds.erase(kind);
+    ev.detail = "channel " + std::to_string(req.channel) + (ev.detail.empty() ? "" : ": ") +
+                ev.detail;
+  }
   ev.bytes_up = req.bytes_up;
   ev.bytes_down = req.bytes_down;
   if (!req.exit_status.empty()) ev.exit_status = printable(req.exit_status);
-  ev.detail = printable(req.detail);
   if (req.event == "target-auth") ev.decision = req.detail.rfind("accepted", 0) == 0 ? "allow" : "deny";
   b.audit(ev);
   return Phase::kBastion;
