@@ -213,6 +213,20 @@ int run_direct(ipc::Channel& monitor, ClientConnection client, const ipc::Bastio
   net::TransportConfig tc;
   tc.role = net::Role::kClient;
   tc.version = "SSH-2.0-postern_bastion";
+  // OpenSSH's client order: host certificates first, so a target with one presents it and an
+  // @cert-authority line can vouch for it; then plain keys.
+  tc.host_key_algorithms = {"ssh-ed25519-cert-v01@openssh.com",
+                            "ecdsa-sha2-nistp256-cert-v01@openssh.com",
+                            "ecdsa-sha2-nistp384-cert-v01@openssh.com",
+                            "ecdsa-sha2-nistp521-cert-v01@openssh.com",
+                            "rsa-sha2-512-cert-v01@openssh.com",
+                            "rsa-sha2-256-cert-v01@openssh.com",
+                            "ssh-ed25519",
+                            "ecdsa-sha2-nistp256",
+                            "ecdsa-sha2-nistp384",
+                            "ecdsa-sha2-nistp521",
+                            "rsa-sha2-512",
+                            "rsa-sha2-256"};
   tc.rekey_bytes = client_config.rekey_bytes;
   tc.rekey_seconds = client_config.rekey_seconds;
   std::string host_key_refusal;

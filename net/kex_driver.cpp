@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/ossl.h"
 #include "common/protocol_error.h"
+#include "common/ssh_cert.h"
 #include "common/ssh_key.h"
 #include "common/wire.h"
 #include "net/compression.h"
@@ -339,11 +340,27 @@ KexStep KexDriver::client_finish(ByteView m) {
   }
   check_length(k_s, kMaxKexString);
   check_length(sig, kMaxKexString);
-  auto key = PublicKey::from_blob(k_s);
+  // A host certificate (PROTOCOL.certkeys) signs with the key it certifies, under the plain
+  // algorithm; whether its CA is trusted is verify_host_key's business.
+  std::string_view plain_alg = certificate_signature_algorithm(m_neg.host_key);
+  bool is_cert = !plain_alg.empty();
+  Result<PublicKey> key = Unexpected(std::string("no key"));
+  if (is_cert) {
+    auto cert = Certificate::from_blob(k_s);
+    if (!cert || cert->cert_type() != CertType::kHost ||
+        cert->type_name() != certificate_type_for_algorithm(m_neg.host_key))
+      throw ProtocolError("bad server host certificate" +
+                              (cert ? std::string() : ": " + cert.error().message),
+                          DisconnectReason::kKeyExchangeFailed);
+    key = cert->key();
+  } else {
+    key = PublicKey::from_blob(k_s);
+    plain_alg = m_neg.host_key;
+  }
   if (!key)
     throw ProtocolError("bad server host key: " + key.error().message,
                         DisconnectReason::kKeyExchangeFailed);
-  if (!contains(key->signature_algorithms(), m_neg.host_key))
+  if (!contains(key->signature_algorithms(), std::string(plain_alg)))
     throw ProtocolError("type mismatch for decoded server host key",
                         DisconnectReason::kKeyExchangeFailed);
   auto secret = m_method->client_finish(f);
@@ -352,7 +369,7 @@ KexStep KexDriver::client_finish(ByteView m) {
                         DisconnectReason::kKeyExchangeFailed);
   Bytes h = exchange_hash(k_s, m_client_public, f, *secret);
   std::string alg;
-  if (!key->verify(sig, h, &alg) || alg != m_neg.host_key)
+  if (!key->verify(sig, h, &alg) || alg != plain_alg)
     throw ProtocolError("signature verification failed", DisconnectReason::kKeyExchangeFailed);
   if (!m_cfg.verify_host_key || !m_cfg.verify_host_key(k_s))
     throw ProtocolError("Host key verification failed.", DisconnectReason::kHostKeyNotVerifiable);

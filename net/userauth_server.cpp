@@ -69,7 +69,11 @@ void UserauthServer::handle(ByteView message) {
 void UserauthServer::userauth_request(ByteView message) {
   Reader r(message);
   r.u8();
-  std::string user(r.text(kMaxUserName));
+  // Read with room to spare so an over-long name gets a message that says so, not "string too
+  // long" (the client prints it: "Received disconnect ...: 2: user name longer than 256 bytes").
+  std::string user(r.text(4 * kMaxUserName));
+  if (user.size() > kMaxUserName)
+    throw ProtocolError("user name longer than " + std::to_string(kMaxUserName) + " bytes");
   std::string service(r.text(kMaxName));
   std::string method(r.text(kMaxName));
   if (!m_user_known) {

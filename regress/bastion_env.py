@@ -247,10 +247,12 @@ class Bastion:
         self.log = env.dir / f"{name}.log"
         self.pidfile = env.dir / f"{name}.pid"
         self.policy_path = policy_path
+        # extra_config first: in sshd_config the first value of a keyword wins.
         self.config.write_text(
+            f"{extra_config}\n"
             f"ListenAddress 127.0.0.1\nHostKey {env.keydir}/host_ed25519\nPidFile {self.pidfile}\n"
             f"LogLevel VERBOSE\nBastionPolicy {policy_path}\nTrustedUserCAKeys {env.user_ca}.pub\n"
-            f"UsePAM no\nPasswordAuthentication no\n{extra_config}\n")
+            f"UsePAM no\nPasswordAuthentication no\n")
         self.proc = None
 
     def start(self):
