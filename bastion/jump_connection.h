@@ -25,13 +25,13 @@ class JumpConnection {
   struct Opened {
     bool allowed = false;
     UniqueFd fd;
-    std::string message;  // refused: one line for the user
+    std::string message;     // refused: one line for the user
     uint32_t target_id = 0;  // the monitor's handle, named again in the channel-close event
   };
   using Opener =
       std::function<Opened(const std::string& host, uint32_t port, const std::string& originator)>;
-  using ClosedEvent = std::function<void(uint32_t target_id, uint32_t client_channel, uint64_t up,
-                                         uint64_t down)>;
+  using ClosedEvent =
+      std::function<void(uint32_t target_id, uint32_t client_channel, uint64_t up, uint64_t down)>;
 
   static constexpr size_t kMaxChannels = 64;  // the monitor opens at most 64 targets
 

@@ -69,8 +69,7 @@ bool BastionAuthBackend::hostbased_authorized(const Account& user, const Hostbas
                                               const config::ServerConfig& config,
                                               const Endpoint& peer) {
   if (is_policy_user(user.name)) return false;
-  return SystemAuthBackend::hostbased_authorized(user, key, client_host, client_user, config,
-                                                 peer);
+  return SystemAuthBackend::hostbased_authorized(user, key, client_host, client_user, config, peer);
 }
 
 bool BastionAuthBackend::system_account(const Account& user) const {

@@ -89,7 +89,8 @@ int run_bastion_session(BastionStart& start, UniqueFd& client) {
 
   // Its log lines go through us; it needs no stderr (and so holds no log file) unless -d.
   UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
-  int child_stderr = start.log_level >= LogLevel::kDebug1 || !devnull ? STDERR_FILENO : devnull.get();
+  int child_stderr =
+      start.log_level >= LogLevel::kDebug1 || !devnull ? STDERR_FILENO : devnull.get();
   auto [mon, child] = ipc::Channel::make_pair();
   mon.send(bs);
   bs.transport_state.clear();
@@ -117,8 +118,7 @@ int run_bastion_session(BastionStart& start, UniqueFd& client) {
   }
   int status = relay->wait();
   if (WIFSIGNALED(status))
-    log_error("bastion process for %s %s", user.name.c_str(),
-              describe_wait_status(status).c_str());
+    log_error("bastion process for %s %s", user.name.c_str(), describe_wait_status(status).c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : 255;
 }
 

@@ -99,8 +99,9 @@ Phase Monitor::on_target_open(Channel& ch, Message& m) {
   if (role == nullptr) throw std::logic_error("decide allowed without a role");
   if (resolved->target != nullptr && !resolved->target->via.empty())
     return refuse("reached through extender " + resolved->target->via + ", which is not connected",
-                  "postern: " + resolved->name + " is reached through an extender that is not "
-                  "connected");
+                  "postern: " + resolved->name +
+                      " is reached through an extender that is not "
+                      "connected");
   BastionTarget t;
   t.target = *resolved;
   t.target_user = req.target_user;
@@ -115,16 +116,16 @@ Phase Monitor::on_target_open(Channel& ch, Message& m) {
                     "postern: the bastion cannot log in to " + resolved->name + " (its key)");
     t.stored_key = std::make_shared<const PrivateKey>(std::move(*key));
   }
-  auto fd = connect_target(resolved->address, resolved->port,
-                           int(policy.bastion.connect_timeout) * 1000);
+  auto fd =
+      connect_target(resolved->address, resolved->port, int(policy.bastion.connect_timeout) * 1000);
   if (!fd)
     return refuse("connect to " + resolved->address + " port " + std::to_string(resolved->port) +
                       ": " + fd.error().message,
                   "postern: cannot connect to " + resolved->name + ": " + fd.error().message);
   ev.decision = "allow";
   ev.reason = d.reason;
-  ev.detail += (ev.detail.empty() ? "" : "; ") + std::string("connected to ") +
-               resolved->address + " port " + std::to_string(resolved->port);
+  ev.detail += (ev.detail.empty() ? "" : "; ") + std::string("connected to ") + resolved->address +
+               " port " + std::to_string(resolved->port);
   if (!b.audit(ev)) {
     reply.message = "postern: the bastion cannot write its audit log";
     ch.send(reply);
@@ -150,10 +151,9 @@ Phase Monitor::on_target_host_key(Channel& ch, Message& m) {
     throw ProtocolError("monitor: TARGET_HOSTKEY for no open target, or twice");
   t->host_key_checked = true;
   const auto& s = b.policy().bastion;
-  bastion::HostKeyVerdict v =
-      bastion::check_target_host_key(s.known_hosts, s.host_key_policy, t->target.name,
-                                     t->target.address, t->target.port, req.host_key,
-                                     uint64_t(std::time(nullptr)));
+  bastion::HostKeyVerdict v = bastion::check_target_host_key(
+      s.known_hosts, s.host_key_policy, t->target.name, t->target.address, t->target.port,
+      req.host_key, uint64_t(std::time(nullptr)));
   t->host_key_ok = v.accepted;
   bastion::AuditEvent ev;
   ev.event = "target-hostkey";
@@ -275,8 +275,8 @@ Phase Monitor::on_channel_decision(Channel& ch, Message& m) {
   ev.decision = d.allowed ? "allow" : "deny";
   ev.reason = d.reason;
   // The client's channel number ties this event to the channel's close event.
-  ev.detail = "channel " + std::to_string(req.channel) + (req.detail.empty() ? "" : ": ") +
-              req.detail;
+  ev.detail =
+      "channel " + std::to_string(req.channel) + (req.detail.empty() ? "" : ": ") + req.detail;
   bool written = b.audit(ev);
   if (d.allowed && written && t->channel_kinds.size() < BastionTarget::kMaxChannels)
     t->channel_kinds[req.channel] = req.kind;
@@ -307,13 +307,14 @@ Phase Monitor::on_bastion_event(Channel&, Message& m) {
     auto kind = t->channel_kinds.find(req.channel);
     ev.channel = kind != t->channel_kinds.end() ? kind->second : t->channel;
     if (kind != t->channel_kinds.end()) t->channel_kinds.erase(kind);
-    ev.detail = "channel " + std::to_string(req.channel) + (ev.detail.empty() ? "" : ": ") +
-                ev.detail;
+    ev.detail =
+        "channel " + std::to_string(req.channel) + (ev.detail.empty() ? "" : ": ") + ev.detail;
   }
   ev.bytes_up = req.bytes_up;
   ev.bytes_down = req.bytes_down;
   if (!req.exit_status.empty()) ev.exit_status = printable(req.exit_status);
-  if (req.event == "target-auth") ev.decision = req.detail.rfind("accepted", 0) == 0 ? "allow" : "deny";
+  if (req.event == "target-auth")
+    ev.decision = req.detail.rfind("accepted", 0) == 0 ? "allow" : "deny";
   b.audit(ev);
   return Phase::kBastion;
 }

@@ -24,14 +24,14 @@
 #include <string>
 #include <vector>
 
+#include "bastion/policy.h"
+#include "bastion/route.h"
 #include "common/config/server_config.h"
 #include "common/ipc.h"
+#include "common/ipc_bastion_messages.h"
 #include "common/ipc_messages.h"
 #include "common/log.h"
 #include "common/ssh_key.h"
-#include "bastion/policy.h"
-#include "bastion/route.h"
-#include "common/ipc_bastion_messages.h"
 #include "monitor/auth_backend.h"
 #include "monitor/bastion_auth_backend.h"
 #include "monitor/bastion_policy_blob.h"

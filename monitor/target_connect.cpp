@@ -23,8 +23,8 @@ int64_t now_ms() {
 
 // One address: a non-blocking connect, waited for until `deadline`. Returns 0 or an errno.
 int connect_one(const addrinfo* ai, int64_t deadline, UniqueFd& out) {
-  UniqueFd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                       ai->ai_protocol));
+  UniqueFd fd(
+      ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol));
   if (!fd) return errno;
   if (::connect(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0) {
     if (errno != EINPROGRESS) return errno;

@@ -349,9 +349,9 @@ KexStep KexDriver::client_finish(ByteView m) {
     auto cert = Certificate::from_blob(k_s);
     if (!cert || cert->cert_type() != CertType::kHost ||
         cert->type_name() != certificate_type_for_algorithm(m_neg.host_key))
-      throw ProtocolError("bad server host certificate" +
-                              (cert ? std::string() : ": " + cert.error().message),
-                          DisconnectReason::kKeyExchangeFailed);
+      throw ProtocolError(
+          "bad server host certificate" + (cert ? std::string() : ": " + cert.error().message),
+          DisconnectReason::kKeyExchangeFailed);
     key = cert->key();
   } else {
     key = PublicKey::from_blob(k_s);

@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from conftest import SSHD, TEST_USER, free_port, wait_for_port
+from conftest import SSHD, TEST_USER, Server, free_port, wait_for_port
 
 TOP = Path(__file__).resolve().parent.parent
 OPENSSH_SSHD = "/usr/sbin/sshd"
@@ -236,8 +236,9 @@ class Policy:
         return "\n".join(out) + "\n"
 
 
-class Bastion:
-    """postern in bastion mode: `sshd -B -D -e -f CFG -p PORT`, log on stderr into a file."""
+class Bastion(Server):
+    """postern in bastion mode: `sshd -D -e -f CFG -B -p PORT`, log on stderr into a file;
+    started, stopped and read like conftest's Server."""
 
     def __init__(self, env, policy_path, extra_config="", name="bastion"):
         self.env = env
@@ -253,33 +254,8 @@ class Bastion:
             f"ListenAddress 127.0.0.1\nHostKey {env.keydir}/host_ed25519\nPidFile {self.pidfile}\n"
             f"LogLevel VERBOSE\nBastionPolicy {policy_path}\nTrustedUserCAKeys {env.user_ca}.pub\n"
             f"UsePAM no\nPasswordAuthentication no\n")
+        self.args = ["-B", "-p", str(self.port)]
         self.proc = None
-
-    def start(self):
-        self.logf = open(self.log, "ab")
-        self.proc = subprocess.Popen([str(SSHD), "-B", "-D", "-e", "-f", str(self.config),
-                                      "-p", str(self.port)], stdout=self.logf, stderr=subprocess.STDOUT)
-        if not wait_for_port(self.port, self.proc):
-            self.stop()
-            raise RuntimeError("bastion did not start:\n" + self.log_text())
-        return self
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if getattr(self, "logf", None):
-            self.logf.close()
-
-    def log_text(self):
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-    def wait_log(self, needle, timeout=5.0):
-        return wait_until(lambda: needle in self.log_text(), timeout)
 
     def ssh_args(self, user, key, options=(), extra=()):
         args = ["ssh", "-F", "/dev/null", "-p", str(self.port), "-i", str(key)]
