@@ -314,8 +314,10 @@ def test_ansible_ssh_connection(w, tmp_path):
                ANSIBLE_SSH_ARGS="-F /dev/null -o IdentitiesOnly=yes -o ControlMaster=no "
                                 "-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no")
     # The command module: Ansible copies a module over sftp/scp, then runs python on the target.
+    # stdin from /dev/null: Ansible refuses a non-blocking stdin (as CI's runner may hand down).
     r = subprocess.run(["ansible", "web1", "-i", str(inv), "-m", "command", "-a", "id -un"],
-                       env=env, capture_output=True, text=True, timeout=120)
+                       env=env, capture_output=True, text=True, timeout=120,
+                       stdin=subprocess.DEVNULL)
     assert r.returncode == 0, r.stdout + r.stderr
     assert re.search(rf"web1 \| CHANGED \| rc=0 >>\n{re.escape(w.tu)}\n", r.stdout), r.stdout
 
