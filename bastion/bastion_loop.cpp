@@ -3,20 +3,17 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <time.h>
-#include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <optional>
 #include <vector>
 
 #include "bastion/jump_connection.h"
 #include "bastion/jump_session_notice.h"
 #include "bastion/relay.h"
-#include "bastion/target_login.h"
+#include "bastion/socket_write.h"
+#include "bastion/target_connect.h"
 #include "common/log.h"
-#include "common/ssh_key.h"
 #include "session/transport_sink.h"
 
 namespace postern::bastion {
@@ -29,24 +26,6 @@ uint64_t now_seconds() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return uint64_t(ts.tv_sec);
-}
-
-// The target failed: closed, reset, timed out or spoke garbage. The message is for the user.
-class TargetLost : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-// Writes what the socket takes now; a peer that went away is reported by the read side.
-void write_some(net::Transport& t, int fd) {
-  while (t.has_output()) {
-    ByteView out = t.pending_output();
-    ssize_t n = ::write(fd, out.data(), out.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-    if (n < 0) throw ConnectionClosed(std::string("write: ") + std::strerror(errno));
-    t.consume_output(size_t(n));
-  }
 }
 
 int poll_timeout_ms(std::initializer_list<int> seconds) {
@@ -83,98 +62,6 @@ class MonitorRelayPolicy : public RelayMonitor {
   ipc::Channel& m_monitor;
   uint32_t m_target_id;
 };
-
-// The credential the monitor named, made ready to sign (RFC 4252 §7).
-Result<TargetCredential> make_credential(ipc::Channel& monitor, const ipc::TargetOpenReply& target,
-                                         std::optional<PrivateKey>& ephemeral) {
-  TargetCredential c;
-  c.method = target.credential;
-  uint32_t id = target.target_id;
-  if (target.credential == "certificate") {
-    // A key made here for this target only; the CA key stays in the monitor.
-    auto key = PrivateKey::generate(KeyType::kEd25519);
-    if (!key) return Unexpected("cannot make a key: " + key.error().message);
-    ephemeral = std::move(*key);
-    auto cert = monitor.call(ipc::TargetCertRequest{id, ephemeral->public_key().blob()});
-    if (!cert) return Unexpected(cert.error().message);
-    c.algorithm = "ssh-ed25519-cert-v01@openssh.com";  // PROTOCOL.certkeys
-    c.key_blob = std::move(cert->certificate);
-    const PrivateKey* k = &*ephemeral;
-    c.sign = [k](std::string_view, ByteView data) { return k->sign("ssh-ed25519", data); };
-    return c;
-  }
-  if (target.credential == "key") {
-    auto pub = PublicKey::from_blob(target.key_blob);
-    if (!pub) return Unexpected("bad key from the monitor: " + pub.error().message);
-    // RSA keys sign with SHA-512 (RFC 8332); the others have one algorithm.
-    c.algorithm =
-        pub->type() == KeyType::kRsa ? "rsa-sha2-512" : pub->signature_algorithms().front();
-    c.key_blob = target.key_blob;
-    c.sign = [&monitor, id](std::string_view alg, ByteView data) -> Result<Bytes> {
-      auto r = monitor.call(
-          ipc::TargetSignRequest{id, std::string(alg), Bytes(data.begin(), data.end())});
-      if (!r) return Unexpected(r.error().message);
-      return std::move(r->signature);
-    };
-    return c;
-  }
-  // "agent" needs the client's forwarded agent before the target's login, which this version
-  // does not set up.
-  return Unexpected("the credential \"" + target.credential +
-                    "\" is not supported by this bastion yet");
-}
-
-// Key exchange and login with the target, within the deadline; the client's messages stay
-// buffered in its transport meanwhile. Returns "" or the line for the user.
-std::string log_in_to_target(ipc::Channel& monitor, net::Transport& target, int fd,
-                             const ipc::TargetOpenReply& reply, const std::string& name,
-                             uint64_t deadline_ms, uint32_t timeout_seconds,
-                             const std::string& host_key_refusal,
-                             std::optional<PrivateKey>& ephemeral) {
-  std::optional<TargetLogin> login;
-  try {
-    while (!login || !login->done()) {
-      write_some(target, fd);
-      if (!login && target.first_kex_done()) {
-        auto cred = make_credential(monitor, reply, ephemeral);
-        if (!cred) return "postern: cannot log in to " + name + ": " + cred.error().message;
-        login.emplace(target, reply.target_user, std::move(*cred));
-        login->progress();
-        write_some(target, fd);
-        continue;
-      }
-      uint64_t now = ipc::monotonic_ms();
-      if (now >= deadline_ms)
-        return "postern: target " + name + " did not answer within " +
-               std::to_string(timeout_seconds) + " s";
-      pollfd p{fd, short(POLLIN | (target.has_output() ? POLLOUT : 0)), 0};
-      int rc = ::poll(&p, 1, int(deadline_ms - now));
-      if (rc < 0 && errno != EINTR) throw ConnectionClosed(std::strerror(errno));
-      if (rc <= 0) continue;
-      if ((p.revents & (POLLIN | POLLHUP | POLLERR)) && !net::read_into(target, fd))
-        throw ConnectionClosed("the target closed the connection");
-      while (auto m = target.next_message()) {
-        if (!login) throw ProtocolError("message before the key exchange finished");
-        login->handle(*m);
-        if (login->done()) break;
-      }
-    }
-  } catch (const net::DisconnectReceived& e) {
-    return "postern: target " + name + " disconnected: " + e.description();
-  } catch (const ConnectionClosed& e) {
-    return "postern: connection to target " + name + " lost: " + e.what();
-  } catch (const ProtocolError& e) {
-    if (!host_key_refusal.empty()) return host_key_refusal;
-    return "postern: connection to target " + name + " failed: " + e.what();
-  }
-  if (login->state() == TargetLogin::State::kFailed) {
-    std::string what = reply.credential == "certificate" ? "the certificate" : "the key";
-    return "postern: target " + name + " refused " + what + " for " + reply.target_user + " (" +
-           login->failure() + ")";
-  }
-  write_some(target, fd);
-  return {};
-}
 
 void drain(net::Transport& from, net::Transport& other, const std::function<void(ByteView)>& f) {
   while (other.output_backlog() < kBacklogLimit) {
@@ -238,11 +125,20 @@ int run_direct(ipc::Channel& monitor, ClientConnection client, const ipc::Bastio
     return false;
   };
   net::Transport target(tc);
-  std::optional<PrivateKey> ephemeral;
-  std::string why = log_in_to_target(monitor, target, target_fd.get(), reply, name, deadline_ms,
-                                     setup.connect_timeout, host_key_refusal, ephemeral);
+  TargetConnector connector(
+      TargetSide{monitor, reply, name, target, target_fd.get(), host_key_refusal}, client);
+  std::string why;
+  try {
+    why = connector.log_in(deadline_ms, setup.connect_timeout);
+  } catch (const ClientLost& e) {
+    // The client left (or broke the protocol) while the agent was asked: the audit says so,
+    // the catch boundary logs what the client did.
+    send_event(monitor, ipc::BastionEvent{"target-auth", target_id, 0, 0, 0, "",
+                                          "client left during the login"});
+    std::rethrow_exception(e.original);
+  }
   send_event(monitor, ipc::BastionEvent{"target-auth", target_id, 0, 0, 0, "",
-                                        why.empty() ? "accepted " + reply.credential : why});
+                                        why.empty() ? connector.accepted() : why});
   if (!why.empty()) {
     log_info("bastion: %s", why.c_str());
     disconnect_client(client, DisconnectReason::kByApplication, why);
@@ -272,10 +168,21 @@ int run_direct(ipc::Channel& monitor, ClientConnection client, const ipc::Bastio
     send_event(monitor, ipc::BastionEvent{"target-close", target_id, 0, 0, 0, "", how});
     return 0;
   };
+  // What the client sent while the agent was asked, in its order, before anything newer.
+  for (const Bytes& m : connector.take_held()) relay.from_client(m);
+  // The agent channel's close handshake may still be under way (RFC 4254 §5.3): its messages
+  // are its own until the client's CLOSE, never the relay's.
+  AgentChannel* agent = connector.agent_channel();
+  auto from_client = [&](ByteView m) {
+    if (agent && agent->owns(m))
+      agent->handle(m);
+    else
+      relay.from_client(m);
+  };
   while (true) {
-    // Messages already buffered first (the client's, held during the target's setup).
+    // Messages already buffered first (the client's, buffered during the target's setup).
     try {
-      drain(client.transport, target, [&](ByteView m) { relay.from_client(m); });
+      drain(client.transport, target, from_client);
     } catch (const net::DisconnectReceived&) {
       return client_gone("client disconnected");
     }

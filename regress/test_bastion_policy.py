@@ -305,16 +305,31 @@ def test_agent_credential(p, tmp_path):
     try:
         assert wait_until(sock.exists, 10)
         env = dict(os.environ, SSH_AUTH_SOCK=str(sock))
-        subprocess.run(["ssh-add", "-q", str(p.env.agent_key)], env=env, check=True, capture_output=True)
+        # A key the target does not know comes first: the bastion goes on to the next one.
+        stranger = keygen(tmp_path / "stranger_key")
+        for key in (stranger, p.env.agent_key):
+            subprocess.run(["ssh-add", "-q", str(key)], env=env, check=True, capture_output=True)
         args = p.bastion.ssh_args(f"{TU}%web1%gina", p.env.keys["gina"], extra=["-A"]) + ["echo via-agent"]
+        mark = p.env.audit_mark()
         r = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
         assert r.stdout == "via-agent\n", r.stderr
         fp = fingerprint(f"{p.env.agent_key}.pub")
         assert re.search(rf"Accepted publickey for {re.escape(TU)} from 127\.0\.0\.1 port \d+ ssh2: "
                          rf"ED25519 {re.escape(fp)}", p.target.log_text())
+        events = p.env.audit_since(mark, lambda evs: any(e["event"] == "target-auth" for e in evs))
+        auth = [e for e in events if e["event"] == "target-auth" and e["bastion_user"] == "gina"]
+        assert len(auth) == 1 and auth[0]["decision"] == "allow", auth
+        assert auth[0]["detail"].startswith("accepted agent ") and fp in auth[0]["detail"], auth
         # Without a forwarded agent there is nothing to log in with: a clear failure.
         r = go(p, "gina")
-        assert r.returncode == 255 and r.stdout == "" and "agent" in r.stderr, r.stderr
+        refused(r, "web1", "needs your agent", "ssh -A")
+        assert r.stdout == "", r.stdout
+        # An agent whose keys the target does not take: the same kind of line.
+        subprocess.run(["ssh-add", "-q", "-D"], env=env, check=True, capture_output=True)
+        subprocess.run(["ssh-add", "-q", str(stranger)], env=env, check=True, capture_output=True)
+        r = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+        refused(r, f"target web1 refused every key of your agent for {TU}")
+        assert r.stdout == "", r.stdout
     finally:
         agent.terminate()
         agent.wait()
