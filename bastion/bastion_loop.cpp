@@ -118,9 +118,20 @@ int run_direct(ipc::Channel& monitor, ClientConnection client, const ipc::Bastio
   tc.rekey_seconds = client_config.rekey_seconds;
   std::string host_key_refusal;
   uint32_t target_id = reply.target_id;
+  // The first key exchange's host key is the monitor's to judge (known_hosts); a re-exchange
+  // must present that same key (RFC 4253 §9 keeps the server; OpenSSH's client checks it too).
+  std::optional<Bytes> accepted_host_key;
   tc.verify_host_key = [&](ByteView blob) {
+    if (accepted_host_key) {
+      if (equal_ct(blob, *accepted_host_key)) return true;
+      host_key_refusal = "postern: host key for " + name + " changed during a key re-exchange";
+      return false;
+    }
     auto r = monitor.call(ipc::TargetHostKeyRequest{target_id, Bytes(blob.begin(), blob.end())});
-    if (r && r->accepted) return true;
+    if (r && r->accepted) {
+      accepted_host_key = Bytes(blob.begin(), blob.end());
+      return true;
+    }
     host_key_refusal = r ? r->message : "postern: " + r.error().message;
     return false;
   };

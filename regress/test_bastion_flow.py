@@ -79,3 +79,25 @@ def test_a_target_that_does_not_read_holds_the_bastion_to_a_window(f):
             if p.poll() is None:
                 p.kill()
                 p.wait()
+
+
+def test_key_re_exchanges_on_both_sides_mid_transfer(keydir, user):
+    """The target re-keys every MiB (its RekeyLimit) and so does the client: the relay keeps
+    going, and the target's host key is checked again on each re-exchange (the same key)."""
+    env = BastionEnv(tempfile.mkdtemp(prefix="postern-bastion-rekey-"), keydir)
+    try:
+        target = env.target("target", extra="RekeyLimit 1M\n")
+        env.write_known_hosts(target.known_hosts_line("127.0.0.1"))
+        p = Policy(env)
+        p.user("alice", env.pub("alice"))
+        p.target("web1", "127.0.0.1", target.port, [env.target_user])
+        p.role("ops", ["alice"], ["web1"], [env.target_user], ["exec"])
+        bastion = env.make_bastion(p)
+        data = bytes(range(256)) * (32 << 12)  # 32 MiB
+        r = bastion.ssh(f"{env.target_user}%web1%alice", "cat", env.keys["alice"],
+                        options=["RekeyLimit=2M"], input=data, text=False, timeout=120)
+        assert r.returncode == 0, r.stderr + bastion.log_text()[-2000:].encode()
+        assert r.stdout == data
+        assert "changed during a key re-exchange" not in bastion.log_text()
+    finally:
+        env.close()
