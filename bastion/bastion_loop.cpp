@@ -263,6 +263,8 @@ int run_jump(ipc::Channel& monitor, ClientConnection client, const ipc::BastionS
       out.allowed = true;
       out.fd = std::move(r->fds.front());
       out.target_id = r->target_id;
+      // The monitor hands over a blocking socket; the poll loop must never wait in write().
+      ::fcntl(out.fd.get(), F_SETFL, ::fcntl(out.fd.get(), F_GETFL) | O_NONBLOCK);
       log_info("bastion: %s jumps to %s port %u", setup.bastion_user.c_str(), host.c_str(), port);
     }
     return out;
