@@ -11,6 +11,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "bastion/audit_chain.h"
 #include "common/unique_fd.h"
 
 namespace postern::bastion {
@@ -87,7 +88,7 @@ bool is_close_event(const std::string& event) {
   return event.ends_with("close");
 }
 
-std::string audit_json_line(const AuditEvent& e, uint64_t unix_ms) {
+std::string audit_json_line(const AuditEvent& e, uint64_t unix_ms, std::string_view prev) {
   // ordered_json keeps the fields in this order, time first, so lines read alike.
   nlohmann::ordered_json j;
   j["time"] = rfc3339_ms(unix_ms);
@@ -115,6 +116,7 @@ std::string audit_json_line(const AuditEvent& e, uint64_t unix_ms) {
     j["exit_status"] = nullptr;
   text("recording", e.recording);
   text("recording_sha256", e.recording_sha256);
+  j["prev"] = std::string(prev);
   // dump escapes control bytes (\n, \u001b); replace mode turns invalid UTF-8 into U+FFFD
   // instead of throwing, so a hostile target name still yields one whole line.
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
@@ -122,25 +124,55 @@ std::string audit_json_line(const AuditEvent& e, uint64_t unix_ms) {
 
 AuditLog::AuditLog(std::string path) : m_path(std::move(path)) {}
 
-Result<void> AuditLog::write(const AuditEvent& e) {
-  const std::string line = audit_json_line(e, now_ms());
+Result<UniqueFd> AuditLog::open_locked() const {
   if (m_path.empty() || m_path[0] != '/')
     return Unexpected("audit log: path \"" + m_path + "\" is not absolute");
-  UniqueFd fd(::open(m_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
-  if (!fd && errno == ENOENT) {
-    auto made = make_parents(m_path);
-    if (!made) return made;
-    fd.reset(::open(m_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+  // A rotation may rename the file between open() and flock(): then the lock is on the old file
+  // and the line would land after the new file's first line took its anchor. Reopen until the
+  // locked file is the one at the path (a few tries: rotations are rare).
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    constexpr int kFlags = O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC;
+    UniqueFd fd(::open(m_path.c_str(), kFlags, 0600));
+    if (!fd && errno == ENOENT) {
+      auto made = make_parents(m_path);
+      if (!made) return Unexpected(made.error());
+      fd.reset(::open(m_path.c_str(), kFlags, 0600));
+    }
+    if (!fd) return Unexpected("audit log " + m_path + ": " + std::strerror(errno));
+    while (::flock(fd.get(), LOCK_EX) != 0)
+      if (errno != EINTR)
+        return Unexpected("audit log " + m_path + ": flock: " + std::strerror(errno));
+    struct stat held {
+    }, named{};
+    if (::fstat(fd.get(), &held) != 0)
+      return Unexpected("audit log " + m_path + ": fstat: " + std::strerror(errno));
+    if (::stat(m_path.c_str(), &named) == 0 && named.st_dev == held.st_dev &&
+        named.st_ino == held.st_ino)
+      return fd;
   }
-  if (!fd) return Unexpected("audit log " + m_path + ": " + std::strerror(errno));
-  // O_APPEND places each write at the end; the lock keeps a line whose write() the kernel
-  // splits (a full disk, a signal) from being interleaved with another monitor's.
-  while (::flock(fd.get(), LOCK_EX) != 0)
-    if (errno != EINTR)
-      return Unexpected("audit log " + m_path + ": flock: " + std::strerror(errno));
+  return Unexpected("audit log " + m_path + ": the file keeps being replaced while opened");
+}
+
+Result<void> AuditLog::write(const AuditEvent& e) {
+  auto fd = open_locked();
+  if (!fd) return Unexpected(fd.error());
+  // The chain's link is read and the line appended under the same lock (taken above), so no
+  // other monitor's line can come between the hash and the line that names it.
+  auto tail = read_chain_tail(fd->get(), m_path);
+  if (!tail) return Unexpected(tail.error());
+  std::string prev = tail->last_hash;
+  if (tail->empty) {
+    auto anchor = rotation_anchor(m_path);
+    if (!anchor) return Unexpected(anchor.error());
+    prev = *anchor;
+  }
+  // A torn line (a crash mid-write) is ended first: it stays as evidence, hashed like any line,
+  // and verify reports it as not JSON instead of this line being glued to it.
+  std::string line = tail->complete ? "" : "\n";
+  line += audit_json_line(e, now_ms(), prev);
   size_t done = 0;
   while (done < line.size()) {
-    ssize_t n = ::write(fd.get(), line.data() + done, line.size() - done);
+    ssize_t n = ::write(fd->get(), line.data() + done, line.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0)
       return Unexpected("audit log " + m_path +

@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
+#include "common/unique_fd.h"
 
 namespace postern::bastion {
 
@@ -37,23 +39,31 @@ inline constexpr size_t kMaxAuditField = 4096;
 bool is_close_event(const std::string& event);
 
 // The JSON line for an event at `unix_ms` (milliseconds since the epoch), newline included:
-// {"time":"2026-12-07T03:15:00.123Z","event":...,"session":...,...}. time, event and session
-// are always there; other fields only when not empty; bytes when not zero or for close events.
-// Control bytes are escaped and invalid UTF-8 replaced, so a hostile field never breaks a line.
-std::string audit_json_line(const AuditEvent& e, uint64_t unix_ms);
+// {"time":"2026-12-07T03:15:00.123Z","event":...,"session":...,...,"prev":"<64 hex>"}. Every
+// field is on every line, empty (or null) when it does not apply. `prev` (the hash chain,
+// audit_chain.h) goes last: the fields before it keep the order and place they had before the
+// chain, so readers that map fields by position or grep a line's start still work, and a person
+// reads the event before the hash. Control bytes are escaped and invalid UTF-8 replaced, so a
+// hostile field never breaks a line.
+std::string audit_json_line(const AuditEvent& e, uint64_t unix_ms, std::string_view prev);
 
 class AuditLog {
  public:
   explicit AuditLog(std::string path);
 
   // Appends the event's line. The file is opened for each event (O_APPEND, created 0600, its
-  // missing parent directories 0700), so a rotated log is followed at once; the line goes out in
-  // one write() under flock, so concurrent monitors never interleave lines.
+  // missing parent directories 0700), so a rotated log is followed at once. Under one flock the
+  // writer reads the last line's hash (audit_chain.h; for an empty file, rotation_anchor) and
+  // appends the new line with that "prev" in one write(), so concurrent monitors never
+  // interleave lines and the chain stays one line after another.
   Result<void> write(const AuditEvent& e);
 
   const std::string& path() const { return m_path; }
 
  private:
+  // The log opened for appending and exclusively locked, the file that is at the path now.
+  Result<UniqueFd> open_locked() const;
+
   std::string m_path;
 };
 

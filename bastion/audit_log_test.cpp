@@ -1,5 +1,7 @@
 #include "bastion/audit_log.h"
 
+#include "bastion/audit_chain.h"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -42,17 +44,19 @@ AuditEvent denied_open() {
 }
 
 TEST(AuditJsonLine, EveryFieldInOrder) {
-  EXPECT_EQ(audit_json_line(denied_open(), kMs),
-            R"({"time":"2030-01-01T00:00:00.123Z","event":"target-open","session":"s-42",)"
-            R"("bastion_user":"alice","client":"10.0.0.1","target":"web1","target_user":"root",)"
-            R"("channel":"shell","decision":"deny",)"
-            R"("reason":"no role lets alice reach root@web1 for shell","role":"","detail":"",)"
-            R"("bytes_up":0,"bytes_down":0,"exit_status":null,"recording":"",)"
-            R"("recording_sha256":""})"
-            "\n");
+  EXPECT_EQ(
+      audit_json_line(denied_open(), kMs, kChainAnchor),
+      R"({"time":"2030-01-01T00:00:00.123Z","event":"target-open","session":"s-42",)"
+      R"("bastion_user":"alice","client":"10.0.0.1","target":"web1","target_user":"root",)"
+      R"("channel":"shell","decision":"deny",)"
+      R"("reason":"no role lets alice reach root@web1 for shell","role":"","detail":"",)"
+      R"("bytes_up":0,"bytes_down":0,"exit_status":null,"recording":"",)"
+      R"("recording_sha256":"","prev":"0000000000000000000000000000000000000000000000000000000000000000"})"
+      "\n");
   // Even an empty event has every key.
-  json j = json::parse(audit_json_line(AuditEvent{}, 5));
-  EXPECT_EQ(j.size(), 17u);
+  json j = json::parse(audit_json_line(AuditEvent{}, 5, std::string(64, 'f')));
+  EXPECT_EQ(j.size(), 18u);
+  EXPECT_EQ(j["prev"], std::string(64, 'f'));
   EXPECT_EQ(j["time"], "1970-01-01T00:00:00.005Z");
 }
 
@@ -63,7 +67,7 @@ TEST(AuditJsonLine, BytesExitStatusAndRecording) {
   e.exit_status = "0";
   e.recording = "/var/lib/postern/recordings/x.cast";
   e.recording_sha256 = std::string(64, 'a');
-  json j = json::parse(audit_json_line(e, kMs));
+  json j = json::parse(audit_json_line(e, kMs, kChainAnchor));
   // A close event counts its bytes even when none went by.
   EXPECT_EQ(j["bytes_up"], 0);
   EXPECT_EQ(j["bytes_down"], 0);
@@ -72,9 +76,9 @@ TEST(AuditJsonLine, BytesExitStatusAndRecording) {
   EXPECT_EQ(j["recording_sha256"], e.recording_sha256);
 
   e.event = "channel-open";
-  EXPECT_EQ(json::parse(audit_json_line(e, kMs))["bytes_up"], 0);
+  EXPECT_EQ(json::parse(audit_json_line(e, kMs, kChainAnchor))["bytes_up"], 0);
   e.bytes_down = 1ull << 40;
-  j = json::parse(audit_json_line(e, kMs));
+  j = json::parse(audit_json_line(e, kMs, kChainAnchor));
   EXPECT_EQ(j["bytes_down"], 1ull << 40);
   EXPECT_EQ(j["bytes_up"], 0);
 }
@@ -83,7 +87,7 @@ TEST(AuditJsonLine, HostileBytesStayInsideOneLine) {
   AuditEvent e = denied_open();
   e.target = "web1\nfake\"}{\"event\":\"login\x1b[2J";
   e.detail = std::string("bad utf-8: \xff\xfe end") + '\0' + "after nul";
-  std::string line = audit_json_line(e, kMs);
+  std::string line = audit_json_line(e, kMs, kChainAnchor);
   EXPECT_EQ(line.find('\n'), line.size() - 1);
   EXPECT_EQ(line.find('\x1b'), std::string::npos);
   json j = json::parse(line);
@@ -99,7 +103,7 @@ TEST(AuditJsonLine, LongFieldsAreCutAtACharacterBoundary) {
   e.reason = std::string(10000, 'r');
   e.detail = std::string(5000, 'x');
   for (int i = 0; i < 2000; ++i) e.detail += "\xc3\xa9";  // é
-  json j = json::parse(audit_json_line(e, kMs));
+  json j = json::parse(audit_json_line(e, kMs, kChainAnchor));
   std::string reason = j["reason"], detail = j["detail"];
   EXPECT_LE(reason.size(), kMaxAuditField);
   EXPECT_GE(reason.size(), kMaxAuditField - 8);
@@ -109,9 +113,11 @@ TEST(AuditJsonLine, LongFieldsAreCutAtACharacterBoundary) {
   EXPECT_EQ(detail.find("\xef\xbf\xbd"), std::string::npos);
   // The byte limit falls inside the first é: it goes whole.
   e.detail = std::string(4092, 'x') + "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9";
-  EXPECT_EQ(json::parse(audit_json_line(e, kMs))["detail"], std::string(4092, 'x') + "...");
+  EXPECT_EQ(json::parse(audit_json_line(e, kMs, kChainAnchor))["detail"],
+            std::string(4092, 'x') + "...");
   e.detail = std::string(4090, 'x') + "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9";
-  EXPECT_EQ(json::parse(audit_json_line(e, kMs))["detail"], std::string(4090, 'x') + "\xc3\xa9...");
+  EXPECT_EQ(json::parse(audit_json_line(e, kMs, kChainAnchor))["detail"],
+            std::string(4090, 'x') + "\xc3\xa9...");
 }
 
 class AuditLogTest : public ::testing::Test {
@@ -195,8 +201,13 @@ TEST_F(AuditLogTest, ConcurrentMonitorsWriteWholeLines) {
   std::map<std::string, int> per_process;
   auto lines = lines_of(path);
   ASSERT_EQ(lines.size(), size_t(kProcs * kEach));
+  // One chain through all processes' lines: each names the hash of the line before it, so no
+  // two writers read the same tail.
+  std::string expected_prev(kChainAnchor);
   for (const auto& line : lines) {
     json j = json::parse(line);  // throws (fails the test) on a torn line
+    ASSERT_EQ(j["prev"], expected_prev);
+    expected_prev = audit_line_hash(line);
     std::string session = j["session"];
     ASSERT_EQ(session.size(), 5u);
     int p = session[4] - '0';
