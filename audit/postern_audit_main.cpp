@@ -1,0 +1,180 @@
+// postern-audit (man/postern-audit.1): the auditor's command over the bastion's audit log and
+// recordings. verify walks the hash chain; sessions, show and play read the log the policy names.
+#include <openssl/evp.h>
+#include <time.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "audit/asciicast_play.h"
+#include "audit/audit_args.h"
+#include "audit/audit_sessions.h"
+#include "audit/audit_time.h"
+#include "audit/audit_verify.h"
+#include "bastion/audit_chain.h"
+#include "bastion/policy.h"
+
+namespace postern::audit {
+namespace {
+
+using json = AuditJson;
+
+int64_t now_ms() {
+  struct timespec ts {};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+int fail(const std::string& message, int status = 2) {
+  std::cerr << "postern-audit: " << message << "\n";
+  return status;
+}
+
+// The audit log's files from the policy (bastion/policy.h's loader: the same checks as the
+// bastion's own).
+Result<std::vector<std::string>> log_files(const std::string& policy_path) {
+  auto policy = bastion::load_policy(policy_path);
+  if (!policy) return Unexpected(policy.error());
+  auto files = audit_files(policy->bastion.audit_log);
+  if (files.empty())
+    return Unexpected("audit log " + policy->bastion.audit_log + " does not exist (yet)");
+  return files;
+}
+
+int run_sessions(const AuditArgs& a) {
+  SessionFilter filter = a.filter;
+  if (a.since) {
+    auto since = parse_since(*a.since, now_ms());
+    if (!since) return fail(since.error().message);
+    filter.since_ms = *since;
+  }
+  auto files = log_files(a.policy);
+  if (!files) return fail(files.error().message);
+  SessionIndex index;
+  auto skipped = for_each_event(
+      *files, [&](const json& ev) { index.add(ev); }, std::cerr);
+  if (!skipped) return fail(skipped.error().message);
+  if (!a.json) std::cout << session_columns_header() << "\n";
+  for (const auto& s : index.sessions()) {
+    if (!filter.matches(s)) continue;
+    if (a.json)
+      std::cout << session_json(s).dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+    else
+      std::cout << session_text_line(s) << "\n";
+  }
+  return *skipped == 0 ? 0 : 1;
+}
+
+// The session's events, in the log's order.
+Result<std::vector<json>> session_events(const AuditArgs& a, size_t& skipped) {
+  auto files = log_files(a.policy);
+  if (!files) return Unexpected(files.error());
+  std::vector<json> events;
+  auto read = for_each_event(
+      *files,
+      [&](const json& ev) {
+        auto it = ev.find("session");
+        if (it != ev.end() && it->is_string() && *it == a.session) events.push_back(ev);
+      },
+      std::cerr);
+  if (!read) return Unexpected(read.error());
+  skipped = *read;
+  if (events.empty()) return Unexpected("no session " + printable(a.session) + " in the audit log");
+  return events;
+}
+
+int run_show(const AuditArgs& a) {
+  size_t skipped = 0;
+  auto events = session_events(a, skipped);
+  if (!events) return fail(events.error().message);
+  for (const auto& ev : *events) std::cout << event_text_line(ev) << "\n";
+  return skipped == 0 ? 0 : 1;
+}
+
+// The SHA-256 of a file, hex, or an error; read in chunks (recordings can be large).
+Result<std::string> file_sha256(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Unexpected(path + ": " + std::strerror(errno));
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) {
+    EVP_MD_CTX_free(ctx);
+    return Unexpected("SHA-256 unavailable");
+  }
+  std::string buf(1 << 16, '\0');
+  while (in.read(buf.data(), std::streamsize(buf.size())) || in.gcount() > 0)
+    EVP_DigestUpdate(ctx, buf.data(), size_t(in.gcount()));
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  EVP_DigestFinal_ex(ctx, md, &len);
+  EVP_MD_CTX_free(ctx);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned i = 0; i < len; ++i) (hex += kHex[md[i] >> 4]) += kHex[md[i] & 0xf];
+  return hex;
+}
+
+int run_play(const AuditArgs& a) {
+  size_t skipped = 0;
+  auto events = session_events(a, skipped);
+  if (!events) return fail(events.error().message);
+  int played = 0;
+  for (const auto& ev : *events) {
+    auto rec = ev.find("recording");
+    if (rec == ev.end() || !rec->is_string() || rec->get_ref<const std::string&>().empty())
+      continue;
+    const std::string path = *rec;
+    // The log names the recording's hash when it closed: a changed file is not played as
+    // evidence.
+    auto logged = ev.find("recording_sha256");
+    if (logged != ev.end() && logged->is_string() &&
+        !logged->get_ref<const std::string&>().empty()) {
+      auto actual = file_sha256(path);
+      if (!actual) return fail("recording " + printable(actual.error().message));
+      if (*actual != *logged)
+        return fail("recording " + printable(path) +
+                    ": its SHA-256 is not the one the audit log recorded; the file was changed");
+    }
+    std::cerr << "postern-audit: playing " << printable(path) << "\n";
+    auto done = play_cast(path, a.play, std::cout, [](double seconds) {
+      std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+    });
+    if (!done) return fail(printable(done.error().message));
+    ++played;
+  }
+  if (played == 0) return fail("session " + printable(a.session) + " has no recording");
+  return skipped == 0 ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace postern::audit
+
+int main(int argc, char** argv) {
+  using namespace postern::audit;
+  auto args = parse_audit_args(std::vector<std::string>(argv + 1, argv + argc));
+  if (!args) {
+    std::cerr << "postern-audit: " << args.error().message << "\n" << kAuditUsage;
+    return 2;
+  }
+  try {
+    switch (args->command) {
+      case Subcommand::kVerify:
+        return verify_files(args->files, std::cout, std::cerr);
+      case Subcommand::kSessions:
+        return run_sessions(*args);
+      case Subcommand::kShow:
+        return run_show(*args);
+      case Subcommand::kPlay:
+        return run_play(*args);
+      case Subcommand::kHelp:
+        std::cout << kAuditUsage;
+        return 0;
+    }
+  } catch (const std::exception& e) {
+    // Only resource failures (out of memory) land here: bad input is a Result above.
+    std::cerr << "postern-audit: " << e.what() << "\n";
+  }
+  return 2;
+}
