@@ -75,6 +75,8 @@ std::span<const Monitor::Request> Monitor::requests() {
        .handler = &Monitor::on_channel_decision, .next = {kBastion}},
       {.type = BastionEvent::kType, .name = "BASTION_EVENT", .allowed = {kBastion},
        .handler = &Monitor::on_bastion_event, .next = {kBastion}},
+      {.type = IssueCertRequest::kType, .name = "ISSUE_CERT", .allowed = {kBastion},
+       .handler = &Monitor::on_issue_cert, .next = {kBastion}},
   };
   // clang-format on
   return kRows;

@@ -229,6 +229,8 @@ class Monitor {
   Phase on_target_sign(ipc::Channel& ch, ipc::Message& m);
   Phase on_channel_decision(ipc::Channel& ch, ipc::Message& m);
   Phase on_bastion_event(ipc::Channel& ch, ipc::Message& m);
+  // monitor_bastion_issue.cpp (machine to machine, phase kBastion)
+  Phase on_issue_cert(ipc::Channel& ch, ipc::Message& m);
   BastionSession& bastion();  // throws ProtocolError outside bastion mode
 
   Result<Bytes> sign(const std::string& algorithm, ByteView data);

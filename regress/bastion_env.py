@@ -210,12 +210,14 @@ class Policy:
         return self
 
     def role(self, name, members, targets, target_users, channels, credential="certificate",
-             template="default-openssh-sha2", source=None):
+             template="default-openssh-sha2", source=None, issue_certificates=False):
         r = {"name": name, "members": list(members), "targets": list(targets),
              "target_users": list(target_users), "channels": list(channels),
              "credential": credential, "template": template}
         if source is not None:
             r["source"] = list(source)
+        if issue_certificates:
+            r["issue_certificates"] = True
         self.roles.append(r)
         return self
 
@@ -232,7 +234,9 @@ class Policy:
         for r in self.roles:
             out += ["", "[[role]]"]
             for k, v in r.items():
-                out.append(f"{k} = {toml_list(v) if isinstance(v, list) else toml_str(v)}")
+                value = ("true" if v else "false") if isinstance(v, bool) else \
+                    toml_list(v) if isinstance(v, list) else toml_str(v)
+                out.append(f"{k} = {value}")
         return "\n".join(out) + "\n"
 
 
