@@ -194,7 +194,8 @@ std::vector<std::string> Monitor::enabled_methods() const {
   if (m_effective.pubkey_authentication) out.push_back("publickey");
   if (m_effective.password_authentication) out.push_back("password");
   // keyboard-interactive needs a PAM conversation to carry.
-  if (m_effective.kbd_interactive_authentication && m_effective.use_pam)
+  // A bastion policy user's TOTP step is the monitor's own conversation (monitor_totp.cpp).
+  if ((m_effective.kbd_interactive_authentication && m_effective.use_pam) || !m_totp_secret.empty())
     out.push_back("keyboard-interactive");
   if (m_effective.hostbased_authentication) out.push_back("hostbased");
   return out;

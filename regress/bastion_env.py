@@ -200,8 +200,8 @@ class Policy:
         self.settings.update(settings)
         self.users, self.targets, self.roles = [], [], []
 
-    def user(self, name, *keys):
-        self.users.append({"name": name, "keys": list(keys)})
+    def user(self, name, *keys, totp=None):
+        self.users.append({"name": name, "keys": list(keys), "totp": totp})
         return self
 
     def target(self, name, address, port, users, tags=()):
@@ -227,6 +227,8 @@ class Policy:
             out.append(f"{k} = {toml_list(v) if isinstance(v, list) else toml_str(v)}")
         for u in self.users:
             out += ["", "[[user]]", f"name = {toml_str(u['name'])}", f"keys = {toml_list(u['keys'])}"]
+            if u["totp"]:
+                out.append(f"totp = {toml_str(u['totp'])}")
         for t in self.targets:
             out += ["", "[[target]]", f"name = {toml_str(t['name'])}",
                     f"address = {toml_str(t['address'])}", f"port = {t['port']}",
