@@ -274,6 +274,21 @@ int run_jump(ipc::Channel& monitor, ClientConnection client, const ipc::BastionS
   };
   JumpConnection jump(sink, opener, closed,
                       jump_mode_notice(setup.bastion_user, setup.local_addr, setup.local_port));
+  // Machine to machine: the monitor decides, certifies and audits; this process only asks.
+  jump.set_certificate_issuer([&](const CertificateCommand& c, const Bytes& key_blob) {
+    CertificateExec::Answer a;
+    auto r = monitor.call(ipc::IssueCertRequest{c.target, c.port, c.target_user, key_blob});
+    if (!r) {
+      a.message = "postern: " + r.error().message;
+    } else {
+      a.issued = r->issued;
+      a.message = r->message;
+      a.certificate = std::move(r->certificate);
+    }
+    log_info("bastion: %s asked for a certificate for %s@%s: %s", setup.bastion_user.c_str(),
+             c.target_user.c_str(), c.target.c_str(), a.issued ? "issued" : "refused");
+    return a;
+  });
   std::vector<pollfd> fds;
   while (true) {
     while (client.transport.output_backlog() < kBacklogLimit) {

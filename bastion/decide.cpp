@@ -16,6 +16,7 @@
 #include "bastion/decide.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "bastion/policy_values.h"
 #include "common/match_pattern.h"
@@ -84,16 +85,17 @@ std::string request_text(const ResolvedTarget& target, std::string_view user) {
   return user.empty() ? t : std::string(user) + "@" + t;
 }
 
-}  // namespace
-
-Decision decide(const Policy& policy, const Subject& subject, const ResolvedTarget& target,
-                std::string_view target_user, std::string_view channel) {
+// What decide() and decide_certificate_issue() share: the first role whose conditions all
+// hold; `issuing` adds issue_certificates to them.
+Decision decide_with(const Policy& policy, const Subject& subject, const ResolvedTarget& target,
+                     std::string_view target_user, std::string_view channel, bool issuing) {
   std::string what = request_text(target, target_user);
   std::string for_channel = channel.empty() ? "" : " for " + std::string(channel);
   Decision d;
   d.user_message = "no role lets " + subject.user + " reach " + what + for_channel;
   // How far the best role got, so the audit says which condition nothing satisfied.
-  enum Stage { kNone, kMember, kSource, kTarget, kUser } best = kNone;
+  enum Stage { kNone, kMember, kSource, kTarget, kUser, kChannel } best = kNone;
+  const Role* granting = nullptr;  // issuing: a role that grants all but issue_certificates
   for (const Role& role : policy.roles) {
     if (!is_member(role, subject)) continue;
     best = std::max(best, kMember);
@@ -104,14 +106,24 @@ Decision decide(const Policy& policy, const Subject& subject, const ResolvedTarg
     if (!grants_user(role, target, target_user)) continue;
     best = std::max(best, kUser);
     if (!grants_channel(role, target_user, channel)) continue;
+    best = kChannel;
+    if (issuing && !role.issue_certificates) {
+      if (granting == nullptr) granting = &role;
+      continue;
+    }
     d.allowed = true;
     d.role = role.name;
-    d.reason = "role \"" + role.name + "\" grants " + subject.user + " " + what + for_channel;
+    d.reason = "role \"" + role.name + "\" grants " + subject.user + " " + what + for_channel +
+               (issuing ? " and issues certificates" : "");
     d.user_message.clear();
     return d;
   }
   const std::string& u = subject.user;
   switch (best) {
+    case kChannel:
+      d.reason = "role \"" + granting->name + "\" grants " + what + " but not issue_certificates";
+      d.user_message = "role " + granting->name + " may not issue certificates for " + what;
+      break;
     case kNone:
       d.reason = "no role has member " + u;
       break;
@@ -133,6 +145,23 @@ Decision decide(const Policy& policy, const Subject& subject, const ResolvedTarg
           " to " + what;
       break;
   }
+  return d;
+}
+
+}  // namespace
+
+Decision decide(const Policy& policy, const Subject& subject, const ResolvedTarget& target,
+                std::string_view target_user, std::string_view channel) {
+  return decide_with(policy, subject, target, target_user, channel, false);
+}
+
+Decision decide_certificate_issue(const Policy& policy, const Subject& subject,
+                                  const ResolvedTarget& target, std::string_view target_user) {
+  if (target_user.empty()) throw std::logic_error("a certificate names a target user");
+  Decision d = decide_with(policy, subject, target, target_user, "", true);
+  if (!d.allowed && d.user_message.rfind("no role lets ", 0) == 0)
+    d.user_message = "no role lets " + subject.user + " have certificates for " +
+                     request_text(target, target_user);
   return d;
 }
 

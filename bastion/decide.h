@@ -33,6 +33,14 @@ struct Decision {
 Decision decide(const Policy& policy, const Subject& subject, const ResolvedTarget& target,
                 std::string_view target_user, std::string_view channel);
 
+// Whether `subject` may have the bastion certify its own key for `target_user` on `target`
+// (machine to machine): a role that grants the target and account (any channel) and has
+// issue_certificates. `target_user` must not be empty. Refused because the granting role lacks
+// issue_certificates: the message names that role ("role automation may not issue
+// certificates for root@web1").
+Decision decide_certificate_issue(const Policy& policy, const Subject& subject,
+                                  const ResolvedTarget& target, std::string_view target_user);
+
 // The targets (and their accounts) `subject` may use at all, for the picker and its messages.
 // An account "*": any account (a role grants "*" on a target that lists none); ask for one.
 struct Reachable {

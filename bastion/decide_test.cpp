@@ -207,6 +207,51 @@ TEST(Decide, NoRolesDeniesEverything) {
   }
 }
 
+TEST(DecideCertificateIssue, OnlyARoleWithIssueCertificatesThatGrantsTargetAndUser) {
+  Policy p = example_policy();
+  // A second role that grants robot root@web1 but may not issue certificates.
+  Role shell_only = *p.find_role("automation");
+  shell_only.name = "robot-root";
+  shell_only.target_users = {"root"};
+  shell_only.issue_certificates = false;
+  p.roles.push_back(shell_only);
+  Subject alice{"alice", {}, "192.0.2.1"};
+  Subject robot{"ci-robot", {}, "10.9.0.3"};
+  struct Case {
+    const char* what;
+    Subject subject;
+    std::string target, user;
+    std::string role, reason, message;
+  } cases[] = {
+      {"automation issues deploy@web1", robot, "web1", "deploy", "automation",
+       "role \"automation\" grants ci-robot deploy@web1 and issues certificates", ""},
+      {"web-ops grants alice deploy@web1 but issues nothing", alice, "web1", "deploy", "",
+       "role \"web-ops\" grants deploy@web1 but not issue_certificates",
+       "role web-ops may not issue certificates for deploy@web1"},
+      {"robot-root grants root@web1 but issues nothing", robot, "web1", "root", "",
+       "role \"robot-root\" grants root@web1 but not issue_certificates",
+       "role robot-root may not issue certificates for root@web1"},
+      {"no role grants the account", robot, "web1", "postgres", "",
+       "no role of ci-robot grants account postgres on web1",
+       "no role lets ci-robot have certificates for postgres@web1"},
+      {"no role grants the target", robot, "db1", "postgres", "",
+       "no role of ci-robot grants target db1",
+       "no role lets ci-robot have certificates for postgres@db1"},
+  };
+  for (const Case& c : cases) {
+    auto t = resolve_target(p, c.target, 0);
+    ASSERT_TRUE(t) << c.what;
+    Decision d = decide_certificate_issue(p, c.subject, *t, c.user);
+    EXPECT_EQ(d.allowed, !c.role.empty()) << c.what << ": " << d.reason;
+    EXPECT_EQ(d.role, c.role) << c.what;
+    EXPECT_EQ(d.reason, c.reason) << c.what;
+    EXPECT_EQ(d.user_message, c.message) << c.what;
+  }
+  // decide() itself is unchanged by issue_certificates: robot-root still grants its channels.
+  auto web1 = resolve_target(p, "web1", 0);
+  EXPECT_TRUE(decide(p, robot, *web1, "root", "exec").allowed);
+}
+
 TEST(Reachable, Table) {
   Policy example = example_policy();
   Policy lab = load(kLabPolicy);

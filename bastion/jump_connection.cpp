@@ -65,6 +65,7 @@ void JumpConnection::open(ByteView msg) {
     s.in_use = true;
     s.client_id = o.sender_channel;
     s.client_window = o.initial_window;
+    s.client_max_packet = o.max_packet;
     m_client.send(encode(ChannelOpenConfirmationMsg{o.sender_channel, id, 0, 32768}));
     return;
   }
@@ -126,15 +127,35 @@ void JumpConnection::channel_message(ByteView msg) {
         throw ProtocolError("unexpected channel reply");
     }
   }
-  // A session channel: only requests and the close mean anything.
-  switch (type) {
-    case kMsgChannelRequest: {
-      auto req = decode<ChannelRequestMsg>(msg);
-      if (s.notice_closed) return;
-      s.notice_closed = answer_jump_session_request(m_client, s.client_id, s.client_window,
-                                                    req.request.value, req.want_reply, m_notice);
-      return;
+  // A session channel: requests, the close, and a certificate command's stdin mean anything.
+  if (s.certificate) {
+    CertificateExec& c = *s.certificate;
+    switch (type) {
+      case kMsgChannelData: {
+        ByteView data = r.string(UINT32_MAX);
+        r.expect_done("channel data");
+        return c.on_data(data);
+      }
+      case kMsgChannelEof:
+        return c.on_eof();
+      case kMsgChannelWindowAdjust:
+        return c.on_window_adjust(r.u32());
+      case kMsgChannelRequest: {
+        auto req = decode<ChannelRequestMsg>(msg);  // the command runs already: nothing more
+        if (req.want_reply && !c.closed()) m_client.send(encode(ChannelFailureMsg{s.client_id}));
+        return;
+      }
+      case kMsgChannelClose:
+        if (!c.closed()) m_client.send(encode(ChannelCloseMsg{s.client_id}));
+        s = Slot{};
+        return;
+      default:
+        return;  // extended data (no meaning for stdin), replies
     }
+  }
+  switch (type) {
+    case kMsgChannelRequest:
+      return session_request(s, msg);
     case kMsgChannelWindowAdjust: {
       uint64_t w = uint64_t(s.client_window) + r.u32();
       if (w > UINT32_MAX) throw ProtocolError("channel window beyond 2^32 - 1");
@@ -151,6 +172,29 @@ void JumpConnection::channel_message(ByteView msg) {
     default:
       return;  // EOF, extended data (also beyond the window: 0 bytes), replies
   }
+}
+
+void JumpConnection::session_request(Slot& s, ByteView msg) {
+  auto req = decode<ChannelRequestMsg>(msg);
+  if (s.notice_closed) return;
+  if (req.request.value == "exec" && m_issuer) {
+    // RFC 4254 §6.5: string command.
+    Reader cr(req.data.bytes);
+    std::string command(cr.text(4096));
+    cr.expect_done("exec");
+    if (is_certificate_command(command)) {
+      if (req.want_reply) m_client.send(encode(ChannelSuccessMsg{s.client_id}));
+      auto parsed = parse_certificate_command(command);
+      s.certificate = std::make_unique<CertificateExec>(
+          m_client, s.client_id, s.client_window, s.client_max_packet,
+          parsed ? std::move(*parsed) : CertificateCommand{}, m_issuer);
+      if (!parsed) return s.certificate->refuse("postern: " + parsed.error().message);
+      s.certificate->start();
+      return;
+    }
+  }
+  s.notice_closed = answer_jump_session_request(m_client, s.client_id, s.client_window,
+                                                req.request.value, req.want_reply, m_notice);
 }
 
 void JumpConnection::release(uint32_t local_id) {

@@ -24,8 +24,8 @@ struct Settings {
   HostKeyPolicy host_key_policy = HostKeyPolicy::kStrict;
   std::string recordings = "/var/lib/postern/recordings";
   std::string audit_log = "/var/log/postern/audit.jsonl";
-  std::vector<std::string> proxy_listen;  // "address:port", "[v6]:port"
-  uint32_t certificate_validity = 300;    // seconds ("5m", "90s", "1h")
+  std::vector<std::string> proxy_listen;                // "address:port", "[v6]:port"
+  uint32_t certificate_validity = 300;                  // seconds ("5m", "90s", "1h")
   std::vector<std::string> record = {"shell", "exec"};  // shell | exec | sftp
   // Ours: the last serial issued (kept so serials rise across restarts), and how long opening a
   // target connection (TCP and the SSH handshake) may take.
@@ -37,6 +37,9 @@ struct Settings {
 struct PolicyUser {
   std::string name;
   std::vector<std::string> keys;  // authorized_keys(5) lines: options (from=, ...) then the key
+  // Ours: an RFC 6238 secret in base32 (bastion/totp.h); non-empty, a verification code is asked
+  // as a keyboard-interactive step after the key.
+  std::string totp;
 };
 
 // [[target]]: a host the bastion can name, list and route to.
@@ -65,8 +68,8 @@ struct Role {
   std::vector<std::string> target_users;  // "*" grants any account the target lists
   std::vector<std::string> channels;  // shell exec sftp scp direct-tcpip remote-forward agent x11
   Credential credential = Credential::kCertificate;
-  std::string key_path;       // credential = "key:/path"
-  std::string template_name;  // from templates.json
+  std::string key_path;                                     // credential = "key:/path"
+  std::string template_name;                                // from templates.json
   std::vector<std::string> source = {"0.0.0.0/0", "::/0"};  // client address lists
   bool issue_certificates = false;
 };

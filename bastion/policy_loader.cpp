@@ -18,6 +18,7 @@
 #include "bastion/policy.h"
 #include "bastion/policy_values.h"
 #include "bastion/templates_loader.h"
+#include "bastion/totp.h"
 #include "common/authorized_keys.h"
 #include "common/bytes.h"
 #include "common/unique_fd.h"
@@ -333,9 +334,14 @@ class PolicyBuilder {
     PolicyUser u;
     u.name = r.name();
     r.rename("user " + quote_text(u.name));
-    r.only({"name", "keys"});
+    r.only({"name", "keys", "totp"});
     unique(r, "user or extender", u.name);
     u.keys = r.keys("keys");
+    if (auto totp = r.string("totp")) {
+      auto secret = parse_totp_secret(totp->value);
+      if (!secret) r.fail(totp->line, "totp", secret.error().message);
+      u.totp = totp->value;
+    }
     return u;
   }
 

@@ -319,6 +319,28 @@ TEST(PolicyLoader, UserKeys) {
   }
 }
 
+TEST(PolicyLoader, UserTotp) {
+  auto ok = parse_policy("[[user]]\nname = \"u\"\ntotp = \"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\"\n",
+                         "b.toml", "[]", "t.json");
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->find_user("u")->totp, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+  auto none = parse_policy("[[user]]\nname = \"u\"\n", "b.toml", "[]", "t.json");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->find_user("u")->totp, "");
+  struct {
+    const char* value;
+    const char* error;
+  } bad[] = {{"\"GEZDGNBV1\"", "b.toml:3: user \"u\": totp: not base32 (A-Z, 2-7)"},
+             {"\"MZXW6YTB\"", "b.toml:3: user \"u\": totp: the secret must be 10 to 64 bytes"},
+             {"42", "b.toml:3: user \"u\": totp: "}};
+  for (const auto& b : bad) {
+    auto p = parse_policy(std::string("[[user]]\nname = \"u\"\ntotp = ") + b.value + "\n", "b.toml",
+                          "[]", "t.json");
+    ASSERT_FALSE(p) << b.value;
+    EXPECT_EQ(p.error().message.rfind(b.error, 0), 0u) << p.error().message;
+  }
+}
+
 TEST(PolicyLoader, OptionalAndOurKeys) {
   auto p = parse_policy(
       "[bastion]\nhost_key_policy = \"accept-new\"\nserial_file = \"/s\"\nconnect_timeout = "

@@ -24,12 +24,12 @@ namespace postern::ipc {
 //   u32      log level
 //   string   bastion_user    who logged in
 //   string   session         the bastion session id (16 hex digits; in audit, certificates)
-//   string[] host key algs, string[] host key blobs   (re-keys toward the client, signed by the monitor)
-//   string   remote_addr, u32 remote_port, string local_addr, u32 local_port
-//   string   transport state (secret)
-//   bool     direct          the user name named a route (target_user%target%...%user)
-//   string   target_user, target, u32 port, string extender    the route as typed
-//   string   route_refusal   non-empty: the route was refused at login; this one line is all
+//   string[] host key algs, string[] host key blobs   (re-keys toward the client, signed by the
+//   monitor) string   remote_addr, u32 remote_port, string local_addr, u32 local_port string
+//   transport state (secret) bool     direct          the user name named a route
+//   (target_user%target%...%user) string   target_user, target, u32 port, string extender    the
+//   route as typed string   route_refusal   non-empty: the route was refused at login; this one
+//   line is all
 //                            the user is told
 //   u32      connect_timeout seconds for a target connection's handshake and authentication
 struct BastionSetup {
@@ -54,10 +54,9 @@ struct BastionSetup {
   std::string route_refusal;
   uint32_t connect_timeout = 10;
   auto fields() {
-    return std::tie(config, log_level, bastion_user, session, host_key_algorithms,
-                    host_key_blobs, remote_addr, remote_port, local_addr, local_port,
-                    transport_state, direct, target_user, target, port, extender, route_refusal,
-                    connect_timeout);
+    return std::tie(config, log_level, bastion_user, session, host_key_algorithms, host_key_blobs,
+                    remote_addr, remote_port, local_addr, local_port, transport_state, direct,
+                    target_user, target, port, extender, route_refusal, connect_timeout);
   }
 };
 
@@ -221,6 +220,39 @@ struct BastionEvent {
   auto fields() {
     return std::tie(event, target_id, channel, bytes_up, bytes_down, exit_status, detail);
   }
+};
+
+// ---- sshd-bastion → monitor: machine-to-machine certificates ----------------------------------
+
+//   byte   141
+//   bool   issued
+//   string message       refused: one line for the caller, the reason
+//   string certificate   issued: the certificate blob
+struct IssueCertReply {
+  static constexpr uint8_t kType = 141;
+  bool issued = false;
+  std::string message;
+  Bytes certificate;
+  auto fields() { return std::tie(issued, message, certificate); }
+};
+// `ssh bastion certificate TARGETUSER@TARGET < id.pub` in jump mode: certify the caller's own
+// public key for that target user (principal), from the role's template. Only a role that grants
+// the target and user and has issue_certificates; only a plain, strong public key. Every answer
+// is an audit event ("certificate-issued"); a bounded number per connection.
+// Numbered apart from 112.. so that other doors' messages do not collide.
+//   byte   140
+//   string target        as typed (name, address or host name)
+//   u32    port          0: the target's own
+//   string target_user
+//   string public_key    the key blob as the caller sent it (untrusted: may be anything)
+struct IssueCertRequest {
+  static constexpr uint8_t kType = 140;
+  using Reply = IssueCertReply;
+  std::string target;
+  uint32_t port = 0;
+  std::string target_user;
+  Bytes public_key;
+  auto fields() { return std::tie(target, port, target_user, public_key); }
 };
 
 }  // namespace postern::ipc

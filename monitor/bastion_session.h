@@ -70,6 +70,11 @@ class BastionSession {
   BastionTarget& add_target(BastionTarget t);
   size_t target_count() const { return m_targets.size(); }
 
+  // Machine-to-machine certificates asked on this connection (ISSUE_CERT), at most
+  // kMaxCertificates: a loop in a script must not fill the audit log and the serial space.
+  static constexpr size_t kMaxCertificates = 16;
+  size_t& certificates_asked() { return m_certificates_asked; }
+
  private:
   bastion::Policy m_policy;
   Endpoint m_peer;
@@ -81,6 +86,7 @@ class BastionSession {
   std::shared_ptr<const PrivateKey> m_ca;
   std::vector<BastionTarget> m_targets;
   uint32_t m_next_id = 1;
+  size_t m_certificates_asked = 0;
 };
 
 }  // namespace postern::monitor

@@ -75,6 +75,8 @@ std::span<const Monitor::Request> Monitor::requests() {
        .handler = &Monitor::on_channel_decision, .next = {kBastion}},
       {.type = BastionEvent::kType, .name = "BASTION_EVENT", .allowed = {kBastion},
        .handler = &Monitor::on_bastion_event, .next = {kBastion}},
+      {.type = IssueCertRequest::kType, .name = "ISSUE_CERT", .allowed = {kBastion},
+       .handler = &Monitor::on_issue_cert, .next = {kBastion}},
   };
   // clang-format on
   return kRows;
@@ -192,7 +194,8 @@ std::vector<std::string> Monitor::enabled_methods() const {
   if (m_effective.pubkey_authentication) out.push_back("publickey");
   if (m_effective.password_authentication) out.push_back("password");
   // keyboard-interactive needs a PAM conversation to carry.
-  if (m_effective.kbd_interactive_authentication && m_effective.use_pam)
+  // A bastion policy user's TOTP step is the monitor's own conversation (monitor_totp.cpp).
+  if ((m_effective.kbd_interactive_authentication && m_effective.use_pam) || !m_totp_secret.empty())
     out.push_back("keyboard-interactive");
   if (m_effective.hostbased_authentication) out.push_back("hostbased");
   return out;

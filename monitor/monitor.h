@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -229,6 +230,8 @@ class Monitor {
   Phase on_target_sign(ipc::Channel& ch, ipc::Message& m);
   Phase on_channel_decision(ipc::Channel& ch, ipc::Message& m);
   Phase on_bastion_event(ipc::Channel& ch, ipc::Message& m);
+  // monitor_bastion_issue.cpp (machine to machine, phase kBastion)
+  Phase on_issue_cert(ipc::Channel& ch, ipc::Message& m);
   BastionSession& bastion();  // throws ProtocolError outside bastion mode
 
   Result<Bytes> sign(const std::string& algorithm, ByteView data);
@@ -298,6 +301,13 @@ class Monitor {
   size_t m_kbdint_prompts = 0;   // the prompts it asked (RFC 4256 §3.4: one answer each)
   bool m_password_expired = false;
   BastionSession* m_bastion = nullptr;
+  // sshd -B, a policy user with a `totp` secret: after the key, keyboard-interactive is the
+  // monitor's own "Verification code: " instead of PAM's (monitor/monitor_totp.cpp).
+  void require_totp_if_policy_says();
+  Phase totp_kbdint_start(ipc::Channel& ch);
+  Phase totp_kbdint_answer(ipc::Channel& ch, const ipc::KbdintResponseRequest& req,
+                           std::chrono::steady_clock::time_point start);
+  std::string m_totp_secret;  // base32, as the policy has it; empty: no TOTP for this user
 };
 
 }  // namespace postern::monitor

@@ -17,6 +17,7 @@
 #include "bastion/policy.h"
 #include "common/ipc_bastion_messages.h"
 #include "common/ssh_cert.h"
+#include "common/wire.h"
 #include "monitor/bastion_session.h"
 #include "monitor/monitor.h"
 #include "monitor/monitor_test_support.h"
@@ -82,7 +83,10 @@ class MonitorBastionTest : public ::testing::Test {
                        std::to_string(secret.port) + "\nusers = [\"root\"]\n\n" +
                        "[[role]]\nname = \"ops\"\nmembers = [\"alice\"]\ntargets = [\"web1\"]\n" +
                        "target_users = [\"deploy\"]\nchannels = [\"shell\", \"exec\", "
-                       "\"direct-tcpip\"]\ncredential = \"certificate\"\ntemplate = \"t\"\n";
+                       "\"direct-tcpip\"]\ncredential = \"certificate\"\ntemplate = \"t\"\n\n" +
+                       "[[role]]\nname = \"robots\"\nmembers = [\"ci-robot\"]\n" +
+                       "targets = [\"web1\"]\ntarget_users = [\"deploy\"]\nchannels = " +
+                       "[\"exec\"]\ntemplate = \"t\"\nissue_certificates = true\n";
     std::ofstream(dir / "bastion.toml") << toml;
     auto policy = bastion::load_policy((dir / "bastion.toml").string());
     ASSERT_TRUE(policy) << policy.error().message;
@@ -224,6 +228,93 @@ TEST_F(MonitorBastionTest, SignOnlyForKeyCredentials) {
   auto r = call(TargetOpenRequest{"web1", 0, "deploy", "session", ""});
   ASSERT_TRUE(r && r->allowed);
   EXPECT_THROW(call(TargetSignRequest{r->target_id, "ssh-ed25519", Bytes(40, 1)}), ProtocolError);
+}
+
+Bytes fresh_key_blob(KeyType type = KeyType::kEd25519, int bits = 3072) {
+  auto k = PrivateKey::generate(type, bits);
+  EXPECT_TRUE(k);
+  return k ? k->public_key().blob() : Bytes{};
+}
+
+TEST_F(MonitorBastionTest, IssueCertCertifiesTheCallersKeyFromTheRolesTemplate) {
+  login("ci-robot");
+  Bytes key = fresh_key_blob();
+  auto r = call(IssueCertRequest{"web1", 0, "deploy", key});
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_TRUE(r->issued) << r->message;
+  auto cert = Certificate::from_blob(r->certificate);
+  ASSERT_TRUE(cert) << cert.error().message;
+  EXPECT_EQ(cert->key().blob(), key);
+  EXPECT_EQ(cert->principals(), std::vector<std::string>{"deploy"});
+  EXPECT_NE(cert->key_id().find("ci-robot@postern from 192.0.2.1"), std::string::npos);
+  EXPECT_NE(cert->key_id().find(session->id()), std::string::npos) << cert->key_id();
+  EXPECT_EQ(cert->valid_before() - cert->valid_after(), 300u + 60u);  // from now - 60
+  EXPECT_EQ(cert->signature_key().blob(),
+            PrivateKey::load_file((dir / "ca").string())->public_key().blob());
+  std::string a = audit();
+  EXPECT_NE(a.find("\"event\":\"certificate-issued\""), std::string::npos) << a;
+  EXPECT_NE(a.find("serial " + std::to_string(cert->serial())), std::string::npos) << a;
+  EXPECT_NE(a.find(cert->key().fingerprint_sha256()), std::string::npos) << a;
+  EXPECT_FALSE(web1.contacted());  // issuing connects to nothing
+}
+
+TEST_F(MonitorBastionTest, IssueCertRefusalsAreRepliesWithTheReasonAndAudited) {
+  Bytes key = fresh_key_blob();
+  Writer cert_like;
+  cert_like.string("ssh-ed25519-cert-v01@openssh.com").string(Bytes(32, 1));
+  login("ci-robot");
+  struct Case {
+    IssueCertRequest req;
+    std::string message;
+  } cases[] = {
+      {{"web1", 0, "root", key}, "postern: no role lets ci-robot have certificates for root@web1"},
+      {{"secret", 0, "root", key},
+       "postern: no role lets ci-robot have certificates for root@secret"},
+      {{"no such host!", 0, "deploy", key},
+       "postern: \"no such host!\" is not a target or host name"},
+      {{"web1", 0, "deploy", fresh_key_blob(KeyType::kRsa, 1024)},
+       "postern: RSA key of 1024 bits is too weak (at least 2048)"},
+      {{"web1", 0, "deploy", cert_like.buffer()},
+       "postern: a certificate is no public key: send the plain key (id.pub)"},
+      {{"web1", 0, "deploy", Bytes{1, 2, 3}}, "postern: not a public key"},
+  };
+  for (Case& c : cases) {
+    auto r = call(c.req);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_FALSE(r->issued) << c.message;
+    EXPECT_TRUE(r->certificate.empty());
+    EXPECT_EQ(r->message, c.message);
+  }
+  std::string a = audit();
+  size_t denies = 0;
+  for (size_t at = a.find("\"decision\":\"deny\""); at != std::string::npos;
+       at = a.find("\"decision\":\"deny\"", at + 1))
+    ++denies;
+  EXPECT_EQ(denies, std::size(cases)) << a;
+  EXPECT_FALSE(secret.contacted());
+}
+
+TEST_F(MonitorBastionTest, IssueCertNeedsIssueCertificatesOnTheGrantingRole) {
+  login("alice");  // ops grants alice deploy@web1, without issue_certificates
+  auto r = call(IssueCertRequest{"web1", 0, "deploy", fresh_key_blob()});
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->issued);
+  EXPECT_EQ(r->message, "postern: role ops may not issue certificates for deploy@web1");
+}
+
+TEST_F(MonitorBastionTest, IssueCertIsBoundedPerConnection) {
+  login("ci-robot");
+  Bytes key = fresh_key_blob();
+  for (size_t i = 0; i < BastionSession::kMaxCertificates; ++i) {
+    auto r = call(IssueCertRequest{"web1", 0, "deploy", key});
+    ASSERT_TRUE(r && r->issued) << i;
+  }
+  auto over = call(IssueCertRequest{"web1", 0, "deploy", key});
+  ASSERT_TRUE(over);
+  EXPECT_FALSE(over->issued);
+  EXPECT_NE(over->message.find("certificates per connection"), std::string::npos);
+  // Fields no caller can produce are the child's bug: fatal.
+  EXPECT_THROW(call(IssueCertRequest{std::string(300, 'a'), 0, "deploy", key}), ProtocolError);
 }
 
 }  // namespace

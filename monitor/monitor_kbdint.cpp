@@ -40,6 +40,7 @@ Phase Monitor::on_kbdint_start(Channel& ch, Message& m) {
   auto start = std::chrono::steady_clock::now();
   auto req = ipc::decode<KbdintStartRequest>(m.data.view());
   if (req.submethods.size() > 1024) throw ProtocolError("monitor: submethods too long");
+  if (!m_totp_secret.empty()) return totp_kbdint_start(ch);
   KbdintReply reply;
   bool usable = m_pam != nullptr && m_effective.use_pam &&
                 m_effective.kbd_interactive_authentication && m_service == "ssh-connection" &&
@@ -65,6 +66,7 @@ Phase Monitor::on_kbdint_start(Channel& ch, Message& m) {
 Phase Monitor::on_kbdint_response(Channel& ch, Message& m) {
   auto start = std::chrono::steady_clock::now();
   auto req = ipc::decode<KbdintResponseRequest>(m.data.view());
+  if (!m_totp_secret.empty()) return totp_kbdint_answer(ch, req, start);
   // Only a conversation that asked something may be answered (docs/architecture.md: out of phase
   // kills).
   if (!m_kbdint_active || m_pam == nullptr)

@@ -45,6 +45,12 @@ void UserauthServer::handle(ByteView message) {
       return;
     }
     case State::kAuth:
+      // Paramiko asks for ssh-userauth again before each method (a key, then
+      // keyboard-interactive); OpenSSH's sshd answers it until the user is authenticated.
+      if (type == kMsgServiceRequest) {
+        m_state = State::kService;
+        return handle(message);
+      }
       if (type != kMsgUserauthRequest)
         throw ProtocolError("unexpected message " + std::to_string(type) + " during userauth");
       userauth_request(message);

@@ -160,6 +160,20 @@ TEST_F(UserauthTest, UnknownServiceIsRefused) {
   EXPECT_THROW(pump(), ProtocolError);
 }
 
+TEST_F(UserauthTest, ServiceRequestAgainDuringUserauthIsAnswered) {
+  // Paramiko sends one before each method it tries.
+  service();
+  client->send(request("alice", "none"));
+  pump();
+  EXPECT_EQ(at_client.back()[0], kMsgUserauthFailure);
+  service();
+  client->send(request("alice", "none"));
+  pump();
+  EXPECT_EQ(at_client.back()[0], kMsgUserauthFailure);
+  client->send(encode(ServiceRequestMsg{"ssh-connection"}));  // still only ssh-userauth
+  EXPECT_THROW(pump(), ProtocolError);
+}
+
 TEST_F(UserauthTest, NoneListsTheMethods) {
   service();
   client->send(request("alice", "none"));

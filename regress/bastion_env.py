@@ -200,8 +200,8 @@ class Policy:
         self.settings.update(settings)
         self.users, self.targets, self.roles = [], [], []
 
-    def user(self, name, *keys):
-        self.users.append({"name": name, "keys": list(keys)})
+    def user(self, name, *keys, totp=None):
+        self.users.append({"name": name, "keys": list(keys), "totp": totp})
         return self
 
     def target(self, name, address, port, users, tags=()):
@@ -210,12 +210,14 @@ class Policy:
         return self
 
     def role(self, name, members, targets, target_users, channels, credential="certificate",
-             template="default-openssh-sha2", source=None):
+             template="default-openssh-sha2", source=None, issue_certificates=False):
         r = {"name": name, "members": list(members), "targets": list(targets),
              "target_users": list(target_users), "channels": list(channels),
              "credential": credential, "template": template}
         if source is not None:
             r["source"] = list(source)
+        if issue_certificates:
+            r["issue_certificates"] = True
         self.roles.append(r)
         return self
 
@@ -225,6 +227,8 @@ class Policy:
             out.append(f"{k} = {toml_list(v) if isinstance(v, list) else toml_str(v)}")
         for u in self.users:
             out += ["", "[[user]]", f"name = {toml_str(u['name'])}", f"keys = {toml_list(u['keys'])}"]
+            if u["totp"]:
+                out.append(f"totp = {toml_str(u['totp'])}")
         for t in self.targets:
             out += ["", "[[target]]", f"name = {toml_str(t['name'])}",
                     f"address = {toml_str(t['address'])}", f"port = {t['port']}",
@@ -232,7 +236,9 @@ class Policy:
         for r in self.roles:
             out += ["", "[[role]]"]
             for k, v in r.items():
-                out.append(f"{k} = {toml_list(v) if isinstance(v, list) else toml_str(v)}")
+                value = ("true" if v else "false") if isinstance(v, bool) else \
+                    toml_list(v) if isinstance(v, list) else toml_str(v)
+                out.append(f"{k} = {value}")
         return "\n".join(out) + "\n"
 
 
