@@ -11,10 +11,12 @@ import signal
 import socket
 import struct
 import subprocess
+import tempfile
 import time
 
 import pytest
 
+from bastion_env import BastionEnv, Policy
 from conftest import TEST_USER, free_port, wait_for_port
 
 pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None,
@@ -224,3 +226,57 @@ def test_penalties_follow_the_client_not_the_balancer(proxied):
     assert f"{LB}/32" not in srv.log_text()
     r = ssh_via(srv, ha.ports["v1"], "127.0.0.3")
     assert r.returncode == 0, r.stderr + srv.log_text()
+
+
+def test_allow_users_user_at_host_sees_the_client(make_server, user, tmp_path):
+    srv = make_server(f"ProxyProtocolFrom {LB}\nAllowUsers {TEST_USER}@127.0.0.3\n")
+    ha = HAProxy(tmp_path, srv.port)
+    try:
+        assert ssh_via(srv, ha.ports["v1"], "127.0.0.3").returncode == 0
+        r = ssh_via(srv, ha.ports["v1"], "127.0.0.4")
+        assert r.returncode == 255
+        assert srv.wait_log(f"User {TEST_USER} from 127.0.0.4 not allowed because not listed in "
+                            "AllowUsers")
+    finally:
+        ha.stop()
+
+
+def test_bastion_role_source_and_audit_see_the_client(keydir, user, tmp_path):
+    """sshd -B behind HAProxy: a role limited to source 127.0.0.3 applies to that client only,
+    and the audit names the client, not the balancer."""
+    env = BastionEnv(tempfile.mkdtemp(prefix="postern-bastion-proxy-"), keydir)
+    ha = None
+    try:
+        t = env.target("target")
+        env.write_known_hosts(t.known_hosts_line("127.0.0.1"))
+        pol = Policy(env).user("alice", env.pub("alice"))
+        pol.target("web1", "127.0.0.1", t.port, [TEST_USER])
+        pol.role("near", ["alice"], ["web1"], [TEST_USER], ["exec"], source=["127.0.0.3/32"])
+        b = env.make_bastion(pol, extra_config=f"ProxyProtocolFrom {LB}")
+        ha = HAProxy(tmp_path, b.port)
+        mark = env.audit_mark()
+
+        def via(source):
+            args = b.ssh_args(f"{TEST_USER}%web1%alice", env.keys["alice"])
+            args[args.index("-p") + 1] = str(ha.ports["v2"])
+            return subprocess.run(args[:-1] + ["-b", source, args[-1], "echo through-bastion"],
+                                  capture_output=True, text=True, timeout=60,
+                                  stdin=subprocess.DEVNULL)
+
+        r = via("127.0.0.3")
+        assert r.stdout == "through-bastion\n", r.stderr + b.log_text()
+        events = env.audit_since(mark, lambda evs: any(e["event"] == "login" for e in evs))
+        logins = [e for e in events if e["event"] == "login"]
+        assert logins[0]["decision"] == "allow" and logins[0]["client"].startswith("127.0.0.3")
+        mark = env.audit_mark()
+        r = via("127.0.0.4")
+        assert "through-bastion" not in r.stdout and r.returncode != 0
+        events = env.audit_since(mark, lambda evs: any(e["event"] == "login" for e in evs))
+        logins = [e for e in events if e["event"] == "login"]
+        assert logins and logins[0]["decision"] == "deny", events
+        assert logins[0]["client"].startswith("127.0.0.4")
+        assert not any(e.get("client", "").startswith(LB) for e in env.audit())
+    finally:
+        if ha:
+            ha.stop()
+        env.close()
