@@ -280,3 +280,33 @@ def test_bastion_role_source_and_audit_see_the_client(keydir, user, tmp_path):
         if ha:
             ha.stop()
         env.close()
+
+
+def test_per_source_max_startups_counts_the_client(proxied):
+    srv, _ = proxied("PerSourceMaxStartups 1\n")
+
+    def unauthenticated(client):
+        s = connect_from(LB, srv.port)
+        s.sendall(f"PROXY TCP4 {client} 127.0.0.1 4000 22\r\n".encode())
+        s.settimeout(15)
+        try:
+            data = s.recv(100)
+        except (socket.timeout, ConnectionResetError):
+            data = b""
+        return s, data
+
+    first, data = unauthenticated("10.7.7.7")
+    assert data.startswith(b"SSH-2.0-")
+    # A second connection of the same client is one too many; another client behind the same
+    # balancer (whose own address is never counted) is served.
+    second, _ = unauthenticated("10.7.7.7")
+    # Dropped once the header is read: closed (its version line may have gone out first).
+    assert server_answer(second).count(b"SSH-2.0-") <= 1
+    second.settimeout(1)
+    assert second.recv(100) == b""
+    assert srv.wait_log(f"drop connection from [10.7.7.7] via [{LB}] (PROXY protocol) "
+                        "past PerSourceMaxStartups")
+    third, data = unauthenticated("10.7.7.8")
+    assert data.startswith(b"SSH-2.0-")
+    for s in (first, second, third):
+        s.close()
