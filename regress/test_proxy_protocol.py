@@ -310,3 +310,14 @@ def test_per_source_max_startups_counts_the_client(proxied):
     assert data.startswith(b"SSH-2.0-")
     for s in (first, second, third):
         s.close()
+
+
+def test_use_dns_looks_up_the_client(proxied):
+    # 127.0.0.1 is "localhost" in /etc/hosts, the balancer's 127.0.0.2 is nothing: a Match Host
+    # block for localhost applies only if the header's client was looked up.
+    srv, ha = proxied("UseDNS yes\nMatch Host localhost\n    ForceCommand echo matched-by-name\n")
+    r = ssh_via(srv, ha.ports["v2"], "127.0.0.1")
+    assert r.returncode == 0, r.stderr + srv.log_text()
+    assert r.stdout.strip() == "matched-by-name"
+    r = ssh_via(srv, ha.ports["v2"], "127.0.0.4")
+    assert r.stdout.strip() == "plain-session"
