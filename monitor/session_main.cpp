@@ -26,6 +26,7 @@
 
 #include "bastion/policy.h"
 #include "bastion/route.h"
+#include "common/config/match_eval.h"
 #include "common/config/server_config.h"
 #include "common/ipc.h"
 #include "common/ipc_bastion_messages.h"
@@ -43,6 +44,8 @@
 #include "monitor/monitor.h"
 #include "monitor/pam_context.h"
 #include "monitor/peer_name.h"
+#include "monitor/proxy_header_reader.h"
+#include "monitor/proxy_protocol.h"
 #include "monitor/session_outcome.h"
 #include "monitor/spawn.h"
 
@@ -55,6 +58,9 @@ constexpr int kPolicyFd = 5;
 // Where the children find their descriptors (net/net_main.cpp, session/user_main.cpp).
 constexpr int kChildChannelFd = 3;
 constexpr int kChildSocketFd = 4;
+// ProxyProtocolFrom: how long a load balancer has to send its header (at most LoginGraceTime).
+// HAProxy sends it with the connection; this only bounds a stuck or hostile peer.
+constexpr int kProxyHeaderTimeoutMs = 10000;
 
 uint64_t now_ms() {
   timespec ts{};
@@ -90,6 +96,47 @@ void report_outcome(UniqueFd& startup_pipe, SessionOutcome outcome) {
   if (::write(startup_pipe.get(), &c, 1) != 1)
     log_debug("startup pipe: %s", std::strerror(errno));  // the listener re-executed: no matter
   startup_pipe.reset();
+}
+
+// PerSourcePenalties behind a load balancer: the client's address for the listener, before the
+// outcome (monitor/session_outcome.h).
+void report_proxied_source(UniqueFd& startup_pipe, const std::string& address) {
+  if (!startup_pipe) return;
+  std::string rec = kProxiedSourceRecord + address + "\n";
+  if (rec.size() > kMaxProxiedSourceRecord) return;
+  if (::write(startup_pipe.get(), rec.data(), rec.size()) != ssize_t(rec.size()))
+    log_debug("startup pipe: %s", std::strerror(errno));
+}
+
+// The header a connection from a ProxyProtocolFrom address must begin with, read by a jailed child
+// (monitor/proxy_header_reader.h). True to go on, with `peer` replaced by the client the header
+// names (kept for "PROXY UNKNOWN" and v2 LOCAL: the load balancer's health checks); false, logged,
+// when the header is missing or bad. The listener learns the client's address on the startup pipe
+// for PerSourcePenalties (monitor/session_outcome.h).
+bool proxied_peer(int client, const config::ServerConfig& cfg, Endpoint& peer,
+                  UniqueFd& startup_pipe) {
+  if (cfg.proxy_protocol_from.empty() ||
+      config::detail::match_address_list(peer.address, cfg.proxy_protocol_from) != 1)
+    return true;
+  int timeout_ms = kProxyHeaderTimeoutMs;
+  if (cfg.login_grace_time > 0) timeout_ms = std::min(timeout_ms, cfg.login_grace_time * 1000);
+  ProxyHeaderResult r = read_proxy_header_jailed(client, timeout_ms);
+  if (r.error != proxy_protocol::Error::kNone) {
+    log_info("PROXY protocol header from %s port %d refused: %s", peer.address.c_str(), peer.port,
+             proxy_protocol::describe(r.error));
+    return false;
+  }
+  if (!r.header.has_client) {
+    log_verbose("PROXY protocol v%d header from %s port %d names no client: keeping the address",
+                r.header.version, peer.address.c_str(), peer.port);
+    return true;
+  }
+  Endpoint client_end = proxy_protocol::client_endpoint(r.header);
+  log_verbose("PROXY protocol v%d header from %s port %d: client %s port %d", r.header.version,
+              peer.address.c_str(), peer.port, client_end.address.c_str(), client_end.port);
+  report_proxied_source(startup_pipe, client_end.address);
+  peer = client_end;
+  return true;
 }
 
 int run() {
@@ -147,6 +194,12 @@ int run() {
 
   Endpoint peer = peer_endpoint(client.get());
   Endpoint local = local_endpoint(client.get());
+  // ProxyProtocolFrom: a listed load balancer must send a PROXY header, whose client is then the
+  // peer everywhere below (logs, UseDNS, Match, from=, PAM_RHOST, the bastion's sources and audit).
+  if (!proxied_peer(client.get(), cfg, peer, startup_pipe)) {
+    report_outcome(startup_pipe, SessionOutcome::kNoAuth);
+    return 255;
+  }
   log_verbose("Connection from %s port %d on %s port %d rdomain \"%s\"", peer.address.c_str(),
               peer.port, local.address.c_str(), local.port, cfg.rdomain.c_str());
   // UseDNS: asked once, here, as root; the name then serves every host pattern (peer_name.h).

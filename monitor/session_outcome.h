@@ -14,6 +14,11 @@
 //   'C'  crash: the unprivileged pre-auth child (sshd-net) died of a signal, or sent the monitor
 //        a request out of phase — the marks of an exploit attempt
 //
+// Before that byte, once, for a connection from a ProxyProtocolFrom load balancer whose PROXY
+// header named a client: 'S', the client's numeric address, '\n' (at most 48 bytes, one atomic
+// pipe write). The listener then counts and judges the connection by that address rather than
+// the load balancer's, and drops it when that address is refused.
+//
 // A pipe that closes without a byte means sshd-session itself died before it could say: the
 // listener calls that a crash when a signal other than an administrator's (TERM, KILL, HUP, INT)
 // killed it, and nothing otherwise (a fatal() for a server-side reason such as a missing host key
@@ -22,6 +27,8 @@
 #pragma once
 
 #include <optional>
+#include <string>
+#include <string_view>
 
 namespace postern::monitor {
 
@@ -32,6 +39,35 @@ enum class SessionOutcome : char {
   kGraceExceeded = 'G',
   kCrash = 'C',
 };
+
+inline constexpr char kProxiedSourceRecord = 'S';
+inline constexpr size_t kMaxProxiedSourceRecord = 48;  // 'S' + INET6_ADDRSTRLEN + '\n'
+
+// What one read of a startup pipe said (at most one of each, in this order).
+struct StartupReport {
+  std::optional<std::string> proxied_source;
+  std::optional<SessionOutcome> outcome;
+  bool eof = false;  // nothing read: the writer closed
+};
+
+inline std::optional<SessionOutcome> session_outcome_from_byte(char c);
+
+// `bytes`: one read of the pipe. A malformed source record reads as nothing.
+inline StartupReport parse_startup_report(std::string_view bytes) {
+  StartupReport r;
+  if (bytes.empty()) {
+    r.eof = true;
+    return r;
+  }
+  if (bytes[0] == kProxiedSourceRecord) {
+    size_t nl = bytes.find('\n');
+    if (nl == std::string_view::npos || nl > kMaxProxiedSourceRecord) return r;
+    r.proxied_source = std::string(bytes.substr(1, nl - 1));
+    bytes.remove_prefix(nl + 1);
+  }
+  if (!bytes.empty()) r.outcome = session_outcome_from_byte(bytes[0]);
+  return r;
+}
 
 inline std::optional<SessionOutcome> session_outcome_from_byte(char c) {
   switch (c) {

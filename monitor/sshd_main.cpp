@@ -2,6 +2,7 @@
 // the listening sockets and, for every connection, starts a fresh `sshd-session` (the
 // per-connection monitor) with the socket as its fds 0 and 1 and the configuration, already parsed,
 // sent over an ipc channel on fd 3. It holds no host key and never reads from a client.
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -27,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "common/config/match_eval.h"
 #include "common/config/server_config.h"
 #include "common/ipc.h"
 #include "common/ipc_messages.h"
@@ -266,17 +268,44 @@ struct Startup {
   SourceKey source;
   std::string address;
   int64_t started = 0;
+  // False while a ProxyProtocolFrom load balancer's connection has not named its client: the
+  // balancer's own address is neither counted nor penalised (every client behind it shares it).
+  bool counted = true;
 };
 
-// The byte an sshd-session wrote on its startup pipe, if any (monitor/session_outcome.h).
-std::optional<SessionOutcome> read_outcome(int pipe_fd) {
-  char c = 0;
+// What an sshd-session wrote on its startup pipe since the last read (monitor/session_outcome.h).
+StartupReport read_report(int pipe_fd) {
+  char buf[kMaxProxiedSourceRecord + 1];
   ssize_t n;
   do {
-    n = ::read(pipe_fd, &c, 1);
+    n = ::read(pipe_fd, buf, sizeof buf);
   } while (n < 0 && errno == EINTR);
-  if (n != 1) return std::nullopt;
-  return session_outcome_from_byte(c);
+  return parse_startup_report(std::string_view(buf, n > 0 ? size_t(n) : 0));
+}
+
+std::optional<SessionOutcome> read_outcome(int pipe_fd) {
+  return read_report(pipe_fd).outcome;
+}
+
+// The source key of a numeric address the monitor sent; nullopt if it is none.
+std::optional<sockaddr_storage> numeric_sockaddr(const std::string& address) {
+  sockaddr_storage ss{};
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (::inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    return ss;
+  }
+  if (::inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    return ss;
+  }
+  return std::nullopt;
+}
+
+bool from_proxy(const config::ServerConfig& cfg, const std::string& address) {
+  return !cfg.proxy_protocol_from.empty() &&
+         config::detail::match_address_list(address, cfg.proxy_protocol_from) == 1;
 }
 
 int64_t monotonic_seconds() {
@@ -479,7 +508,7 @@ int run(int argc, char** argv) {
         if (st != startups.end()) {
           rec = std::move(*st);
           startups.erase(st);
-          limits.finished_startup(rec.source);
+          if (rec.counted) limits.finished_startup(rec.source);
           outcome = read_outcome(rec.pipe.get());
         } else if (auto e = ended_startups.find(pid); e != ended_startups.end()) {
           rec = std::move(e->second);
@@ -491,7 +520,7 @@ int run(int argc, char** argv) {
         if (!outcome && p == Penalty::kNone)
           log_debug("sshd-session %ld for %s ended without a report (%s)", long(pid),
                     rec.address.c_str(), describe_wait_status(status).c_str());
-        limits.penalise(rec.source, rec.address, p, monotonic_seconds());
+        if (rec.counted) limits.penalise(rec.source, rec.address, p, monotonic_seconds());
       }
     }
     pfds.clear();
@@ -514,10 +543,31 @@ int run(int argc, char** argv) {
     for (size_t i = pfds.size(); i-- > first_startup;) {
       if (!pfds[i].revents) continue;
       auto it = startups.begin() + long(i - first_startup);
-      limits.finished_startup(it->source);
-      std::optional<SessionOutcome> outcome = read_outcome(it->pipe.get());
+      StartupReport report = read_report(it->pipe.get());
+      if (report.proxied_source && !it->counted) {
+        // Behind a load balancer: from now on the connection is its client's (ProxyProtocolFrom).
+        auto ss = numeric_sockaddr(*report.proxied_source);
+        if (ss) {
+          SourceKey key = limits.key_of(*ss);
+          std::string why = limits.refusal(key, *report.proxied_source, monotonic_seconds());
+          if (!why.empty()) {
+            log_info("drop connection from [%s] via [%s] (PROXY protocol) %s",
+                     report.proxied_source->c_str(), it->address.c_str(), why.c_str());
+            if (auto c = children.find(it->pid); c != children.end()) c->second.kill(SIGTERM);
+          } else {
+            it->source = key;
+            it->address = *report.proxied_source;
+            it->counted = true;
+            limits.started(key);
+          }
+        }
+      }
+      if (!report.outcome && !report.eof) continue;  // the connection goes on
+      if (it->counted) limits.finished_startup(it->source);
+      std::optional<SessionOutcome> outcome = report.outcome;
       if (outcome) {
-        limits.penalise(it->source, it->address, penalty_for(*outcome), monotonic_seconds());
+        if (it->counted)
+          limits.penalise(it->source, it->address, penalty_for(*outcome), monotonic_seconds());
         startups.erase(it);
       } else {
         // Judged when it is reaped (the SIGCHLD may come before or after this).
@@ -541,8 +591,11 @@ int run(int argc, char** argv) {
       if (cl->debug > 0 && closed_without_a_word(conn.get())) continue;
       SourceKey source = limits.key_of(peer);
       Endpoint from = peer_endpoint(conn.get());
+      // A load balancer's connections are judged by the client its PROXY header names (above).
+      bool proxied = from_proxy(*cfg, from.address);
       if (cl->debug == 0) {
-        std::string why = limits.refusal(source, from.address, monotonic_seconds());
+        std::string why =
+            proxied ? std::string() : limits.refusal(source, from.address, monotonic_seconds());
         if (why.empty() && drop_connection(*cfg, startups.size())) why = "past MaxStartups";
         if (!why.empty()) {
           Endpoint on = local_endpoint(conn.get());
@@ -573,9 +626,9 @@ int run(int argc, char** argv) {
       }
       pid_t pid = child->pid();
       children.emplace(pid, std::move(*child));
-      limits.started(source);
+      if (!proxied) limits.started(source);
       startups.push_back(
-          Startup{std::move(startup_rd), pid, source, from.address, monotonic_seconds()});
+          Startup{std::move(startup_rd), pid, source, from.address, monotonic_seconds(), !proxied});
     }
   }
 }

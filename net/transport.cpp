@@ -230,6 +230,12 @@ bool Transport::Impl::process_version_lines() {
     }
     size_t line_len = size_t(lf - begin) + 1;
     if (line_len > kMaxVersionLine) version_error("", "banner line too long");
+    // A PROXY protocol header (v1 text, or v2's signature, whose first line is empty) from a
+    // peer the monitor did not read one from: said so in the log (ProxyProtocolFrom).
+    static constexpr char kProxyV2Signature[] = "\r\n\r\n\0\r\nQUIT\n";
+    size_t avail = std::min<size_t>(size_t(end - begin), sizeof kProxyV2Signature - 1);
+    bool proxy_header = (avail >= 5 && std::memcmp(begin, kProxyV2Signature, avail) == 0) ||
+                        (line_len > 6 && std::memcmp(begin, "PROXY ", 6) == 0);
     std::string_view line(reinterpret_cast<const char*>(begin), line_len - 1);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     in_start += line_len;
@@ -238,6 +244,9 @@ bool Transport::Impl::process_version_lines() {
     if (line.substr(0, 4) != "SSH-") {
       // RFC 4253 §4.2: only a server may send other lines first.
       if (server()) {
+        if (proxy_header)
+          version_error("Invalid SSH identification string.",
+                        "PROXY protocol header from an address not in ProxyProtocolFrom");
         log_verbose("client sent invalid protocol identifier \"%.256s\"",
                     std::string(line).c_str());
         version_error("Invalid SSH identification string.", "Bad protocol version identification");

@@ -281,6 +281,27 @@ TEST(Config, PerSourcePenalties) {
             "test.conf line 1: unsupported PerSourcePenalties keyword \"bogus\"");
 }
 
+TEST(Config, ProxyProtocolFrom) {
+  EXPECT_EQ(parse_ok("").proxy_protocol_from, "");
+  // Printed last, after BastionPolicy, so the lines before are OpenSSH's.
+  std::string d = dump_config(parse_ok(""));
+  EXPECT_EQ(d.substr(d.rfind("\nbastionpolicy ")),
+            "\nbastionpolicy /etc/postern/bastion.toml\n"
+            "proxyprotocolfrom none\n");
+  ServerConfig c = parse_ok("ProxyProtocolFrom 10.0.0.0/8,192.0.2.7,::1\n");
+  EXPECT_EQ(c.proxy_protocol_from, "10.0.0.0/8,192.0.2.7,::1");
+  EXPECT_NE(dump_config(c).find("\nproxyprotocolfrom 10.0.0.0/8,192.0.2.7,::1\n"),
+            std::string::npos);
+  auto back = deserialize_config(serialize_config(c));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, c);
+  EXPECT_EQ(parse_ok("ProxyProtocolFrom none").proxy_protocol_from, "");
+  EXPECT_EQ(parse_error("ProxyProtocolFrom 10.0.0.0/33"),
+            "test.conf line 1: invalid address list for ProxyProtocolFrom: \"10.0.0.0/33\"");
+  EXPECT_EQ(parse_error("Match User x\nProxyProtocolFrom 10.0.0.1"),
+            "test.conf line 2: Directive 'ProxyProtocolFrom' is not allowed within a Match block");
+}
+
 // Random lines built from real keywords and odd values: parsing never crashes, and whatever is
 // accepted survives serialisation unchanged.
 TEST(Config, RandomConfigsRoundTrip) {

@@ -298,6 +298,10 @@ const Keyword kTable[] = {
   // Last, so the lines of -T before it are OpenSSH's, line for line.
   {.name = "BastionPolicy", .member = &S::bastion_policy, .flags = kPath,
    .def = "/etc/postern/bastion.toml", .parse = parse_path, .dump = dump_plain},
+  // postern's own: the load balancers that send a PROXY protocol header; after BastionPolicy
+  // for the same reason.
+  {.name = "ProxyProtocolFrom", .member = &S::proxy_protocol_from, .parse = parse_address_list,
+   .dump = dump_string},
 };
 // clang-format on
 static_assert(std::size(kTable) < kRekeyIntervalSet);

@@ -1,12 +1,13 @@
 // The values whose syntax belongs to one keyword (sshd_config(5)): Port, ListenAddress,
 // Subsystem, MaxStartups, PerSourceNetBlockSize, IPQoS, RekeyLimit, PermitOpen / PermitListen,
-// PermitUserEnvironment, PubkeyAuthOptions and PerSourcePenalties, with the copy functions of
-// those that span several members of ServerConfig.
+// PermitUserEnvironment, PubkeyAuthOptions, PerSourcePenalties and ProxyProtocolFrom, with the
+// copy functions of those that span several members of ServerConfig.
 #include <cctype>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 
+#include "common/config/match_eval.h"
 #include "common/config/tokenizer.h"
 #include "common/config/value_formats.h"
 #include "common/join.h"
@@ -360,6 +361,17 @@ std::vector<std::string> dump_penalties(const Keyword&, const ServerConfig& c, b
 }
 void copy_penalties(ServerConfig& d, const ServerConfig& s) {
   d.per_source_penalties = s.per_source_penalties;
+}
+
+// ProxyProtocolFrom: one word, checked as Match Address checks its list (a bad CIDR block is an
+// error now, not a silent non-match at every connection).
+bool parse_address_list(const Keyword& kw, Args& a, ServerConfig& c, ParseContext& ctx) {
+  const std::string& w = *a.next();
+  bool none = iequals(w, "none");
+  if (!none && match_address_list("", w) < 0)
+    return ctx.fail_plain(std::string("invalid address list for ") + kw.name + ": \"" + w + "\"");
+  if (ctx.apply) field<std::string>(kw, c) = none ? "" : w;
+  return true;
 }
 
 }  // namespace postern::config::detail

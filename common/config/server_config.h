@@ -213,6 +213,9 @@ struct ServerConfig {
   bool debian_banner = true;
   PerSourcePenalties per_source_penalties;     // OpenSSH 9.8's keyword; off by default here
   std::string per_source_penalty_exempt_list;  // address list (patterns, CIDR), empty: none
+  // ProxyProtocolFrom (postern's own): the load balancers whose connections start with a PROXY
+  // protocol header (monitor/proxy_protocol.h); an address list, empty: none.
+  std::string proxy_protocol_from;
 
   // Which keywords (index into the keyword table) were given a value (first one wins).
   std::bitset<kMaxKeywords> explicitly_set;

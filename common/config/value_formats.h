@@ -102,5 +102,7 @@ bool parse_pubkey_options(const Keyword&, Args&, ServerConfig&, ParseContext&);
 bool parse_penalties(const Keyword&, Args&, ServerConfig&, ParseContext&);
 std::vector<std::string> dump_penalties(const Keyword&, const ServerConfig&, bool quote);
 void copy_penalties(ServerConfig& dst, const ServerConfig& src);
+// An address list (patterns and CIDR blocks, as Match Address takes), or none: ProxyProtocolFrom.
+bool parse_address_list(const Keyword&, Args&, ServerConfig&, ParseContext&);
 
 }  // namespace postern::config::detail
