@@ -24,9 +24,15 @@ struct Settings {
   HostKeyPolicy host_key_policy = HostKeyPolicy::kStrict;
   std::string recordings = "/var/lib/postern/recordings";
   std::string audit_log = "/var/log/postern/audit.jsonl";
-  std::vector<std::string> proxy_listen;  // "address:port", "[v6]:port"
-  uint32_t certificate_validity = 300;    // seconds ("5m", "90s", "1h")
+  std::vector<std::string> proxy_listen;                // "address:port", "[v6]:port"
+  uint32_t certificate_validity = 300;                  // seconds ("5m", "90s", "1h")
   std::vector<std::string> record = {"shell", "exec"};  // shell | exec | sftp
+  // Ours (recordings): client input in the recording too; the most bytes one recording file
+  // may hold (a marker event says where it was cut); and whether a session whose recording
+  // cannot be opened is refused (fail closed, the default) or goes on unrecorded.
+  bool record_input = false;
+  uint64_t record_max_bytes = 64ull * 1024 * 1024;  // "64M", "1G", "500K", or bytes
+  bool record_failure_allow = false;                // record_failure = "refuse" | "allow"
   // Ours: the last serial issued (kept so serials rise across restarts), and how long opening a
   // target connection (TCP and the SSH handshake) may take.
   std::string serial_file = "/var/lib/postern/ca_serial";
@@ -65,8 +71,8 @@ struct Role {
   std::vector<std::string> target_users;  // "*" grants any account the target lists
   std::vector<std::string> channels;  // shell exec sftp scp direct-tcpip remote-forward agent x11
   Credential credential = Credential::kCertificate;
-  std::string key_path;       // credential = "key:/path"
-  std::string template_name;  // from templates.json
+  std::string key_path;                                     // credential = "key:/path"
+  std::string template_name;                                // from templates.json
   std::vector<std::string> source = {"0.0.0.0/0", "::/0"};  // client address lists
   bool issue_certificates = false;
 };
