@@ -75,6 +75,8 @@ std::span<const Monitor::Request> Monitor::requests() {
        .handler = &Monitor::on_channel_decision, .next = {kBastion}},
       {.type = BastionEvent::kType, .name = "BASTION_EVENT", .allowed = {kBastion},
        .handler = &Monitor::on_bastion_event, .next = {kBastion}},
+      {.type = RecordingOpenRequest::kType, .name = "RECORDING_OPEN", .allowed = {kBastion},
+       .handler = &Monitor::on_recording_open, .next = {kBastion}},
   };
   // clang-format on
   return kRows;

@@ -229,6 +229,7 @@ class Monitor {
   Phase on_target_sign(ipc::Channel& ch, ipc::Message& m);
   Phase on_channel_decision(ipc::Channel& ch, ipc::Message& m);
   Phase on_bastion_event(ipc::Channel& ch, ipc::Message& m);
+  Phase on_recording_open(ipc::Channel& ch, ipc::Message& m);  // monitor_recording.cpp
   BastionSession& bastion();  // throws ProtocolError outside bastion mode
 
   Result<Bytes> sign(const std::string& algorithm, ByteView data);

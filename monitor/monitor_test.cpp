@@ -464,6 +464,7 @@ TEST(MonitorTable, EveryPhaseAndRequestAgainstTheProtocol) {
       {TargetSignRequest::kType, {kBastion}},
       {ChannelDecisionRequest::kType, {kBastion}},
       {BastionEvent::kType, {kBastion}},
+      {RecordingOpenRequest::kType, {kBastion}},
   };
   EXPECT_EQ(Monitor::requests().size(), allowed.size());
   testing::TwoAccounts backend;
