@@ -32,6 +32,8 @@ namespace postern::ipc {
 //   line is all
 //                            the user is told
 //   u32      connect_timeout seconds for a target connection's handshake and authentication
+//   u64      max_file_size   the largest file it may write (RLIMIT_FSIZE): record_max_bytes,
+//                            as recordings are the only files it writes (through passed fds)
 struct BastionSetup {
   static constexpr uint8_t kType = 100;
   using Reply = NoReply;
@@ -53,10 +55,12 @@ struct BastionSetup {
   std::string extender;
   std::string route_refusal;
   uint32_t connect_timeout = 10;
+  uint64_t max_file_size = 0;
   auto fields() {
     return std::tie(config, log_level, bastion_user, session, host_key_algorithms, host_key_blobs,
                     remote_addr, remote_port, local_addr, local_port, transport_state, direct,
-                    target_user, target, port, extender, route_refusal, connect_timeout);
+                    target_user, target, port, extender, route_refusal, connect_timeout,
+                    max_file_size);
   }
 };
 
