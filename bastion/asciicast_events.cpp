@@ -134,14 +134,15 @@ void AsciicastEvents::input(uint64_t time_us, ByteView data, std::string& out) {
 }
 
 void AsciicastEvents::resize(uint64_t time_us, uint32_t cols, uint32_t rows, std::string& out) {
-  append_line(time_us, 'r', std::to_string(cols) + "x" + std::to_string(rows), out);
+  std::string size = std::to_string(cols) + "x" + std::to_string(rows);
+  append_line(
+      time_us, 'r', [&](std::string& o) { o += size; }, out);
 }
 
 void AsciicastEvents::notice(uint64_t time_us, std::string_view text, std::string& out) {
-  std::string s;
-  append_json_utf8(s, ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size()),
-                   nullptr);
-  append_line(time_us, 'o', s, out);
+  ByteView bytes(reinterpret_cast<const uint8_t*>(text.data()), text.size());
+  append_line(
+      time_us, 'o', [&](std::string& o) { append_json_utf8(o, bytes, nullptr); }, out);
 }
 
 void AsciicastEvents::finish(uint64_t time_us, std::string& out) {
@@ -151,43 +152,50 @@ void AsciicastEvents::finish(uint64_t time_us, std::string& out) {
 
 void AsciicastEvents::event(uint64_t time_us, Stream& s, ByteView data, bool final,
                             std::string& out) {
-  if (m_cut) return;
-  std::string text;
+  if (m_cut || (data.empty() && s.tail.empty())) return;
+  std::string* tail = final ? nullptr : &s.tail;
   if (!s.tail.empty()) {
     // Rare (a character split across packets): the held bytes and this data, decoded as one.
     std::string joined = std::move(s.tail);
     s.tail.clear();
     joined.append(reinterpret_cast<const char*>(data.data()), data.size());
-    append_json_utf8(text, ByteView(reinterpret_cast<const uint8_t*>(joined.data()), joined.size()),
-                     final ? nullptr : &s.tail);
+    ByteView all(reinterpret_cast<const uint8_t*>(joined.data()), joined.size());
+    append_line(
+        time_us, s.code, [&](std::string& o) { append_json_utf8(o, all, tail); }, out);
   } else {
-    append_json_utf8(text, data, final ? nullptr : &s.tail);
+    append_line(
+        time_us, s.code, [&](std::string& o) { append_json_utf8(o, data, tail); }, out);
   }
-  if (text.empty()) return;
-  append_line(time_us, s.code, text, out);
 }
 
-void AsciicastEvents::append_line(uint64_t time_us, char code, std::string_view json_string,
-                                  std::string& out) {
+// The line is built in place at the end of `out` (the bulk path: no copy of the data besides
+// the escaping), and taken back when its text is empty or it would pass the cap.
+template <typename Text>
+void AsciicastEvents::append_line(uint64_t time_us, char code, Text&& text, std::string& out) {
   if (m_cut) return;
   if (time_us < m_last_us) time_us = m_last_us;
+  size_t start = out.size();
+  out += '[';
+  out += asciicast_time(time_us);
+  out += ", \"";
+  out += code;
+  out += "\", \"";
+  size_t text_start = out.size();
+  text(out);
+  if (out.size() == text_start) {
+    out.resize(start);  // all of it held back (a split character): no empty event
+    return;
+  }
+  out += "\"]\n";
   m_last_us = time_us;
-  m_line.clear();
-  m_line += '[';
-  m_line += asciicast_time(time_us);
-  m_line += ", \"";
-  m_line += code;
-  m_line += "\", \"";
-  m_line += json_string;
-  m_line += "\"]\n";
-  if (m_bytes + m_line.size() + kMarkerRoom > m_limit) {
+  if (m_bytes + (out.size() - start) + kMarkerRoom > m_limit) {
     // The cap (policy record_max_bytes): one marker where it was cut, then nothing.
     m_cut = true;
-    m_line = "[" + asciicast_time(time_us) + ", \"o\", \"\\r\\n[postern: recording cut at " +
-             size_text(m_limit) + "]\\r\\n\"]\n";
+    out.resize(start);
+    out += "[" + asciicast_time(time_us) + ", \"o\", \"\\r\\n[postern: recording cut at " +
+           size_text(m_limit) + "]\\r\\n\"]\n";
   }
-  m_bytes += m_line.size();
-  out += m_line;
+  m_bytes += out.size() - start;
 }
 
 }  // namespace postern::bastion

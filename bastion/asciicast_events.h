@@ -45,14 +45,14 @@ class AsciicastEvents {
     std::string tail;  // the start of a UTF-8 sequence whose end has not come yet
   };
   void event(uint64_t time_us, Stream& s, ByteView data, bool final, std::string& out);
-  void append_line(uint64_t time_us, char code, std::string_view json_string, std::string& out);
+  template <typename Text>
+  void append_line(uint64_t time_us, char code, Text&& text, std::string& out);
 
   uint64_t m_limit;
   uint64_t m_bytes;
   uint64_t m_last_us = 0;
   bool m_cut = false;
   Stream m_output{'o', {}}, m_input{'i', {}};
-  std::string m_line;  // the line being built (its capacity is kept)
 };
 
 // `data` as the inside of a JSON string (RFC 8259 §7), UTF-8 validated: ill-formed bytes become
