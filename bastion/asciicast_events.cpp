@@ -1,6 +1,7 @@
 #include "bastion/asciicast_events.h"
 
 #include <cstdio>
+#include <cstring>
 
 namespace postern::bastion {
 
@@ -12,6 +13,23 @@ constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 // viewing the raw file is not driven by it.
 bool plain_ascii(uint8_t b) {
   return b >= 0x20 && b < 0x7f && b != '"' && b != '\\';
+}
+
+// The end of the run of plain ASCII from p[i]: eight bytes at a time (bit tricks on a 64-bit
+// word: a byte below 0x20, at or above 0x7f, '"' or '\\' sets its high bit in `special`; a
+// false alarm only sends those eight bytes the slow way), then byte by byte.
+size_t plain_run_end(const uint8_t* p, size_t i, size_t n) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
+  auto has_zero = [&](uint64_t v) { return (v - kOnes) & ~v & kHighs; };
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x;
+    std::memcpy(&x, p + i, 8);
+    uint64_t special = ((x - kOnes * 0x20) & ~x) | x | (x + kOnes);
+    special = (special & kHighs) | has_zero(x ^ (kOnes * '"')) | has_zero(x ^ (kOnes * '\\'));
+    if (special != 0) break;
+  }
+  while (i < n && plain_ascii(p[i])) ++i;
+  return i;
 }
 
 void append_escaped_ascii(std::string& out, uint8_t b) {
@@ -77,8 +95,7 @@ void append_json_utf8(std::string& out, ByteView data, std::string* tail) {
   size_t n = data.size(), i = 0;
   while (i < n) {
     // Runs of printable ASCII go out in one append: the bulk of terminal output.
-    size_t run = i;
-    while (run < n && plain_ascii(p[run])) ++run;
+    size_t run = plain_run_end(p, i, n);
     if (run > i) {
       out.append(reinterpret_cast<const char*>(p + i), run - i);
       i = run;

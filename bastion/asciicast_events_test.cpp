@@ -42,6 +42,21 @@ TEST(AsciicastJson, InvalidBytesBecomeOneReplacementEach) {
   EXPECT_EQ(json_of("\xE2\x82"), r);                      // at the end, no tail wanted
 }
 
+TEST(AsciicastJson, EverySpecialByteIsFoundAtEveryPositionOfALongRun) {
+  // The plain-ASCII scan goes eight bytes at a time: a special byte must be seen wherever it is.
+  const std::pair<char, std::string> specials[] = {
+      {'"', "\\\""},       {'\\', "\\\\"},           {'\x1f', "\\u001f"},     {'\x7f', "\\u007f"},
+      {'\x00', "\\u0000"}, {'\x80', "\xEF\xBF\xBD"}, {'\xff', "\xEF\xBF\xBD"}};
+  for (const auto& [byte, escaped] : specials)
+    for (size_t pos = 0; pos < 24; ++pos) {
+      std::string raw(24, '~'), want(24, '~');
+      raw[pos] = byte;
+      want.replace(pos, 1, escaped);
+      EXPECT_EQ(json_of(raw), want) << "byte " << int(uint8_t(byte)) << " at " << pos;
+    }
+  EXPECT_EQ(json_of(std::string(1000, ' ')), std::string(1000, ' '));
+}
+
 TEST(AsciicastJson, ParsesBackAsTheSameText) {
   std::string raw = "line \"1\"\r\n\x1b]0;title\x07 \xC3\xA9";
   auto j = nlohmann::json::parse("\"" + json_of(raw) + "\"");
