@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "bastion/asciicast_recording.h"
 #include "bastion/jump_connection.h"
 #include "bastion/jump_session_notice.h"
 #include "bastion/relay.h"
@@ -51,6 +52,28 @@ class MonitorRelayPolicy : public RelayMonitor {
                                                         std::string(kind), std::string(detail)});
     if (!r) return {false, "postern: " + r.error().message};
     return {r->allowed, r->message};
+  }
+  // The monitor creates the file and writes its header; this process gets the descriptor only.
+  RecordingStart start_recording(uint32_t client_channel, std::string_view kind,
+                                 const TerminalSize& terminal, std::string_view command) override {
+    auto r = m_monitor.call(
+        ipc::RecordingOpenRequest{m_target_id, client_channel, std::string(kind), terminal.cols,
+                                  terminal.rows, std::string(command), terminal.term});
+    RecordingStart out;
+    if (!r) {
+      out.refused = true;
+      out.message = "postern: " + r.error().message;
+      return out;
+    }
+    out.refused = r->refused;
+    out.message = r->message;
+    if (r->recorded && r->fds.size() == 1) {
+      UniqueFd fd = std::move(r->fds.front());
+      ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
+      RecordingParams p{r->record_input, r->max_bytes, r->header_bytes, r->start_unix_us};
+      out.recording = std::make_unique<AsciicastRecording>(std::move(fd), p);
+    }
+    return out;
   }
   void channel_closed(uint32_t client_channel, uint64_t up, uint64_t down,
                       const std::string& exit_status) override {

@@ -5,6 +5,7 @@
 // no_new_privs, seccomp without socket() or open()), and from then on every descriptor it gets
 // comes from the monitor. It relays; it decides nothing.
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <string>
@@ -40,7 +41,10 @@ int run() {
   state.bytes.clear();
 
   // ---- the jail: nothing after this line reads a file or makes a socket ------------------
-  privsep_child::enter_net_jail();
+  // Recordings are the only files written (through fds the monitor passes, O_APPEND, capped
+  // below the limit); past it a write fails (EFBIG) instead of SIGXFSZ ending the session.
+  ::signal(SIGXFSZ, SIG_IGN);
+  privsep_child::enter_net_jail(setup.max_file_size);
   ::fcntl(sock.get(), F_SETFL, ::fcntl(sock.get(), F_GETFL) | O_NONBLOCK);
 
   ClientConnection client{*transport, sock.get()};

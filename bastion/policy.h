@@ -27,6 +27,12 @@ struct Settings {
   std::vector<std::string> proxy_listen;                // "address:port", "[v6]:port"
   uint32_t certificate_validity = 300;                  // seconds ("5m", "90s", "1h")
   std::vector<std::string> record = {"shell", "exec"};  // shell | exec | sftp
+  // Ours (recordings): client input in the recording too; the most bytes one recording file
+  // may hold (a marker event says where it was cut); and whether a session whose recording
+  // cannot be opened is refused (fail closed, the default) or goes on unrecorded.
+  bool record_input = false;
+  uint64_t record_max_bytes = 64ull * 1024 * 1024;  // "64M", "1G", "500K", or bytes
+  bool record_failure_allow = false;                // record_failure = "refuse" | "allow"
   // Ours: the last serial issued (kept so serials rise across restarts), and how long opening a
   // target connection (TCP and the SSH handshake) may take.
   std::string serial_file = "/var/lib/postern/ca_serial";

@@ -175,6 +175,24 @@ class TableReader {
     return p.value;
   }
 
+  // A size ("64M", "1G") or an integer of bytes, at least `lo`.
+  void size(std::string_view key, uint64_t& out, uint64_t lo) const {
+    const toml::node* n = m_table.get(key);
+    if (!n) return;
+    std::optional<uint64_t> v;
+    if (const auto* s = n->as_string()) {
+      v = detail::parse_size(s->get());
+      if (!v) fail(line_of(*n), key, "not a size: " + quote_text(s->get()) + " (e.g. \"64M\")");
+    } else if (const auto* i = n->as_integer()) {
+      if (i->get() >= 0) v = detail::parse_size(std::to_string(i->get()));
+    } else {
+      fail(line_of(*n), key, "expected a size string");
+    }
+    if (!v || *v < lo)
+      fail(line_of(*n), key, "out of range (" + std::to_string(lo) + " bytes to 1024T)");
+    out = *v;
+  }
+
   // A duration: a TIME FORMATS string ("5m", "1h30m") or an integer of seconds, in [lo, hi].
   void duration(std::string_view key, uint32_t& out, uint32_t lo, uint32_t hi) const {
     const toml::node* n = m_table.get(key);
@@ -292,7 +310,8 @@ class PolicyBuilder {
   void read_settings(const toml::table& t, Settings& s) {
     TableReader r(m_path, t, "bastion");
     r.only({"ca_key", "templates", "known_hosts", "host_key_policy", "recordings", "audit_log",
-            "proxy_listen", "certificate_validity", "record", "serial_file", "connect_timeout"});
+            "proxy_listen", "certificate_validity", "record", "serial_file", "connect_timeout",
+            "record_input", "record_max_bytes", "record_failure"});
     r.path("ca_key", s.ca_key);
     r.path("templates", s.templates);
     r.path("known_hosts", s.known_hosts);
@@ -326,6 +345,15 @@ class PolicyBuilder {
           r.fail(k.line, "record", "expected shell, exec or sftp, not " + quote_text(k.value));
         s.record.push_back(k.value);
       }
+    }
+    if (auto b = r.boolean("record_input")) s.record_input = *b;
+    // Below 4 KiB not even the header and the cut marker fit.
+    r.size("record_max_bytes", s.record_max_bytes, 4096);
+    if (auto f = r.string("record_failure")) {
+      if (f->value != "refuse" && f->value != "allow")
+        r.fail(f->line, "record_failure",
+               "expected \"refuse\" or \"allow\", not " + quote_text(f->value));
+      s.record_failure_allow = f->value == "allow";
     }
   }
 

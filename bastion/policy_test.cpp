@@ -38,6 +38,9 @@ TEST(PolicyExample, Settings) {
   // Ours, not in the example: the defaults.
   EXPECT_EQ(s.serial_file, "/var/lib/postern/ca_serial");
   EXPECT_EQ(s.connect_timeout, 10u);
+  EXPECT_FALSE(s.record_input);
+  EXPECT_EQ(s.record_max_bytes, 64ull << 20);
+  EXPECT_FALSE(s.record_failure_allow);  // fail closed
 }
 
 TEST(PolicyExample, UsersTargetsExtenders) {
@@ -213,6 +216,16 @@ TEST(PolicyLoader, BrokenTomlFiles) {
        "b.toml:2: bastion: proxy_listen: not address:port: \"[::1]:65536\""},
       {"record", "[bastion]\nrecord = [\"shell\", \"x11\"]\n",
        "b.toml:2: bastion: record: expected shell, exec or sftp, not \"x11\""},
+      {"record_input", "[bastion]\nrecord_input = \"yes\"\n",
+       "b.toml:2: bastion: record_input: expected true or false"},
+      {"record_max_bytes unit", "[bastion]\nrecord_max_bytes = \"64MB\"\n",
+       "b.toml:2: bastion: record_max_bytes: not a size: \"64MB\" (e.g. \"64M\")"},
+      {"record_max_bytes small", "[bastion]\nrecord_max_bytes = 100\n",
+       "b.toml:2: bastion: record_max_bytes: out of range (4096 bytes to 1024T)"},
+      {"record_max_bytes huge", "[bastion]\nrecord_max_bytes = \"99999T\"\n",
+       "b.toml:2: bastion: record_max_bytes: not a size: \"99999T\" (e.g. \"64M\")"},
+      {"record_failure", "[bastion]\nrecord_failure = \"ignore\"\n",
+       "b.toml:2: bastion: record_failure: expected \"refuse\" or \"allow\", not \"ignore\""},
       {"via", "[[target]]\nname = \"t\"\naddress = \"h\"\nvia = \"dc9\"\n",
        "b.toml:4: target \"t\": via: unknown extender \"dc9\""},
       {"port 0", "[[target]]\nname = \"t\"\naddress = \"h\"\nport = 0\n",
@@ -345,6 +358,7 @@ TEST(PolicyLoader, OptionalAndOurKeys) {
   auto p = parse_policy(
       "[bastion]\nhost_key_policy = \"accept-new\"\nserial_file = \"/s\"\nconnect_timeout = "
       "\"1m\"\nproxy_listen = [\"[::1]:1080\", \"localhost:1081\"]\nrecord = []\n"
+      "record_input = true\nrecord_max_bytes = \"5M\"\nrecord_failure = \"allow\"\n"
       "[[role]]\nname = \"r\"\nmembers = [\"*\"]\ntargets = [\"10.0.0.0/8\", \"*.lab.example\"]\n"
       "target_users = [\"*\"]\nchannels = [\"direct-tcpip\"]\ncredential = \"key:/k\"\n"
       "source = []\n",
@@ -355,6 +369,9 @@ TEST(PolicyLoader, OptionalAndOurKeys) {
   EXPECT_EQ(p->bastion.connect_timeout, 60u);
   EXPECT_EQ(p->bastion.proxy_listen, (Strings{"[::1]:1080", "localhost:1081"}));
   EXPECT_TRUE(p->bastion.record.empty());
+  EXPECT_TRUE(p->bastion.record_input);
+  EXPECT_EQ(p->bastion.record_max_bytes, 5ull << 20);
+  EXPECT_TRUE(p->bastion.record_failure_allow);
   const Role& r = p->roles.at(0);
   EXPECT_EQ(r.credential, Credential::kKey);
   EXPECT_EQ(r.key_path, "/k");

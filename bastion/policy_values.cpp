@@ -85,6 +85,42 @@ std::optional<uint32_t> parse_duration(std::string_view s) {
   return static_cast<uint32_t>(seconds);
 }
 
+std::optional<uint64_t> parse_size(std::string_view s) {
+  static constexpr uint64_t kMax = 1ull << 50;
+  uint64_t unit = 1;
+  if (!s.empty()) {
+    switch (s.back()) {
+      case 'K':
+      case 'k':
+        unit = 1ull << 10;
+        break;
+      case 'M':
+      case 'm':
+        unit = 1ull << 20;
+        break;
+      case 'G':
+      case 'g':
+        unit = 1ull << 30;
+        break;
+      case 'T':
+      case 't':
+        unit = 1ull << 40;
+        break;
+      default:
+        break;
+    }
+    if (unit != 1) s.remove_suffix(1);
+  }
+  if (s.empty() || s.size() > 16) return std::nullopt;
+  uint64_t n = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + uint64_t(c - '0');
+  }
+  if (n > kMax / unit) return std::nullopt;
+  return n * unit;
+}
+
 bool is_address_list(std::string_view list) {
   if (list.empty()) return false;
   for (char c : list)

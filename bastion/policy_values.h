@@ -32,6 +32,10 @@ bool is_listen_address(std::string_view s);
 // sshd_config(5) TIME FORMATS ("90s", "5m", "1h30m"; a bare number is seconds), in seconds.
 std::optional<uint32_t> parse_duration(std::string_view s);
 
+// A size: a whole number of bytes with an optional binary unit K, M, G or T (KiB, MiB, ...):
+// "64M", "1G", "4096". At most 2^50 bytes.
+std::optional<uint64_t> parse_size(std::string_view s);
+
 // An sshd address list (comma-separated addresses, CIDR blocks and wildcard patterns, '!'
 // negates): whether it is well formed, and whether `address` is in it.
 bool is_address_list(std::string_view list);

@@ -251,6 +251,7 @@ void Relay::release_if_done(uint32_t local_id) {
   Channel& ch = m_channels[local_id];
   if (!(ch.close_from_client && ch.close_from_target && ch.close_to_client && ch.close_to_target))
     return;
+  ch.recording.reset();  // complete on disk before the monitor hashes it at the close event
   m_monitor.channel_closed(ch.client_id, ch.bytes_up, ch.bytes_down, ch.exit_status);
   ch = Channel{};
 }
@@ -264,6 +265,7 @@ void Relay::target_lost() {
     else if (ch.opened_by_client)
       send_open_failure(m_client, ch.client_id, session::kOpenConnectFailed,
                         "connection to the target lost");
+    ch.recording.reset();
     if (ch.confirmed)
       m_monitor.channel_closed(ch.client_id, ch.bytes_up, ch.bytes_down, ch.exit_status);
     ch = Channel{};
@@ -286,6 +288,13 @@ void Relay::data(ByteView msg, Side from, bool extended) {
   if (len > window) throw ProtocolError("channel data beyond the window");
   window -= len;
   (from == Side::kClient ? ch.bytes_up : ch.bytes_down) += len;
+  if (ch.recording) {
+    ByteView payload = msg.subspan(header);
+    if (from == Side::kTarget)
+      ch.recording->output(payload);
+    else
+      ch.recording->input(payload);
+  }
   Side to = from == Side::kClient ? Side::kTarget : Side::kClient;
   // After our CLOSE to the receiver, what is still in flight is dropped (RFC 4254 §5.3).
   if (to == Side::kClient ? ch.close_to_client : ch.close_to_target) return;

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -30,6 +31,23 @@ class TargetProtocolError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A recorded session channel's recording (asciicast v2; asciicast_recording.h writes it). The
+// relay feeds it what passes; it decides what it keeps (input only with record_input) and never
+// blocks. Destroying it ends the recording (the file is complete before the close event).
+class ChannelRecording {
+ public:
+  virtual ~ChannelRecording() = default;
+  virtual void output(ByteView data) = 0;  // target to client: stdout and stderr
+  virtual void input(ByteView data) = 0;   // client to target
+  virtual void resize(uint32_t cols, uint32_t rows) = 0;
+};
+
+// What the client's pty-req said (RFC 4254 §6.2), for the recording's header.
+struct TerminalSize {
+  uint32_t cols = 80, rows = 24;
+  std::string term;
+};
+
 // What the relay asks and reports outside itself: the monitor in sshd-bastion, a fake in tests.
 class RelayMonitor {
  public:
@@ -41,6 +59,17 @@ class RelayMonitor {
   // kind: shell, exec, scp, sftp, agent, x11, direct-tcpip, remote-forward.
   virtual Decision decide(uint32_t client_channel, std::string_view kind,
                           std::string_view detail) = 0;
+  struct RecordingStart {
+    bool refused = false;  // the policy wants a recording and it cannot be made
+    std::string message;   // refused: one line for the user
+    std::unique_ptr<ChannelRecording> recording;  // null: the channel is not recorded
+  };
+  // After a shell or exec was allowed, before it reaches the target. kind: shell, exec.
+  virtual RecordingStart start_recording(uint32_t client_channel, std::string_view kind,
+                                         const TerminalSize& terminal, std::string_view command) {
+    (void)client_channel, (void)kind, (void)terminal, (void)command;
+    return {};
+  }
   // exit_status: "" when none, "0", "1", "signal TERM".
   virtual void channel_closed(uint32_t client_channel, uint64_t bytes_up, uint64_t bytes_down,
                               const std::string& exit_status) = 0;
@@ -86,6 +115,8 @@ class Relay {
     bool close_to_client = false, close_to_target = false;
     uint64_t bytes_up = 0, bytes_down = 0;
     std::string exit_status;
+    TerminalSize terminal;
+    std::unique_ptr<ChannelRecording> recording;
     // Replies owed to each side for its requests, in the order it made them.
     std::deque<Reply> replies_to_client, replies_to_target;
   };
@@ -116,6 +147,7 @@ class Relay {
                              bool want_reply);
   void refuse_command(uint32_t local_id, const std::string& message, bool want_reply);
   void note_target_request(Channel& ch, const std::string& request, ByteView data);
+  void note_client_request(Channel& ch, const std::string& request, ByteView data);
   void answer_locally(std::deque<Reply>& queue, Reply r, uint32_t local_id, Side to);
   void flush_local_replies(std::deque<Reply>& queue, uint32_t local_id, Side to);
   void end_refused_command(uint32_t local_id);

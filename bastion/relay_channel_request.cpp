@@ -61,6 +61,7 @@ void Relay::channel_request(ByteView msg, Side from) {
       !policy_allows_request(id, name, req.data.bytes, req.want_reply))
     return;
   if (from == Side::kTarget) note_target_request(ch, name, req.data.bytes);
+  if (from == Side::kClient && ch.session) note_client_request(ch, name, req.data.bytes);
   if (to == Side::kClient ? ch.close_to_client : ch.close_to_target) {
     // The receiver's end is closing: answer for it, in order.
     if (req.want_reply) answer_locally(queue, Reply::kLocalFailure, id, from);
@@ -76,6 +77,11 @@ bool Relay::policy_allows_request(uint32_t local_id, const std::string& request,
   if (k.kind.empty()) return true;
   Channel& ch = m_channels[local_id];
   auto d = m_monitor.decide(ch.client_id, k.kind, k.detail);
+  if (d.allowed && (k.kind == "shell" || k.kind == "exec") && !ch.recording) {
+    auto rec = m_monitor.start_recording(ch.client_id, k.kind, ch.terminal, k.detail);
+    if (rec.refused) d = {false, rec.message};
+    ch.recording = std::move(rec.recording);
+  }
   if (d.allowed) {
     if (k.kind == "agent") m_agent_allowed = true;
     if (k.kind == "x11") m_x11_allowed = true;
@@ -128,6 +134,24 @@ void Relay::note_target_request(Channel& ch, const std::string& request, ByteVie
   } else if (request == "exit-signal") {
     std::string sig(r.text(64));
     ch.exit_status = "signal " + sig;
+  }
+}
+
+// The terminal a pty-req asks for (RFC 4254 §6.2) goes in the recording's header; a
+// window-change (§6.7) is a resize event in it.
+void Relay::note_client_request(Channel& ch, const std::string& request, ByteView data) {
+  try {
+    Reader r(data);
+    if (request == "pty-req") {
+      ch.terminal.term = std::string(r.text(256));
+      ch.terminal.cols = r.u32();
+      ch.terminal.rows = r.u32();
+    } else if (request == "window-change" && ch.recording) {
+      uint32_t cols = r.u32(), rows = r.u32();
+      ch.recording->resize(cols, rows);
+    }
+  } catch (const ProtocolError&) {
+    // A malformed request is the target's to refuse; the recording keeps what it had.
   }
 }
 

@@ -29,9 +29,37 @@ class FakeMonitor : public RelayMonitor {
     closed.push_back(std::to_string(channel) + " up " + std::to_string(up) + " down " +
                      std::to_string(down) + " exit " + exit_status);
   }
+  // A recording that notes what the relay feeds it, into `log` (which outlives it).
+  struct NotingRecording : ChannelRecording {
+    explicit NotingRecording(std::vector<std::string>& l) : log(l) {}
+    ~NotingRecording() override { log.push_back("end"); }
+    void output(ByteView d) override { log.push_back("o " + std::string(d.begin(), d.end())); }
+    void input(ByteView d) override { log.push_back("i " + std::string(d.begin(), d.end())); }
+    void resize(uint32_t c, uint32_t r) override {
+      log.push_back("r " + std::to_string(c) + "x" + std::to_string(r));
+    }
+    std::vector<std::string>& log;
+  };
+  RecordingStart start_recording(uint32_t channel, std::string_view kind, const TerminalSize& t,
+                                 std::string_view command) override {
+    recordings.push_back(std::to_string(channel) + " " + std::string(kind) + " " +
+                         std::to_string(t.cols) + "x" + std::to_string(t.rows) + " " + t.term +
+                         " " + std::string(command));
+    RecordingStart out;
+    if (refuse_recording) {
+      out.refused = true;
+      out.message = "postern: cannot record";
+    } else if (record) {
+      out.recording = std::make_unique<NotingRecording>(recorded);
+    }
+    return out;
+  }
   std::vector<std::string> refuse;
   std::vector<std::string> asked;
   std::vector<std::string> closed;
+  bool record = false, refuse_recording = false;
+  std::vector<std::string> recordings;  // start_recording calls
+  std::vector<std::string> recorded;    // what the recording was fed
 };
 
 Bytes data_msg(uint32_t recipient, std::string_view text) {
@@ -308,6 +336,53 @@ TEST_F(RelayFixture, BadInputIsAProtocolErrorNotACrash) {
                TargetProtocolError);
   relay.from_client(Bytes{kMsgUserauthRequest});
   EXPECT_EQ(client.unimplemented, 1);
+}
+
+TEST_F(RelayFixture, ARecordedShellGetsItsTerminalOutputInputAndResizes) {
+  monitor.record = true;
+  uint32_t id = open_session();
+  Writer pty;
+  pty.string("xterm").u32(132).u32(43).u32(0).u32(0).string("");
+  relay.from_client(request_msg(id, "pty-req", false, pty.buffer()));
+  relay.from_client(request_msg(id, "shell", false));
+  EXPECT_EQ(monitor.recordings, std::vector<std::string>{"7 shell 132x43 xterm "});
+  relay.from_target(data_msg(id, "$ "));
+  Writer stderr_msg;
+  stderr_msg.u8(kMsgChannelExtendedData).u32(id).u32(kExtendedDataStderr).string("err");
+  relay.from_target(stderr_msg.buffer());
+  relay.from_client(data_msg(id, "ls\r"));
+  Writer wc;
+  wc.u32(100).u32(30).u32(0).u32(0);
+  relay.from_client(request_msg(id, "window-change", false, wc.buffer()));
+  EXPECT_TRUE(monitor.closed.empty());
+  relay.from_client(encode(ChannelCloseMsg{id}));
+  relay.from_target(encode(ChannelCloseMsg{id}));
+  // The recording ends before the close event (the monitor hashes a complete file).
+  EXPECT_EQ(monitor.recorded,
+            (std::vector<std::string>{"o $ ", "o err", "i ls\r", "r 100x30", "end"}));
+  EXPECT_EQ(monitor.closed.size(), 1u);
+}
+
+TEST_F(RelayFixture, AnExecWithoutPtyIsRecordedAt80x24AndScpIsNot) {
+  uint32_t id = open_session();
+  relay.from_client(exec_msg(id, "uname -a"));
+  EXPECT_EQ(monitor.recordings, std::vector<std::string>{"7 exec 80x24  uname -a"});
+  target.sent.clear();
+  uint32_t id2 = open_session(8, 43);
+  relay.from_client(exec_msg(id2, "scp -t /tmp"));
+  EXPECT_EQ(monitor.recordings.size(), 1u);
+}
+
+TEST_F(RelayFixture, AShellWhoseRecordingCannotBeMadeIsRefusedAndNeverReachesTheTarget) {
+  monitor.refuse_recording = true;
+  uint32_t id = open_session();
+  target.sent.clear();
+  relay.from_client(exec_msg(id, "id", true));
+  for (const Bytes& m : target.sent) EXPECT_NE(m[0], kMsgChannelRequest);
+  std::string stderr_text;
+  for (const Bytes& m : client.sent)
+    if (m[0] == kMsgChannelExtendedData) stderr_text = std::string(m.begin() + 13, m.end());
+  EXPECT_NE(stderr_text.find("postern: cannot record"), std::string::npos) << stderr_text;
 }
 
 }  // namespace

@@ -32,6 +32,8 @@ namespace postern::ipc {
 //   line is all
 //                            the user is told
 //   u32      connect_timeout seconds for a target connection's handshake and authentication
+//   u64      max_file_size   the largest file it may write (RLIMIT_FSIZE): record_max_bytes,
+//                            as recordings are the only files it writes (through passed fds)
 struct BastionSetup {
   static constexpr uint8_t kType = 100;
   using Reply = NoReply;
@@ -53,10 +55,12 @@ struct BastionSetup {
   std::string extender;
   std::string route_refusal;
   uint32_t connect_timeout = 10;
+  uint64_t max_file_size = 0;
   auto fields() {
     return std::tie(config, log_level, bastion_user, session, host_key_algorithms, host_key_blobs,
                     remote_addr, remote_port, local_addr, local_port, transport_state, direct,
-                    target_user, target, port, extender, route_refusal, connect_timeout);
+                    target_user, target, port, extender, route_refusal, connect_timeout,
+                    max_file_size);
   }
 };
 
@@ -253,6 +257,56 @@ struct IssueCertRequest {
   std::string target_user;
   Bytes public_key;
   auto fields() { return std::tie(target, port, target_user, public_key); }
+};
+
+// ---- sshd-bastion → monitor: recordings -------------------------------------------------------
+
+//   byte   113
+//   bool   recorded       the fd is the recording file (write-only, header written)
+//   bool   refused        the policy wants a recording that cannot be made: refuse the channel
+//   string message        refused: one line for the user
+//   bool   record_input
+//   u64    max_bytes      record_max_bytes
+//   u64    header_bytes   bytes the header took
+//   u64    start_unix_us  the header's timestamp, in microseconds (event times count from it)
+//   fd     the recording (only when recorded)
+struct RecordingOpenReply {
+  static constexpr uint8_t kType = 113;
+  bool recorded = false;
+  bool refused = false;
+  std::string message;
+  bool record_input = false;
+  uint64_t max_bytes = 0;
+  uint64_t header_bytes = 0;
+  uint64_t start_unix_us = 0;
+  std::vector<UniqueFd> fds;
+  auto fields() {
+    return std::tie(recorded, refused, message, record_input, max_bytes, header_bytes,
+                    start_unix_us);
+  }
+};
+// A shell or exec was allowed on a session channel: the monitor decides from the policy's
+// `record` whether it is recorded, creates the file (sshd-bastion never names one), writes the
+// header and passes the descriptor. The channel-close event of that channel then carries the
+// recording's path and SHA-256. Once per allowed channel.
+//   byte   112
+//   u32    target_id
+//   u32    channel        the client's channel number (as in CHANNEL_DECISION)
+//   string kind           "shell" | "exec"
+//   u32    width, height  from pty-req (80x24 without one)
+//   string command        exec: the command
+//   string term           pty-req's TERM, "" without a pty
+struct RecordingOpenRequest {
+  static constexpr uint8_t kType = 112;
+  using Reply = RecordingOpenReply;
+  uint32_t target_id = 0;
+  uint32_t channel = 0;
+  std::string kind;
+  uint32_t width = 80;
+  uint32_t height = 24;
+  std::string command;
+  std::string term;
+  auto fields() { return std::tie(target_id, channel, kind, width, height, command, term); }
 };
 
 }  // namespace postern::ipc

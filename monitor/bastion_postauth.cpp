@@ -86,6 +86,7 @@ int run_bastion_session(BastionStart& start, UniqueFd& client) {
   }
   bs.route_refusal = decide_login_route(b);
   bs.connect_timeout = b.policy().bastion.connect_timeout;
+  bs.max_file_size = b.policy().bastion.record_max_bytes;
 
   // Its log lines go through us; it needs no stderr (and so holds no log file) unless -d.
   UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));

@@ -38,7 +38,13 @@ struct BastionTarget {
   // event says what closed. Bounded by kMaxChannels; forgotten at close.
   static constexpr size_t kMaxChannels = 1024;
   std::map<uint32_t, std::string> channel_kinds;
+  // The recording file of each recorded channel (monitor_recording.cpp), until its close.
+  std::map<uint32_t, std::string> recordings;
 };
+
+// At a channel's close event: the channel's recording, if it had one, and the SHA-256 of the
+// file as it is now (monitor_recording.cpp).
+void finish_recording(BastionTarget& t, uint32_t channel, bastion::AuditEvent& ev);
 
 class BastionSession {
  public:

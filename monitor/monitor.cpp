@@ -77,6 +77,8 @@ std::span<const Monitor::Request> Monitor::requests() {
        .handler = &Monitor::on_bastion_event, .next = {kBastion}},
       {.type = IssueCertRequest::kType, .name = "ISSUE_CERT", .allowed = {kBastion},
        .handler = &Monitor::on_issue_cert, .next = {kBastion}},
+      {.type = RecordingOpenRequest::kType, .name = "RECORDING_OPEN", .allowed = {kBastion},
+       .handler = &Monitor::on_recording_open, .next = {kBastion}},
   };
   // clang-format on
   return kRows;

@@ -307,6 +307,7 @@ Phase Monitor::on_bastion_event(Channel&, Message& m) {
     auto kind = t->channel_kinds.find(req.channel);
     ev.channel = kind != t->channel_kinds.end() ? kind->second : t->channel;
     if (kind != t->channel_kinds.end()) t->channel_kinds.erase(kind);
+    finish_recording(*t, req.channel, ev);
     ev.detail =
         "channel " + std::to_string(req.channel) + (ev.detail.empty() ? "" : ": ") + ev.detail;
   }

@@ -317,5 +317,63 @@ TEST_F(MonitorBastionTest, IssueCertIsBoundedPerConnection) {
   EXPECT_THROW(call(IssueCertRequest{std::string(300, 'a'), 0, "deploy", key}), ProtocolError);
 }
 
+TEST_F(MonitorBastionTest, RecordingIsOpenedByTheMonitorAndHashedAtClose) {
+  login("deploy%web1%alice");
+  auto r = call(TargetOpenRequest{"web1", 0, "deploy", "session", ""});
+  ASSERT_TRUE(r && r->allowed);
+  // Only for a channel the monitor allowed as that kind.
+  EXPECT_THROW(call(RecordingOpenRequest{r->target_id, 0, "exec", 80, 24, "id", ""}),
+               ProtocolError);
+  ASSERT_TRUE(call(ChannelDecisionRequest{r->target_id, 0, "exec", "id"})->allowed);
+  EXPECT_THROW(call(RecordingOpenRequest{r->target_id, 0, "shell", 80, 24, "", ""}), ProtocolError);
+  auto rec = call(RecordingOpenRequest{r->target_id, 0, "exec", 0, 0, "id", ""});
+  ASSERT_TRUE(rec) << rec.error().message;
+  ASSERT_TRUE(rec->recorded);
+  EXPECT_FALSE(rec->refused);
+  EXPECT_EQ(rec->max_bytes, 64ull << 20);
+  EXPECT_FALSE(rec->record_input);
+  ASSERT_EQ(rec->fds.size(), 1u);
+  // Once per channel.
+  EXPECT_THROW(call(RecordingOpenRequest{r->target_id, 0, "exec", 80, 24, "id", ""}),
+               ProtocolError);
+  std::vector<fs::path> files;
+  for (auto& e : fs::directory_iterator(dir / "rec")) files.push_back(e.path());
+  ASSERT_EQ(files.size(), 1u);
+  std::string name = files[0].filename().string();
+  EXPECT_NE(name.find("_alice_deploy@web1_" + session->id() + ".cast"), std::string::npos) << name;
+  EXPECT_EQ(fs::status(files[0]).permissions(), fs::perms::owner_read | fs::perms::owner_write);
+  std::string header = read_file(files[0]);
+  EXPECT_EQ(header.size(), rec->header_bytes);
+  EXPECT_NE(header.find("\"width\":80,\"height\":24"), std::string::npos) << header;
+  ASSERT_EQ(::write(rec->fds[0].get(), "[0.5, \"o\", \"x\"]\n", 17), 17);
+  rec->fds.clear();
+  child.send_only(*monitor, BastionEvent{"channel-close", r->target_id, 0, 1, 2, "0", ""});
+  std::string a = audit();
+  size_t close = a.find("\"event\":\"channel-close\"");
+  ASSERT_NE(close, std::string::npos) << a;
+  EXPECT_NE(a.find("\"recording\":\"" + files[0].string() + "\"", close), std::string::npos) << a;
+  ASSERT_EQ(
+      std::system(("sha256sum " + files[0].string() + " > " + (dir / "sum").string()).c_str()), 0);
+  std::string sum = read_file(dir / "sum").substr(0, 64);
+  EXPECT_NE(a.find("\"recording_sha256\":\"" + sum + "\"", close), std::string::npos) << a;
+}
+
+TEST_F(MonitorBastionTest, AnUnwritableRecordingsDirectoryRefusesTheChannel) {
+  login("deploy%web1%alice");
+  auto r = call(TargetOpenRequest{"web1", 0, "deploy", "session", ""});
+  ASSERT_TRUE(r && r->allowed);
+  std::ofstream(dir / "rec") << "not a directory";
+  ASSERT_TRUE(call(ChannelDecisionRequest{r->target_id, 2, "shell", ""})->allowed);
+  auto rec = call(RecordingOpenRequest{r->target_id, 2, "shell", 100, 30, "", "xterm"});
+  ASSERT_TRUE(rec);
+  EXPECT_FALSE(rec->recorded);
+  EXPECT_TRUE(rec->refused);
+  EXPECT_TRUE(rec->fds.empty());
+  EXPECT_NE(rec->message.find("cannot write the recording"), std::string::npos) << rec->message;
+  std::string a = audit();
+  EXPECT_NE(a.find("\"event\":\"recording\""), std::string::npos) << a;
+  EXPECT_NE(a.find("is not a directory"), std::string::npos) << a;
+}
+
 }  // namespace
 }  // namespace postern::monitor

@@ -465,6 +465,7 @@ TEST(MonitorTable, EveryPhaseAndRequestAgainstTheProtocol) {
       {ChannelDecisionRequest::kType, {kBastion}},
       {BastionEvent::kType, {kBastion}},
       {IssueCertRequest::kType, {kBastion}},
+      {RecordingOpenRequest::kType, {kBastion}},
   };
   EXPECT_EQ(Monitor::requests().size(), allowed.size());
   testing::TwoAccounts backend;

@@ -25,7 +25,9 @@ class FakeChild {
     ipc::Message reply = m_child.receive();
     if (reply.type == ipc::ErrorReply::kType)
       return Unexpected(ipc::decode<ipc::ErrorReply>(reply.data.view()).message);
-    return ipc::decode<typename Req::Reply>(reply.data.view());
+    auto r = ipc::decode<typename Req::Reply>(reply.data.view());
+    if constexpr (requires { r.fds; }) r.fds = std::move(reply.fds);  // descriptors it passed
+    return r;
   }
 
   // Bytes that need not be a well-formed request, served like one.

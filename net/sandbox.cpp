@@ -217,7 +217,8 @@ Result<void> enter_jail(const JailSpec& spec) {
   // Defence in depth behind seccomp: no files grow, no processes start, and no other process
   // of the privsep user (another connection's child) may attach to this one or read its memory.
   rlimit zero{0, 0};
-  if (::setrlimit(RLIMIT_FSIZE, &zero) != 0 || ::setrlimit(RLIMIT_NPROC, &zero) != 0)
+  rlimit fsize{rlim_t(spec.max_file_size), rlim_t(spec.max_file_size)};
+  if (::setrlimit(RLIMIT_FSIZE, &fsize) != 0 || ::setrlimit(RLIMIT_NPROC, &zero) != 0)
     return Unexpected(std::string("setrlimit: ") + std::strerror(errno));
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
     return Unexpected(std::string("prctl(PR_SET_DUMPABLE): ") + std::strerror(errno));

@@ -76,13 +76,17 @@ struct JailSpec {
   std::string chroot_dir;  // e.g. /run/sshd; empty: no chroot (tests run unprivileged)
   uid_t uid = 0;
   gid_t gid = 0;
+  // RLIMIT_FSIZE: 0, so no file grows; sshd-bastion writes recordings through passed fds and
+  // gets their cap.
+  uint64_t max_file_size = 0;
 };
 
 // Looks up the privsep user (must be done before chroot, /etc/passwd is outside it).
 Result<JailSpec> privsep_jail(const std::string& user, const std::string& dir);
 
 // Enters the jail: chroot + chdir("/"), setgroups(0)/setgid/setuid, drops every capability
-// (effective, permitted, inheritable, ambient and bounding), RLIMIT_FSIZE and RLIMIT_NPROC 0,
+// (effective, permitted, inheritable, ambient and bounding), RLIMIT_FSIZE spec.max_file_size
+// and RLIMIT_NPROC 0,
 // not dumpable. Verifies that root cannot be regained. Must run as root; the seccomp policy is
 // applied separately, last.
 Result<void> enter_jail(const JailSpec& spec);

@@ -41,10 +41,11 @@ void warm_up_openssl() {
 
 }  // namespace
 
-void enter_net_jail() {
+void enter_net_jail(uint64_t max_file_size) {
   warm_up_openssl();
   auto jail = net::privsep_jail(POSTERN_PRIVSEP_USER, POSTERN_PRIVSEP_PATH);
   if (!jail) fatal("%s", jail.error().message.c_str());
+  jail->max_file_size = max_file_size;
   if (auto r = net::enter_jail(*jail); !r) fatal("%s", r.error().message.c_str());
   if (auto r = cap_data_limit(kNetChildDataLimit, /*hard=*/true); !r)
     fatal("%s", r.error().message.c_str());

@@ -12,7 +12,8 @@ namespace postern::privsep_child {
 // sshd-net: warms OpenSSL up while files can still be opened, chroots to the empty privsep
 // directory as the privsep user without capabilities (net/sandbox.h), caps RLIMIT_DATA and loads
 // the seccomp allow-list, which traps instead of killing at LogLevel DEBUG3.
-void enter_net_jail();
+// `max_file_size`: RLIMIT_FSIZE (0 for sshd-net; sshd-bastion's recordings' cap).
+void enter_net_jail(uint64_t max_file_size = 0);
 
 // sshd-user: becomes the user, as a login does: groups, ChrootDirectory, gid, uid, no
 // capabilities, no way back, not dumpable.

@@ -53,6 +53,14 @@ def toml_list(items):
     return "[" + ", ".join(toml_str(i) for i in items) + "]"
 
 
+def toml_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    return toml_list(v) if isinstance(v, list) else toml_str(v)
+
+
 def wait_until(predicate, timeout=10.0, step=0.05):
     deadline = time.time() + timeout
     while True:
@@ -224,7 +232,7 @@ class Policy:
     def text(self):
         out = ["[bastion]"]
         for k, v in self.settings.items():
-            out.append(f"{k} = {toml_list(v) if isinstance(v, list) else toml_str(v)}")
+            out.append(f"{k} = {toml_value(v)}")
         for u in self.users:
             out += ["", "[[user]]", f"name = {toml_str(u['name'])}", f"keys = {toml_list(u['keys'])}"]
             if u["totp"]:

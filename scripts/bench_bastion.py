@@ -10,6 +10,9 @@
 Figures: upload and download MB/s (`cat >/dev/null`, `head -c N /dev/zero`), the bastion's CPU
 s/GiB each way (its cgroup, or its process tree), and the added round trip of a keystroke: one
 byte written to a remote `cat` on a raw pty and read back, median ms over a few hundred.
+Recording overhead: the bastion's CPU s/GiB for an exec printing 1 GiB of text, once through a
+bastion that does not record and once through one that records it whole (asciicast v2,
+record_max_bytes above the volume), and the recording's size.
 Not a test: the figures are for reading, beside bench.py's.
 """
 
@@ -22,6 +25,7 @@ from pathlib import Path
 from bench import USER, SshdLike, Target, free_port, wait_port
 
 RTT_ROUNDS = 300
+RECORDED_MIB = 1024
 
 
 class OpenSshTarget(SshdLike):
@@ -32,8 +36,9 @@ class OpenSshTarget(SshdLike):
 
 
 class PosternBastion(Target):
-    def __init__(self, build, work, keys, target_port):
-        super().__init__("postern-bastion", work, keys)
+    def __init__(self, build, work, keys, target_port, name="postern-bastion", record=False):
+        super().__init__(name, work, keys)
+        self.recordings = work / f"{name}-recordings"
         ca = work / "bastion_ca"
         templates = work / "bastion_templates.json"
         templates.write_text((Path(__file__).resolve().parent.parent / "contrib" / "bastion" /
@@ -42,15 +47,16 @@ class PosternBastion(Target):
         known_hosts.write_text(f"[127.0.0.1]:{target_port} " +
                                " ".join((keys / "host_ed25519.pub").read_text().split()[:2]) + "\n")
         pub = (keys / "id_ed25519.pub").read_text().strip()
-        policy = work / "bastion.toml"
+        policy = work / f"{name}.toml"
         policy.write_text(f"""[bastion]
 ca_key = "{ca}"
 templates = "{templates}"
 known_hosts = "{known_hosts}"
-recordings = "{work}/recordings"
-audit_log = "{work}/audit.jsonl"
+recordings = "{self.recordings}"
+audit_log = "{work}/{name}-audit.jsonl"
 serial_file = "{work}/ca_serial"
-record = []
+record = {'["exec"]' if record else '[]'}
+record_max_bytes = "4G"
 
 [[user]]
 name = "bench"
@@ -71,14 +77,14 @@ channels = ["shell", "exec", "direct-tcpip"]
 credential = "certificate"
 template = "default-openssh-sha2"
 """)
-        cfg = work / "postern-bastion_config"
+        cfg = work / f"{name}_config"
         cfg.write_text(f"ListenAddress 127.0.0.1\nHostKey {keys}/host_ed25519\n"
-                       f"PidFile {work}/postern-bastion.pid\nMaxStartups 100:30:200\nUsePAM no\n"
+                       f"PidFile {work}/{name}.pid\nMaxStartups 100:30:200\nUsePAM no\n"
                        f"LogLevel ERROR\nBastionPolicy {policy}\n")
         self.cmd = [str(build / "monitor" / "sshd"), "-B", "-D", "-e", "-f", str(cfg), "-p", str(self.port)]
 
     def start(self):
-        (self.work / "recordings").mkdir(exist_ok=True)
+        self.recordings.mkdir(mode=0o700, exist_ok=True)
         self.spawn(self.cmd)
         wait_port(self.port)
 
@@ -147,6 +153,41 @@ def measure(name, cmd, mib, bastion):
     return r
 
 
+def recorded_download(cmd, bastion, mib):
+    """Bastion CPU s/GiB for an exec printing `mib` MiB of text (what a terminal shows)."""
+    cpu0 = bastion.cpu()
+    p = subprocess.Popen(cmd + [f"head -c {mib << 20} /dev/zero | tr '\\0' x"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+    got = 0
+    while chunk := p.stdout.read(1 << 20):
+        got += len(chunk)
+    if p.wait() != 0 or got != mib << 20:
+        raise RuntimeError(f"download through {cmd}: {got} bytes, exit {p.returncode}")
+    time.sleep(0.5)  # the close: the monitor hashes the recording
+    return (bastion.cpu() - cpu0) * 1024 / mib
+
+
+def recording_overhead(build, work, keys, target, cfg):
+    recorder = PosternBastion(build, work, keys, target.port, "postern-bastion-rec", record=True)
+    plain = PosternBastion(build, work, keys, target.port, "postern-bastion-norec")
+    try:
+        recorder.start()
+        plain.start()
+        ssh = ["ssh", "-F", str(cfg)]
+        out = {}
+        for label, b in (("unrecorded", plain), ("recorded", recorder)):
+            out[label] = recorded_download(ssh + ["-p", str(b.port), f"{USER}%t%bench@127.0.0.1"],
+                                           b, RECORDED_MIB)
+        files = list(recorder.recordings.glob("*.cast"))
+        out["size"] = sum(f.stat().st_size for f in files) / (1 << 20)
+        for f in files:
+            f.unlink()
+        return out
+    finally:
+        recorder.stop()
+        plain.stop()
+
+
 def run(build, work, keys, mib):
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(work / "bastion_ca")],
                    check=True)
@@ -170,6 +211,8 @@ def run(build, work, keys, mib):
             "direct": (ssh + ["-p", str(target.port), f"{USER}@127.0.0.1"], None),
         }
         results = {name: measure(name, cmd, mib, b) for name, (cmd, b) in ways.items()}
+        bastion.stop()
+        recording = recording_overhead(build, work, keys, target, cfg)
     finally:
         for s in servers:
             s.stop()
@@ -194,6 +237,12 @@ def run(build, work, keys, mib):
     direct = results["direct"]["rtt"]
     for n in names[:-1]:
         print(f"{'  added by ' + n + ', ms':44}{results[n]['rtt'] - direct:15.2f}")
+    print(f"\nrecording overhead: an exec printing {RECORDED_MIB} MiB of text through postern -B")
+    print(f"{'bastion CPU s/GiB, unrecorded':44}{recording['unrecorded']:15.2f}")
+    print(f"{'bastion CPU s/GiB, recorded (asciicast v2)':44}{recording['recorded']:15.2f}"
+          f"   {recording['recorded'] / recording['unrecorded']:.2f}x")
+    print(f"{'recording size, MiB':44}{recording['size']:15.1f}")
+    results["recording"] = recording
     return results
 
 
