@@ -1,7 +1,7 @@
 """postern-audit (man/postern-audit.1) over what a real bastion session wrote: the audit log's
 hash chain verifies, and a changed, removed or reordered line is named; sessions lists the
 session with its fields and filters; show prints its events; play writes a recording's output
-(a hand-written asciicast v2 file here: recordings themselves are another piece's work)."""
+(the session's own recording, and hand-written asciicast v2 files for the corner cases)."""
 
 import hashlib
 import json
@@ -182,9 +182,13 @@ def test_sessions_lists_the_session_with_its_fields(w):
     assert target == f"{w.tu}@web1"
     assert channels == "exec"
     assert exit_status == "3"
-    assert recording == "-"
+    assert recording.endswith(f"_alice_{w.tu}@web1_{w.session}.cast"), recording
     assert start.endswith("Z") and start <= end
     assert any(r[3] == "bob" for r in rows.values())
+
+
+def row_recording(w):
+    return sessions(w)[w.session][8]
 
 
 def test_sessions_filters(w):
@@ -201,7 +205,8 @@ def test_sessions_filters(w):
     mine = [json.loads(ln) for ln in r.stdout.splitlines()]
     s = next(s for s in mine if s["session"] == w.session)
     assert s["bastion_user"] == "alice" and s["targets"] == [f"{w.tu}@web1"]
-    assert s["channels"] == ["exec"] and s["exit_status"] == "3" and s["recordings"] == []
+    assert s["channels"] == ["exec"] and s["exit_status"] == "3"
+    assert [Path(r).name for r in s["recordings"]] == [f"{Path(row_recording(w)).name}"]
     r = audit("sessions", "--policy", w.policy, "--since", "last tuesday")
     assert r.returncode == 2 and "--since" in r.stderr
 
@@ -280,5 +285,14 @@ def test_play_names_the_corrupt_line(w):
     assert r.returncode == 2
     assert f"{cast}:4: not JSON" in r.stderr, r.stderr
     assert r.stdout.startswith("$ echo played")  # what came before was played
-    r = audit("play", "--policy", w.policy, "--no-wait", w.session)
+    # bob was refused before any channel: his session has nothing to play.
+    bob = next(r[0] for r in sessions(w).values() if r[3] == "bob")
+    r = audit("play", "--policy", w.policy, "--no-wait", bob)
     assert r.returncode == 2 and "has no recording" in r.stderr
+
+
+def test_play_the_sessions_own_recording(w):
+    """The bastion recorded alice's exec (record = shell, exec): play writes what she saw."""
+    r = audit("play", "--policy", w.policy, "--no-wait", w.session)
+    assert r.returncode == 0, r.stderr
+    assert "audited" in r.stdout
