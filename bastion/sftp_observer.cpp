@@ -45,11 +45,15 @@ std::string open_flags(uint32_t f) {
 }
 
 // §5: the attributes a setstat changes, compactly.
-std::string attrs_text(Reader& r) {
+std::string attrs_text(Reader& r, std::optional<uint64_t>* size = nullptr) {
   uint32_t flags = r.u32();
   std::string s;
   auto add = [&](const std::string& t) { s += (s.empty() ? "" : " ") + t; };
-  if (flags & 0x1) add("size=" + std::to_string(r.u64()));
+  if (flags & 0x1) {
+    uint64_t n = r.u64();
+    if (size != nullptr) *size = n;
+    add("size=" + std::to_string(n));
+  }
   if (flags & 0x2) {
     uint32_t uid = r.u32(), gid = r.u32();
     add("uid=" + std::to_string(uid) + " gid=" + std::to_string(gid));
@@ -199,7 +203,7 @@ void SftpObserver::request(ByteView body) {
       OpenFile* f = file_of(r);
       p.operation = "fsetstat";
       p.path = f != nullptr ? f->path : "(handle)";
-      p.flags = attrs_text(r);
+      p.flags = attrs_text(r, &p.size);
       return track(id, std::move(p));
     }
     case kRemove:  // §6.5: string filename
@@ -290,10 +294,9 @@ void SftpObserver::response(ByteView body) {
     f.path = p.path;
     f.pflags = p.pflags;
     if (p.pflags & kFlagRead) f.read_digest = std::make_unique<StreamDigest>();
-    // Written in whole only into a file that was emptied or new (§6.3 TRUNC, EXCL).
-    if ((p.pflags & kFlagWrite) && (p.pflags & (kFlagTrunc | kFlagExcl)) &&
-        !(p.pflags & kFlagAppend))
+    if ((p.pflags & kFlagWrite) && !(p.pflags & kFlagAppend))
       f.write_digest = std::make_unique<StreamDigest>();
+    f.emptied = p.pflags & (kFlagTrunc | kFlagExcl);
     m_files[handle] = std::move(f);
     m_sink.file_event({"open", p.path, "", p.flags, 0, "", "ok"});
     return;
@@ -331,6 +334,11 @@ void SftpObserver::status(const Pending& p, uint32_t code) {
       if (file != nullptr && code != kStatusOk && file->error.empty())
         file->error = status_text(code) + " (write)";
       return;
+    case kFsetstat:
+      // scp's sftp mode opens without TRUNC and cuts the file to the size it wrote at the end.
+      if (file != nullptr && code == kStatusOk && p.size) file->size_set = *p.size;
+      m_sink.file_event({p.operation, p.path, p.path2, p.flags, 0, "", status_text(code)});
+      return;
     case kClose:
       if (file == nullptr) return;
       report_close(*file, status_text(code));
@@ -346,10 +354,13 @@ void SftpObserver::report_close(OpenFile& f, const std::string& result) {
   e.path = f.path;
   e.result = f.error.empty() ? result : f.error;
   bool ok = f.error.empty() && result == "ok";
-  if (f.bytes_written > 0 || (f.write_digest && f.bytes_read == 0)) {
+  if (f.bytes_written > 0 || (f.write_digest && f.emptied && f.bytes_read == 0)) {
     e.operation = "write";
     e.bytes = f.bytes_written;
-    if (ok && f.write_digest && f.write_in_order) e.sha256 = f.write_digest->hex_final();
+    // Written in whole: in order from offset 0 into a file emptied at open (§6.3 TRUNC, EXCL)
+    // or cut to exactly what was written.
+    bool whole = f.emptied || (f.size_set && *f.size_set == f.write_next);
+    if (ok && f.write_digest && f.write_in_order && whole) e.sha256 = f.write_digest->hex_final();
   } else if (f.bytes_read > 0 || f.read_to_eof) {
     e.operation = "read";
     e.bytes = f.bytes_read;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "bastion/file_event.h"
@@ -41,7 +42,9 @@ class SftpObserver {
     uint64_t bytes_read = 0, bytes_written = 0;
     uint64_t read_next = 0, write_next = 0;  // where a sequential transfer goes on
     bool read_in_order = true, write_in_order = true, read_to_eof = false;
-    std::string error;  // the first failed read or write: the close reports it
+    std::string error;                 // the first failed read or write: the close reports it
+    bool emptied = false;              // opened with TRUNC or EXCL
+    std::optional<uint64_t> size_set;  // an fsetstat's size that succeeded
     std::unique_ptr<StreamDigest> read_digest, write_digest;
   };
   // A request the target has yet to answer, with what its answer is reported with.
@@ -52,6 +55,7 @@ class SftpObserver {
     uint32_t pflags = 0;
     std::string handle;
     uint64_t offset = 0;
+    std::optional<uint64_t> size;  // fsetstat: the size it sets
   };
 
   void feed(ByteView data, bool from_client);

@@ -96,7 +96,8 @@ TEST_F(SftpObserverTest, UploadInPipelinedWritesSplitAcrossMessagesIsHashed) {
   EXPECT_EQ(w.operation, "write");
   EXPECT_EQ(w.bytes, 11u);
   EXPECT_EQ(w.sha256, sha256_hex("hello world"));
-  EXPECT_EQ(describe(w), "write /home/u/x.txt 11 bytes sha256=" + sha256_hex("hello world") + " ok");
+  EXPECT_EQ(describe(w),
+            "write /home/u/x.txt 11 bytes sha256=" + sha256_hex("hello world") + " ok");
   EXPECT_FALSE(obs.lost());
 }
 
@@ -134,6 +135,23 @@ TEST_F(SftpObserverTest, OutOfOrderOrPartialTransfersHaveNoHash) {
   EXPECT_EQ(sink.events[3].sha256, "");
 }
 
+TEST_F(SftpObserverTest, WithoutTruncOnlyCuttingToTheWrittenSizeMakesItWhole) {
+  // scp's sftp mode: open without TRUNC, write, then fsetstat the size written.
+  for (uint64_t size : {3u, 10u}) {
+    sink.events.clear();
+    obs.from_client(open_req(1, "/s", kWrite | kCreat));
+    obs.from_target(handle(1, "s"));
+    obs.from_client(write_req(2, "s", 0, "abc"));
+    obs.from_client(pkt(10, [&](Writer& w) { w.u32(3).string("s").u32(1).u64(size); }));
+    obs.from_client(close_req(4, "s"));
+    obs.from_target(cat({status(2, 0), status(3, 0), status(4, 0)}));
+    ASSERT_EQ(sink.events.size(), 3u);
+    EXPECT_EQ(describe(sink.events[1]), "fsetstat /s size=" + std::to_string(size) + " ok");
+    EXPECT_EQ(sink.events[2].operation, "write");
+    EXPECT_EQ(sink.events[2].sha256, size == 3 ? sha256_hex("abc") : "");
+  }
+}
+
 TEST_F(SftpObserverTest, ErrorsAreReportedWithTheServersStatus) {
   obs.from_client(open_req(1, "/root/secret", kRead));
   obs.from_target(status(1, 3));
@@ -165,10 +183,10 @@ TEST_F(SftpObserverTest, PathOperations) {
                        status(3, 0), status(2, 0), status(1, 0)}));
   std::vector<std::string> got;
   for (const auto& e : sink.events) got.push_back(describe(e));
-  EXPECT_EQ(got, (std::vector<std::string>{
-                     "rename /c -> /d2 ok", "setstat /f2 mode=0600 ok",
-                     "symlink /link -> target ok", "rename /a -> /b error: no such file",
-                     "remove /f ok", "rmdir /old ok", "mkdir /d mode=0755 ok"}));
+  EXPECT_EQ(got, (std::vector<std::string>{"rename /c -> /d2 ok", "setstat /f2 mode=0600 ok",
+                                           "symlink /link -> target ok",
+                                           "rename /a -> /b error: no such file", "remove /f ok",
+                                           "rmdir /old ok", "mkdir /d mode=0755 ok"}));
 }
 
 TEST_F(SftpObserverTest, FilesOpenAtChannelCloseAreReported) {

@@ -141,7 +141,7 @@ def test_scp_uploads_and_downloads_are_audited(env, bastion, tmp_path, protocol)
     assert all(e["channel"] == channel for e in files), files
     sha = sha256sum(src)
     write = one(files, "write", name)
-    assert write["detail"].endswith(f" 300000 bytes sha256={sha} ok"), write
+    assert write["detail"].endswith(f" 300000 bytes sha256={sha} ok"), [e["detail"] for e in files]
     read = one(files, "read", name)
     assert read["detail"].endswith(f" 300000 bytes sha256={sha} ok"), read
     opens = [e["detail"] for e in files if e["detail"].startswith("open ")]
@@ -158,7 +158,8 @@ def test_a_refused_scp_upload_is_audited_with_the_error(env, bastion, tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode != 0
     files = file_details(env, mark, "open ")
-    assert files[0]["detail"].startswith("open /nonexistent-dir/x.bin flags=write error: "), files
+    assert files[0]["detail"].startswith(
+        "open /nonexistent-dir/x.bin flags=write name=up.bin error: "), files
     assert "No such file or directory" in files[0]["detail"]
 
 
