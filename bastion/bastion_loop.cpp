@@ -22,6 +22,8 @@ namespace {
 
 // Above this many bytes waiting for one side, the other side is not read (back-pressure).
 constexpr size_t kBacklogLimit = 1024 * 1024;
+// The monitor's bound on an event's detail (monitor_bastion.cpp kMaxDetail).
+constexpr size_t kMaxFileEventDetail = 1024;
 
 uint64_t now_seconds() {
   timespec ts{};
@@ -51,7 +53,15 @@ class MonitorRelayPolicy : public RelayMonitor {
     auto r = m_monitor.call(ipc::ChannelDecisionRequest{m_target_id, client_channel,
                                                         std::string(kind), std::string(detail)});
     if (!r) return {false, "postern: " + r.error().message};
-    return {r->allowed, r->message};
+    return {r->allowed, r->message, r->observe_files};
+  }
+  void file_event(uint32_t client_channel, const FileEvent& e) override {
+    bool wrote = e.operation == "write";
+    bool read = e.operation == "read";
+    std::string detail = describe(e);
+    if (detail.size() > kMaxFileEventDetail) detail.resize(kMaxFileEventDetail);
+    send_event(m_monitor, ipc::BastionEvent{"file", m_target_id, client_channel,
+                                            wrote ? e.bytes : 0, read ? e.bytes : 0, "", detail});
   }
   // The monitor creates the file and writes its header; this process gets the descriptor only.
   RecordingStart start_recording(uint32_t client_channel, std::string_view kind,

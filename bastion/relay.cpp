@@ -251,9 +251,16 @@ void Relay::release_if_done(uint32_t local_id) {
   Channel& ch = m_channels[local_id];
   if (!(ch.close_from_client && ch.close_from_target && ch.close_to_client && ch.close_to_target))
     return;
-  ch.recording.reset();  // complete on disk before the monitor hashes it at the close event
-  m_monitor.channel_closed(ch.client_id, ch.bytes_up, ch.bytes_down, ch.exit_status);
+  report_channel_closed(ch);
   ch = Channel{};
+}
+
+void Relay::report_channel_closed(Channel& ch) {
+  ch.recording.reset();  // complete on disk before the monitor hashes it at the close event
+  if (ch.files && ch.files->sftp) ch.files->sftp->finish();  // files left open, before the close
+  ch.files.reset();
+  if (ch.confirmed)
+    m_monitor.channel_closed(ch.client_id, ch.bytes_up, ch.bytes_down, ch.exit_status);
 }
 
 void Relay::target_lost() {
@@ -265,9 +272,7 @@ void Relay::target_lost() {
     else if (ch.opened_by_client)
       send_open_failure(m_client, ch.client_id, session::kOpenConnectFailed,
                         "connection to the target lost");
-    ch.recording.reset();
-    if (ch.confirmed)
-      m_monitor.channel_closed(ch.client_id, ch.bytes_up, ch.bytes_down, ch.exit_status);
+    report_channel_closed(ch);
     ch = Channel{};
   }
 }
@@ -294,6 +299,15 @@ void Relay::data(ByteView msg, Side from, bool extended) {
       ch.recording->output(payload);
     else
       ch.recording->input(payload);
+  }
+  // The file transfer's own stream is the channel's data; stderr (extended data) is not part of
+  // it. Observing never throws into the relay: a stream the observer cannot follow ends its
+  // observation, not the session.
+  if (ch.files && !extended) {
+    ByteView payload = msg.subspan(header);
+    ChannelFileEvents& f = *ch.files;
+    if (f.sftp) from == Side::kClient ? f.sftp->from_client(payload) : f.sftp->from_target(payload);
+    if (f.scp) from == Side::kClient ? f.scp->from_client(payload) : f.scp->from_target(payload);
   }
   Side to = from == Side::kClient ? Side::kTarget : Side::kClient;
   // After our CLOSE to the receiver, what is still in flight is dropped (RFC 4254 §5.3).

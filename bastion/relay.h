@@ -19,6 +19,9 @@
 #include <string_view>
 #include <vector>
 
+#include "bastion/file_event.h"
+#include "bastion/scp_observer.h"
+#include "bastion/sftp_observer.h"
 #include "common/bytes.h"
 #include "session/packet_sink.h"
 
@@ -54,6 +57,9 @@ class RelayMonitor {
   struct Decision {
     bool allowed = false;
     std::string message;  // refused: one line for the user
+    // sftp, scp: the policy records file transfers (`sftp` in `record`): the relay reports
+    // what it sees as file events.
+    bool observe_files = false;
   };
   virtual ~RelayMonitor() = default;
   // kind: shell, exec, scp, sftp, agent, x11, direct-tcpip, remote-forward.
@@ -70,9 +76,23 @@ class RelayMonitor {
     (void)client_channel, (void)kind, (void)terminal, (void)command;
     return {};
   }
+  // What an observed sftp or scp channel did to a file (sftp_observer.h, scp_observer.h).
+  virtual void file_event(uint32_t client_channel, const FileEvent& e) {
+    (void)client_channel, (void)e;
+  }
   // exit_status: "" when none, "0", "1", "signal TERM".
   virtual void channel_closed(uint32_t client_channel, uint64_t bytes_up, uint64_t bytes_down,
                               const std::string& exit_status) = 0;
+};
+
+// An observed sftp or scp channel: the observer and where its events go.
+struct ChannelFileEvents : FileEventSink {
+  ChannelFileEvents(RelayMonitor& m, uint32_t channel) : monitor(m), client_channel(channel) {}
+  void file_event(const FileEvent& e) override { monitor.file_event(client_channel, e); }
+  RelayMonitor& monitor;
+  uint32_t client_channel;
+  std::unique_ptr<SftpObserver> sftp;  // one of the two
+  std::unique_ptr<ScpObserver> scp;
 };
 
 class Relay {
@@ -117,6 +137,7 @@ class Relay {
     std::string exit_status;
     TerminalSize terminal;
     std::unique_ptr<ChannelRecording> recording;
+    std::unique_ptr<ChannelFileEvents> files;  // an observed sftp or scp channel
     // Replies owed to each side for its requests, in the order it made them.
     std::deque<Reply> replies_to_client, replies_to_target;
   };
@@ -134,6 +155,7 @@ class Relay {
   void close(ByteView msg, Side from);
   void send_close(uint32_t local_id, Side to);
   void release_if_done(uint32_t local_id);
+  void report_channel_closed(Channel& ch);
 
   // Data and windows.
   void data(ByteView msg, Side from, bool extended);
@@ -145,6 +167,7 @@ class Relay {
   void channel_reply(ByteView msg, Side from);
   bool policy_allows_request(uint32_t local_id, const std::string& request, ByteView data,
                              bool want_reply);
+  void observe_files(Channel& ch, const std::string& kind, const std::string& command);
   void refuse_command(uint32_t local_id, const std::string& message, bool want_reply);
   void note_target_request(Channel& ch, const std::string& request, ByteView data);
   void note_client_request(Channel& ch, const std::string& request, ByteView data);

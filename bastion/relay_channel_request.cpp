@@ -82,6 +82,7 @@ bool Relay::policy_allows_request(uint32_t local_id, const std::string& request,
     if (rec.refused) d = {false, rec.message};
     ch.recording = std::move(rec.recording);
   }
+  if (d.allowed && d.observe_files) observe_files(ch, k.kind, k.detail);
   if (d.allowed) {
     if (k.kind == "agent") m_agent_allowed = true;
     if (k.kind == "x11") m_x11_allowed = true;
@@ -92,6 +93,18 @@ bool Relay::policy_allows_request(uint32_t local_id, const std::string& request,
   else if (want_reply)
     answer_locally(ch.replies_to_client, Reply::kLocalFailure, local_id, Side::kClient);
   return false;
+}
+
+// An allowed sftp subsystem or legacy scp exec whose transfers the policy records (`sftp` in
+// `record`): the channel's data goes past an observer as well (sftp_observer.h, scp_observer.h).
+void Relay::observe_files(Channel& ch, const std::string& kind, const std::string& command) {
+  if (ch.files) return;
+  auto files = std::make_unique<ChannelFileEvents>(m_monitor, ch.client_id);
+  if (kind == "sftp")
+    files->sftp = std::make_unique<SftpObserver>(*files);
+  else if (kind == "scp")
+    files->scp = ScpObserver::for_command(command, *files);
+  if (files->sftp || files->scp) ch.files = std::move(files);
 }
 
 // A refused shell, exec or subsystem: ssh shows extended data on stderr, where a bare

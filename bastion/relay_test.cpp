@@ -22,7 +22,10 @@ class FakeMonitor : public RelayMonitor {
     asked.push_back(std::to_string(channel) + " " + std::string(kind) + " " + std::string(detail));
     for (const auto& k : refuse)
       if (k == kind) return {false, "postern: " + std::string(kind) + " is not allowed on web1"};
-    return {true, ""};
+    return {true, "", observe_files};
+  }
+  void file_event(uint32_t channel, const FileEvent& e) override {
+    file_events.push_back(std::to_string(channel) + " " + describe(e));
   }
   void channel_closed(uint32_t channel, uint64_t up, uint64_t down,
                       const std::string& exit_status) override {
@@ -55,6 +58,8 @@ class FakeMonitor : public RelayMonitor {
     return out;
   }
   std::vector<std::string> refuse;
+  bool observe_files = false;
+  std::vector<std::string> file_events;
   std::vector<std::string> asked;
   std::vector<std::string> closed;
   bool record = false, refuse_recording = false;
@@ -383,6 +388,64 @@ TEST_F(RelayFixture, AShellWhoseRecordingCannotBeMadeIsRefusedAndNeverReachesThe
   for (const Bytes& m : client.sent)
     if (m[0] == kMsgChannelExtendedData) stderr_text = std::string(m.begin() + 13, m.end());
   EXPECT_NE(stderr_text.find("postern: cannot record"), std::string::npos) << stderr_text;
+}
+
+// An SFTP packet (draft-ietf-secsh-filexfer-02 §3) as channel data.
+std::string sftp_packet(uint8_t type, const std::function<void(Writer&)>& body) {
+  Writer inner;
+  inner.u8(type);
+  body(inner);
+  Writer w;
+  w.string(inner.buffer());
+  return std::string(w.buffer().begin(), w.buffer().end());
+}
+
+TEST_F(RelayFixture, AnObservedSftpChannelReportsFileEventsAndRelaysUnchanged) {
+  monitor.observe_files = true;
+  uint32_t id = open_session();
+  Writer sub;
+  sub.string("sftp");
+  relay.from_client(request_msg(id, "subsystem", false, sub.buffer()));
+  target.take();
+  std::string up = sftp_packet(1, [](Writer& w) { w.u32(3); }) +
+                   sftp_packet(14, [](Writer& w) { w.u32(1).string("/tmp/d").u32(0); });
+  // Split in the middle of the mkdir packet: the observer gathers it.
+  relay.from_client(data_msg(id, up.substr(0, 12)));
+  relay.from_client(data_msg(id, up.substr(12)));
+  EXPECT_EQ(target.take(), data_msg(42, up.substr(0, 12)));
+  EXPECT_EQ(target.take(), data_msg(42, up.substr(12)));
+  std::string down = sftp_packet(2, [](Writer& w) { w.u32(3); }) +
+                     sftp_packet(101, [](Writer& w) { w.u32(1).u32(0).string("").string(""); });
+  relay.from_target(data_msg(id, down));
+  EXPECT_EQ(client.take(), data_msg(7, down));
+  EXPECT_EQ(monitor.file_events, (std::vector<std::string>{"7 mkdir /tmp/d ok"}));
+  // Garbage: one lost event, and the data still goes through.
+  std::string junk = "\xff\xff\xff\xffjunk";
+  relay.from_client(data_msg(id, junk));
+  EXPECT_EQ(target.take(), data_msg(42, junk));
+  relay.from_client(data_msg(id, up));
+  EXPECT_EQ(target.take(), data_msg(42, up));
+  ASSERT_EQ(monitor.file_events.size(), 2u);
+  EXPECT_EQ(monitor.file_events[1].rfind("7 lost file-events lost: sftp packet of", 0), 0u);
+}
+
+TEST_F(RelayFixture, FilesAreObservedOnlyWhenTheMonitorSaysSo) {
+  uint32_t id = open_session();
+  relay.from_client(exec_msg(id, "scp -t /tmp/x"));
+  target.take();
+  relay.from_target(data_msg(id, std::string(1, '\0')));
+  relay.from_client(data_msg(id, "C0644 1 x\n"));
+  relay.from_target(data_msg(id, std::string(1, '\0')));
+  EXPECT_TRUE(monitor.file_events.empty());
+  monitor.observe_files = true;
+  target.sent.clear();
+  client.sent.clear();
+  uint32_t id2 = open_session(8, 43);
+  relay.from_client(exec_msg(id2, "scp -t /tmp/x"));
+  relay.from_target(data_msg(id2, std::string(1, '\0')));
+  relay.from_client(data_msg(id2, "C0644 1 x\n"));
+  relay.from_target(data_msg(id2, std::string(1, '\0')));
+  EXPECT_EQ(monitor.file_events, (std::vector<std::string>{"8 open /tmp/x flags=write ok"}));
 }
 
 }  // namespace

@@ -177,12 +177,15 @@ struct TargetSignRequest {
 
 //   byte   110
 //   bool   allowed
-//   string message     refused: one line for the user
+//   string message       refused: one line for the user
+//   bool   observe_files allowed sftp or scp with `sftp` in the policy's `record`: report the
+//                        channel's file operations as "file" events
 struct ChannelDecisionReply {
   static constexpr uint8_t kType = 110;
   bool allowed = false;
   std::string message;
-  auto fields() { return std::tie(allowed, message); }
+  bool observe_files = false;
+  auto fields() { return std::tie(allowed, message, observe_files); }
 };
 // A channel (or session request) on a target the user is logged in to: shell, exec, sftp, scp,
 // remote-forward, agent, x11, direct-tcpip (relayed to the target). Decided by the role, and an
@@ -203,7 +206,9 @@ struct ChannelDecisionRequest {
 };
 
 // Something that happened, for the audit log: "channel-close" (bytes, exit status),
-// "target-close", "target-auth" (detail: the method that logged in, or why it failed).
+// "target-close", "target-auth" (detail: the method that logged in, or why it failed), "file"
+// (a file operation on an observed sftp or scp channel: detail its description as
+// file_event.h's describe() writes it, bytes_up the bytes written, bytes_down those read).
 //   byte   111
 //   string event
 //   u32    target_id

@@ -3,6 +3,7 @@
 // key, certifies a key or signs, and writes every decision to the audit log. Each request names
 // a target connection this monitor opened; anything else is a protocol error, which ends the
 // connection.
+#include <algorithm>
 #include <ctime>
 #include <string>
 
@@ -47,6 +48,28 @@ const char* credential_name(bastion::Credential c) {
 }
 
 }  // namespace
+
+// A file operation sshd-bastion saw on a channel allowed as sftp or scp while the policy records
+// sftp (ChannelDecisionReply's observe_files): anything else is a protocol error, so the session
+// process cannot write file events at will.
+void audit_file_event(BastionSession& b, BastionTarget& t, const ipc::BastionEvent& req) {
+  auto kind = t.channel_kinds.find(req.channel);
+  const auto& record = b.policy().bastion.record;
+  if (kind == t.channel_kinds.end() || (kind->second != "sftp" && kind->second != "scp") ||
+      std::find(record.begin(), record.end(), "sftp") == record.end() || !req.exit_status.empty() ||
+      (req.bytes_up != 0 && req.bytes_down != 0))
+    throw ProtocolError("monitor: file event for a channel whose files are not recorded");
+  bastion::AuditEvent ev;
+  ev.event = "file";
+  ev.target = t.target.name;
+  ev.target_user = t.target_user;
+  ev.role = t.role;
+  ev.channel = kind->second;
+  ev.detail = req.detail;  // bounded above; the audit writers escape what they must
+  ev.bytes_up = req.bytes_up;
+  ev.bytes_down = req.bytes_down;
+  b.audit(ev);
+}
 
 BastionSession& Monitor::bastion() {
   if (m_bastion == nullptr) throw ProtocolError("monitor: bastion request outside bastion mode");
@@ -282,6 +305,10 @@ Phase Monitor::on_channel_decision(Channel& ch, Message& m) {
     t->channel_kinds[req.channel] = req.kind;
   ChannelDecisionReply reply;
   reply.allowed = d.allowed && written;
+  // Issue 14 file events: `sftp` in `record` covers sftp and the legacy scp protocol.
+  const auto& record = b.policy().bastion.record;
+  reply.observe_files = reply.allowed && (req.kind == "sftp" || req.kind == "scp") &&
+                        std::find(record.begin(), record.end(), "sftp") != record.end();
   if (!d.allowed) reply.message = "postern: " + d.user_message;
   if (d.allowed && !written) reply.message = "postern: the bastion cannot write its audit log";
   ch.send(reply);
@@ -291,11 +318,16 @@ Phase Monitor::on_channel_decision(Channel& ch, Message& m) {
 Phase Monitor::on_bastion_event(Channel&, Message& m) {
   auto req = ipc::decode<BastionEvent>(m.data.view());
   BastionSession& b = bastion();
-  if (req.event != "channel-close" && req.event != "target-close" && req.event != "target-auth")
+  if (req.event != "channel-close" && req.event != "target-close" && req.event != "target-auth" &&
+      req.event != "file")
     throw ProtocolError("monitor: unknown bastion event");
   BastionTarget* t = b.find_target(req.target_id);
   if (t == nullptr || req.detail.size() > kMaxDetail || req.exit_status.size() > 64)
     throw ProtocolError("monitor: malformed BASTION_EVENT");
+  if (req.event == "file") {
+    audit_file_event(b, *t, req);
+    return Phase::kBastion;
+  }
   bastion::AuditEvent ev;
   ev.event = req.event;
   ev.target = t->target.name;

@@ -73,20 +73,20 @@ class MonitorBastionTest : public ::testing::Test {
       "principals": [], "extensions": ["permit-pty"]}])";
     std::ofstream(dir / "known_hosts") << "";
     std::string d = dir.string();
-    std::string toml = "[bastion]\nca_key = \"" + d + "/ca\"\ntemplates = \"" + d +
-                       "/templates.json\"\nknown_hosts = \"" + d + "/known_hosts\"\n" +
-                       "audit_log = \"" + d + "/audit.jsonl\"\nserial_file = \"" + d +
-                       "/serial\"\nrecordings = \"" + d + "/rec\"\n\n" +
-                       "[[target]]\nname = \"web1\"\naddress = \"127.0.0.1\"\nport = " +
-                       std::to_string(web1.port) + "\nusers = [\"deploy\", \"root\"]\n\n" +
-                       "[[target]]\nname = \"secret\"\naddress = \"127.0.0.1\"\nport = " +
-                       std::to_string(secret.port) + "\nusers = [\"root\"]\n\n" +
-                       "[[role]]\nname = \"ops\"\nmembers = [\"alice\"]\ntargets = [\"web1\"]\n" +
-                       "target_users = [\"deploy\"]\nchannels = [\"shell\", \"exec\", "
-                       "\"direct-tcpip\"]\ncredential = \"certificate\"\ntemplate = \"t\"\n\n" +
-                       "[[role]]\nname = \"robots\"\nmembers = [\"ci-robot\"]\n" +
-                       "targets = [\"web1\"]\ntarget_users = [\"deploy\"]\nchannels = " +
-                       "[\"exec\"]\ntemplate = \"t\"\nissue_certificates = true\n";
+    std::string toml =
+        "[bastion]\nca_key = \"" + d + "/ca\"\ntemplates = \"" + d +
+        "/templates.json\"\nknown_hosts = \"" + d + "/known_hosts\"\n" + "audit_log = \"" + d +
+        "/audit.jsonl\"\nserial_file = \"" + d + "/serial\"\nrecordings = \"" + d + "/rec\"\n\n" +
+        "[[target]]\nname = \"web1\"\naddress = \"127.0.0.1\"\nport = " +
+        std::to_string(web1.port) + "\nusers = [\"deploy\", \"root\"]\n\n" +
+        "[[target]]\nname = \"secret\"\naddress = \"127.0.0.1\"\nport = " +
+        std::to_string(secret.port) + "\nusers = [\"root\"]\n\n" +
+        "[[role]]\nname = \"ops\"\nmembers = [\"alice\"]\ntargets = [\"web1\"]\n" +
+        "target_users = [\"deploy\"]\nchannels = [\"shell\", \"exec\", "
+        "\"direct-tcpip\", \"sftp\", \"scp\"]\ncredential = \"certificate\"\ntemplate = \"t\"\n\n" +
+        "[[role]]\nname = \"robots\"\nmembers = [\"ci-robot\"]\n" +
+        "targets = [\"web1\"]\ntarget_users = [\"deploy\"]\nchannels = " +
+        "[\"exec\"]\ntemplate = \"t\"\nissue_certificates = true\n";
     std::ofstream(dir / "bastion.toml") << toml;
     auto policy = bastion::load_policy((dir / "bastion.toml").string());
     ASSERT_TRUE(policy) << policy.error().message;
@@ -110,6 +110,18 @@ class MonitorBastionTest : public ::testing::Test {
     return child.call(*monitor, std::move(req));
   }
   std::string audit() { return read_file(dir / "audit.jsonl"); }
+  // The fixture's policy with more lines in its [bastion] table.
+  void reload_policy_with(const std::string& bastion_lines) {
+    std::string toml = read_file(dir / "bastion.toml");
+    toml.insert(toml.find("\n\n"), "\n" + bastion_lines);
+    std::ofstream(dir / "bastion.toml") << toml;
+    auto policy = bastion::load_policy((dir / "bastion.toml").string());
+    ASSERT_TRUE(policy) << policy.error().message;
+    auto fresh =
+        std::make_unique<BastionSession>(std::move(*policy), Endpoint{"192.0.2.1", 5555, ""});
+    monitor->set_bastion(fresh.get());
+    session = std::move(fresh);
+  }
 
   Listener web1, secret;
   fs::path dir;
@@ -373,6 +385,51 @@ TEST_F(MonitorBastionTest, AnUnwritableRecordingsDirectoryRefusesTheChannel) {
   std::string a = audit();
   EXPECT_NE(a.find("\"event\":\"recording\""), std::string::npos) << a;
   EXPECT_NE(a.find("is not a directory"), std::string::npos) << a;
+}
+
+TEST_F(MonitorBastionTest, FileEventsOnlyWhenThePolicyRecordsSftp) {
+  login("deploy%web1%alice");
+  auto r = call(TargetOpenRequest{"web1", 0, "deploy", "session", ""});
+  ASSERT_TRUE(r && r->allowed);
+  // The default `record` (shell, exec) does not observe files, and then no file event is taken.
+  auto plain = call(ChannelDecisionRequest{r->target_id, 0, "sftp", "sftp"});
+  ASSERT_TRUE(plain && plain->allowed);
+  EXPECT_FALSE(plain->observe_files);
+  EXPECT_THROW(child.send_only(*monitor, BastionEvent{"file", r->target_id, 0, 5, 0, "", "x"}),
+               ProtocolError);
+}
+
+TEST_F(MonitorBastionTest, FileEventsAreAuditedForSftpAndScpChannels) {
+  reload_policy_with("record = [\"shell\", \"sftp\"]");
+  login("deploy%web1%alice");
+  auto r = call(TargetOpenRequest{"web1", 0, "deploy", "session", ""});
+  ASSERT_TRUE(r && r->allowed);
+  auto sftp = call(ChannelDecisionRequest{r->target_id, 3, "sftp", "sftp"});
+  ASSERT_TRUE(sftp && sftp->allowed);
+  EXPECT_TRUE(sftp->observe_files);
+  auto scp = call(ChannelDecisionRequest{r->target_id, 4, "scp", "scp -t /tmp"});
+  ASSERT_TRUE(scp && scp->allowed);
+  EXPECT_TRUE(scp->observe_files);
+  auto shell = call(ChannelDecisionRequest{r->target_id, 5, "shell", ""});
+  ASSERT_TRUE(shell && shell->allowed);
+  EXPECT_FALSE(shell->observe_files);
+  child.send_only(*monitor, BastionEvent{"file", r->target_id, 3, 11, 0, "",
+                                         "write /home/u/x.txt 11 bytes sha256=ab ok"});
+  child.send_only(*monitor, BastionEvent{"file", r->target_id, 4, 0, 0, "", "mkdir /d ok"});
+  std::string a = audit();
+  size_t w = a.find("\"event\":\"file\"");
+  ASSERT_NE(w, std::string::npos) << a;
+  EXPECT_NE(a.find("\"channel\":\"sftp\"", w), std::string::npos) << a;
+  EXPECT_NE(a.find("\"detail\":\"write /home/u/x.txt 11 bytes sha256=ab ok\"", w),
+            std::string::npos)
+      << a;
+  EXPECT_NE(a.find("\"bytes_up\":11", w), std::string::npos) << a;
+  EXPECT_NE(a.find("\"channel\":\"scp\""), std::string::npos) << a;
+  // Not for a shell channel, nor with an exit status or bytes both ways.
+  EXPECT_THROW(child.send_only(*monitor, BastionEvent{"file", r->target_id, 5, 0, 0, "", "x"}),
+               ProtocolError);
+  EXPECT_THROW(child.send_only(*monitor, BastionEvent{"file", r->target_id, 3, 1, 1, "", "x"}),
+               ProtocolError);
 }
 
 }  // namespace
