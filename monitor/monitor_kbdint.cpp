@@ -40,9 +40,15 @@ Phase Monitor::on_kbdint_start(Channel& ch, Message& m) {
   auto start = std::chrono::steady_clock::now();
   auto req = ipc::decode<KbdintStartRequest>(m.data.view());
   if (req.submethods.size() > 1024) throw ProtocolError("monitor: submethods too long");
+  m_client_tried_kbdint = true;  // the picker's rule (monitor_picker.cpp)
+  if (m_picker_pending) return picker_kbdint_start(ch);
+  m_picker_asking = false;
   if (!m_totp_secret.empty()) return totp_kbdint_start(ch);
   KbdintReply reply;
-  bool usable = m_pam != nullptr && m_effective.use_pam &&
+  // A bastion policy user is no account PAM knows: keyboard-interactive is only its TOTP step
+  // or the picker, never a PAM conversation for a name the system does not have.
+  bool policy_user = m_bastion != nullptr && m_user && !m_backend.system_account(*m_user);
+  bool usable = !policy_user && m_pam != nullptr && m_effective.use_pam &&
                 m_effective.kbd_interactive_authentication && m_service == "ssh-connection" &&
                 m_methods.may_try("keyboard-interactive");
   if (!usable) {
@@ -66,6 +72,7 @@ Phase Monitor::on_kbdint_start(Channel& ch, Message& m) {
 Phase Monitor::on_kbdint_response(Channel& ch, Message& m) {
   auto start = std::chrono::steady_clock::now();
   auto req = ipc::decode<KbdintResponseRequest>(m.data.view());
+  if (m_picker_asking) return picker_kbdint_answer(ch, req);
   if (!m_totp_secret.empty()) return totp_kbdint_answer(ch, req, start);
   // Only a conversation that asked something may be answered (docs/architecture.md: out of phase
   // kills).
