@@ -321,10 +321,14 @@ class Monitor {
   bool picker_step_due(ipc::AuthOutcome& outcome);
   Phase picker_kbdint_start(ipc::Channel& ch);
   Phase picker_kbdint_answer(ipc::Channel& ch, const ipc::KbdintResponseRequest& req);
+  // keyboard-interactive before the user's own methods are done, when nothing else answers it.
+  Phase picker_probe_start(ipc::Channel& ch);
+  Phase picker_probe_answer(ipc::Channel& ch, const ipc::KbdintResponseRequest& req);
   std::unique_ptr<bastion::PickerConversation> m_picker;  // the user's targets, or null
   bool m_client_tried_kbdint = false;  // any keyboard-interactive request on this connection
   bool m_picker_pending = false;       // the user's own methods are done; the picker is not
   bool m_picker_asking = false;        // a picker round waits for the client's answer
+  bool m_picker_probing = false;       // the empty round before the user's own methods
 };
 
 }  // namespace postern::monitor

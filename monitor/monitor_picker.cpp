@@ -32,6 +32,7 @@ void Monitor::prepare_picker() {
   m_picker.reset();
   m_picker_pending = false;
   m_picker_asking = false;
+  m_picker_probing = false;
   if (m_bastion == nullptr || m_bastion->route() || !m_user || m_service != "ssh-connection")
     return;
   bastion::Subject subject{m_user_name,
@@ -50,6 +51,37 @@ bool Monitor::picker_step_due(AuthOutcome& outcome) {
   outcome.partial = true;
   outcome.methods = {"keyboard-interactive"};
   return true;
+}
+
+// A client that tries keyboard-interactive before its key (PreferredAuthentications
+// keyboard-interactive,publickey) is answered with an empty round (RFC 4256 §3.2: zero prompts),
+// then a failure that leaves keyboard-interactive out of the methods that may continue. Why not
+// a plain failure: OpenSSH's client gives up keyboard-interactive for the connection when an
+// attempt saw no info request, and it retries a method the server still lists until its
+// NumberOfPasswordPrompts are spent; either way it would have no attempt left for the picker.
+// The list without it sends the client to its key; the partial success after the key lists
+// keyboard-interactive again. Nothing of the list is shown before the user is authenticated.
+Phase Monitor::picker_probe_start(Channel& ch) {
+  m_picker_probing = true;
+  KbdintReply reply;
+  ch.send(reply);
+  return m_phase;
+}
+
+Phase Monitor::picker_probe_answer(Channel& ch, const KbdintResponseRequest& req) {
+  m_picker_probing = false;
+  Reader r(req.responses.view());
+  if (r.u32() != 0) throw ProtocolError("monitor: keyboard-interactive: answers to no prompt");
+  r.expect_done("keyboard-interactive responses");
+  KbdintReply reply;
+  reply.done = true;
+  Phase next = method_failed(reply.outcome);
+  for (const std::string& method : m_methods.next(enabled_methods()))
+    if (method != "keyboard-interactive") reply.outcome.methods.push_back(method);
+  // Nothing else may continue: the list stays as it was, and the client's attempts run out.
+  if (reply.outcome.methods.empty()) reply.outcome.methods = m_methods.next(enabled_methods());
+  ch.send(reply);
+  return next;
 }
 
 Phase Monitor::picker_kbdint_start(Channel& ch) {

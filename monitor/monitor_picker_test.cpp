@@ -150,12 +150,24 @@ TEST_F(MonitorPickerTest, KeyAtFirstTryLogsInWithoutRouteAsJumpModeDoes) {
 
 TEST_F(MonitorPickerTest, KeyboardInteractiveClientPicksAfterItsKey) {
   connect(kWithPicker);
-  // Before the key: no list (it would tell an unauthenticated client the targets), a failure.
+  // Before the key: an empty round (no list: it would tell an unauthenticated client the
+  // targets), then a failure whose methods leave keyboard-interactive out until the key.
   auto early = call(KbdintStartRequest{""});
   ASSERT_TRUE(early);
-  EXPECT_TRUE(early->done);
-  EXPECT_FALSE(early->outcome.ok);
+  EXPECT_FALSE(early->done);
+  EXPECT_TRUE(early->prompts.empty());
   EXPECT_TRUE(early->instruction.empty());
+  EXPECT_THROW(answer("x"), ProtocolError);  // one answer to no prompt is the child's bug
+  connect(kWithPicker);
+  ASSERT_TRUE(call(KbdintStartRequest{""}));
+  Writer none_answered;
+  none_answered.u32(0);
+  auto probed = call(KbdintResponseRequest{SecretBytes(none_answered.buffer())});
+  ASSERT_TRUE(probed);
+  EXPECT_TRUE(probed->done);
+  EXPECT_FALSE(probed->outcome.ok);
+  EXPECT_EQ(probed->outcome.methods, (StringList{"publickey"}));
+  EXPECT_EQ(monitor->failures(), 1u);
 
   auto key = key_login();
   ASSERT_TRUE(key) << key.error().message;
