@@ -48,7 +48,7 @@ std::string decide_login_route(BastionSession& b) {
   }
   ev.decision = d.allowed ? "allow" : "deny";
   ev.role = d.role;
-  ev.reason = d.reason;
+  ev.reason = b.route_picked() ? "picked: " + d.reason : d.reason;
   bool written = b.audit(ev);
   if (!d.allowed) return "postern: " + d.user_message;
   if (!written) return "postern: the bastion cannot write its audit log";

@@ -59,6 +59,13 @@ class BastionSession {
   // bastion user's name, or an error safe to show (the malformed name is not echoed back raw).
   Result<std::string> set_user_name(const std::string& raw);
   const std::optional<bastion::Route>& route() const { return m_route; }
+  // The picker's choice (monitor/monitor_picker.cpp): the route, as if the user name had named
+  // it; decided and audited at login like a typed one.
+  void set_picked_route(bastion::Route route) {
+    m_route = std::move(route);
+    m_route_picked = true;
+  }
+  bool route_picked() const { return m_route_picked; }
   // After login: who it is (system accounts bring their groups for group:NAME members).
   void set_logged_in(const std::string& user, std::vector<std::string> groups);
   bastion::Subject subject() const;
@@ -86,6 +93,7 @@ class BastionSession {
   Endpoint m_peer;
   std::string m_id;
   std::optional<bastion::Route> m_route;
+  bool m_route_picked = false;
   std::string m_user;
   std::vector<std::string> m_groups;
   bastion::AuditLog m_audit;

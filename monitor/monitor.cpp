@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "bastion/picker.h"
 #include "common/ipc_bastion_messages.h"
 #include "common/ipc_messages.h"
 #include "common/log.h"
@@ -197,7 +198,9 @@ std::vector<std::string> Monitor::enabled_methods() const {
   if (m_effective.password_authentication) out.push_back("password");
   // keyboard-interactive needs a PAM conversation to carry.
   // A bastion policy user's TOTP step is the monitor's own conversation (monitor_totp.cpp).
-  if ((m_effective.kbd_interactive_authentication && m_effective.use_pam) || !m_totp_secret.empty())
+  // The picker (monitor_picker.cpp) is one too.
+  if ((m_effective.kbd_interactive_authentication && m_effective.use_pam) ||
+      !m_totp_secret.empty() || m_picker != nullptr)
     out.push_back("keyboard-interactive");
   if (m_effective.hostbased_authentication) out.push_back("hostbased");
   return out;
@@ -206,15 +209,24 @@ std::vector<std::string> Monitor::enabled_methods() const {
 Phase Monitor::method_succeeded(const std::string& method, ipc::AuthOutcome& outcome,
                                 const std::string& detail, const std::string& log_suffix) {
   m_auth_info.push_back(detail.empty() ? method : method + " " + detail);
-  if (m_methods.succeeded(method)) {
-    // UsePAM: the account stage decides for every method, publickey included (monitor_kbdint).
-    pam_account_stage(method == "keyboard-interactive" ? "keyboard-interactive/pam" : method,
-                      log_suffix);
-    if (m_effective.expose_auth_info && m_user) {
-      m_auth_info_file = write_auth_info(m_auth_info, m_user->uid, m_user->gid);
-      // The session process exports it like a SetEnv variable (sshd_config(5) ExposeAuthInfo).
-      if (!m_auth_info_file.empty())
-        m_effective.set_env.push_back("SSH_USER_AUTH=" + m_auth_info_file);
+  // Once the user's own methods are done, only the picker remains (monitor_picker.cpp): another
+  // method succeeding again changes nothing.
+  if (m_picker_pending || m_methods.succeeded(method)) {
+    if (!m_picker_pending) {
+      // UsePAM: the account stage decides for every method, publickey included (monitor_kbdint).
+      pam_account_stage(method == "keyboard-interactive" ? "keyboard-interactive/pam" : method,
+                        log_suffix);
+      if (m_effective.expose_auth_info && m_user) {
+        m_auth_info_file = write_auth_info(m_auth_info, m_user->uid, m_user->gid);
+        // The session process exports it like a SetEnv variable (sshd_config(5) ExposeAuthInfo).
+        if (!m_auth_info_file.empty())
+          m_effective.set_env.push_back("SSH_USER_AUTH=" + m_auth_info_file);
+      }
+    }
+    if (picker_step_due(outcome)) {
+      log_info("Partial %s for %s from %s port %d ssh2: the target picker follows", method.c_str(),
+               m_user_name.c_str(), m_peer.address.c_str(), m_peer.port);
+      return Phase::kAwaitingAuth;
     }
     return Phase::kAuthenticated;
   }

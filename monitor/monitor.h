@@ -32,6 +32,10 @@
 #include "monitor/rekey_sign_budget.h"
 #include "monitor/tun_device.h"
 
+namespace postern::bastion {
+class PickerConversation;  // bastion/picker.h
+}  // namespace postern::bastion
+
 namespace postern::monitor {
 
 class BastionSession;  // monitor/bastion_session.h
@@ -309,6 +313,22 @@ class Monitor {
   Phase totp_kbdint_answer(ipc::Channel& ch, const ipc::KbdintResponseRequest& req,
                            std::chrono::steady_clock::time_point start);
   std::string m_totp_secret;  // base32, as the policy has it; empty: no TOTP for this user
+  // sshd -B, a user name without a route (monitor/monitor_picker.cpp): the target picker, one
+  // more keyboard-interactive step after the user's own authentication, for a client that
+  // has itself tried keyboard-interactive on this connection (man/postern-bastion.5 says why).
+  void prepare_picker();
+  // Whether the user's completed authentication must still pass the picker; sets the outcome.
+  bool picker_step_due(ipc::AuthOutcome& outcome);
+  Phase picker_kbdint_start(ipc::Channel& ch);
+  Phase picker_kbdint_answer(ipc::Channel& ch, const ipc::KbdintResponseRequest& req);
+  // keyboard-interactive before the user's own methods are done, when nothing else answers it.
+  Phase picker_probe_start(ipc::Channel& ch);
+  Phase picker_probe_answer(ipc::Channel& ch, const ipc::KbdintResponseRequest& req);
+  std::unique_ptr<bastion::PickerConversation> m_picker;  // the user's targets, or null
+  bool m_client_tried_kbdint = false;  // any keyboard-interactive request on this connection
+  bool m_picker_pending = false;       // the user's own methods are done; the picker is not
+  bool m_picker_asking = false;        // a picker round waits for the client's answer
+  bool m_picker_probing = false;       // the empty round before the user's own methods
 };
 
 }  // namespace postern::monitor

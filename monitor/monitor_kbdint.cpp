@@ -40,11 +40,21 @@ Phase Monitor::on_kbdint_start(Channel& ch, Message& m) {
   auto start = std::chrono::steady_clock::now();
   auto req = ipc::decode<KbdintStartRequest>(m.data.view());
   if (req.submethods.size() > 1024) throw ProtocolError("monitor: submethods too long");
-  if (!m_totp_secret.empty()) return totp_kbdint_start(ch);
+  m_client_tried_kbdint = true;  // the picker's rule (monitor_picker.cpp)
+  // RFC 4256 §3.2: a new request abandons a running conversation.
+  m_picker_asking = false;
+  m_picker_probing = false;
+  if (m_picker_pending) return picker_kbdint_start(ch);
+  if (!m_totp_secret.empty() && (m_picker == nullptr || m_methods.may_try("keyboard-interactive")))
+    return totp_kbdint_start(ch);
   KbdintReply reply;
-  bool usable = m_pam != nullptr && m_effective.use_pam &&
+  // A bastion policy user is no account PAM knows: keyboard-interactive is only its TOTP step
+  // or the picker, never a PAM conversation for a name the system does not have.
+  bool policy_user = m_bastion != nullptr && m_user && !m_backend.system_account(*m_user);
+  bool usable = !policy_user && m_pam != nullptr && m_effective.use_pam &&
                 m_effective.kbd_interactive_authentication && m_service == "ssh-connection" &&
                 m_methods.may_try("keyboard-interactive");
+  if (!usable && m_picker != nullptr) return picker_probe_start(ch);
   if (!usable) {
     log_debug("keyboard-interactive not available for %s", m_user_name.c_str());
     Phase next = kbdint_outcome(PamStep{true, false, {}, {}}, reply);
@@ -66,6 +76,8 @@ Phase Monitor::on_kbdint_start(Channel& ch, Message& m) {
 Phase Monitor::on_kbdint_response(Channel& ch, Message& m) {
   auto start = std::chrono::steady_clock::now();
   auto req = ipc::decode<KbdintResponseRequest>(m.data.view());
+  if (m_picker_asking) return picker_kbdint_answer(ch, req);
+  if (m_picker_probing) return picker_probe_answer(ch, req);
   if (!m_totp_secret.empty()) return totp_kbdint_answer(ch, req, start);
   // Only a conversation that asked something may be answered (docs/architecture.md: out of phase
   // kills).

@@ -70,6 +70,7 @@ Phase Monitor::on_pwnam(Channel& ch, Message& m) {
   reply.max_auth_tries = m_max_auth_tries;
   m_methods = AuthMethodLists(m_effective.authentication_methods);
   require_totp_if_policy_says();
+  prepare_picker();
   reply.methods = m_methods.next(enabled_methods());
   reply.banner = read_banner(m_effective.banner);
   if (!route_error.empty()) reply.banner += "postern: " + route_error + "\r\n";

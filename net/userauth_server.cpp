@@ -272,6 +272,7 @@ void UserauthServer::info_response(ByteView message) {
 void UserauthServer::password_decided(const AuthDecider::Decision& d) {
   if (d.exceeded) m_exceeded = true;
   if (!d.ok) {
+    if (!d.methods.empty()) m_user_info.methods = d.methods;
     failed();
     send_failure();
     return;

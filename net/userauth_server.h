@@ -34,7 +34,9 @@ class AuthDecider {
     bool ok = false;
     bool exceeded = false;  // MaxAuthTries reached: disconnect
     bool partial = false;   // succeeded, but AuthenticationMethods wants more (RFC 4252 §5.1)
-    std::vector<std::string> methods;  // with partial: the methods that may continue
+    // With partial: the methods that may continue. With a failure, when not empty: the methods
+    // that may continue from now on (the monitor narrows the list; RFC 4252 §5.1).
+    std::vector<std::string> methods;
   };
   // One step of a keyboard-interactive conversation (RFC 4256), which the monitor drives through
   // PAM: either questions for one SSH_MSG_USERAUTH_INFO_REQUEST, or the outcome.

@@ -321,6 +321,31 @@ TEST_F(UserauthTest, KeyboardInteractiveFailureListsTheMethods) {
   EXPECT_FALSE(auth->authenticated());
 }
 
+// The monitor may narrow the methods with a failure (the bastion picker's empty round before the
+// key, monitor/monitor_picker.cpp): that failure and the next list only what it said.
+TEST_F(UserauthTest, KeyboardInteractiveFailureMayNarrowTheMethods) {
+  decider.methods = {"publickey", "keyboard-interactive"};
+  AuthDecider::KbdintStep narrowed = kbdint_done(false);
+  narrowed.decision.methods = {"publickey"};
+  decider.kbdint_steps = {kbdint_ask("", {}, {}), narrowed};
+  service();
+  client->send(request("alice", "keyboard-interactive", kbdint_request()));
+  pump();
+  Reader ask(at_client.back());
+  EXPECT_EQ(ask.u8(), kMsgUserauthInfoRequest);
+  client->send(info_response({}));
+  pump();
+  Reader r(at_client.back());
+  EXPECT_EQ(r.u8(), kMsgUserauthFailure);
+  EXPECT_EQ(r.name_list(), (std::vector<std::string>{"publickey"}));
+  EXPECT_FALSE(r.boolean());
+  client->send(request("alice", "none", {}));
+  pump();
+  Reader again(at_client.back());
+  EXPECT_EQ(again.u8(), kMsgUserauthFailure);
+  EXPECT_EQ(again.name_list(), (std::vector<std::string>{"publickey"}));
+}
+
 TEST_F(UserauthTest, KeyboardInteractiveWrongNumberOfResponsesIsAViolation) {
   decider.methods = {"publickey", "keyboard-interactive"};
   decider.kbdint_steps = {kbdint_ask("", {"Code: ", "PIN: "}, {true, false})};
