@@ -27,7 +27,9 @@ std::vector<std::string> lines_of(const fs::path& p) {
   return out;
 }
 
-std::string prev_of(const std::string& line) { return json::parse(line)["prev"]; }
+std::string prev_of(const std::string& line) {
+  return json::parse(line)["prev"];
+}
 
 AuditEvent event(const std::string& name, const std::string& session = "s1") {
   AuditEvent e;

@@ -15,6 +15,7 @@
 #include <optional>
 #include <set>
 
+#include "bastion/bounded_file.h"
 #include "bastion/policy.h"
 #include "bastion/policy_values.h"
 #include "bastion/templates_loader.h"
@@ -532,27 +533,6 @@ Result<toml::table> parse_toml(std::string_view text, const std::string& path) {
 // The largest policy or templates file read (a policy is kilobytes; this only bounds memory).
 constexpr size_t kMaxFileSize = 4 * 1024 * 1024;
 
-Result<std::string> read_bounded(const std::string& path) {
-  // O_NONBLOCK: a FIFO in the path must not block the listener; regular files ignore it.
-  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
-  if (!fd) return Unexpected(path + ": " + strerror(errno));
-  struct stat st;
-  if (fstat(fd.get(), &st) != 0) return Unexpected(path + ": " + strerror(errno));
-  if (!S_ISREG(st.st_mode)) return Unexpected(path + ": not a regular file");
-  std::string text;
-  char buf[65536];
-  while (true) {
-    ssize_t n = read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Unexpected(path + ": " + strerror(errno));
-    if (n == 0) break;
-    if (text.size() + size_t(n) > kMaxFileSize)
-      return Unexpected(path + ": larger than " + std::to_string(kMaxFileSize) + " bytes");
-    text.append(buf, size_t(n));
-  }
-  return text;
-}
-
 }  // namespace
 
 Result<Policy> parse_policy(std::string_view toml_text, const std::string& toml_path,
@@ -575,7 +555,7 @@ Result<Policy> parse_policy(const PolicyText& text) {
 Result<PolicyText> read_policy_files(const std::string& path) {
   PolicyText text;
   text.toml_path = path;
-  auto toml = read_bounded(path);
+  auto toml = read_bounded_file(path, kMaxFileSize);
   if (!toml) return Unexpected(toml.error());
   text.toml = std::move(*toml);
   // Only [bastion] templates is needed here; parse_policy checks the rest.
@@ -593,7 +573,7 @@ Result<PolicyText> read_policy_files(const std::string& path) {
                         ": bastion: templates: not an absolute path: " + quote_text(s->get()));
     text.templates_path = s->get();
   }
-  auto templates = read_bounded(text.templates_path);
+  auto templates = read_bounded_file(text.templates_path, kMaxFileSize);
   if (!templates) return Unexpected(templates.error());
   text.templates = std::move(*templates);
   return text;

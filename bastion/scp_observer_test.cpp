@@ -41,10 +41,9 @@ TEST(ScpObserver, UploadCountsAndHashesTheFile) {
   o->from_client(bv("hello"));  // the data in two messages, then the source's status byte
   o->from_client(bv(" world" + kZero));
   o->from_target(bv(kZero));
-  EXPECT_EQ(sink.events, (std::vector<std::string>{
-                             "open /tmp/up.txt flags=write ok",
-                             "write /tmp/up.txt 11 bytes sha256=" + sha256_hex("hello world") +
-                                 " ok"}));
+  EXPECT_EQ(sink.events, (std::vector<std::string>{"open /tmp/up.txt flags=write ok",
+                                                   "write /tmp/up.txt 11 bytes sha256=" +
+                                                       sha256_hex("hello world") + " ok"}));
   EXPECT_FALSE(o->lost());
 }
 
@@ -59,7 +58,8 @@ TEST(ScpObserver, DownloadWithTimesAndDirectories) {
   o->from_client(bv(kZero));
   o->from_target(bv("C0600 3 a\nabc" + kZero));  // line and data in one message: after the answer
   EXPECT_TRUE(o->lost());  // the source may not go on before the sink answered
-  EXPECT_EQ(sink.events.back(), "lost file-events lost: the source went on before the sink answered");
+  EXPECT_EQ(sink.events.back(),
+            "lost file-events lost: the source went on before the sink answered");
 }
 
 TEST(ScpObserver, DownloadInDirectory) {
@@ -74,10 +74,9 @@ TEST(ScpObserver, DownloadInDirectory) {
   o->from_client(bv(kZero));
   o->from_target(bv("E\n"));
   o->from_client(bv(kZero));
-  EXPECT_EQ(sink.events,
-            (std::vector<std::string>{"open /srv/d/d/a flags=read ok",
-                                      "read /srv/d/d/a 3 bytes sha256=" + sha256_hex("abc") +
-                                          " ok"}));
+  EXPECT_EQ(sink.events, (std::vector<std::string>{
+                             "open /srv/d/d/a flags=read ok",
+                             "read /srv/d/d/a 3 bytes sha256=" + sha256_hex("abc") + " ok"}));
 }
 
 TEST(ScpObserver, RefusedFileAndSourceErrors) {
@@ -90,8 +89,9 @@ TEST(ScpObserver, RefusedFileAndSourceErrors) {
   auto f = ScpObserver::for_command("scp -f /nope", sink2);
   f->from_client(bv(kZero));
   f->from_target(bv("\x01scp: /nope: No such file or directory\n"));
-  EXPECT_EQ(sink.events, (std::vector<std::string>{
-                             "open /ro/f flags=write error: scp: /ro/f: Permission denied"}));
+  EXPECT_EQ(
+      sink.events,
+      (std::vector<std::string>{"open /ro/f flags=write error: scp: /ro/f: Permission denied"}));
   EXPECT_EQ(sink2.events, (std::vector<std::string>{"open /nope flags=read error: scp: /nope: No "
                                                     "such file or directory"}));
 }
@@ -104,10 +104,9 @@ TEST(ScpObserver, UploadUnderAnotherNameSaysSo) {
   o->from_target(bv(kZero));
   o->from_client(bv(kZero));
   o->from_target(bv(kZero));
-  EXPECT_EQ(sink.events,
-            (std::vector<std::string>{"open /tmp/target flags=write name=src.txt ok",
-                                      "write /tmp/target 0 bytes sha256=" + sha256_hex("") +
-                                          " ok"}));
+  EXPECT_EQ(sink.events, (std::vector<std::string>{
+                             "open /tmp/target flags=write name=src.txt ok",
+                             "write /tmp/target 0 bytes sha256=" + sha256_hex("") + " ok"}));
 }
 
 TEST(ScpObserver, GarbageAndLongLinesStopObserving) {
@@ -121,7 +120,8 @@ TEST(ScpObserver, GarbageAndLongLinesStopObserving) {
   auto l = ScpObserver::for_command("scp -t /x", sink2);
   l->from_target(bv(kZero));
   l->from_client(bv(std::string(ScpObserver::kMaxLine + 1, 'C')));
-  EXPECT_EQ(sink2.events, (std::vector<std::string>{"lost file-events lost: control line too long"}));
+  EXPECT_EQ(sink2.events,
+            (std::vector<std::string>{"lost file-events lost: control line too long"}));
   Collect sink3;
   auto a = ScpObserver::for_command("scp -t /x", sink3);
   a->from_target(bv(kZero + kZero));  // an answer to nothing
