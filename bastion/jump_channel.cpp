@@ -126,8 +126,10 @@ void JumpChannel::on_writable(session::PacketSink& client) {
     m_to_socket.pop(size_t(n));
     m_consumed += uint32_t(n);
   }
-  // Re-open the window in halves, as the bytes leave: never more queued than advertised.
-  if (m_consumed >= kWindow / 2 && !m_client_eof && !m_close_sent) {
+  // Re-open the window in eighths, as the bytes leave: never more queued than advertised, and the
+  // sender never waits for half a window to drain first (a half-window threshold halved -J
+  // uploads).
+  if (m_consumed >= kWindow / 8 && !m_client_eof && !m_close_sent) {
     client.send(encode(session::ChannelWindowAdjustMsg{m_client_id, m_consumed}));
     m_receive_window += m_consumed;
     m_consumed = 0;
