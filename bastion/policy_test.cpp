@@ -427,6 +427,10 @@ TEST(TemplatesLoader, BrokenTemplateFiles) {
        "t.json:2: template \"a\": name: duplicate template name (also line 1)"},
       {"duplicate field", "[{\"name\": \"a\",\n \"name\": \"b\", \"type\": \"b\"}]",
        "t.json:2: field \"name\" given twice"},
+      // Found by the bastion_policy fuzzer: an out-of-range number is no syntax error to
+      // nlohmann-json (out_of_range, not parse_error) and ended the listener.
+      {"number out of range", "[\n 5054533381e044946715\n]",
+       "t.json:3: number overflow parsing '5054533381e044946715'"},  // where the parser stopped
   };
   for (const Case& c : cases) {
     auto p = parse_policy("", "b.toml", c.json, "t.json");

@@ -266,6 +266,14 @@ Result<std::vector<CertTemplate>> parse_templates(std::string_view text, const s
     size_t colon = what.rfind(": ");
     if (colon != what.npos) what = what.substr(colon + 2);
     return Unexpected(path + ":" + std::to_string(l) + ":" + std::to_string(col) + ": " + what);
+  } catch (const json::exception& e) {
+    // Not a syntax error but still no document: a number out of range (out_of_range 406),
+    // found by the bastion_policy fuzzer. The line is where the parser stopped (it reads one
+    // character past the number).
+    std::string what = e.what();
+    size_t bracket = what.find("] ");
+    if (bracket != what.npos) what = what.substr(bracket + 2);
+    return Unexpected(path + ":" + std::to_string(line) + ": " + what);
   }
   if (!doc.is_array()) return Unexpected(path + ":1: expected a JSON array of template objects");
   // Only objects at depth 1 were noted; a non-object element is refused before lines are used.
