@@ -187,6 +187,10 @@ bool assemble_algorithms(AlgorithmKind kind, std::string_view spec, std::string_
                                  [&](const std::string& p) { return match_pattern(d, p); });
       if (!removed) names.push_back(d);
     }
+    // Removing every name leaves the defaults, as OpenSSH 9.2's sshd -T shows ("Ciphers -*");
+    // an empty list would also not survive the configuration's trip to the children (found by
+    // the sshd_config fuzzer).
+    if (names.empty()) names = def;
   } else if (op == '+') {
     names = def;
     names.insert(names.end(), given.begin(), given.end());

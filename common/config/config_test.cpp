@@ -89,6 +89,14 @@ TEST(Config, AlgorithmModifiers) {
   EXPECT_EQ(parse_ok("Ciphers aes128-ctr,aes128-ctr").ciphers, "aes128-ctr");
   EXPECT_EQ(parse_error("Ciphers foo"), "test.conf line 1: Bad SSH2 cipher spec 'foo'.");
   EXPECT_EQ(parse_error("MACs +foo"), "test.conf line 1: Bad SSH2 mac spec '+foo'.");
+  // Removing every name leaves the defaults, as OpenSSH's sshd -T prints; found by the
+  // sshd_config fuzzer: the empty list did not survive serialize/deserialize to the children.
+  ServerConfig all_removed = parse_ok("Ciphers -*\nMACs -*s*,ahm1uac-64*");
+  EXPECT_EQ(all_removed.ciphers, parse_ok("").ciphers);
+  EXPECT_EQ(all_removed.macs, parse_ok("").macs);
+  auto back = deserialize_config(serialize_config(all_removed));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, all_removed);
 }
 
 TEST(Config, ValuesAndSizes) {
