@@ -49,9 +49,22 @@ def preauth_connection(server):
 
 def test_preauth_child_is_unprivileged_chrooted_and_sandboxed(server, preauth_connection):
     import pwd
-    session, net = find_net_child(server)
-    st = proc_status(net)
     sshd_uid = pwd.getpwnam("sshd").pw_uid
+    # The server fixture's port probe may have left a connection whose sshd-net is still
+    # starting (root until it jails itself, then gone): look until the jailed child of our own
+    # connection (it sent its version line, so it has jailed) is the one found.
+    deadline = time.time() + 5
+    while True:
+        session, net = find_net_child(server)
+        try:
+            st = proc_status(net)
+        except OSError:  # it exited between the two looks
+            if time.time() > deadline:
+                raise
+            continue
+        if st["Uid"].split()[0] == str(sshd_uid) or time.time() > deadline:
+            break
+        time.sleep(0.05)
     assert st["Uid"].split() == [str(sshd_uid)] * 4
     assert st["Seccomp"] == "2"
     assert st["NoNewPrivs"] == "1"
