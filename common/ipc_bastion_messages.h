@@ -24,12 +24,12 @@ namespace postern::ipc {
 //   u32      log level
 //   string   bastion_user    who logged in
 //   string   session         the bastion session id (16 hex digits; in audit, certificates)
-//   string[] host key algs, string[] host key blobs   (re-keys toward the client, signed by the
-//   monitor) string   remote_addr, u32 remote_port, string local_addr, u32 local_port string
-//   transport state (secret) bool     direct          the user name named a route
-//   (target_user%target%...%user) string   target_user, target, u32 port, string extender    the
-//   route as typed string   route_refusal   non-empty: the route was refused at login; this one
-//   line is all
+//   string[] host key algs, string[] host key blobs   (client re-keys, signed by the monitor)
+//   string   remote_addr, u32 remote_port, string local_addr, u32 local_port
+//   string   transport state (secret)
+//   bool     direct          the user name named a route (target_user%target%...%user)
+//   string   target_user, target, u32 port, string extender    the route as typed
+//   string   route_refusal   non-empty: the route was refused at login; this one line is all
 //                            the user is told
 //   u32      connect_timeout seconds for a target connection's handshake and authentication
 //   u64      max_file_size   the largest file it may write (RLIMIT_FSIZE): record_max_bytes,
