@@ -34,7 +34,8 @@ def run(build, work, keys, runs, server_factory):
             results[method] = (statistics.median(walls), (t.cpu() - cpu0) * 1000 / runs)
         finally:
             t.stop()
-    print(f"\n{'key exchange (postern client -> postern sshd)':52}{'wall ms':>12}{'server CPU ms':>16}")
+    header = "key exchange (postern client -> postern sshd)"
+    print(f"\n{header:52}{'wall ms':>12}{'server CPU ms':>16}")
     for method, (wall, cpu) in results.items():
         print(f"{method:52}{wall:12.1f}{cpu:16.2f}")
     return results
