@@ -200,5 +200,40 @@ TEST(KexMlkem768Hybrid, TamperedCiphertextGivesDifferentKey) {
   }
 }
 
+// Whatever a peer sends, each role answers with a result or an error, never a crash: random
+// bytes of every length near the real ones, and real messages with random bytes overwritten.
+TEST(KexMlkem768Hybrid, RandomPeerValuesAreAnsweredNotFatal) {
+  uint32_t state = 12345;
+  auto next = [&state] {
+    state = state * 1103515245u + 12345u;
+    return static_cast<uint8_t>(state >> 16);
+  };
+  for (const auto& v : kVariants) {
+    auto donor = make_mlkem768_hybrid_kex(v.name);
+    Bytes real_init = donor->client_public();
+    auto real_reply = make_mlkem768_hybrid_kex(v.name)->server_respond(real_init);
+    ASSERT_TRUE(real_reply);
+    for (int i = 0; i < 60; ++i) {
+      Bytes init = real_init;
+      if (i % 2) init.resize(1184 + v.classical_size - 2 + i % 5);
+      for (int j = 0; j < 1 + i; ++j) init[next() * init.size() / 256] = next();
+      auto r = make_mlkem768_hybrid_kex(v.name)->server_respond(init);
+      if (r) {
+        EXPECT_EQ(r->server_public.size(), 1088 + v.classical_size);
+      }
+
+      Bytes reply = real_reply->server_public;
+      if (i % 2) reply.resize(1088 + v.classical_size - 2 + i % 5);
+      for (int j = 0; j < 1 + i; ++j) reply[next() * reply.size() / 256] = next();
+      auto client = make_mlkem768_hybrid_kex(v.name);
+      client->client_public();
+      auto k = client->client_finish(reply);
+      if (k) {
+        EXPECT_EQ(k->size(), 36u);
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace postern::net
