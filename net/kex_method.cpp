@@ -4,6 +4,7 @@
 #include "net/kex_curve25519.h"
 #include "net/kex_dh.h"
 #include "net/kex_ecdh.h"
+#include "net/kex_mlkem768_hybrid.h"
 #include "net/kex_sntrup761x25519.h"
 
 namespace postern::net {
@@ -26,9 +27,14 @@ constexpr std::string_view kDefaultMethods[] = {
     "diffie-hellman-group14-sha256",
 };
 
-// Supported but never offered unless configured: SHA-1 exchange hashes and the 1024-bit group,
-// which RFC 9142 §4 demotes (group14-sha1 to MAY, the other two to SHOULD NOT).
-constexpr std::string_view kLegacyMethods[] = {
+// Supported but never offered unless configured. The ML-KEM hybrids (OpenSSH 9.9 and 10.5) are
+// not in Debian 12's default list, which `sshd -T` must keep matching; SHA-1 exchange hashes
+// and the 1024-bit group are demoted by RFC 9142 §4 (group14-sha1 to MAY, the other two to
+// SHOULD NOT).
+constexpr std::string_view kConfiguredOnlyMethods[] = {
+    kMlkem768X25519Name,
+    kMlkem768NistP256Name,
+    // RFC 9142 §4 demoted:
     "diffie-hellman-group14-sha1",
     "diffie-hellman-group-exchange-sha1",
     "diffie-hellman-group1-sha1",
@@ -37,6 +43,7 @@ constexpr std::string_view kLegacyMethods[] = {
 }  // namespace
 
 std::unique_ptr<KexMethod> make_kex_method(std::string_view name) {
+  if (auto m = make_mlkem768_hybrid_kex(name)) return m;
   if (auto m = make_sntrup761x25519_kex(name)) return m;
   if (auto m = make_curve25519_kex(name)) return m;
   if (auto m = make_ecdh_kex(name)) return m;
@@ -61,7 +68,7 @@ std::vector<std::string> default_kex_methods() {
 
 std::vector<std::string> supported_kex_methods() {
   std::vector<std::string> names = default_kex_methods();
-  names.insert(names.end(), std::begin(kLegacyMethods), std::end(kLegacyMethods));
+  names.insert(names.end(), std::begin(kConfiguredOnlyMethods), std::end(kConfiguredOnlyMethods));
   return names;
 }
 

@@ -28,8 +28,9 @@ TEST(KexMethod, DefaultOrderIsOpenSsh92) {
   auto full_defaults = default_kex_methods();
   ASSERT_GE(supported.size(), full_defaults.size());
   EXPECT_TRUE(std::equal(full_defaults.begin(), full_defaults.end(), supported.begin()));
-  for (auto legacy : {"diffie-hellman-group14-sha1", "diffie-hellman-group-exchange-sha1",
-                      "diffie-hellman-group1-sha1"}) {
+  for (auto legacy :
+       {"mlkem768x25519-sha256", "mlkem768nistp256-sha256", "diffie-hellman-group14-sha1",
+        "diffie-hellman-group-exchange-sha1", "diffie-hellman-group1-sha1"}) {
     EXPECT_NE(std::find(supported.begin(), supported.end(), legacy), supported.end()) << legacy;
     EXPECT_EQ(std::find(defaults.begin(), defaults.end(), legacy), defaults.end()) << legacy;
   }

@@ -5,12 +5,14 @@
 // request answered under the new keys. Not installed.
 //
 // With -o compression=zlib@openssh.com,none, compression starts after USERAUTH_SUCCESS and
-// restarts with the re-exchange's NEWKEYS (the reply after it proves both).
+// restarts with the re-exchange's NEWKEYS (the reply after it proves both). With -c COMMAND
+// (and -i), a session channel then runs COMMAND (RFC 4254 §6.5) and its output is printed.
 //
 // usage: transport_probe_client [-d] [-o kex|ciphers|macs|hostkeys|compression=LIST]
-//                               [-i KEY -l USER] PORT
+//                               [-i KEY -l USER [-c COMMAND]] PORT
 // Prints the negotiated algorithms, the server's extensions, "auth methods: ...", and with -i
-// "authenticated" and "reply after rekey"; exits 0 when all of that worked.
+// "authenticated" and "reply after rekey", with -c "command output: ..." and "exit status: N";
+// exits 0 when all of that worked.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -50,6 +52,19 @@ std::vector<std::string> split(const std::string& s) {
 
 std::string g_user = "nobody";
 
+// RFC 4254 §5.1 and §6.5: one session channel (our id 0) that runs a command.
+constexpr uint32_t kWindow = 1 << 20;
+Bytes session_open() {
+  Writer w;
+  w.u8(kMsgChannelOpen).string("session").u32(0).u32(kWindow).u32(32768);
+  return w.take();
+}
+Bytes exec_request(uint32_t peer_channel, const std::string& command) {
+  Writer w;
+  w.u8(kMsgChannelRequest).u32(peer_channel).string("exec").boolean(false).string(command);
+  return w.take();
+}
+
 Bytes none_request() {
   Writer w;
   w.u8(kMsgUserauthRequest).string(g_user).string("ssh-connection").string("none");
@@ -87,9 +102,12 @@ int main(int argc, char** argv) {
     return true;
   };
   std::optional<PrivateKey> key;
+  std::optional<std::string> command;
   int opt;
-  while ((opt = getopt(argc, argv, "do:i:l:")) != -1) {
-    if (opt == 'i') {
+  while ((opt = getopt(argc, argv, "do:i:l:c:")) != -1) {
+    if (opt == 'c') {
+      command = optarg;
+    } else if (opt == 'i') {
       auto k = PrivateKey::load_file(optarg);
       if (!k) fatal("%s", k.error().message.c_str());
       key = std::move(*k);
@@ -130,6 +148,9 @@ int main(int argc, char** argv) {
 
   Transport t(cfg);
   bool requested = false, done = false;
+  uint32_t peer_channel = 0;
+  std::string output;
+  std::optional<uint32_t> exit_status;
   try {
     flush_blocking(t, fd.get());
     while (!done) {
@@ -160,8 +181,43 @@ int main(int argc, char** argv) {
           // hostkeys-00@openssh.com (PROTOCOL §2.5) and the like; none want a reply from us.
         } else if (type == kMsgRequestSuccess || type == kMsgRequestFailure) {
           std::printf("reply after rekey: %u\n", type);
+          if (command) {
+            t.send(session_open());
+            continue;
+          }
           done = true;
           break;
+        } else if (type == kMsgChannelOpenConfirmation) {
+          Reader r(*m);
+          r.u8();
+          r.u32();  // our channel
+          peer_channel = r.u32();
+          t.send(exec_request(peer_channel, *command));
+        } else if (type == kMsgChannelData) {
+          Reader r(*m);
+          r.u8();
+          r.u32();
+          output += r.text();
+        } else if (type == kMsgChannelRequest) {
+          Reader r(*m);
+          r.u8();
+          r.u32();
+          std::string request(r.text());
+          r.boolean();
+          if (request == "exit-status") exit_status = r.u32();
+        } else if (type == kMsgChannelClose) {
+          Writer w;
+          w.u8(kMsgChannelClose).u32(peer_channel);
+          t.send(w.buffer());
+          std::printf("command output: %s\n", output.c_str());
+          if (exit_status) std::printf("exit status: %u\n", *exit_status);
+          done = true;
+          break;
+        } else if (type == kMsgChannelWindowAdjust || type == kMsgChannelExtendedData ||
+                   type == kMsgChannelEof) {
+          // stderr and flow control are not what this probe checks
+        } else if (type == kMsgChannelOpenFailure) {
+          fatal("the server refused the session channel");
         } else {
           fatal("unexpected message %u", type);
         }

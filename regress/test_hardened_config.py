@@ -57,8 +57,8 @@ def test_sshd_t_accepts_it_and_T_shows_its_values(make_server, tmp_path):
     t = subprocess.run([str(SSHD), "-T", "-f", str(s.config)], capture_output=True, text=True,
                        check=True).stdout
     effective = dict(line.split(" ", 1) for line in t.splitlines() if " " in line)
-    assert effective["kexalgorithms"] == ("sntrup761x25519-sha512,curve25519-sha256,"
-                                          "curve25519-sha256@libssh.org")
+    assert effective["kexalgorithms"] == ("mlkem768x25519-sha256,sntrup761x25519-sha512,"
+                                          "curve25519-sha256,curve25519-sha256@libssh.org")
     assert effective["ciphers"] == ("chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,"
                                     "aes128-gcm@openssh.com")
     assert all("-etm@openssh.com" in m for m in effective["macs"].split(","))
@@ -82,7 +82,8 @@ def test_real_ssh_logs_in_under_it(make_server, user):
     s = hardened_server(make_server)
     r = s.ssh("echo hardened-ok", options=("HostKeyAlgorithms=ssh-ed25519",))
     assert r.returncode == 0 and r.stdout == "hardened-ok\n", r.stderr + s.log_text()
-    # The client's default preference meets the server's first choice.
+    # Debian 12's client (9.2) does not know mlkem768x25519-sha256, the server's first choice,
+    # and meets it at the sntrup761 hybrid, its own first.
     r = s.ssh("true", extra=("-v",))
     assert r.returncode == 0, r.stderr
     assert "kex: algorithm: sntrup761x25519-sha512\n" in r.stderr, r.stderr
@@ -96,8 +97,8 @@ def test_ssh_audit_finds_nothing_but_names_it_does_not_know(make_server):
     s = hardened_server(make_server)
     findings, offered = ssh_audit(s.port)
     assert {e["algorithm"] for e in offered["kex"]} == {
-        "sntrup761x25519-sha512", "curve25519-sha256", "curve25519-sha256@libssh.org",
-        "kex-strict-s-v00@openssh.com"}
+        "mlkem768x25519-sha256", "sntrup761x25519-sha512", "curve25519-sha256",
+        "curve25519-sha256@libssh.org", "kex-strict-s-v00@openssh.com"}
     assert {e["algorithm"] for e in offered["key"]} == {"ssh-ed25519", "rsa-sha2-512",
                                                         "rsa-sha2-256"}
     assert set(offered["enc"]) == {"chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com",
@@ -106,7 +107,7 @@ def test_ssh_audit_finds_nothing_but_names_it_does_not_know(make_server):
         assert name in UNKNOWN_TO_SSH_AUDIT and notes == [("warn", "unknown algorithm")], \
             (section, name, notes)
     assert {name for _, name in findings} == {"kex-strict-s-v00@openssh.com",
-                                              "sntrup761x25519-sha512"}
+                                              "sntrup761x25519-sha512", "mlkem768x25519-sha256"}
 
 
 def test_ssh_audit_does_flag_the_defaults(make_server):

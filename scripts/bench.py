@@ -10,6 +10,9 @@ Figures (as in shared/BASELINE.md):
   sftp       MB/s of a put and a get with the stock sftp client (postern's sftp-server against
              OpenSSH's, each behind its own sshd)
   memory     PSS KiB of the server's processes per idle session
+  kex        postern's server CPU ms per connection (and client wall ms) with mlkem768x25519,
+             mlkem768nistp256, sntrup761x25519 and curve25519, postern's client transport as the
+             client (Debian 12's ssh knows no ML-KEM): scripts/bench_kex.py
   bastion    upload/download MB/s and bastion CPU s/GiB through postern's bastion (direct mode
              and -J) against ssh -J through OpenSSH's sshd and straight to the target, and the
              round trip a keystroke adds (scripts/bench_bastion.py)
@@ -135,12 +138,12 @@ class Target:
 
 
 class SshdLike(Target):
-    def __init__(self, name, binary, work, keys, sftp_server):
+    def __init__(self, name, binary, work, keys, sftp_server, extra_config=""):
         super().__init__(name, work, keys)
         cfg = work / f"{name}_config"
         cfg.write_text(f"ListenAddress 127.0.0.1\nPort {self.port}\nHostKey {keys}/host_ed25519\n"
                        f"PidFile {work}/{name}.pid\nMaxStartups 100:30:200\nUsePAM no\n"
-                       f"LogLevel ERROR\nSubsystem sftp {sftp_server}\n")
+                       f"LogLevel ERROR\nSubsystem sftp {sftp_server}\n{extra_config}")
         self.cmd = [str(binary), "-D", "-e", "-f", str(cfg)]
 
     def start(self):
@@ -297,14 +300,14 @@ def main():
     ap.add_argument("--size", type=int, default=1024, help="upload size in MiB (default 1024)")
     ap.add_argument("--runs", type=int, default=30, help="handshakes per server")
     ap.add_argument("--sessions", type=int, default=10, help="idle sessions for the memory figure")
-    ap.add_argument("--only", default="handshake,upload,forward,sftp,memory,bastion")
+    ap.add_argument("--only", default="handshake,upload,forward,sftp,memory,kex,bastion")
     ap.add_argument("--auth-timing", action="store_true",
                     help="only the auth-timing figures (same as --only auth-timing)")
     ap.add_argument("--attempts", type=int, default=20,
                     help="auth-timing: refused passwords per user and UsePAM setting")
     a = ap.parse_args()
     only = ["auth-timing"] if a.auth_timing else a.only.split(",")
-    server_figures = [f for f in only if f not in ("auth-timing", "bastion")]
+    server_figures = [f for f in only if f not in ("auth-timing", "bastion", "kex")]
 
     work = Path(tempfile.mkdtemp(prefix="postern-bench-"))
     os.chmod(work, 0o755)
@@ -325,6 +328,15 @@ def main():
         if "auth-timing" in only:
             import bench_auth_timing  # scripts/: paramiko is needed for this figure only
             bench_auth_timing.run(BUILD, work, keys, a.attempts)
+        if "kex" in only:
+            import bench_kex  # scripts/: postern only, its own table
+
+            def postern_with(name, extra_config):
+                t = SshdLike(name, BUILD / "monitor" / "sshd", work, keys,
+                             BUILD / "sftp-server" / "sftp-server", extra_config)
+                t.start()
+                return t
+            bench_kex.run(BUILD, work, keys, a.runs, postern_with)
         if "bastion" in only:
             import bench_bastion  # scripts/: its own servers, its own table
             bench_bastion.run(BUILD, work, keys, a.size)

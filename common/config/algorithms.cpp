@@ -40,6 +40,8 @@ constexpr const char* kMacs[] = {"hmac-sha1",
                                  "hmac-md5-96-etm@openssh.com",
                                  "umac-64-etm@openssh.com",
                                  "umac-128-etm@openssh.com"};
+// The ML-KEM hybrids at the end (OpenSSH 9.9 and 10.5, issue 17) are accepted when named; the
+// default list (net/kex_method.cpp) stays Debian 12's.
 constexpr const char* kKex[] = {"diffie-hellman-group1-sha1",
                                 "diffie-hellman-group14-sha1",
                                 "diffie-hellman-group14-sha256",
@@ -53,7 +55,9 @@ constexpr const char* kKex[] = {"diffie-hellman-group1-sha1",
                                 "curve25519-sha256",
                                 "curve25519-sha256@libssh.org",
                                 "sntrup761x25519-sha512@openssh.com",
-                                "sntrup761x25519-sha512"};
+                                "sntrup761x25519-sha512",
+                                "mlkem768x25519-sha256",
+                                "mlkem768nistp256-sha256"};
 // In the order sshd expands "*" to (sshd -T with HostKeyAlgorithms *).
 constexpr const char* kKeyTypes[] = {"ssh-ed25519",
                                      "ssh-ed25519-cert-v01@openssh.com",

@@ -99,6 +99,23 @@ TEST(Config, AlgorithmModifiers) {
   EXPECT_EQ(*back, all_removed);
 }
 
+// The ML-KEM hybrids (issue 17) are accepted when named, in each modifier's form, but the
+// default list stays Debian 12's (OpenSSH 9.2's), which `sshd -T` must keep matching.
+TEST(Config, MlkemKexNamedNotDefault) {
+  const std::string defaults = parse_ok("").kex_algorithms;
+  EXPECT_EQ(defaults.find("mlkem"), std::string::npos);
+  EXPECT_EQ(parse_ok("KexAlgorithms ^mlkem768x25519-sha256").kex_algorithms,
+            "mlkem768x25519-sha256," + defaults);
+  EXPECT_EQ(parse_ok("KexAlgorithms +mlkem768nistp256-sha256").kex_algorithms,
+            defaults + ",mlkem768nistp256-sha256");
+  EXPECT_EQ(parse_ok("KexAlgorithms mlkem768x25519-sha256,mlkem768nistp256-sha256").kex_algorithms,
+            "mlkem768x25519-sha256,mlkem768nistp256-sha256");
+  EXPECT_EQ(parse_ok("KexAlgorithms -mlkem*").kex_algorithms, defaults);
+  EXPECT_EQ(parse_error("KexAlgorithms mlkem768x25519-sha512"),
+            "Unsupported KEX algorithm \"mlkem768x25519-sha512\"\n"
+            "test.conf line 1: Bad SSH2 KexAlgorithms 'mlkem768x25519-sha512'.");
+}
+
 TEST(Config, ValuesAndSizes) {
   ServerConfig c = parse_ok(
       "RekeyLimit 1G 1h\nIPQoS af21\nMaxStartups 5:20:50\n"

@@ -1,6 +1,6 @@
 // The transport's receive path in the server role, fed what a client sends before any key is
 // in use: the version line, binary packets (RFC 4253 §6) with KEXINIT and each key exchange's
-// first message (ECDH/curve25519/sntrup761 INIT, DH INIT, DH GEX REQUEST), NEWKEYS, and the
+// first message (ECDH/curve25519/sntrup761/ML-KEM INIT, DH INIT, DH GEX REQUEST), NEWKEYS, and the
 // transport messages handled inside (IGNORE, DEBUG, DISCONNECT, UNIMPLEMENTED, EXT_INFO).
 #include <cstddef>
 #include <cstdint>
@@ -34,7 +34,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   TransportConfig config;
   config.role = Role::kServer;
   config.host_key_signer = &host_keys();
-  // Everything the server can negotiate, so each kex method's parser is reachable.
+  // Everything the server can negotiate, so each kex method's parser is reachable. The ML-KEM
+  // hybrids come last so the seed corpus (captured from Debian 12's ssh, which has none)
+  // negotiates as before; mutated client lists reach them by name.
   config.kex_algorithms = {"sntrup761x25519-sha512@openssh.com",
                            "curve25519-sha256",
                            "curve25519-sha256@libssh.org",
@@ -45,7 +47,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                            "diffie-hellman-group14-sha256",
                            "diffie-hellman-group16-sha512",
                            "diffie-hellman-group14-sha1",
-                           "diffie-hellman-group1-sha1"};
+                           "diffie-hellman-group1-sha1",
+                           "mlkem768x25519-sha256",
+                           "mlkem768nistp256-sha256"};
   config.compression = {"none", "zlib@openssh.com"};
   // Group exchange without reading /etc/ssh/moduli: the 2048-bit group of RFC 3526.
   config.choose_dh_group = [](uint32_t, uint32_t, uint32_t) -> Result<DhGroup> {
