@@ -10,6 +10,7 @@ time): the terminal's text is read from the live page over --remote-debugging-pi
 pointed at a proxy on 127.0.0.1 that records every request it is sent."""
 
 import hashlib
+import html
 import json
 import re
 import socket
@@ -120,10 +121,10 @@ def w(keydir, user):
         target = env.target("target")
         env.write_known_hosts(target.known_hosts_line("127.0.0.1"))
         tu = env.target_user
-        p = Policy(env)
+        p = Policy(env, record=["shell", "exec", "sftp"])
         p.user("alice", env.pub("alice"))
         p.target("web1", "127.0.0.1", target.port, [tu])
-        p.role("ops", ["alice"], ["web1"], [tu], ["exec", "shell"])
+        p.role("ops", ["alice"], ["web1"], [tu], ["exec", "shell", "sftp"])
         bastion = env.make_bastion(p)
         tag = uuid.uuid4().hex[:10]
         # The command names the marker's pieces only: the marker itself is the command's output.
@@ -137,13 +138,27 @@ def w(keydir, user):
         r = bastion.ssh(f"{tu}%web1%alice", "cat", env.keys["alice"],
                         input="".join(line + "\r\n" for line in hostile_out))
         assert r.returncode == 0 and all(line in r.stdout for line in hostile_out), r.stderr
+        # An sftp session: file events, no recording (record's sftp is file events only).
+        upload = env.dir / f"up-{tag}.txt"
+        upload.write_text("uploaded\n")
+        r = subprocess.run(["sftp", "-b", "-", "-P", str(bastion.port), "-F", "/dev/null",
+                            "-i", str(env.keys["alice"]), "-o", "IdentitiesOnly=yes",
+                            "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+                            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+                            f"{tu}%web1%alice@127.0.0.1"],
+                           input=f"put {upload} up-{tag}.txt\nmkdir dir-<{tag}>\n",
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
         events = env.audit_since(0, lambda evs: sum(e["event"] == "target-close"
-                                                    for e in evs) >= 2)
+                                                    for e in evs) >= 3)
         closed = [e for e in events if e["event"] == "channel-close" and e.get("recording")]
         assert len(closed) == 2, events
+        files = [e for e in events if e["event"] == "file"]
+        assert files, events
         yield SimpleNamespace(env=env, policy=bastion.policy_path, tu=tu, marker=marker, tag=tag,
                               session=closed[0]["session"], recording=closed[0]["recording"],
-                              hostile_session=closed[1]["session"], hostile_out=hostile_out)
+                              hostile_session=closed[1]["session"], hostile_out=hostile_out,
+                              sftp_session=files[0]["session"], files=files)
     finally:
         env.close()
 
@@ -291,3 +306,20 @@ def test_bad_recordings_are_clear_errors(w, tmp_path):
     assert f"{corrupt}:2: not JSON" in r.stderr.decode()
     r = audit("export", "--html", "--policy", w.policy, "ffffffffffffffff")
     assert r.returncode == 2 and "no session ffffffffffffffff" in r.stderr.decode()
+
+
+def test_file_events_beside_the_session(w, tmp_path):
+    """An sftp session has file events and no recording: the page lists them, plays nothing."""
+    r = audit("export", "--html", "--policy", w.policy, w.sftp_session)
+    assert r.returncode == 0, r.stderr.decode()
+    page = tmp_path / "sftp.html"
+    page.write_bytes(r.stdout)
+    dom = chromium(page, "--dump-dom")
+    assert "This session has no recording." in dom and "<script>" not in dom
+    rows = re.findall(r'<tr><td>([^<]*)</td><td>([^<]*)</td><td class="detail">([^<]*)</td>', dom)
+    assert [d for _, _, d in rows] == [html.escape(e["detail"], quote=False) for e in w.files]
+    assert all(channel == "sftp" for _, channel, _ in rows)
+    details = " ".join(d for _, _, d in rows)
+    assert f"up-{w.tag}.txt" in details and "mkdir " in details
+    # The directory's name came escaped through the log and the page, never as markup.
+    assert f"dir-&lt;{w.tag}&gt;" in details
