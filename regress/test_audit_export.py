@@ -84,14 +84,15 @@ class RecordingProxy:
 
 
 def chromium(page, *action, budget_ms=8000, proxy=None):
-    args = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update",
-            f"--user-data-dir={tempfile.mkdtemp(prefix='chromium-')}",
-            f"--virtual-time-budget={budget_ms}", *action, str(page)]
-    if proxy is not None:
-        args[-1:-1] = [f"--proxy-server=http://127.0.0.1:{proxy.port}",
-                       "--proxy-bypass-list=<-loopback>"]
-    r = subprocess.run(args, capture_output=True, timeout=120)
+    """Chromium run once on `page` (e.g. --dump-dom); its standard output."""
+    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+        args = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update",
+                f"--user-data-dir={profile}", f"--virtual-time-budget={budget_ms}", *action]
+        if proxy is not None:
+            args += [f"--proxy-server=http://127.0.0.1:{proxy.port}",
+                     "--proxy-bypass-list=<-loopback>"]
+        r = subprocess.run(args + [str(page)], capture_output=True, timeout=120)
     assert r.returncode == 0, r.stderr.decode(errors="replace")[-2000:]
     return r.stdout.decode(errors="replace")
 
