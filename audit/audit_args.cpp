@@ -18,6 +18,8 @@ Result<AuditArgs> parse_audit_args(const std::vector<std::string>& args) {
     a.command = Subcommand::kShow;
   else if (cmd == "play")
     a.command = Subcommand::kPlay;
+  else if (cmd == "export")
+    a.command = Subcommand::kExport;
   else if (cmd == "help" || cmd == "-h" || cmd == "--help")
     return a;
   else
@@ -45,8 +47,8 @@ Result<AuditArgs> parse_audit_args(const std::vector<std::string>& args) {
       continue;
     }
     bool known = true;
-    if (arg == "--policy" &&
-        allowed({Subcommand::kSessions, Subcommand::kShow, Subcommand::kPlay})) {
+    if (arg == "--policy" && allowed({Subcommand::kSessions, Subcommand::kShow, Subcommand::kPlay,
+                                      Subcommand::kExport})) {
       auto v = value("--policy");
       if (!v) return Unexpected(v.error());
       a.policy = *v;
@@ -64,6 +66,8 @@ Result<AuditArgs> parse_audit_args(const std::vector<std::string>& args) {
       a.since = *v;
     } else if (arg == "--json" && allowed({Subcommand::kSessions})) {
       a.json = true;
+    } else if (arg == "--html" && allowed({Subcommand::kExport})) {
+      a.html = true;
     } else if (arg == "--no-wait" && allowed({Subcommand::kPlay})) {
       a.play.wait = false;
     } else if (arg == "--speed" && allowed({Subcommand::kPlay})) {
@@ -87,6 +91,8 @@ Result<AuditArgs> parse_audit_args(const std::vector<std::string>& args) {
     a.files = operands;
     return a;
   }
+  if (a.command == Subcommand::kExport && !a.html)
+    return Unexpected("export: a format is required (--html)");
   if (a.policy.empty()) return Unexpected(cmd + ": --policy FILE is required");
   if (a.command == Subcommand::kSessions) {
     if (!operands.empty()) return Unexpected("sessions: unexpected \"" + operands[0] + "\"");

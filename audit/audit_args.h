@@ -11,17 +11,18 @@
 
 namespace postern::audit {
 
-enum class Subcommand { kVerify, kSessions, kShow, kPlay, kHelp };
+enum class Subcommand { kVerify, kSessions, kShow, kPlay, kExport, kHelp };
 
 struct AuditArgs {
   Subcommand command = Subcommand::kHelp;
   std::vector<std::string> files;  // verify
-  std::string policy;              // sessions, show, play
-  std::string session;             // show, play
+  std::string policy;              // sessions, show, play, export
+  std::string session;             // show, play, export
   std::optional<std::string> since;
   SessionFilter filter;  // user and target; since is parsed later against the clock
   bool json = false;
   PlayOptions play;
+  bool html = false;  // export: the one format there is, named so others can follow
 };
 
 // Parses argv (without the program name). The error is one line saying what is wrong.
@@ -31,6 +32,7 @@ inline constexpr const char* kAuditUsage =
     "usage: postern-audit verify FILE...\n"
     "       postern-audit sessions --policy FILE [--user U] [--target T] [--since TIME] [--json]\n"
     "       postern-audit show --policy FILE SESSION\n"
-    "       postern-audit play --policy FILE [--speed N] [--no-wait] SESSION\n";
+    "       postern-audit play --policy FILE [--speed N] [--no-wait] SESSION\n"
+    "       postern-audit export --html --policy FILE SESSION > page.html\n";
 
 }  // namespace postern::audit

@@ -35,6 +35,12 @@ TEST(AuditArgs, EachCommandWithItsOptions) {
   EXPECT_EQ(play->session, "s1");
   EXPECT_DOUBLE_EQ(play->play.speed, 2.5);
   EXPECT_FALSE(play->play.wait);
+  auto ex = parse_audit_args({"export", "--html", "--policy", "p", "00000000000000aa"});
+  ASSERT_TRUE(ex);
+  EXPECT_EQ(ex->command, Subcommand::kExport);
+  EXPECT_TRUE(ex->html);
+  EXPECT_EQ(ex->policy, "p");
+  EXPECT_EQ(ex->session, "00000000000000aa");
   // "--" ends the options: a file named like one still verifies.
   auto dashed = parse_audit_args({"verify", "--", "--odd"});
   ASSERT_TRUE(dashed);
@@ -43,7 +49,11 @@ TEST(AuditArgs, EachCommandWithItsOptions) {
 
 TEST(AuditArgs, MistakesSayWhat) {
   EXPECT_EQ(error_of({}), "no command given");
-  EXPECT_EQ(error_of({"export"}), "unknown command \"export\"");
+  EXPECT_EQ(error_of({"frobnicate"}), "unknown command \"frobnicate\"");
+  EXPECT_EQ(error_of({"export", "--policy", "p", "s"}), "export: a format is required (--html)");
+  EXPECT_EQ(error_of({"export", "--html", "s"}), "export: --policy FILE is required");
+  EXPECT_EQ(error_of({"export", "--html", "--policy", "p"}), "export: no SESSION given");
+  EXPECT_EQ(error_of({"play", "--html", "--policy", "p", "s"}), "play: unknown option \"--html\"");
   EXPECT_EQ(error_of({"verify"}), "verify: no FILE given");
   EXPECT_EQ(error_of({"sessions"}), "sessions: --policy FILE is required");
   EXPECT_EQ(error_of({"sessions", "--policy"}), "--policy needs a value");

@@ -1,9 +1,11 @@
 // postern-audit (man/postern-audit.1): the auditor's command over the bastion's audit log and
-// recordings. verify walks the hash chain; sessions, show and play read the log the policy names.
+// recordings. verify walks the hash chain; sessions, show, play and export read the log the policy
+// names.
 #include <openssl/evp.h>
 #include <time.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -14,6 +16,9 @@
 #include "audit/audit_sessions.h"
 #include "audit/audit_time.h"
 #include "audit/audit_verify.h"
+#include "audit/cast_file.h"
+#include "audit/export_html.h"
+#include "audit/player_assets.h"
 #include "bastion/audit_chain.h"
 #include "bastion/policy.h"
 
@@ -148,6 +153,69 @@ int run_play(const AuditArgs& a) {
   return skipped == 0 ? 0 : 1;
 }
 
+// Now as RFC 3339 UTC, the audit log's own form.
+std::string now_rfc3339() {
+  int64_t ms = now_ms();
+  time_t secs = time_t(ms / 1000);
+  struct tm tm {};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf + n, sizeof buf - n, ".%03dZ", int(ms % 1000));
+  return buf;
+}
+
+// export --html: everything is read and checked before the page is written, so a missing or
+// corrupt recording leaves no half page on stdout.
+int run_export(const AuditArgs& a) {
+  size_t skipped = 0;
+  auto events = session_events(a, skipped);
+  if (!events) return fail(events.error().message);
+  ExportSession page;
+  page.exported_at = now_rfc3339();
+  SessionIndex index;
+  for (const auto& ev : *events) {
+    index.add(ev);
+    auto kind = ev.find("event");
+    if (kind != ev.end() && kind->is_string() && *kind == "file") page.file_events.push_back(ev);
+  }
+  page.summary = index.sessions().front();
+  for (const std::string& path : page.summary.recordings) {
+    ExportRecording r;
+    r.path = path;
+    // The event that names the recording says its channel; the one that closed it, its hash.
+    for (const auto& ev : *events) {
+      auto rec = ev.find("recording");
+      if (rec == ev.end() || !rec->is_string() || *rec != path) continue;
+      auto channel = ev.find("channel");
+      if (r.channel.empty() && channel != ev.end() && channel->is_string()) r.channel = *channel;
+      auto sha = ev.find("recording_sha256");
+      if (sha != ev.end() && sha->is_string() && !sha->get_ref<const std::string&>().empty())
+        r.logged_sha256 = *sha;
+    }
+    auto cast = read_cast_file(path);
+    if (!cast) return fail("recording " + printable(cast.error().message));
+    r.cast = std::move(cast->text);
+    r.file_sha256 = cast->sha256;
+    r.width = cast->width;
+    r.height = cast->height;
+    page.recordings.push_back(std::move(r));
+  }
+  std::cout << export_html_page(page, PlayerAssets{asciinema_player_js(), asciinema_player_css(),
+                                                   asciinema_player_version()});
+  std::cout.flush();
+  if (!std::cout) return fail("writing the page: " + std::string(std::strerror(errno)));
+  int status = skipped == 0 ? 0 : 1;
+  for (const auto& r : page.recordings) {
+    if (check_recording(r) == RecordingCheck::kDiffers) {
+      std::cerr << "postern-audit: warning: recording " << printable(r.path)
+                << ": its SHA-256 is not the one the audit log recorded; the page says so\n";
+      status = 1;
+    }
+  }
+  return status;
+}
+
 }  // namespace
 }  // namespace postern::audit
 
@@ -168,6 +236,8 @@ int main(int argc, char** argv) {
         return run_show(*args);
       case Subcommand::kPlay:
         return run_play(*args);
+      case Subcommand::kExport:
+        return run_export(*args);
       case Subcommand::kHelp:
         std::cout << kAuditUsage;
         return 0;
