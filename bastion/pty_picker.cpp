@@ -81,6 +81,13 @@ std::string PtyPicker::escape_timeout() {
   return finish_screen();
 }
 
+std::string PtyPicker::abandon() {
+  if (m_state != State::kPicking) return "";
+  m_escape.clear();
+  cancel();
+  return finish_screen();
+}
+
 void PtyPicker::key(uint8_t c) {
   switch (c) {
     case kEsc:

@@ -51,6 +51,8 @@ class PtyPicker {
   // rest is late; the glue calls this when no byte followed within a short time: it is Esc.
   bool escape_pending() const { return m_escape.size() == 1; }
   std::string escape_timeout();
+  // The client can send no more keys (its EOF): nothing is chosen.
+  std::string abandon();
 
   State state() const { return m_state; }
   // kChosen: the account and target.
