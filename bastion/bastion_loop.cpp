@@ -265,7 +265,7 @@ int log_in_and_relay(ipc::Channel& monitor, ClientConnection client, const ipc::
       return lost(e.what());
     }
     // The target confirmed the picked channel: the client's requests, then what it sent since.
-    if (adopted) adopted->replay_when_confirmed(relay);
+    if (adopted) adopted->pump();
     write_some(client.transport, client.fd);
 
     uint64_t now = now_seconds();
