@@ -8,12 +8,14 @@
 #include <cstring>
 #include <vector>
 
+#include "bastion/adopted_channel.h"
 #include "bastion/asciicast_recording.h"
 #include "bastion/jump_connection.h"
 #include "bastion/jump_session_notice.h"
 #include "bastion/relay.h"
 #include "bastion/socket_write.h"
 #include "bastion/target_connect.h"
+#include "common/ipc_picker_messages.h"
 #include "common/log.h"
 #include "session/transport_sink.h"
 
@@ -112,12 +114,23 @@ void disconnect_client(ClientConnection client, DisconnectReason reason,
   net::flush_blocking(client.transport, client.fd);
 }
 
-int run_direct(ipc::Channel& monitor, ClientConnection client, const ipc::BastionSetup& setup,
-               const net::TransportConfig& client_config) {
-  const std::string& name = setup.target;
+namespace {
+
+// The target a login goes to: the user name's route, or the picker's choice.
+struct LoginRoute {
+  std::string target_user, target;
+  uint32_t port = 0;
+};
+
+// Logs in to the route's target and relays until the connection ends. `picked`: the pty
+// picker's session channel, which the relay adopts (adopted_channel.h).
+int log_in_and_relay(ipc::Channel& monitor, ClientConnection client, const ipc::BastionSetup& setup,
+                     const net::TransportConfig& client_config, const LoginRoute& route,
+                     std::optional<PickedSession> picked) {
+  const std::string& name = route.target;
   uint64_t deadline_ms = ipc::monotonic_ms() + uint64_t(setup.connect_timeout) * 1000;
   auto opened = monitor.call(
-      ipc::TargetOpenRequest{setup.target, setup.port, setup.target_user, "session", ""});
+      ipc::TargetOpenRequest{route.target, route.port, route.target_user, "session", ""});
   if (!opened || !opened->allowed || opened->fds.size() != 1) {
     std::string why = !opened                   ? "postern: " + opened.error().message
                       : opened->message.empty() ? "postern: cannot reach " + name
@@ -193,8 +206,17 @@ int run_direct(ipc::Channel& monitor, ClientConnection client, const ipc::Bastio
 
   // ---- the relay -------------------------------------------------------------------------
   session::TransportSink client_sink(client.transport), target_sink(target);
+  std::optional<AdoptedChannel> adopted;
+  if (picked) adopted.emplace(client_sink, std::move(*picked));
+  session::PacketSink& to_client = adopted ? static_cast<session::PacketSink&>(*adopted)
+                                           : static_cast<session::PacketSink&>(client_sink);
   MonitorRelayPolicy policy(monitor, target_id);
-  Relay relay(client_sink, target_sink, policy);
+  Relay relay(to_client, target_sink, policy);
+  if (adopted) adopted->open(relay);
+  // The picked channel's messages wait until the target has it (its requests replayed first).
+  auto to_relay = [&](ByteView m) {
+    if (!adopted || !adopted->take_client_message(m)) relay.from_client(m);
+  };
   auto lost = [&](const std::string& what) {
     relay.target_lost();
     std::string line = "postern: connection to target " + name + " lost: " + what;
@@ -213,7 +235,7 @@ int run_direct(ipc::Channel& monitor, ClientConnection client, const ipc::Bastio
     return 0;
   };
   // What the client sent while the agent was asked, in its order, before anything newer.
-  for (const Bytes& m : connector.take_held()) relay.from_client(m);
+  for (const Bytes& m : connector.take_held()) to_relay(m);
   // The agent channel's close handshake may still be under way (RFC 4254 §5.3): its messages
   // are its own until the client's CLOSE, never the relay's.
   AgentChannel* agent = connector.agent_channel();
@@ -221,7 +243,7 @@ int run_direct(ipc::Channel& monitor, ClientConnection client, const ipc::Bastio
     if (agent && agent->owns(m))
       agent->handle(m);
     else
-      relay.from_client(m);
+      to_relay(m);
   };
   while (true) {
     // Messages already buffered first (the client's, buffered during the target's setup).
@@ -242,6 +264,8 @@ int run_direct(ipc::Channel& monitor, ClientConnection client, const ipc::Bastio
     } catch (const ConnectionClosed& e) {
       return lost(e.what());
     }
+    // The target confirmed the picked channel: the client's requests, then what it sent since.
+    if (adopted) adopted->pump();
     write_some(client.transport, client.fd);
 
     uint64_t now = now_seconds();
@@ -281,9 +305,48 @@ int run_direct(ipc::Channel& monitor, ClientConnection client, const ipc::Bastio
   }
 }
 
+}  // namespace
+
+int run_direct(ipc::Channel& monitor, ClientConnection client, const ipc::BastionSetup& setup,
+               const net::TransportConfig& client_config) {
+  return log_in_and_relay(monitor, client, setup, client_config,
+                          {setup.target_user, setup.target, setup.port}, std::nullopt);
+}
+
 // ---- jump mode ------------------------------------------------------------------------------
 
-int run_jump(ipc::Channel& monitor, ClientConnection client, const ipc::BastionSetup& setup) {
+namespace {
+
+// The full-screen picker's questions to the monitor (common/ipc_picker_messages.h).
+JumpConnection::Picker monitor_picker(ipc::Channel& monitor, const ipc::BastionSetup& setup) {
+  JumpConnection::Picker p;
+  p.list = [&monitor]() {
+    PickerList out;
+    auto r = monitor.call(ipc::PickerListRequest{});
+    if (!r || r->target_users.size() != r->targets.size() || r->lines.size() != r->targets.size())
+      return out;
+    for (size_t i = 0; i < r->targets.size(); ++i)
+      out.entries.push_back({r->target_users[i], r->targets[i], r->lines[i]});
+    out.example = r->example;
+    return out;
+  };
+  p.choose = [&monitor, &setup](const std::string& user, const std::string& target) {
+    auto r = monitor.call(ipc::PickerChooseRequest{user, target});
+    std::string refusal = !r                   ? "postern: " + r.error().message
+                          : r->allowed         ? std::string()
+                          : r->message.empty() ? std::string("postern: refused")
+                                               : r->message;
+    log_info("bastion: %s picked %s@%s: %s", setup.bastion_user.c_str(), user.c_str(),
+             target.c_str(), refusal.empty() ? "allowed" : refusal.c_str());
+    return refusal;
+  };
+  return p;
+}
+
+}  // namespace
+
+int run_jump(ipc::Channel& monitor, ClientConnection client, const ipc::BastionSetup& setup,
+             const net::TransportConfig& client_config) {
   session::TransportSink sink(client.transport);
   auto opener = [&](const std::string& host, uint32_t port, const std::string& originator) {
     JumpConnection::Opened out;
@@ -305,8 +368,18 @@ int run_jump(ipc::Channel& monitor, ClientConnection client, const ipc::BastionS
   auto closed = [&](uint32_t target_id, uint32_t channel, uint64_t up, uint64_t down) {
     send_event(monitor, ipc::BastionEvent{"channel-close", target_id, channel, up, down, "", ""});
   };
-  JumpConnection jump(sink, opener, closed,
-                      jump_mode_notice(setup.bastion_user, setup.local_addr, setup.local_port));
+  JumpConnection::Picker picker = monitor_picker(monitor, setup);
+  auto notice = [&]() {
+    return jump_mode_notice(setup.bastion_user, setup.local_addr, setup.local_port,
+                            picker.list().example);
+  };
+  JumpConnection jump(sink, opener, closed, notice);
+  jump.set_picker(picker);
+  // A pick ends jump mode: the rest of the connection is the picked target's, as a direct login.
+  auto picked = [&](PickedSession p) {
+    LoginRoute route{p.target_user, p.target, 0};
+    return log_in_and_relay(monitor, client, setup, client_config, route, std::move(p));
+  };
   // Machine to machine: the monitor decides, certifies and audits; this process only asks.
   jump.set_certificate_issuer([&](const CertificateCommand& c, const Bytes& key_blob) {
     CertificateExec::Answer a;
@@ -324,10 +397,14 @@ int run_jump(ipc::Channel& monitor, ClientConnection client, const ipc::BastionS
   });
   std::vector<pollfd> fds;
   while (true) {
+    jump.tick(ipc::monotonic_ms());
+    if (auto p = jump.take_picked()) return picked(std::move(*p));
     while (client.transport.output_backlog() < kBacklogLimit) {
       auto m = client.transport.next_message();
       if (!m) break;
       jump.from_client(*m);
+      // What the client sent after its choice is the target's: it stays in the transport.
+      if (auto p = jump.take_picked()) return picked(std::move(*p));
     }
     write_some(client.transport, client.fd);
     uint64_t now = now_seconds();
@@ -335,8 +412,10 @@ int run_jump(ipc::Channel& monitor, ClientConnection client, const ipc::BastionS
     fds.push_back({client.fd, short(POLLIN | (client.transport.has_output() ? POLLOUT : 0)), 0});
     fds.push_back({monitor.fd(), POLLIN, 0});
     jump.add_poll_fds(fds, client.transport.output_backlog());
-    int rc = ::poll(fds.data(), fds.size(),
-                    poll_timeout_ms({client.transport.next_timeout_seconds(now)}));
+    int timeout = poll_timeout_ms({client.transport.next_timeout_seconds(now)});
+    int picker_timeout = jump.timeout_ms();  // a lone ESC waiting to become the Esc key
+    if (picker_timeout >= 0 && (timeout < 0 || picker_timeout < timeout)) timeout = picker_timeout;
+    int rc = ::poll(fds.data(), fds.size(), timeout);
     if (rc < 0 && errno != EINTR) throw ConnectionClosed(std::string("poll: ") + strerror(errno));
     if (fds[1].revents) return 255;  // the monitor went away
     client.transport.tick(now_seconds());

@@ -24,6 +24,9 @@ void disconnect_client(ClientConnection client, DisconnectReason reason,
 
 int run_direct(ipc::Channel& monitor, ClientConnection client, const ipc::BastionSetup& setup,
                const net::TransportConfig& client_config);
-int run_jump(ipc::Channel& monitor, ClientConnection client, const ipc::BastionSetup& setup);
+// Jump mode; a session on a pty may pick its target (pty_picker_channel.h), and the connection
+// then goes on as run_direct's would, with the picked session channel adopted by the relay.
+int run_jump(ipc::Channel& monitor, ClientConnection client, const ipc::BastionSetup& setup,
+             const net::TransportConfig& client_config);
 
 }  // namespace postern::bastion

@@ -58,7 +58,7 @@ int run() {
       return 0;
     }
     if (setup.direct) return run_direct(channel, client, setup, tc);
-    return run_jump(channel, client, setup);
+    return run_jump(channel, client, setup, tc);
   } catch (const net::DisconnectReceived& e) {
     log_info("Received disconnect from %s:%u: %s", peer.c_str(), e.reason(),
              e.description().c_str());

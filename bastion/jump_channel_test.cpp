@@ -166,8 +166,19 @@ struct JumpConnectionFixture : ::testing::Test {
                         closed.push_back(std::to_string(target) + " " + std::to_string(ch) + " " +
                                          std::to_string(up) + " " + std::to_string(down));
                       },
-                      "use ssh -J\r\n"};
+                      [] { return std::string("use ssh -J"); }};
 
+  static Bytes pty_req(uint32_t recipient) {
+    Writer w;
+    w.u8(kMsgChannelRequest).u32(recipient).string("pty-req").boolean(true);
+    w.string("xterm").u32(80).u32(24).u32(0).u32(0).string("");
+    return w.take();
+  }
+  static Bytes request(uint32_t recipient, std::string_view name, bool want_reply) {
+    Writer w;
+    w.u8(kMsgChannelRequest).u32(recipient).string(name).boolean(want_reply);
+    return w.take();
+  }
   Bytes direct_tcpip(uint32_t sender) {
     Writer d;
     d.string("db1").u32(5432).string("10.1.2.3").u32(40000);
@@ -215,9 +226,7 @@ TEST_F(JumpConnectionFixture, RefusedOpenCarriesTheMonitorsMessage) {
 TEST_F(JumpConnectionFixture, SessionChannelShowsTheNoticeAndExitsWithOne) {
   conn.from_client(encode(ChannelOpenMsg{"session", 0, 100000, 32768, {}}));
   auto conf = decode<ChannelOpenConfirmationMsg>(client.take());
-  Writer pty;
-  pty.u8(kMsgChannelRequest).u32(conf.sender_channel).string("pty-req").boolean(true);
-  conn.from_client(pty.buffer());
+  conn.from_client(pty_req(conf.sender_channel));
   EXPECT_EQ(client.take(), encode(ChannelSuccessMsg{0}));
   Writer shell;
   shell.u8(kMsgChannelRequest).u32(conf.sender_channel).string("shell").boolean(true);
@@ -241,6 +250,84 @@ TEST_F(JumpConnectionFixture, SessionChannelShowsTheNoticeAndExitsWithOne) {
   conn.from_client(encode(ChannelCloseMsg{conf.sender_channel}));
   EXPECT_TRUE(client.sent.empty());
   EXPECT_EQ(conn.open_channels(), 0u);
+}
+
+TEST_F(JumpConnectionFixture, CommandWithoutAPtyGetsTheLineEndedForAPipe) {
+  conn.from_client(encode(ChannelOpenMsg{"session", 0, 100000, 32768, {}}));
+  client.take();
+  Writer exec;
+  exec.u8(kMsgChannelRequest).u32(0).string("exec").boolean(false).string("uptime");
+  conn.from_client(exec.buffer());
+  Bytes err = client.take();
+  Reader r(err);
+  r.u8();
+  r.u32();
+  r.u32();
+  EXPECT_EQ(r.text(), "use ssh -J\n");
+}
+
+TEST_F(JumpConnectionFixture, PtyShellRunsThePickerAndHandsTheChoiceOver) {
+  std::vector<std::string> chosen;
+  conn.set_picker({[] {
+                     return PickerList{
+                         {{"deploy", "web1", "deploy@web1"}, {"ops", "db1", "ops@db1"}},
+                         "deploy%web1"};
+                   },
+                   [&](const std::string& u, const std::string& t) {
+                     chosen.push_back(u + "@" + t);
+                     return std::string();
+                   }});
+  conn.from_client(encode(ChannelOpenMsg{"session", 5, 100000, 32768, {}}));
+  auto conf = decode<ChannelOpenConfirmationMsg>(client.take());
+  conn.from_client(pty_req(conf.sender_channel));
+  EXPECT_EQ(client.take(), encode(ChannelSuccessMsg{5}));
+  Writer env;
+  env.u8(kMsgChannelRequest).u32(conf.sender_channel).string("env").boolean(false);
+  env.string("LANG").string("C");
+  conn.from_client(env.buffer());
+  EXPECT_TRUE(client.sent.empty());  // kept, no reply wanted
+  conn.from_client(request(conf.sender_channel, "shell", true));
+  EXPECT_EQ(client.take(), encode(ChannelSuccessMsg{5}));
+  auto adj = decode<ChannelWindowAdjustMsg>(client.take());  // keys may come now
+  EXPECT_EQ(adj.bytes_to_add, PtyPickerChannel::kInputWindow);
+  EXPECT_EQ(take_data(client, 5).find("\x1b[?1049h"), 0u);
+  // While it runs, the connection opens nothing else.
+  conn.from_client(direct_tcpip(6));
+  auto f = decode<ChannelOpenFailureMsg>(client.take());
+  EXPECT_EQ(f.description, "postern: the target picker is running");
+  EXPECT_TRUE(opened.empty());
+  Writer keys;
+  keys.u8(kMsgChannelData).u32(conf.sender_channel).string("\x1b[B\r");
+  conn.from_client(keys.buffer());
+  EXPECT_EQ(chosen, std::vector<std::string>{"ops@db1"});
+  auto picked = conn.take_picked();
+  ASSERT_TRUE(picked);
+  EXPECT_EQ(picked->target, "db1");
+  EXPECT_EQ(picked->local_id, conf.sender_channel);
+  EXPECT_EQ(picked->client_id, 5u);
+  ASSERT_EQ(picked->requests.size(), 2u);
+  EXPECT_EQ(picked->requests[0].first, "pty-req");
+  EXPECT_EQ(picked->requests[1].first, "env");
+  EXPECT_EQ(conn.open_channels(), 0u);  // the relay's now
+  EXPECT_FALSE(conn.take_picked());
+}
+
+TEST_F(JumpConnectionFixture, PtyShellWithNothingToPickGetsTheLine) {
+  conn.set_picker({[] { return PickerList{}; },
+                   [](const std::string&, const std::string&) { return std::string(); }});
+  conn.from_client(encode(ChannelOpenMsg{"session", 0, 100000, 32768, {}}));
+  client.take();
+  conn.from_client(pty_req(0));
+  client.take();
+  conn.from_client(request(0, "shell", true));
+  EXPECT_EQ(client.take(), encode(ChannelSuccessMsg{0}));
+  Bytes err = client.take();
+  Reader r(err);
+  EXPECT_EQ(r.u8(), kMsgChannelExtendedData);
+  r.u32();
+  r.u32();
+  EXPECT_EQ(r.text(), "use ssh -J\r\n");
+  EXPECT_FALSE(conn.take_picked());
 }
 
 TEST_F(JumpConnectionFixture, GlobalRequestsAreRefusedAndUnknownChannelsAreErrors) {

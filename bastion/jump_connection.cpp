@@ -10,8 +10,7 @@ namespace postern::bastion {
 
 using namespace postern::session;
 
-JumpConnection::JumpConnection(PacketSink& client, Opener opener, ClosedEvent closed,
-                               std::string notice)
+JumpConnection::JumpConnection(PacketSink& client, Opener opener, ClosedEvent closed, Notice notice)
     : m_client(client),
       m_opener(std::move(opener)),
       m_closed(std::move(closed)),
@@ -55,6 +54,10 @@ void JumpConnection::open(ByteView msg) {
   };
   if (o.channel_type != "direct-tcpip" && o.channel_type != "session")
     return fail(kOpenUnknownChannelType, "unknown channel type");
+  // The picked session becomes the login's only target connection (monitor_pty_picker.cpp).
+  for (const Slot& other : m_slots)
+    if (other.in_use && other.picker)
+      return fail(kOpenAdministrativelyProhibited, "postern: the target picker is running");
   uint32_t id = 0;
   while (id < m_slots.size() && m_slots[id].in_use) ++id;
   if (id >= kMaxChannels) return fail(kOpenResourceShortage, "too many channels");
@@ -127,6 +130,7 @@ void JumpConnection::channel_message(ByteView msg) {
         throw ProtocolError("unexpected channel reply");
     }
   }
+  if (s.picker) return picker_message(s, type, r, msg);
   // A session channel: requests, the close, and a certificate command's stdin mean anything.
   if (s.certificate) {
     CertificateExec& c = *s.certificate;
@@ -177,6 +181,34 @@ void JumpConnection::channel_message(ByteView msg) {
 void JumpConnection::session_request(Slot& s, ByteView msg) {
   auto req = decode<ChannelRequestMsg>(msg);
   if (s.notice_closed) return;
+  const std::string& name = req.request.value;
+  // Kept for the target a picker may choose (RFC 4254 §6.2 pty-req, §6.4 env, PROTOCOL.agent,
+  // §6.3.1 x11-req): answered now, decided by the policy when they are replayed there.
+  if (name == "pty-req" || name == "env" || name == "auth-agent-req@openssh.com" ||
+      name == "x11-req") {
+    bool kept = keep_request(s, name, req.data.bytes);
+    if (req.want_reply) {
+      Writer w;
+      w.u8(kept ? kMsgChannelSuccess : kMsgChannelFailure).u32(s.client_id);
+      m_client.send(w.buffer());
+    }
+    return;
+  }
+  if (name == "window-change") {  // RFC 4254 §6.7: no reply
+    Reader wc(req.data.bytes);
+    uint32_t cols = wc.u32(), rows = wc.u32(), wpx = wc.u32(), hpx = wc.u32();
+    s.cols = cols;
+    s.rows = rows;
+    for (auto& [kept, data] : s.requests)
+      if (kept == "pty-req") set_pty_size(data, cols, rows, wpx, hpx);
+    return;
+  }
+  if (name == "shell" && s.pty && m_picker.list) {
+    if (req.want_reply) m_client.send(encode(ChannelSuccessMsg{s.client_id}));
+    if (start_picker(s)) return;
+    // No picker after all: the notice, as for a shell without a pty (its reply went).
+    req.want_reply = false;
+  }
   if (req.request.value == "exec" && m_issuer) {
     // RFC 4254 §6.5: string command.
     Reader cr(req.data.bytes);
@@ -193,8 +225,114 @@ void JumpConnection::session_request(Slot& s, ByteView msg) {
       return;
     }
   }
-  s.notice_closed = answer_jump_session_request(m_client, s.client_id, s.client_window,
-                                                req.request.value, req.want_reply, m_notice);
+  // The one line that says how to name a target; a terminal needs its carriage return.
+  bool command = name == "shell" || name == "exec" || name == "subsystem";
+  std::string notice = command ? m_notice() + (s.pty ? "\r\n" : "\n") : "";
+  s.notice_closed = answer_jump_session_request(m_client, s.client_id, s.client_window, name,
+                                                req.want_reply, notice);
+}
+
+bool JumpConnection::keep_request(Slot& s, const std::string& name, ByteView data) {
+  if (s.requests.size() >= kMaxKeptRequests || s.request_bytes + data.size() > kMaxKeptRequestBytes)
+    return false;
+  if (name == "pty-req") {
+    try {
+      Reader r(data);
+      r.text(256);  // TERM
+      uint32_t cols = r.u32(), rows = r.u32();
+      s.cols = cols;
+      s.rows = rows;
+    } catch (const ProtocolError&) {
+      return false;
+    }
+    s.pty = true;
+  }
+  s.requests.emplace_back(name, Bytes(data.begin(), data.end()));
+  s.request_bytes += data.size();
+  return true;
+}
+
+// The picker runs when the monitor lists a target and the session is the connection's only
+// channel (what the picked target becomes is the login's target: monitor_pty_picker.cpp).
+bool JumpConnection::start_picker(Slot& s) {
+  if (open_channels() != 1) return false;
+  PickerList list = m_picker.list();
+  if (list.entries.empty()) return false;
+  PickedSession session;
+  session.local_id = uint32_t(&s - m_slots.data());
+  session.client_id = s.client_id;
+  session.client_window = s.client_window;
+  session.client_max_packet = s.client_max_packet;
+  session.requests = std::move(s.requests);
+  s.requests.clear();
+  s.picker = std::make_unique<PtyPickerChannel>(m_client, std::move(session), s.cols, s.rows,
+                                                std::move(list.entries), m_picker.choose);
+  s.picker->start();
+  after_picker(s);
+  return true;
+}
+
+void JumpConnection::picker_message(Slot& s, uint8_t type, Reader& r, ByteView msg) {
+  PtyPickerChannel& p = *s.picker;
+  switch (type) {
+    case kMsgChannelData: {
+      ByteView data = r.string(UINT32_MAX);
+      r.expect_done("channel data");
+      p.on_data(data, m_now_ms);
+      break;
+    }
+    case kMsgChannelWindowAdjust:
+      p.on_window_adjust(r.u32());
+      break;
+    case kMsgChannelEof:
+      p.on_eof();
+      break;
+    case kMsgChannelClose:
+      p.on_close();
+      break;
+    case kMsgChannelRequest: {
+      auto req = decode<ChannelRequestMsg>(msg);
+      if (req.request.value == "window-change") {
+        Reader wc(req.data.bytes);
+        uint32_t cols = wc.u32(), rows = wc.u32();
+        p.on_window_change(cols, rows);
+      } else if (req.want_reply) {
+        m_client.send(encode(ChannelFailureMsg{s.client_id}));  // the picker runs: nothing else
+      }
+      break;
+    }
+    default:
+      break;  // extended data (no meaning toward the picker), replies
+  }
+  after_picker(s);
+}
+
+void JumpConnection::after_picker(Slot& s) {
+  if (auto picked = s.picker->take_picked()) {
+    m_picked = std::move(picked);
+    s = Slot{};  // the relay's now
+    return;
+  }
+  if (s.picker->finished()) s = Slot{};
+}
+
+void JumpConnection::tick(uint64_t now_ms) {
+  m_now_ms = now_ms;
+  for (Slot& s : m_slots)
+    if (s.in_use && s.picker) {
+      s.picker->on_timer(now_ms);
+      after_picker(s);
+    }
+}
+
+int JumpConnection::timeout_ms() const {
+  int best = -1;
+  for (const Slot& s : m_slots)
+    if (s.in_use && s.picker) {
+      int t = s.picker->timeout_ms(m_now_ms);
+      if (t >= 0 && (best < 0 || t < best)) best = t;
+    }
+  return best;
 }
 
 void JumpConnection::release(uint32_t local_id) {

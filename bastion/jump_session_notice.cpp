@@ -7,16 +7,11 @@
 namespace postern::bastion {
 
 std::string jump_mode_notice(const std::string& bastion_user, const std::string& bastion_host,
-                             uint32_t port) {
-  std::string p = std::to_string(port);
-  std::string at = bastion_user + "@" + bastion_host;
-  return "postern: this bastion needs a target. Name it in the user name:\r\n"
-         "  ssh -p " +
-         p + " targetuser%target%" + at +
-         "\r\n"
-         "or jump through the bastion:\r\n"
-         "  ssh -J " +
-         at + ":" + p + " targetuser@target\r\n";
+                             uint32_t port, const std::string& example) {
+  // IPv6 literals need no brackets in a user@host argument; ssh takes them as they are.
+  return "postern: this bastion needs a target; name it in the user name: ssh -p " +
+         std::to_string(port) + " " + (example.empty() ? "targetuser%target" : example) + "%" +
+         bastion_user + "@" + bastion_host;
 }
 
 bool answer_jump_session_request(session::PacketSink& client, uint32_t client_id,

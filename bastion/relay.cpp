@@ -175,6 +175,22 @@ void Relay::client_open(ByteView msg) {
   m_target.send(encode(open));
 }
 
+void Relay::adopt_client_channel(uint32_t local_id, ChannelOpenMsg open) {
+  if (local_id >= kMaxChannels || open.channel_type != "session")
+    throw std::logic_error("adopt_client_channel: not a session channel number");
+  if (m_channels.size() <= local_id) m_channels.resize(local_id + 1);
+  Channel& ch = m_channels[local_id];
+  if (ch.in_use) throw std::logic_error("adopt_client_channel: number in use");
+  ch = Channel{};
+  ch.in_use = true;
+  ch.opened_by_client = true;
+  ch.session = true;
+  ch.client_id = open.sender_channel;
+  ch.window_to_client = open.initial_window;
+  open.sender_channel = local_id;
+  m_target.send(encode(open));
+}
+
 void Relay::target_open(ByteView msg) {
   auto open = decode<ChannelOpenMsg>(msg);
   // Only what the policy let the client ask for may come back (RFC 4254 §7.2, OpenSSH

@@ -23,6 +23,7 @@
 #include "bastion/scp_observer.h"
 #include "bastion/sftp_observer.h"
 #include "common/bytes.h"
+#include "session/connection_messages.h"
 #include "session/packet_sink.h"
 
 namespace postern::bastion {
@@ -104,6 +105,12 @@ class Relay {
   static constexpr size_t kMaxPendingReplies = 1024;
 
   Relay(session::PacketSink& client, session::PacketSink& target, RelayMonitor& monitor);
+
+  // A session channel the client opened before the relay existed (the pty picker's, in jump
+  // mode; adopted_channel.h): it keeps `local_id`, the number the client knows, and is opened on
+  // the target now. `open` carries the client's channel number, the window it still grants and
+  // its packet size. The target's confirmation goes to the client sink like any other.
+  void adopt_client_channel(uint32_t local_id, session::ChannelOpenMsg open);
 
   // One message from the client's connection protocol. Throws ProtocolError (the client's).
   void from_client(ByteView msg);

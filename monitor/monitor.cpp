@@ -12,6 +12,7 @@
 #include "bastion/picker.h"
 #include "common/ipc_bastion_messages.h"
 #include "common/ipc_messages.h"
+#include "common/ipc_picker_messages.h"
 #include "common/log.h"
 
 namespace postern::monitor {
@@ -80,6 +81,10 @@ std::span<const Monitor::Request> Monitor::requests() {
        .handler = &Monitor::on_issue_cert, .next = {kBastion}},
       {.type = RecordingOpenRequest::kType, .name = "RECORDING_OPEN", .allowed = {kBastion},
        .handler = &Monitor::on_recording_open, .next = {kBastion}},
+      {.type = PickerListRequest::kType, .name = "PICKER_LIST", .allowed = {kBastion},
+       .handler = &Monitor::on_picker_list, .next = {kBastion}},
+      {.type = PickerChooseRequest::kType, .name = "PICKER_CHOOSE", .allowed = {kBastion},
+       .handler = &Monitor::on_picker_choose, .next = {kBastion}},
   };
   // clang-format on
   return kRows;

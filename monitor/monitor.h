@@ -237,6 +237,9 @@ class Monitor {
   // monitor_bastion_issue.cpp (machine to machine, phase kBastion)
   Phase on_issue_cert(ipc::Channel& ch, ipc::Message& m);
   Phase on_recording_open(ipc::Channel& ch, ipc::Message& m);  // monitor_recording.cpp
+  // monitor_pty_picker.cpp (the full-screen picker, phase kBastion)
+  Phase on_picker_list(ipc::Channel& ch, ipc::Message& m);
+  Phase on_picker_choose(ipc::Channel& ch, ipc::Message& m);
   BastionSession& bastion();  // throws ProtocolError outside bastion mode
 
   Result<Bytes> sign(const std::string& algorithm, ByteView data);

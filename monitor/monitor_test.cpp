@@ -10,6 +10,7 @@
 
 #include "common/ipc_bastion_messages.h"
 #include "common/ipc_messages.h"
+#include "common/ipc_picker_messages.h"
 #include "common/wire.h"
 #include "monitor/monitor_test_support.h"
 
@@ -466,6 +467,8 @@ TEST(MonitorTable, EveryPhaseAndRequestAgainstTheProtocol) {
       {BastionEvent::kType, {kBastion}},
       {IssueCertRequest::kType, {kBastion}},
       {RecordingOpenRequest::kType, {kBastion}},
+      {PickerListRequest::kType, {kBastion}},
+      {PickerChooseRequest::kType, {kBastion}},
   };
   EXPECT_EQ(Monitor::requests().size(), allowed.size());
   testing::TwoAccounts backend;
