@@ -11,6 +11,7 @@
 
 #include "bastion/picker.h"
 #include "common/ipc_bastion_messages.h"
+#include "common/ipc_extender_messages.h"
 #include "common/ipc_messages.h"
 #include "common/log.h"
 
@@ -80,6 +81,8 @@ std::span<const Monitor::Request> Monitor::requests() {
        .handler = &Monitor::on_issue_cert, .next = {kBastion}},
       {.type = RecordingOpenRequest::kType, .name = "RECORDING_OPEN", .allowed = {kBastion},
        .handler = &Monitor::on_recording_open, .next = {kBastion}},
+      {.type = ExtenderListenRequest::kType, .name = "EXTENDER_LISTEN", .allowed = {kBastion},
+       .handler = &Monitor::on_extender_listen, .next = {kBastion}},
   };
   // clang-format on
   return kRows;

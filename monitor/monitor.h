@@ -236,7 +236,8 @@ class Monitor {
   Phase on_bastion_event(ipc::Channel& ch, ipc::Message& m);
   // monitor_bastion_issue.cpp (machine to machine, phase kBastion)
   Phase on_issue_cert(ipc::Channel& ch, ipc::Message& m);
-  Phase on_recording_open(ipc::Channel& ch, ipc::Message& m);  // monitor_recording.cpp
+  Phase on_recording_open(ipc::Channel& ch, ipc::Message& m);   // monitor_recording.cpp
+  Phase on_extender_listen(ipc::Channel& ch, ipc::Message& m);  // monitor_extender.cpp
   BastionSession& bastion();  // throws ProtocolError outside bastion mode
 
   Result<Bytes> sign(const std::string& algorithm, ByteView data);

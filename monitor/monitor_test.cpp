@@ -9,6 +9,7 @@
 #include <set>
 
 #include "common/ipc_bastion_messages.h"
+#include "common/ipc_extender_messages.h"
 #include "common/ipc_messages.h"
 #include "common/wire.h"
 #include "monitor/monitor_test_support.h"
@@ -466,6 +467,7 @@ TEST(MonitorTable, EveryPhaseAndRequestAgainstTheProtocol) {
       {BastionEvent::kType, {kBastion}},
       {IssueCertRequest::kType, {kBastion}},
       {RecordingOpenRequest::kType, {kBastion}},
+      {ExtenderListenRequest::kType, {kBastion}},
   };
   EXPECT_EQ(Monitor::requests().size(), allowed.size());
   testing::TwoAccounts backend;
