@@ -71,7 +71,7 @@ def f(keydir, user):
         p.extender("dc2", ext_pub)
         p.extender("dc3", env.pub("bob"))
         p.target("db1", "127.0.0.1", target.port, [env.target_user], via="dc2")
-        p.role("ops", ["alice"], ["db1"], [env.target_user], ["shell", "exec", "sftp", "scp"])
+        p.role("ops", ["alice"], ["db1"], [env.target_user], ["shell", "exec", "sftp", "scp", "direct-tcpip"])
         bastion = env.make_bastion(p)
 
         def start_extender(tag="ext"):
@@ -96,7 +96,7 @@ def extender_events(env, mark, name):
 
 
 def test_a_login_goes_through_the_extender(f):
-    env, bastion, _ = f
+    env, bastion, target = f
     mark = env.audit_mark()
     ext = env.start_extender()
     try:
@@ -135,6 +135,20 @@ def test_a_login_goes_through_the_extender(f):
         assert back.read_bytes() == src.read_bytes()
         assert wait_until(lambda: ext.forwarded() >= before + 2, 5), ext.text()
         os.unlink(dest)
+
+        # Jump mode (ssh -W, as -J does): the direct-tcpip channel goes through the extender too.
+        before = ext.forwarded()
+        hop = " ".join(bastion.ssh_args("alice", env.keys["alice"],
+                                        extra=["-W", f"db1:{target.port}"]))
+        r = subprocess.run(["ssh", "-F", "/dev/null", "-o", f"ProxyCommand={hop}",
+                            "-i", str(env.stored_key), "-o", "IdentitiesOnly=yes",
+                            "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+                            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+                            "-p", str(target.port), f"{env.target_user}@db1", "echo jumped"],
+                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == "jumped\n"
+        assert wait_until(lambda: ext.forwarded() >= before + 1, 5), ext.text()
 
         # targetuser%target%extender%bastionuser: the extender named is the target's via.
         r = login(env, bastion, "echo named", route="db1%dc2")
