@@ -81,6 +81,9 @@ BastionSession& Monitor::bastion() {
 Phase Monitor::on_target_open(Channel& ch, Message& m) {
   auto req = ipc::decode<TargetOpenRequest>(m.data.view());
   BastionSession& b = bastion();
+  // An extender's connection only forwards (monitor_extender.cpp); it opens nothing.
+  if (b.extender() != nullptr)
+    throw ProtocolError("monitor: TARGET_OPEN on an extender's connection");
   bool jump = req.channel == "direct-tcpip";
   if (req.target.size() > kMaxTargetText || req.target_user.size() > kMaxUserName ||
       req.originator.size() > kMaxTargetText || req.port > 65535 ||

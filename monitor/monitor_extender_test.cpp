@@ -167,6 +167,13 @@ TEST_F(MonitorExtenderTest, OnlyAnExtendersConnectionPublishesItsSocketAndOnlyOn
   EXPECT_THROW(call(*ext, ExtenderListenRequest{"localhost", 0}), ProtocolError);
 }
 
+TEST_F(MonitorExtenderTest, AnExtendersConnectionOpensNoTargetAndGetsNoCertificate) {
+  auto ext = connect("dc2");
+  EXPECT_THROW(call(*ext, TargetOpenRequest{"db1", 5432, "", "direct-tcpip", "::1:1"}),
+               ProtocolError);
+  EXPECT_THROW(call(*ext, IssueCertRequest{"db1", 0, "postgres", Bytes{1, 2, 3}}), ProtocolError);
+}
+
 TEST_F(MonitorExtenderTest, ADirectoryOthersMayEnterIsRefused) {
   fs::create_directories(sockets);
   fs::permissions(sockets, fs::perms(0755));
