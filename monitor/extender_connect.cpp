@@ -72,8 +72,13 @@ Result<UniqueFd> connect_via_extender(const std::string& socket_path, const std:
     if (!wait_for(fd.get(), POLLIN, deadline)) return Unexpected(timed_out);
     ssize_t n = ::read(fd.get(), buf, want);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-    // The extender's client refused the channel, or its connection ended meanwhile.
-    if (n <= 0) return Unexpected(who + " closed the connection (the extender refused it)");
+    // Before the method selection: the extender's client refused the channel, or its connection
+    // ended. After the request: OpenSSH's client closes without a reply when its connect fails.
+    if (n <= 0 && socks.state() == bastion::Socks5Connect::State::kGreeting)
+      return Unexpected(who + " refused the connection");
+    if (n <= 0)
+      return Unexpected(who + " could not connect to " + host + " port " + std::to_string(port) +
+                        " (it closed the stream without a SOCKS reply)");
     socks.on_input(ByteView(buf, size_t(n)));
   }
   if (socks.state() == bastion::Socks5Connect::State::kFailed)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bastion_env import BastionEnv, Policy, disconnect_line, keygen, wait_until
+from conftest import free_port
 
 FORWARDED = "client_request_forwarded_tcpip"
 
@@ -71,7 +72,9 @@ def f(keydir, user):
         p.extender("dc2", ext_pub)
         p.extender("dc3", env.pub("bob"))
         p.target("db1", "127.0.0.1", target.port, [env.target_user], via="dc2")
-        p.role("ops", ["alice"], ["db1"], [env.target_user], ["shell", "exec", "sftp", "scp", "direct-tcpip"])
+        env.closed_port = free_port()  # nothing listens there
+        p.target("gone", "127.0.0.1", env.closed_port, [env.target_user], via="dc2")
+        p.role("ops", ["alice"], ["db1", "gone"], [env.target_user], ["shell", "exec", "sftp", "scp", "direct-tcpip"])
         bastion = env.make_bastion(p)
 
         def start_extender(tag="ext"):
@@ -178,6 +181,26 @@ def test_without_the_extender_the_login_is_refused_naming_it(f):
     assert opened[0]["decision"] == "deny"
     assert "extender dc2 is not connected" in opened[0]["reason"], opened[0]
     assert target.log_text().count("Accepted") == before
+
+
+def test_a_target_the_extender_cannot_reach_is_a_clear_refusal(f):
+    env, bastion, _ = f
+    mark = env.audit_mark()
+    ext = env.start_extender("unreachable")
+    try:
+        r = login(env, bastion, "echo never", route="gone")
+        assert r.returncode != 0
+        line = disconnect_line(r.stderr)
+        assert line == (f"postern: cannot reach gone: extender dc2 could not connect to 127.0.0.1 "
+                        f"port {env.closed_port} (it closed the stream without a SOCKS reply)"), \
+            r.stderr
+        # The extender was asked (its client tried the port and failed), the bastion was not.
+        assert wait_until(lambda: ext.forwarded() >= 1, 5), ext.text()
+        opened = [e for e in env.audit()[mark:] if e["event"] == "target-open"]
+        assert opened and opened[-1]["decision"] == "deny", opened
+        assert "via extender dc2" in opened[-1]["reason"], opened[-1]
+    finally:
+        ext.stop()
 
 
 def test_a_newer_connection_of_the_extender_replaces_the_older(f):
