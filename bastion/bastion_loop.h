@@ -29,4 +29,10 @@ int run_direct(ipc::Channel& monitor, ClientConnection client, const ipc::Bastio
 int run_jump(ipc::Channel& monitor, ClientConnection client, const ipc::BastionSetup& setup,
              const net::TransportConfig& client_config);
 
+// An extender's connection (extender_loop.cpp): only its dynamic reverse forward. Call
+// prepare_extender_signals() before the jail (a newer connection of the extender ends this one
+// with SIGTERM; the exit status is then ipc::kExtenderReplacedExitCode).
+void prepare_extender_signals();
+int run_extender(ipc::Channel& monitor, ClientConnection client, const ipc::BastionSetup& setup);
+
 }  // namespace postern::bastion

@@ -44,7 +44,10 @@ int run() {
   // Recordings are the only files written (through fds the monitor passes, O_APPEND, capped
   // below the limit); past it a write fails (EFBIG) instead of SIGXFSZ ending the session.
   ::signal(SIGXFSZ, SIG_IGN);
-  privsep_child::enter_net_jail(setup.max_file_size);
+  // An extender's connection accepts the streams of its socket (the listening descriptor comes
+  // from the monitor): accept4 is the one call it gets beyond sshd-net's.
+  if (setup.extender_login) prepare_extender_signals();
+  privsep_child::enter_net_jail(setup.max_file_size, setup.extender_login);
   ::fcntl(sock.get(), F_SETFL, ::fcntl(sock.get(), F_GETFL) | O_NONBLOCK);
 
   ClientConnection client{*transport, sock.get()};
@@ -57,6 +60,7 @@ int run() {
       disconnect_client(client, DisconnectReason::kByApplication, setup.route_refusal);
       return 0;
     }
+    if (setup.extender_login) return run_extender(channel, client, setup);
     if (setup.direct) return run_direct(channel, client, setup, tc);
     return run_jump(channel, client, setup, tc);
   } catch (const net::DisconnectReceived& e) {

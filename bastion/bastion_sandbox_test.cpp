@@ -7,10 +7,13 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
+#include <cstring>
 #include <string>
 
 #include "common/ipc.h"
@@ -67,6 +70,40 @@ TEST(BastionSandbox, SocketpairAndExecKillTheProcess) {
                           return 3;
                         }),
             200 + SIGSYS);
+}
+
+// accept4 is an extender's connection's alone (enter_net_jail's accept_streams): without it the
+// call kills the process; with it, a listening socket made before the jail takes a stream, and
+// socket() still fails.
+TEST(BastionSandbox, AcceptOnlyWhereAnExtenderNeedsIt) {
+  auto listening = [] {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::string name = "postern-sandbox-accept-" + std::to_string(::getpid());
+    std::memcpy(sa.sun_path + 1, name.data(), name.size());
+    socklen_t len = socklen_t(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+    ::bind(fd, reinterpret_cast<sockaddr*>(&sa), len);
+    ::listen(fd, 1);
+    int c = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    ::connect(c, reinterpret_cast<sockaddr*>(&sa), len);
+    return fd;  // the connecting end stays open in the child
+  };
+  EXPECT_EQ(run_in_jail([] {},
+                        [&] {
+                          int l = listening();
+                          seccomp_only();
+                          return ::accept4(l, nullptr, nullptr, 0) >= 0 ? 1 : 2;
+                        }),
+            200 + SIGSYS);
+  EXPECT_EQ(run_in_jail([] {},
+                        [&] {
+                          int l = listening();
+                          if (!net::SandboxPolicy::net_child().allow_accept().apply()) return 100;
+                          if (::accept4(l, nullptr, nullptr, SOCK_CLOEXEC) < 0) return 1;
+                          return try_open_and_socket();
+                        }),
+            0);
 }
 
 // The fd arrives over the ipc channel inside the jail, as TargetOpenReply's does, and carries

@@ -37,6 +37,8 @@ struct Settings {
   // target connection (TCP and the SSH handshake) may take.
   std::string serial_file = "/var/lib/postern/ca_serial";
   uint32_t connect_timeout = 10;  // seconds
+  // Ours (extenders): the root-only directory where each connected extender's socket is.
+  std::string extender_sockets = "/run/postern/extenders";
 };
 
 // [[user]]: a bastion user that is no account of this machine.

@@ -312,13 +312,14 @@ class PolicyBuilder {
     TableReader r(m_path, t, "bastion");
     r.only({"ca_key", "templates", "known_hosts", "host_key_policy", "recordings", "audit_log",
             "proxy_listen", "certificate_validity", "record", "serial_file", "connect_timeout",
-            "record_input", "record_max_bytes", "record_failure"});
+            "record_input", "record_max_bytes", "record_failure", "extender_sockets"});
     r.path("ca_key", s.ca_key);
     r.path("templates", s.templates);
     r.path("known_hosts", s.known_hosts);
     r.path("recordings", s.recordings);
     r.path("audit_log", s.audit_log);
     r.path("serial_file", s.serial_file);
+    r.path("extender_sockets", s.extender_sockets);
     if (auto hk = r.string("host_key_policy")) {
       if (hk->value == "strict")
         s.host_key_policy = HostKeyPolicy::kStrict;

@@ -41,6 +41,7 @@ TEST(PolicyExample, Settings) {
   EXPECT_FALSE(s.record_input);
   EXPECT_EQ(s.record_max_bytes, 64ull << 20);
   EXPECT_FALSE(s.record_failure_allow);  // fail closed
+  EXPECT_EQ(s.extender_sockets, "/run/postern/extenders");
 }
 
 TEST(PolicyExample, UsersTargetsExtenders) {
@@ -206,6 +207,8 @@ TEST(PolicyLoader, BrokenTomlFiles) {
        "b.toml:2: bastion: connect_timeout: out of range (1 to 3600 seconds)"},
       {"relative path", "[bastion]\n\nknown_hosts = \"known_hosts\"\n",
        "b.toml:3: bastion: known_hosts: not an absolute path: \"known_hosts\""},
+      {"relative extender_sockets", "[bastion]\nextender_sockets = \"run/ext\"\n",
+       "b.toml:2: bastion: extender_sockets: not an absolute path: \"run/ext\""},
       {"relative templates", "[bastion]\ntemplates = \"t.json\"\n",
        "b.toml:2: bastion: templates: not an absolute path: \"t.json\""},
       {"host_key_policy", "[bastion]\nhost_key_policy = \"tofu\"\n",
@@ -359,6 +362,7 @@ TEST(PolicyLoader, OptionalAndOurKeys) {
       "[bastion]\nhost_key_policy = \"accept-new\"\nserial_file = \"/s\"\nconnect_timeout = "
       "\"1m\"\nproxy_listen = [\"[::1]:1080\", \"localhost:1081\"]\nrecord = []\n"
       "record_input = true\nrecord_max_bytes = \"5M\"\nrecord_failure = \"allow\"\n"
+      "extender_sockets = \"/run/ext\"\n"
       "[[role]]\nname = \"r\"\nmembers = [\"*\"]\ntargets = [\"10.0.0.0/8\", \"*.lab.example\"]\n"
       "target_users = [\"*\"]\nchannels = [\"direct-tcpip\"]\ncredential = \"key:/k\"\n"
       "source = []\n",
@@ -372,6 +376,7 @@ TEST(PolicyLoader, OptionalAndOurKeys) {
   EXPECT_TRUE(p->bastion.record_input);
   EXPECT_EQ(p->bastion.record_max_bytes, 5ull << 20);
   EXPECT_TRUE(p->bastion.record_failure_allow);
+  EXPECT_EQ(p->bastion.extender_sockets, "/run/ext");
   const Role& r = p->roles.at(0);
   EXPECT_EQ(r.credential, Credential::kKey);
   EXPECT_EQ(r.key_path, "/k");

@@ -34,6 +34,8 @@ namespace postern::ipc {
 //   u32      connect_timeout seconds for a target connection's handshake and authentication
 //   u64      max_file_size   the largest file it may write (RLIMIT_FSIZE): record_max_bytes,
 //                            as recordings are the only files it writes (through passed fds)
+//   bool     extender_login  the user is an [[extender]]: serve only its dynamic reverse
+//                            forward (common/ipc_extender_messages.h), nothing else
 struct BastionSetup {
   static constexpr uint8_t kType = 100;
   using Reply = NoReply;
@@ -56,11 +58,12 @@ struct BastionSetup {
   std::string route_refusal;
   uint32_t connect_timeout = 10;
   uint64_t max_file_size = 0;
+  bool extender_login = false;
   auto fields() {
     return std::tie(config, log_level, bastion_user, session, host_key_algorithms, host_key_blobs,
                     remote_addr, remote_port, local_addr, local_port, transport_state, direct,
                     target_user, target, port, extender, route_refusal, connect_timeout,
-                    max_file_size);
+                    max_file_size, extender_login);
   }
 };
 

@@ -51,7 +51,7 @@ bastion = (mandir / "postern-bastion.5").read_text()
 entries = set(re.findall(r"^\.TP\n\.B (\S+)$", bastion, re.M))
 examples = mandir.parent / "contrib" / "bastion"
 policy = tomllib.loads((examples / "bastion.toml").read_text())
-keys = set(policy["bastion"]) | {"serial_file", "connect_timeout"}
+keys = set(policy["bastion"]) | {"serial_file", "connect_timeout", "extender_sockets"}
 for table in ("user", "target", "extender", "role"):
     for item in policy[table]:
         keys |= set(item)

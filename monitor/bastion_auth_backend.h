@@ -2,7 +2,8 @@
 // this machine) and, as in sshd mode, the system's accounts (NSS, PAM: local, LDAP, AD through
 // sssd). A policy user wins over an account of the same name; it has no password, no PAM stage,
 // no hostbased login, and logs in with a listed key or a certificate from TrustedUserCAKeys
-// whose principal is its name.
+// whose principal is its name. An [[extender]]'s name logs in with that extender's keys only (no
+// certificate, no password): its connection may only forward (man/postern-bastion.5 EXTENDERS).
 #pragma once
 
 #include <set>
@@ -35,6 +36,7 @@ class BastionAuthBackend : public SystemAuthBackend {
 
  private:
   bool is_policy_user(const std::string& name) const { return m_policy_users.count(name) != 0; }
+  const bastion::Extender* find_extender(const std::string& name) const;
   const bastion::Policy& m_policy;
   std::set<std::string> m_policy_users;  // found by find_user
 };

@@ -7,6 +7,7 @@
 #include "bastion/decide.h"
 #include "common/config/server_config.h"
 #include "common/ipc_bastion_messages.h"
+#include "common/ipc_extender_messages.h"
 #include "monitor/spawn.h"
 
 namespace postern::monitor {
@@ -23,6 +24,12 @@ std::string decide_login_route(BastionSession& b) {
   bastion::AuditEvent ev;
   ev.event = "login";
   const auto& route = b.route();
+  if (b.extender() != nullptr) {
+    ev.decision = "allow";
+    ev.reason = "extender " + b.extender()->name + " authenticated; it may only forward";
+    b.audit(ev);
+    return "";
+  }
   if (!route) {
     ev.decision = "allow";
     ev.reason = "authenticated; no route in the user name";
@@ -31,15 +38,18 @@ std::string decide_login_route(BastionSession& b) {
   }
   ev.target = route->target;
   ev.target_user = route->target_user;
-  if (!route->extender.empty()) {
-    ev.decision = "deny";
-    ev.reason = "extender " + route->extender + " named; extenders are not connected";
-    b.audit(ev);
-    return "postern: no extender \"" + route->extender + "\" is connected";
-  }
   auto resolved = bastion::resolve_target(b.policy(), route->target, route->port);
   bastion::Decision d;
-  if (resolved) {
+  if (resolved && !route->extender.empty() &&
+      (resolved->target == nullptr || resolved->target->via != route->extender)) {
+    // targetuser%target%extender%bastionuser: the extender named must be the target's `via`
+    // (man/postern-bastion.5 EXTENDERS); a name cannot send a target through another network.
+    ev.target = resolved->name;
+    d.reason = "extender " + route->extender + " named; the target's via is " +
+               (resolved->target && !resolved->target->via.empty() ? resolved->target->via
+                                                                   : std::string("none"));
+    d.user_message = resolved->name + " is not reached through extender " + route->extender;
+  } else if (resolved) {
     ev.target = resolved->name;
     d = bastion::decide(b.policy(), b.subject(), *resolved, route->target_user, "");
   } else {
@@ -53,6 +63,20 @@ std::string decide_login_route(BastionSession& b) {
   if (!d.allowed) return "postern: " + d.user_message;
   if (!written) return "postern: the bastion cannot write its audit log";
   return "";
+}
+
+// The extender's connection ended: its socket goes (unless a newer connection replaced it),
+// and the audit says so.
+void end_extender(BastionSession& b, const PublishedExtender& published, int status) {
+  withdraw_extender_socket(published);
+  bastion::AuditEvent ev;
+  ev.event = "extender_disconnect";
+  ev.target = b.extender() ? b.extender()->name : "";
+  ev.reason = WIFEXITED(status) && WEXITSTATUS(status) == ipc::kExtenderReplacedExitCode
+                  ? "replaced by a newer connection of the extender"
+                  : "connection ended (" + describe_wait_status(status) + ")";
+  b.audit(ev);
+  log_info("extender %s disconnected: %s", ev.target.c_str(), ev.reason.c_str());
 }
 
 }  // namespace
@@ -87,6 +111,7 @@ int run_bastion_session(BastionStart& start, UniqueFd& client) {
   bs.route_refusal = decide_login_route(b);
   bs.connect_timeout = b.policy().bastion.connect_timeout;
   bs.max_file_size = b.policy().bastion.record_max_bytes;
+  bs.extender_login = b.extender() != nullptr;
 
   // Its log lines go through us; it needs no stderr (and so holds no log file) unless -d.
   UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
@@ -103,6 +128,7 @@ int run_bastion_session(BastionStart& start, UniqueFd& client) {
                                     {client.get(), kChildSocketFd}},
                                    {});
   if (!relay) fatal("%s", relay.error().message.c_str());
+  b.set_relay_pid(relay->pid());
   child = ipc::Channel();
   client.reset();  // sshd-bastion owns the connection now
   log_debug("Bastion child is on pid %ld", long(relay->pid()));
@@ -120,6 +146,7 @@ int run_bastion_session(BastionStart& start, UniqueFd& client) {
   int status = relay->wait();
   if (WIFSIGNALED(status))
     log_error("bastion process for %s %s", user.name.c_str(), describe_wait_status(status).c_str());
+  if (auto& published = b.published_extender()) end_extender(b, *published, status);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 255;
 }
 

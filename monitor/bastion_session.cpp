@@ -66,6 +66,15 @@ Result<std::shared_ptr<const PrivateKey>> BastionSession::ca_key() {
   return m_ca;
 }
 
+const bastion::Extender* BastionSession::extender() const {
+  // A route ("x%y%dc2") names a target, never an extender login; names of users and extenders
+  // are one space (the loader refuses duplicates).
+  if (m_route) return nullptr;
+  for (const auto& e : m_policy.extenders)
+    if (e.name == m_user) return &e;
+  return nullptr;
+}
+
 BastionTarget* BastionSession::find_target(uint32_t id) {
   for (auto& t : m_targets)
     if (t.id == id) return &t;

@@ -17,6 +17,7 @@
 #include "bastion/route.h"
 #include "common/endpoint.h"
 #include "common/ssh_key.h"
+#include "monitor/extender_socket.h"
 
 namespace postern::monitor {
 
@@ -88,6 +89,16 @@ class BastionSession {
   static constexpr size_t kMaxCertificates = 16;
   size_t& certificates_asked() { return m_certificates_asked; }
 
+  // Extenders (man/postern-bastion.5 EXTENDERS). The [[extender]] the user name names, or
+  // nullptr: such a connection authenticates with the extender's keys and only forwards.
+  const bastion::Extender* extender() const;
+  // This connection's sshd-bastion, which the socket's owner file names (a newer connection of
+  // the same extender closes it).
+  void set_relay_pid(pid_t pid) { m_relay_pid = pid; }
+  pid_t relay_pid() const { return m_relay_pid; }
+  // The socket published for it (monitor_extender.cpp), withdrawn at the connection's end.
+  std::optional<PublishedExtender>& published_extender() { return m_published; }
+
  private:
   bastion::Policy m_policy;
   Endpoint m_peer;
@@ -101,6 +112,8 @@ class BastionSession {
   std::vector<BastionTarget> m_targets;
   uint32_t m_next_id = 1;
   size_t m_certificates_asked = 0;
+  pid_t m_relay_pid = -1;
+  std::optional<PublishedExtender> m_published;
 };
 
 }  // namespace postern::monitor

@@ -11,6 +11,7 @@
 
 #include "bastion/picker.h"
 #include "common/ipc_bastion_messages.h"
+#include "common/ipc_extender_messages.h"
 #include "common/ipc_messages.h"
 #include "common/ipc_picker_messages.h"
 #include "common/log.h"
@@ -85,6 +86,8 @@ std::span<const Monitor::Request> Monitor::requests() {
        .handler = &Monitor::on_picker_list, .next = {kBastion}},
       {.type = PickerChooseRequest::kType, .name = "PICKER_CHOOSE", .allowed = {kBastion},
        .handler = &Monitor::on_picker_choose, .next = {kBastion}},
+      {.type = ExtenderListenRequest::kType, .name = "EXTENDER_LISTEN", .allowed = {kBastion},
+       .handler = &Monitor::on_extender_listen, .next = {kBastion}},
   };
   // clang-format on
   return kRows;

@@ -8,12 +8,14 @@
 #include <string>
 
 #include "bastion/cert_issuer.h"
+#include "bastion/extender_names.h"
 #include "bastion/target_host_key.h"
 #include "common/ipc_bastion_messages.h"
 #include "common/log.h"
 #include "common/ssh_cert.h"
 #include "common/wire.h"
 #include "monitor/bastion_session.h"
+#include "monitor/extender_connect.h"
 #include "monitor/monitor.h"
 #include "monitor/target_connect.h"
 #include "net/messages.h"
@@ -79,6 +81,9 @@ BastionSession& Monitor::bastion() {
 Phase Monitor::on_target_open(Channel& ch, Message& m) {
   auto req = ipc::decode<TargetOpenRequest>(m.data.view());
   BastionSession& b = bastion();
+  // An extender's connection only forwards (monitor_extender.cpp); it opens nothing.
+  if (b.extender() != nullptr)
+    throw ProtocolError("monitor: TARGET_OPEN on an extender's connection");
   bool jump = req.channel == "direct-tcpip";
   if (req.target.size() > kMaxTargetText || req.target_user.size() > kMaxUserName ||
       req.originator.size() > kMaxTargetText || req.port > 65535 ||
@@ -120,11 +125,14 @@ Phase Monitor::on_target_open(Channel& ch, Message& m) {
   if (!d.allowed) return refuse(d.reason, "postern: " + d.user_message);
   const bastion::Role* role = bastion::role_for(policy, d);
   if (role == nullptr) throw std::logic_error("decide allowed without a role");
-  if (resolved->target != nullptr && !resolved->target->via.empty())
-    return refuse("reached through extender " + resolved->target->via + ", which is not connected",
-                  "postern: " + resolved->name +
-                      " is reached through an extender that is not "
-                      "connected");
+  // Extenders (man/postern-bastion.5 EXTENDERS): a target `via` one is reached only through it;
+  // a route that names an extender must name that one.
+  const std::string via = resolved->target != nullptr ? resolved->target->via : "";
+  if (!jump && !b.route()->extender.empty() && b.route()->extender != via)
+    return refuse(
+        "extender " + b.route()->extender + " named; the target's via is " +
+            (via.empty() ? "none" : via),
+        "postern: " + resolved->name + " is not reached through extender " + b.route()->extender);
   BastionTarget t;
   t.target = *resolved;
   t.target_user = req.target_user;
@@ -139,16 +147,22 @@ Phase Monitor::on_target_open(Channel& ch, Message& m) {
                     "postern: the bastion cannot log in to " + resolved->name + " (its key)");
     t.stored_key = std::make_shared<const PrivateKey>(std::move(*key));
   }
-  auto fd =
-      connect_target(resolved->address, resolved->port, int(policy.bastion.connect_timeout) * 1000);
+  int timeout_ms = int(policy.bastion.connect_timeout) * 1000;
+  auto fd = via.empty() ? connect_target(resolved->address, resolved->port, timeout_ms)
+                        : connect_via_extender(
+                              bastion::extender_socket_path(policy.bastion.extender_sockets, via),
+                              via, resolved->address, resolved->port, timeout_ms);
   if (!fd)
     return refuse("connect to " + resolved->address + " port " + std::to_string(resolved->port) +
-                      ": " + fd.error().message,
-                  "postern: cannot connect to " + resolved->name + ": " + fd.error().message);
+                      (via.empty() ? "" : " via extender " + via) + ": " + fd.error().message,
+                  via.empty()
+                      ? "postern: cannot connect to " + resolved->name + ": " + fd.error().message
+                      : "postern: cannot reach " + resolved->name + ": " + fd.error().message);
   ev.decision = "allow";
   ev.reason = d.reason;
   ev.detail += (ev.detail.empty() ? "" : "; ") + std::string("connected to ") + resolved->address +
-               " port " + std::to_string(resolved->port);
+               " port " + std::to_string(resolved->port) +
+               (via.empty() ? "" : " via extender " + via);
   if (!b.audit(ev)) {
     reply.message = "postern: the bastion cannot write its audit log";
     ch.send(reply);

@@ -37,6 +37,8 @@ std::string printable(std::string_view s) {
 Phase Monitor::on_issue_cert(Channel& ch, Message& m) {
   auto req = ipc::decode<IssueCertRequest>(m.data.view());
   BastionSession& b = bastion();
+  if (b.extender() != nullptr)
+    throw ProtocolError("monitor: ISSUE_CERT on an extender's connection");
   // sshd-bastion bounds these itself; beyond them it is not the caller's input but a bug.
   if (req.target.size() > kMaxTargetText || req.target_user.size() > kMaxUserName ||
       req.port > 65535 || req.public_key.size() > kMaxKeyBlob)

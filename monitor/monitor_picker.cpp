@@ -33,7 +33,9 @@ void Monitor::prepare_picker() {
   m_picker_pending = false;
   m_picker_asking = false;
   m_picker_probing = false;
-  if (m_bastion == nullptr || m_bastion->route() || !m_user || m_service != "ssh-connection")
+  // An extender's connection only forwards (monitor_extender.cpp): nothing to pick.
+  if (m_bastion == nullptr || m_bastion->route() || m_bastion->extender() != nullptr || !m_user ||
+      m_service != "ssh-connection")
     return;
   bastion::Subject subject{m_user_name,
                            m_backend.system_account(*m_user)

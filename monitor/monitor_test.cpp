@@ -9,6 +9,7 @@
 #include <set>
 
 #include "common/ipc_bastion_messages.h"
+#include "common/ipc_extender_messages.h"
 #include "common/ipc_messages.h"
 #include "common/ipc_picker_messages.h"
 #include "common/wire.h"
@@ -469,6 +470,7 @@ TEST(MonitorTable, EveryPhaseAndRequestAgainstTheProtocol) {
       {RecordingOpenRequest::kType, {kBastion}},
       {PickerListRequest::kType, {kBastion}},
       {PickerChooseRequest::kType, {kBastion}},
+      {ExtenderListenRequest::kType, {kBastion}},
   };
   EXPECT_EQ(Monitor::requests().size(), allowed.size());
   testing::TwoAccounts backend;

@@ -91,6 +91,12 @@ SandboxPolicy& SandboxPolicy::allow_futex() {
   return allow(SCMP_SYS(futex));
 }
 
+SandboxPolicy& SandboxPolicy::allow_accept() {
+  // Only a descriptor already held can listen (socket() and bind() stay denied), so this reaches
+  // nothing new: it takes the streams the monitor's socket receives.
+  return allow(SCMP_SYS(accept4));
+}
+
 SandboxPolicy SandboxPolicy::net_child() {
   SandboxPolicy p;
   p.allow_io().allow_poll().allow_memory().allow_time().allow_random().allow_exit().allow_futex();

@@ -53,6 +53,7 @@ class SandboxPolicy {
   SandboxPolicy& allow_random();  // getrandom
   SandboxPolicy& allow_exit();    // exit, exit_group, rt_sigreturn, and the signal mask calls
   SandboxPolicy& allow_futex();   // futex (libstdc++ and OpenSSL's locks)
+  SandboxPolicy& allow_accept();  // accept4 on a listening socket it was given (an extender's)
 
   // The pre-auth child's policy: everything its transport and userauth loop needs; open(),
   // socket() fail with EACCES; anything else (execve, ptrace, ...) kills the process.

@@ -41,7 +41,7 @@ void warm_up_openssl() {
 
 }  // namespace
 
-void enter_net_jail(uint64_t max_file_size) {
+void enter_net_jail(uint64_t max_file_size, bool accept_streams) {
   warm_up_openssl();
   auto jail = net::privsep_jail(POSTERN_PRIVSEP_USER, POSTERN_PRIVSEP_PATH);
   if (!jail) fatal("%s", jail.error().message.c_str());
@@ -50,6 +50,7 @@ void enter_net_jail(uint64_t max_file_size) {
   if (auto r = cap_data_limit(kNetChildDataLimit, /*hard=*/true); !r)
     fatal("%s", r.error().message.c_str());
   net::SandboxPolicy policy = net::SandboxPolicy::net_child();
+  if (accept_streams) policy.allow_accept();
   if (log_enabled(LogLevel::kDebug3)) policy.on_violation(net::SandboxPolicy::Violation::kTrap);
   if (auto r = policy.apply(); !r) fatal("sandbox: %s", r.error().message.c_str());
 }

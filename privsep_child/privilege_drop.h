@@ -13,7 +13,9 @@ namespace postern::privsep_child {
 // directory as the privsep user without capabilities (net/sandbox.h), caps RLIMIT_DATA and loads
 // the seccomp allow-list, which traps instead of killing at LogLevel DEBUG3.
 // `max_file_size`: RLIMIT_FSIZE (0 for sshd-net; sshd-bastion's recordings' cap).
-void enter_net_jail(uint64_t max_file_size = 0);
+// `accept_streams`: accept4 too (sshd-bastion on an extender's connection, on the listening
+// socket the monitor passed).
+void enter_net_jail(uint64_t max_file_size = 0, bool accept_streams = false);
 
 // sshd-user: becomes the user, as a login does: groups, ChrootDirectory, gid, uid, no
 // capabilities, no way back, not dumpable.

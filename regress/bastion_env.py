@@ -206,15 +206,19 @@ class Policy:
             "record": ["shell", "exec"], "serial_file": d / "ca_serial", "connect_timeout": "3s",
         }
         self.settings.update(settings)
-        self.users, self.targets, self.roles = [], [], []
+        self.users, self.targets, self.roles, self.extenders = [], [], [], []
 
     def user(self, name, *keys, totp=None):
         self.users.append({"name": name, "keys": list(keys), "totp": totp})
         return self
 
-    def target(self, name, address, port, users, tags=()):
+    def target(self, name, address, port, users, tags=(), via=None):
         self.targets.append({"name": name, "address": address, "port": port, "users": list(users),
-                             "tags": list(tags)})
+                             "tags": list(tags), "via": via})
+        return self
+
+    def extender(self, name, *keys):
+        self.extenders.append({"name": name, "keys": list(keys)})
         return self
 
     def role(self, name, members, targets, target_users, channels, credential="certificate",
@@ -241,6 +245,11 @@ class Policy:
             out += ["", "[[target]]", f"name = {toml_str(t['name'])}",
                     f"address = {toml_str(t['address'])}", f"port = {t['port']}",
                     f"users = {toml_list(t['users'])}", f"tags = {toml_list(t['tags'])}"]
+            if t.get("via"):
+                out.append(f"via = {toml_str(t['via'])}")
+        for e in self.extenders:
+            out += ["", "[[extender]]", f"name = {toml_str(e['name'])}",
+                    f"keys = {toml_list(e['keys'])}"]
         for r in self.roles:
             out += ["", "[[role]]"]
             for k, v in r.items():
