@@ -240,7 +240,6 @@ class Monitor {
   // monitor_pty_picker.cpp (the full-screen picker, phase kBastion)
   Phase on_picker_list(ipc::Channel& ch, ipc::Message& m);
   Phase on_picker_choose(ipc::Channel& ch, ipc::Message& m);
-  Phase on_recording_open(ipc::Channel& ch, ipc::Message& m);   // monitor_recording.cpp
   Phase on_extender_listen(ipc::Channel& ch, ipc::Message& m);  // monitor_extender.cpp
   BastionSession& bastion();  // throws ProtocolError outside bastion mode
 
