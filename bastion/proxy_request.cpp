@@ -39,7 +39,9 @@ Step fail(Bytes reply, std::string why) {
 
 // RFC 9110 §15: a short plain-text body saying why, and the connection closes.
 Step http_fail(int code, std::string why) {
-  std::string reason = code == 405 ? "Method Not Allowed" : "Bad Request";
+  std::string reason = code == 405   ? "Method Not Allowed"
+                       : code == 408 ? "Request Timeout"  // RFC 9110 §15.5.9
+                                     : "Bad Request";
   std::string body = "postern: " + why + "\n";
   std::string text = "HTTP/1.1 " + std::to_string(code) + " " + reason + "\r\n";
   if (code == 405) text += "Allow: CONNECT\r\n";  // RFC 9110 §15.5.6: MUST list what is allowed
@@ -132,17 +134,29 @@ Step ProxyRequestParser::feed(ByteView data) {
   if (step.status == Status::kDone)
     m_leftover.insert(m_leftover.end(), data.begin() + long(take), data.end());
   if (step.status == Status::kNeedMore && m_buffer.size() >= kMaxProxyRequest) {
-    std::string why = "request longer than " + std::to_string(kMaxProxyRequest) + " bytes";
-    if (m_buffer[0] == kSocks4Version)
-      step = fail(socks4_reply(kSocks4Rejected), "SOCKS4: " + why);
-    else if (m_buffer[0] == kSocks5Version)
-      step = fail(m_socks5_greeting ? socks5_reply(kGeneralFailure) : Bytes{kSocks5Version, 0xff},
-                  "SOCKS5: " + why);
-    else
-      step = http_fail(400, why);
+    Bytes choice = std::move(step.send);  // SOCKS5's method choice, if it was made just now
+    step = refuse_unfinished("request longer than " + std::to_string(kMaxProxyRequest) + " bytes",
+                             400);
+    choice.insert(choice.end(), step.send.begin(), step.send.end());
+    step.send = std::move(choice);
   }
   if (step.status != Status::kNeedMore) m_finished = true;
   return step;
+}
+
+Step ProxyRequestParser::expire() {
+  if (m_finished) return fail({}, "proxy request: already answered");
+  m_finished = true;
+  return refuse_unfinished("no whole request in time", 408);
+}
+
+Step ProxyRequestParser::refuse_unfinished(const std::string& why, int http_code) {
+  if (!m_buffer.empty() && m_buffer[0] == kSocks4Version)
+    return fail(socks4_reply(kSocks4Rejected), "SOCKS4: " + why);
+  if (!m_buffer.empty() && m_buffer[0] == kSocks5Version)
+    return fail(m_socks5_greeting ? socks5_reply(kGeneralFailure) : Bytes{kSocks5Version, 0xff},
+                "SOCKS5: " + why);
+  return http_fail(http_code, why);
 }
 
 Step ProxyRequestParser::done(Bytes reply, size_t consumed) {

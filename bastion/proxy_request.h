@@ -48,6 +48,10 @@ class ProxyRequestParser {
   // Takes the next bytes the client sent. After kDone or kError further calls are an error.
   Step feed(ByteView data);
 
+  // The deadline passed (or the client closed) before the request was whole: kError, with the
+  // error reply of the protocol begun (HTTP 408 when nothing told it apart). Ends the parser.
+  Step expire();
+
   // After kDone: what the client asked for and the bytes it sent behind the request (a client
   // may send its SSH version line without waiting for the reply).
   ProxyKind kind() const { return m_kind; }
@@ -61,6 +65,8 @@ class ProxyRequestParser {
   Step parse_socks4();
   Step parse_socks5();
   Step done(Bytes reply, size_t consumed);
+  // The error reply for a request refused before it was whole (too long, too slow).
+  Step refuse_unfinished(const std::string& why, int http_code);
 
   Bytes m_buffer;                // the request so far, at most kMaxProxyRequest
   size_t m_socks5_greeting = 0;  // SOCKS5: length of the method choice, once answered

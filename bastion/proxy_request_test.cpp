@@ -270,6 +270,38 @@ TEST(ProxyRequest, OversizedRequestsAreRefusedAtTheLimit) {
   }
 }
 
+// A request that is not whole by the deadline gets its own protocol's refusal.
+TEST(ProxyRequest, ExpiredRequestsGetTheirProtocolsErrorReply) {
+  struct Slow {
+    const char* name;
+    Bytes start;
+    Bytes reply;  // everything sent, the expiry's reply included
+  };
+  const Slow cases[] = {
+      {"nothing", {}, bytes("HTTP/1.1 408 Request Timeout\r\n")},
+      {"http", bytes("CONNECT web1:22 HTTP/1.1\r\n"), bytes("HTTP/1.1 408 Request Timeout\r\n")},
+      {"socks4", {4, 1, 0, 22}, kSocks4No},
+      {"socks5 greeting", {5, 2, 0}, {5, 0xff}},
+      {"socks5 request", cat(kSocks5Hello, {5, 1}), cat(kSocks5Choice, socks5_reply(1))},
+  };
+  for (const Slow& c : cases) {
+    SCOPED_TRACE(c.name);
+    ProxyRequestParser p;
+    Bytes sent;
+    if (!c.start.empty()) {
+      auto step = p.feed(c.start);
+      ASSERT_EQ(step.status, Status::kNeedMore);
+      sent = step.send;
+    }
+    auto step = p.expire();
+    ASSERT_EQ(step.status, Status::kError);
+    sent.insert(sent.end(), step.send.begin(), step.send.end());
+    ASSERT_GE(sent.size(), c.reply.size());
+    EXPECT_EQ(Bytes(sent.begin(), sent.begin() + long(c.reply.size())), c.reply);
+    EXPECT_EQ(p.feed(bytes("x")).status, Status::kError);
+  }
+}
+
 TEST(ProxyRequest, ProxyHosts) {
   for (const char* ok : {"web1", "web1.internal.example", "10.1.0.5", "::1", "fe80::1", "a_b-c"})
     EXPECT_TRUE(is_proxy_host(ok)) << ok;
