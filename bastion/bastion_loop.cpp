@@ -283,6 +283,51 @@ int run_direct(ipc::Channel& monitor, ClientConnection client, const ipc::Bastio
 
 // ---- jump mode ------------------------------------------------------------------------------
 
+namespace {
+
+// Serves the client's channels with `jump` until the client goes (0) or the monitor does (255).
+int serve_jump_connection(JumpConnection& jump, ClientConnection client, int monitor_fd) {
+  std::vector<pollfd> fds;
+  while (true) {
+    while (client.transport.output_backlog() < kBacklogLimit) {
+      auto m = client.transport.next_message();
+      if (!m) break;
+      jump.from_client(*m);
+    }
+    write_some(client.transport, client.fd);
+    uint64_t now = now_seconds();
+    fds.clear();
+    fds.push_back({client.fd, short(POLLIN | (client.transport.has_output() ? POLLOUT : 0)), 0});
+    fds.push_back({monitor_fd, POLLIN, 0});
+    jump.add_poll_fds(fds, client.transport.output_backlog());
+    int rc = ::poll(fds.data(), fds.size(),
+                    poll_timeout_ms({client.transport.next_timeout_seconds(now)}));
+    if (rc < 0 && errno != EINTR) throw ConnectionClosed(std::string("poll: ") + strerror(errno));
+    if (fds[1].revents) return 255;  // the monitor went away
+    client.transport.tick(now_seconds());
+    jump.handle_poll(fds.data() + 2, fds.size() - 2);
+    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) &&
+        !net::read_into(client.transport, client.fd))
+      return 0;
+  }
+}
+
+}  // namespace
+
+int run_refusal(ClientConnection client, const std::string& refusal) {
+  session::TransportSink sink(client.transport);
+  // Nothing is opened: every channel hears the refusal (a session on stderr, then exit status
+  // 1; a direct-tcpip channel as its open failure). No monitor request is made.
+  auto opener = [&](const std::string&, uint32_t, const std::string&) {
+    JumpConnection::Opened out;
+    out.message = refusal;
+    return out;
+  };
+  auto closed = [](uint32_t, uint32_t, uint64_t, uint64_t) {};
+  JumpConnection jump(sink, opener, closed, refusal + "\r\n");
+  return serve_jump_connection(jump, client, -1);
+}
+
 int run_jump(ipc::Channel& monitor, ClientConnection client, const ipc::BastionSetup& setup) {
   session::TransportSink sink(client.transport);
   auto opener = [&](const std::string& host, uint32_t port, const std::string& originator) {
@@ -322,29 +367,7 @@ int run_jump(ipc::Channel& monitor, ClientConnection client, const ipc::BastionS
              c.target_user.c_str(), c.target.c_str(), a.issued ? "issued" : "refused");
     return a;
   });
-  std::vector<pollfd> fds;
-  while (true) {
-    while (client.transport.output_backlog() < kBacklogLimit) {
-      auto m = client.transport.next_message();
-      if (!m) break;
-      jump.from_client(*m);
-    }
-    write_some(client.transport, client.fd);
-    uint64_t now = now_seconds();
-    fds.clear();
-    fds.push_back({client.fd, short(POLLIN | (client.transport.has_output() ? POLLOUT : 0)), 0});
-    fds.push_back({monitor.fd(), POLLIN, 0});
-    jump.add_poll_fds(fds, client.transport.output_backlog());
-    int rc = ::poll(fds.data(), fds.size(),
-                    poll_timeout_ms({client.transport.next_timeout_seconds(now)}));
-    if (rc < 0 && errno != EINTR) throw ConnectionClosed(std::string("poll: ") + strerror(errno));
-    if (fds[1].revents) return 255;  // the monitor went away
-    client.transport.tick(now_seconds());
-    jump.handle_poll(fds.data() + 2, fds.size() - 2);
-    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) &&
-        !net::read_into(client.transport, client.fd))
-      return 0;
-  }
+  return serve_jump_connection(jump, client, monitor.fd());
 }
 
 }  // namespace postern::bastion

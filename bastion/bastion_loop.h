@@ -25,5 +25,8 @@ void disconnect_client(ClientConnection client, DisconnectReason reason,
 int run_direct(ipc::Channel& monitor, ClientConnection client, const ipc::BastionSetup& setup,
                const net::TransportConfig& client_config);
 int run_jump(ipc::Channel& monitor, ClientConnection client, const ipc::BastionSetup& setup);
+// A route refused at login on the proxy front door: each session channel gets `refusal` on
+// stderr and exit status 1, each direct-tcpip channel an open failure; nothing is opened.
+int run_refusal(ClientConnection client, const std::string& refusal);
 
 }  // namespace postern::bastion

@@ -34,6 +34,10 @@ namespace postern::ipc {
 //   u32      connect_timeout seconds for a target connection's handshake and authentication
 //   u64      max_file_size   the largest file it may write (RLIMIT_FSIZE): record_max_bytes,
 //                            as recordings are the only files it writes (through passed fds)
+//   bool     proxy_door      came through the proxy front door (common/ipc_proxy_messages.h):
+//                            a route_refusal is then told as a session's stderr line and
+//                            exit status 1, since a DISCONNECT at once can be lost in the
+//                            client's ProxyCommand
 struct BastionSetup {
   static constexpr uint8_t kType = 100;
   using Reply = NoReply;
@@ -56,11 +60,12 @@ struct BastionSetup {
   std::string route_refusal;
   uint32_t connect_timeout = 10;
   uint64_t max_file_size = 0;
+  bool proxy_door = false;
   auto fields() {
     return std::tie(config, log_level, bastion_user, session, host_key_algorithms, host_key_blobs,
                     remote_addr, remote_port, local_addr, local_port, transport_state, direct,
                     target_user, target, port, extender, route_refusal, connect_timeout,
-                    max_file_size);
+                    max_file_size, proxy_door);
   }
 };
 

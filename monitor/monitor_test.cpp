@@ -10,6 +10,7 @@
 
 #include "common/ipc_bastion_messages.h"
 #include "common/ipc_messages.h"
+#include "common/ipc_proxy_messages.h"
 #include "common/wire.h"
 #include "monitor/monitor_test_support.h"
 
@@ -443,6 +444,7 @@ TEST(MonitorTable, EveryPhaseAndRequestAgainstTheProtocol) {
        {kKex, kUser, kAwaitingAuth, kVerify, kAuthenticated, kPostauth, kClosed, kBastion}},
       {SignRequest::kType, {kKex, kPostauth, kBastion}},
       {ModuliRequest::kType, {kKex, kPostauth, kBastion}},
+      {ProxyTarget::kType, {kKex}},  // sshd -B, the proxy front door's target, first
       {PwnamRequest::kType, {kUser}},
       {KeyAllowedRequest::kType, {kAwaitingAuth, kVerify}},
       {KeyVerifyRequest::kType, {kVerify}},
