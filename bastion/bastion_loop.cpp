@@ -285,10 +285,13 @@ int run_direct(ipc::Channel& monitor, ClientConnection client, const ipc::Bastio
 
 namespace {
 
-// Serves the client's channels with `jump` until the client goes (0) or the monitor does (255).
-int serve_jump_connection(JumpConnection& jump, ClientConnection client, int monitor_fd) {
+// Serves the client's channels with `jump` until the client goes (0) or the monitor does (255),
+// or, with a `deadline` (monotonic seconds, 0 for none), until then (-1).
+int serve_jump_connection(JumpConnection& jump, ClientConnection client, int monitor_fd,
+                          uint64_t deadline = 0) {
   std::vector<pollfd> fds;
   while (true) {
+    if (deadline != 0 && now_seconds() >= deadline) return -1;
     while (client.transport.output_backlog() < kBacklogLimit) {
       auto m = client.transport.next_message();
       if (!m) break;
@@ -300,8 +303,9 @@ int serve_jump_connection(JumpConnection& jump, ClientConnection client, int mon
     fds.push_back({client.fd, short(POLLIN | (client.transport.has_output() ? POLLOUT : 0)), 0});
     fds.push_back({monitor_fd, POLLIN, 0});
     jump.add_poll_fds(fds, client.transport.output_backlog());
+    int until_deadline = deadline == 0 ? -1 : int(deadline > now ? deadline - now : 0);
     int rc = ::poll(fds.data(), fds.size(),
-                    poll_timeout_ms({client.transport.next_timeout_seconds(now)}));
+                    poll_timeout_ms({client.transport.next_timeout_seconds(now), until_deadline}));
     if (rc < 0 && errno != EINTR) throw ConnectionClosed(std::string("poll: ") + strerror(errno));
     if (fds[1].revents) return 255;  // the monitor went away
     client.transport.tick(now_seconds());
@@ -325,7 +329,12 @@ int run_refusal(ClientConnection client, const std::string& refusal) {
   };
   auto closed = [](uint32_t, uint32_t, uint64_t, uint64_t) {};
   JumpConnection jump(sink, opener, closed, refusal + "\r\n");
-  return serve_jump_connection(jump, client, -1);
+  // A client that opens no session (ssh -N) would hold the connection for nothing: after a
+  // while it hears the refusal as a DISCONNECT instead.
+  constexpr uint64_t kRefusalSeconds = 30;
+  if (serve_jump_connection(jump, client, -1, now_seconds() + kRefusalSeconds) == -1)
+    disconnect_client(client, DisconnectReason::kByApplication, refusal);
+  return 0;
 }
 
 int run_jump(ipc::Channel& monitor, ClientConnection client, const ipc::BastionSetup& setup) {

@@ -192,6 +192,18 @@ def test_a_target_no_role_grants_is_refused_and_never_contacted(w):
     assert w.decoy.accepted == 0
 
 
+def test_a_refused_client_that_opens_no_session_is_disconnected(w):
+    # ssh -N asks for nothing the refusal could answer: it hears it as a DISCONNECT instead.
+    start = time.monotonic()
+    args = ["ssh"] + ssh_options(w, "connect") + ["-N", "-o", "LogLevel=INFO", "-p",
+                                                   str(w.decoy.port), f"{w.tu}@127.0.0.1"]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=90, stdin=subprocess.DEVNULL)
+    assert r.returncode == 255
+    assert f"postern: no role lets alice reach {w.tu}@127.0.0.1" in r.stderr, r.stderr
+    assert 25 < time.monotonic() - start < 60
+    assert w.decoy.accepted == 0
+
+
 def test_a_target_account_not_granted_is_refused(w):
     mark = w.env.audit_mark()
     r = ssh(w, "connect", "web1", w.target.port, "echo no", user="deploy")
