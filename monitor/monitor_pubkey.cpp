@@ -121,7 +121,10 @@ Phase Monitor::on_key_verify(Channel& ch, Message& m) {
   if (ok && m_bastion != nullptr && m_bastion->proxy_door()) {
     std::string owner = m_backend.proxy_key_owner(req.key);
     const std::string& before = m_bastion->proxy_bastion_user();
-    if (owner.empty() || (!before.empty() && before != owner)) {
+    if (owner.empty()) {
+      log_info("proxy front door: the verified key belongs to no single policy user");
+      ok = false;
+    } else if (!before.empty() && before != owner) {
       log_info("proxy front door: the key of %s is not the earlier step's user %s", owner.c_str(),
                before.c_str());
       ok = false;

@@ -162,10 +162,11 @@ def bastion_seeds():
 
 
 def ipc_seeds():
-    """Every message type byte of common/ipc_messages.h and ipc_bastion_messages.h, followed by
-    zeroed fields of a few lengths (empty strings and zero integers decode as such)."""
+    """Every message type byte of common/ipc_messages.h, ipc_bastion_messages.h and
+    ipc_proxy_messages.h, followed by zeroed fields of a few lengths (empty strings and zero
+    integers decode as such)."""
     types = set()
-    for h in ('ipc_messages.h', 'ipc_bastion_messages.h'):
+    for h in ('ipc_messages.h', 'ipc_bastion_messages.h', 'ipc_proxy_messages.h'):
         for line in read(os.path.join(TOP, 'common', h)).splitlines():
             if 'kType = ' in line:
                 types.add(int(line.split('kType = ')[1].split(';')[0]))
