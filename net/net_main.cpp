@@ -80,6 +80,7 @@ int run() {
 
   // sshd -B on a proxy_listen port: the proxy request comes first, answered before our version
   // line; the target it names goes to the monitor, which alone decides on it after login.
+  Bytes proxy_leftover;  // what the client sent behind its proxy request: SSH already
   if (setup.proxy_door) {
     int timeout_ms = kProxyRequestTimeoutMs;
     if (cfg->login_grace_time > 0) timeout_ms = std::min(timeout_ms, cfg->login_grace_time * 1000);
@@ -93,19 +94,17 @@ int run() {
                 std::string(bastion::proxy_kind_name(req.kind)).c_str(), peer.address.c_str(),
                 peer.port, req.host.c_str(), unsigned(req.port));
     channel.send(ipc::ProxyTarget{uint32_t(req.kind), req.host, req.port});
-    try {
-      if (!req.leftover.empty()) transport.received(req.leftover);
-    } catch (const ProtocolError& e) {
-      log_info("Disconnecting %s port %d: %s", peer.address.c_str(), peer.port, e.what());
-      return 255;
-    }
+    proxy_leftover = std::move(req.leftover);
   }
 
   try {
     flush_blocking(transport, sock.get());  // our version line
-    // What a proxy client sent behind its request is already in: answer it before waiting.
-    while (auto msg = transport.next_message()) userauth.handle(*msg);
-    flush_blocking(transport, sock.get());
+    // What a proxy client sent behind its request is already here: answer it before waiting.
+    if (!proxy_leftover.empty()) {
+      transport.received(proxy_leftover);
+      while (auto msg = transport.next_message()) userauth.handle(*msg);
+      flush_blocking(transport, sock.get());
+    }
     while (!userauth.authenticated()) {
       int timeout = transport.next_timeout_seconds(now_seconds());
       pollfd p[2] = {{sock.get(), POLLIN, 0}, {channel.fd(), POLLIN, 0}};

@@ -15,7 +15,7 @@ import pytest
 
 import re
 
-from bastion_env import BastionEnv, Policy, wait_until
+from bastion_env import BastionEnv, Policy, keygen, wait_until
 from conftest import free_port, wait_for_port
 
 ALIAS = "bastion.test:2222"  # what the client's known_hosts calls the bastion
@@ -170,6 +170,28 @@ def test_the_client_sees_the_bastions_own_host_key(w, tmp_path):
     r = subprocess.run(args, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert r.returncode == 255
     assert "Host key verification failed" in r.stderr
+
+
+def test_a_certificate_logs_in_the_policy_user_its_principal_names(w, tmp_path):
+    mark = w.env.audit_mark()
+    key = keygen(tmp_path / "cert_key")
+    subprocess.run(["ssh-keygen", "-q", "-s", str(w.env.user_ca), "-I", "alice-cert", "-n",
+                    "alice", f"{key}.pub"], check=True, capture_output=True)
+    args = ["ssh", "-o", f"CertificateFile={key}-cert.pub"] + ssh_options(w, "5") + \
+        ["-i", str(key), "-p", str(w.target.port), f"{w.tu}@web1", "echo by-certificate"]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0 and r.stdout.split() == ["by-certificate"], r.stderr
+    events = w.env.audit_since(mark, lambda evs: any(e["event"] == "login" for e in evs))
+    login = [e for e in events if e["event"] == "login"]
+    assert login[0]["bastion_user"] == "alice" and login[0]["decision"] == "allow"
+
+
+def test_ssh_bytes_sent_behind_the_request_reach_the_ssh_side(w):
+    # A client may write its version line without waiting for the proxy's reply: those bytes
+    # belong to SSH. An SSH-1 version line there is answered as the SSH side answers it.
+    got = exchange(w, b"CONNECT web1:22 HTTP/1.1\r\n\r\nSSH-1.5-old\r\n")
+    assert got.startswith(b"HTTP/1.1 200 Connection established\r\n\r\nSSH-2.0-"), got[:200]
+    assert b"Protocol major versions differ" in got, got[:300]
 
 
 # ---- refusals after authentication: the target is never contacted ---------------------------
