@@ -390,12 +390,9 @@ int run(int argc, char** argv) {
       activated > 0 ? Result<std::vector<ListenSocket>>(adopt_activated(activated))
                     : bind_listeners(*cfg);
   if (!listeners) fatal("%s", listeners.error().message.c_str());
-  // sshd -B: the proxy front door's ports too; their connections are handed over unread, like
-  // any other, marked so that sshd-net reads the proxy request first (../shared/BASTION.md).
-  if (policy) {
-    auto parsed = bastion::parse_policy(*policy);
-    if (parsed) bind_proxy_listeners(parsed->bastion.proxy_listen, *cfg, *listeners);
-  }
+  // sshd -B: the proxy front door's ports too, handed over unread like any other (BASTION.md).
+  if (auto parsed = policy ? bastion::parse_policy(*policy) : Unexpected("no policy"))
+    bind_proxy_listeners(parsed->bastion.proxy_listen, *cfg, *listeners);
   // Not for our children; kept aside for our own re-exec on SIGHUP.
   ::unsetenv("LISTEN_PID");
   ::unsetenv("LISTEN_FDS");
