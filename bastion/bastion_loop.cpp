@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <vector>
 
 #include "bastion/adopted_channel.h"
@@ -343,7 +344,66 @@ JumpConnection::Picker monitor_picker(ipc::Channel& monitor, const ipc::BastionS
   return p;
 }
 
+// Serves the client's channels with `jump` until the client goes (0) or the monitor does (255),
+// with a `deadline` (monotonic seconds, 0 for none) until then (-1), or, once the full-screen
+// picker has a choice, returns what `picked` makes of it.
+int serve_jump_connection(JumpConnection& jump, ClientConnection client, int monitor_fd,
+                          uint64_t deadline,
+                          const std::function<int(PickedSession)>& picked = nullptr) {
+  std::vector<pollfd> fds;
+  while (true) {
+    if (deadline != 0 && now_seconds() >= deadline) return -1;
+    jump.tick(ipc::monotonic_ms());
+    if (auto p = jump.take_picked(); p && picked) return picked(std::move(*p));
+    while (client.transport.output_backlog() < kBacklogLimit) {
+      auto m = client.transport.next_message();
+      if (!m) break;
+      jump.from_client(*m);
+      // What the client sent after its choice is the target's: it stays in the transport.
+      if (auto p = jump.take_picked(); p && picked) return picked(std::move(*p));
+    }
+    write_some(client.transport, client.fd);
+    uint64_t now = now_seconds();
+    fds.clear();
+    fds.push_back({client.fd, short(POLLIN | (client.transport.has_output() ? POLLOUT : 0)), 0});
+    if (monitor_fd >= 0) fds.push_back({monitor_fd, POLLIN, 0});
+    size_t jump_fds = fds.size();
+    jump.add_poll_fds(fds, client.transport.output_backlog());
+    int until_deadline = deadline == 0 ? -1 : int(deadline > now ? deadline - now : 0);
+    int timeout = poll_timeout_ms({client.transport.next_timeout_seconds(now), until_deadline});
+    int picker_timeout = jump.timeout_ms();  // a lone ESC waiting to become the Esc key
+    if (picker_timeout >= 0 && (timeout < 0 || picker_timeout < timeout)) timeout = picker_timeout;
+    int rc = ::poll(fds.data(), fds.size(), timeout);
+    if (rc < 0 && errno != EINTR) throw ConnectionClosed(std::string("poll: ") + strerror(errno));
+    if (monitor_fd >= 0 && fds[1].revents) return 255;  // the monitor went away
+    client.transport.tick(now_seconds());
+    jump.handle_poll(fds.data() + jump_fds, fds.size() - jump_fds);
+    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) &&
+        !net::read_into(client.transport, client.fd))
+      return 0;
+  }
+}
+
 }  // namespace
+
+int run_refusal(ClientConnection client, const std::string& refusal) {
+  session::TransportSink sink(client.transport);
+  // Nothing is opened: every channel hears the refusal (a session on stderr, then exit status
+  // 1; a direct-tcpip channel as its open failure). No monitor request is made.
+  auto opener = [&](const std::string&, uint32_t, const std::string&) {
+    JumpConnection::Opened out;
+    out.message = refusal;
+    return out;
+  };
+  auto closed = [](uint32_t, uint32_t, uint64_t, uint64_t) {};
+  JumpConnection jump(sink, opener, closed, [&refusal] { return refusal + "\r\n"; });
+  // A client that opens no session (ssh -N) would hold the connection for nothing: after a
+  // while it hears the refusal as a DISCONNECT instead.
+  constexpr uint64_t kRefusalSeconds = 30;
+  if (serve_jump_connection(jump, client, -1, now_seconds() + kRefusalSeconds) == -1)
+    disconnect_client(client, DisconnectReason::kByApplication, refusal);
+  return 0;
+}
 
 int run_jump(ipc::Channel& monitor, ClientConnection client, const ipc::BastionSetup& setup,
              const net::TransportConfig& client_config) {
@@ -395,35 +455,7 @@ int run_jump(ipc::Channel& monitor, ClientConnection client, const ipc::BastionS
              c.target_user.c_str(), c.target.c_str(), a.issued ? "issued" : "refused");
     return a;
   });
-  std::vector<pollfd> fds;
-  while (true) {
-    jump.tick(ipc::monotonic_ms());
-    if (auto p = jump.take_picked()) return picked(std::move(*p));
-    while (client.transport.output_backlog() < kBacklogLimit) {
-      auto m = client.transport.next_message();
-      if (!m) break;
-      jump.from_client(*m);
-      // What the client sent after its choice is the target's: it stays in the transport.
-      if (auto p = jump.take_picked()) return picked(std::move(*p));
-    }
-    write_some(client.transport, client.fd);
-    uint64_t now = now_seconds();
-    fds.clear();
-    fds.push_back({client.fd, short(POLLIN | (client.transport.has_output() ? POLLOUT : 0)), 0});
-    fds.push_back({monitor.fd(), POLLIN, 0});
-    jump.add_poll_fds(fds, client.transport.output_backlog());
-    int timeout = poll_timeout_ms({client.transport.next_timeout_seconds(now)});
-    int picker_timeout = jump.timeout_ms();  // a lone ESC waiting to become the Esc key
-    if (picker_timeout >= 0 && (timeout < 0 || picker_timeout < timeout)) timeout = picker_timeout;
-    int rc = ::poll(fds.data(), fds.size(), timeout);
-    if (rc < 0 && errno != EINTR) throw ConnectionClosed(std::string("poll: ") + strerror(errno));
-    if (fds[1].revents) return 255;  // the monitor went away
-    client.transport.tick(now_seconds());
-    jump.handle_poll(fds.data() + 2, fds.size() - 2);
-    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) &&
-        !net::read_into(client.transport, client.fd))
-      return 0;
-  }
+  return serve_jump_connection(jump, client, monitor.fd(), 0, picked);
 }
 
 }  // namespace postern::bastion

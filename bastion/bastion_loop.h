@@ -34,5 +34,9 @@ int run_jump(ipc::Channel& monitor, ClientConnection client, const ipc::BastionS
 // with SIGTERM; the exit status is then ipc::kExtenderReplacedExitCode).
 void prepare_extender_signals();
 int run_extender(ipc::Channel& monitor, ClientConnection client, const ipc::BastionSetup& setup);
+// A route refused at login on the proxy front door: each session channel gets `refusal` on
+// stderr and exit status 1, each direct-tcpip channel an open failure; nothing is opened.
+// After 30 seconds the connection ends with the refusal as a DISCONNECT.
+int run_refusal(ClientConnection client, const std::string& refusal);
 
 }  // namespace postern::bastion

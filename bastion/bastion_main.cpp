@@ -57,6 +57,10 @@ int run() {
       // The route was refused at login: this one line is all the user is told.
       log_info("bastion: refused route for %s from %s: %s", setup.bastion_user.c_str(),
                peer.c_str(), setup.route_refusal.c_str());
+      // Through a ProxyCommand a DISCONNECT sent at once races the client's own first
+      // writes into a pipe the proxy command closes, and is often lost: there the line
+      // answers the session instead (stderr, exit status 1), as a shell would.
+      if (setup.proxy_door) return run_refusal(client, setup.route_refusal);
       disconnect_client(client, DisconnectReason::kByApplication, setup.route_refusal);
       return 0;
     }

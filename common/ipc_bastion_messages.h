@@ -36,6 +36,10 @@ namespace postern::ipc {
 //                            as recordings are the only files it writes (through passed fds)
 //   bool     extender_login  the user is an [[extender]]: serve only its dynamic reverse
 //                            forward (common/ipc_extender_messages.h), nothing else
+//   bool     proxy_door      came through the proxy front door (common/ipc_proxy_messages.h):
+//                            a route_refusal is then told as a session's stderr line and
+//                            exit status 1, since a DISCONNECT at once can be lost in the
+//                            client's ProxyCommand
 struct BastionSetup {
   static constexpr uint8_t kType = 100;
   using Reply = NoReply;
@@ -59,11 +63,12 @@ struct BastionSetup {
   uint32_t connect_timeout = 10;
   uint64_t max_file_size = 0;
   bool extender_login = false;
+  bool proxy_door = false;
   auto fields() {
     return std::tie(config, log_level, bastion_user, session, host_key_algorithms, host_key_blobs,
                     remote_addr, remote_port, local_addr, local_port, transport_state, direct,
                     target_user, target, port, extender, route_refusal, connect_timeout,
-                    max_file_size, extender_login);
+                    max_file_size, extender_login, proxy_door);
   }
 };
 

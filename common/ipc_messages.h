@@ -34,6 +34,7 @@ namespace postern::ipc {
 //   bool   bastion      sshd -B (../shared/BASTION.md). The bastion policy's two files, as
 //                       read and checked at start (or SIGHUP), travel as one sealed memfd with
 //                       this message (monitor/bastion_policy_blob.h): too large for a datagram
+//   bool   proxy_door   sshd -B: accepted on a proxy_listen port, so a proxy request comes first
 struct SessionStart {
   static constexpr uint8_t kType = 1;
   using Reply = NoReply;
@@ -45,9 +46,10 @@ struct SessionStart {
   bool startup_pipe = false;
   std::string pam_service;  // the name sshd was started as: the PAM service (UsePAM)
   bool bastion = false;     // sshd -B: the policy comes as a sealed memfd with this message
+  bool proxy_door = false;  // sshd -B: accepted on a proxy_listen port (the proxy front door)
   auto fields() {
     return std::tie(config, log_level, facility, to_stderr, log_file, startup_pipe, pam_service,
-                    bastion);
+                    bastion, proxy_door);
   }
 };
 
@@ -77,6 +79,7 @@ struct LogLine {
 //   string[] host key algs     algorithms the monitor can sign with, preference order
 //   string[] host key blobs    public key blob for each algorithm (same index)
 //   string   remote_addr, u32 remote_port, string local_addr, u32 local_port
+//   bool     proxy_door        a proxy request (bastion/proxy_request.h) comes before SSH
 struct NetSetup {
   static constexpr uint8_t kType = 3;
   using Reply = NoReply;
@@ -88,9 +91,10 @@ struct NetSetup {
   uint32_t remote_port = 0;
   std::string local_addr;
   uint32_t local_port = 0;
+  bool proxy_door = false;
   auto fields() {
     return std::tie(config, log_level, host_key_algorithms, host_key_blobs, remote_addr,
-                    remote_port, local_addr, local_port);
+                    remote_port, local_addr, local_port, proxy_door);
   }
 };
 

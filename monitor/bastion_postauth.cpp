@@ -38,6 +38,8 @@ std::string decide_login_route(BastionSession& b) {
   }
   ev.target = route->target;
   ev.target_user = route->target_user;
+  // The door it came through, when not the SSH port's user name (monitor_proxy.cpp).
+  if (b.proxy_door()) ev.detail = "proxy front door (" + b.proxy_kind() + ")";
   auto resolved = bastion::resolve_target(b.policy(), route->target, route->port);
   bastion::Decision d;
   if (resolved && !route->extender.empty() &&
@@ -85,14 +87,18 @@ int run_bastion_session(BastionStart& start, UniqueFd& client) {
   Monitor& monitor = start.monitor;
   BastionSession& b = start.session;
   const Account& user = monitor.user();
+  // On the proxy front door the account is the target's; the bastion user is the policy user
+  // whose key or certificate logged in (monitor/bastion_auth_backend.h).
+  std::string bastion_user = b.proxy_door() ? b.proxy_bastion_user() : user.name;
+  if (bastion_user.empty()) fatal("proxy front door: authenticated without a policy user");
   // group:NAME members: the groups of a system account; a policy user has none.
-  b.set_logged_in(user.name, start.backend.system_account(user)
-                                 ? account_group_names(user.name.c_str(), user.gid)
-                                 : std::vector<std::string>{});
+  b.set_logged_in(bastion_user, start.backend.system_account(user)
+                                    ? account_group_names(user.name.c_str(), user.gid)
+                                    : std::vector<std::string>{});
   ipc::BastionSetup bs;
   bs.config = config::serialize_config(monitor.effective_config());
   bs.log_level = uint32_t(start.log_level);
-  bs.bastion_user = user.name;
+  bs.bastion_user = bastion_user;
   bs.session = b.id();
   bs.host_key_algorithms = start.net_setup.host_key_algorithms;
   bs.host_key_blobs = start.net_setup.host_key_blobs;
@@ -109,6 +115,7 @@ int run_bastion_session(BastionStart& start, UniqueFd& client) {
     bs.extender = route->extender;
   }
   bs.route_refusal = decide_login_route(b);
+  bs.proxy_door = b.proxy_door();
   bs.connect_timeout = b.policy().bastion.connect_timeout;
   bs.max_file_size = b.policy().bastion.record_max_bytes;
   bs.extender_login = b.extender() != nullptr;

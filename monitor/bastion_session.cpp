@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "common/log.h"
@@ -27,11 +28,30 @@ BastionSession::BastionSession(bastion::Policy policy, Endpoint peer)
       m_audit(m_policy.bastion.audit_log) {}
 
 Result<std::string> BastionSession::set_user_name(const std::string& raw) {
+  if (m_proxy_door) {
+    // The proxy request named the target: a '%' route here would name a second one.
+    if (raw.find('%') != std::string::npos)
+      return Unexpected("on the proxy front door the user name is the target account, without '%'");
+    // As a route's parts are (bastion/route.h): printable ASCII, no space, bounded.
+    bool printable =
+        std::all_of(raw.begin(), raw.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+    if (raw.empty() || raw.size() > 256 || !printable)
+      return Unexpected("user name holds a space or a byte outside printable ASCII");
+    m_route = bastion::Route{raw, m_proxy_host, m_proxy_port, "", ""};
+    m_user.clear();
+    return raw;
+  }
   auto route = bastion::parse_route(raw);
   if (!route) return Unexpected(route.error().message);
   m_route = *route;
   m_user = m_route ? m_route->bastion_user : raw;
   return m_user;
+}
+
+void BastionSession::set_proxy_target(std::string door, std::string host, int port) {
+  m_proxy_kind = std::move(door);
+  m_proxy_host = std::move(host);
+  m_proxy_port = port;
 }
 
 void BastionSession::set_logged_in(const std::string& user, std::vector<std::string> groups) {

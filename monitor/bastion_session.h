@@ -58,6 +58,8 @@ class BastionSession {
 
   // The user name as sent: a route ("deploy%web1%alice") or a plain bastion user. Returns the
   // bastion user's name, or an error safe to show (the malformed name is not echoed back raw).
+  // On the proxy front door it is the target account, the route is the proxy target's, and
+  // the account name returned is the user name itself (the bastion user comes with the key).
   Result<std::string> set_user_name(const std::string& raw);
   const std::optional<bastion::Route>& route() const { return m_route; }
   // The picker's choice (monitor/monitor_picker.cpp): the route, as if the user name had named
@@ -67,6 +69,20 @@ class BastionSession {
     m_route_picked = true;
   }
   bool route_picked() const { return m_route_picked; }
+
+  // The proxy front door (monitor/monitor_proxy.cpp): the connection came in on a proxy_listen
+  // port; the proxy request named the target, the SSH user name is the target account, and the
+  // bastion user is the policy user whose key or certificate authenticated.
+  void set_proxy_door() { m_proxy_door = true; }
+  bool proxy_door() const { return m_proxy_door; }
+  // The target the proxy request named (checked by the monitor), once; the door's name for the
+  // audit ("socks5", ...).
+  void set_proxy_target(std::string door, std::string host, int port);
+  bool has_proxy_target() const { return !m_proxy_host.empty(); }
+  const std::string& proxy_kind() const { return m_proxy_kind; }
+  // Who the authenticating key or certificate belongs to; "" until then.
+  void set_proxy_bastion_user(std::string user) { m_proxy_bastion_user = std::move(user); }
+  const std::string& proxy_bastion_user() const { return m_proxy_bastion_user; }
   // After login: who it is (system accounts bring their groups for group:NAME members).
   void set_logged_in(const std::string& user, std::vector<std::string> groups);
   bastion::Subject subject() const;
@@ -105,6 +121,10 @@ class BastionSession {
   std::string m_id;
   std::optional<bastion::Route> m_route;
   bool m_route_picked = false;
+  bool m_proxy_door = false;
+  std::string m_proxy_kind, m_proxy_host;
+  int m_proxy_port = 0;
+  std::string m_proxy_bastion_user;
   std::string m_user;
   std::vector<std::string> m_groups;
   bastion::AuditLog m_audit;

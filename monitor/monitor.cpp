@@ -14,6 +14,7 @@
 #include "common/ipc_extender_messages.h"
 #include "common/ipc_messages.h"
 #include "common/ipc_picker_messages.h"
+#include "common/ipc_proxy_messages.h"
 #include "common/log.h"
 
 namespace postern::monitor {
@@ -30,7 +31,10 @@ std::span<const Monitor::Request> Monitor::requests() {
   static constexpr Request kRows[] = {
       {.type = LogLine::kType, .name = "LOG", .allowed = PhaseSet::all(),
        .handler = &Monitor::on_log_line, .next = PhaseSet::all()},
-      // ---- the net child, before authentication
+      // ---- the net child, before authentication; on a proxy front door connection the
+      // proxy request's target comes first (monitor_proxy.cpp)
+      {.type = ProxyTarget::kType, .name = "PROXY_TARGET", .allowed = {kKex},
+       .handler = &Monitor::on_proxy_target, .next = {kKex}},
       {.type = SignRequest::kType, .name = "SIGN", .allowed = {kKex, kPostauth, kBastion},
        .handler = &Monitor::on_sign, .next = {kKex, kUser, kPostauth, kBastion}},
       {.type = ModuliRequest::kType, .name = "MODULI", .allowed = {kKex, kPostauth, kBastion},

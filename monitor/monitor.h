@@ -79,6 +79,12 @@ class AuthBackend {
     (void)user;
     return true;
   }
+  // sshd -B, the proxy front door: the policy user whose key or certificate (this blob) was
+  // allowed, "" for none (monitor/bastion_auth_backend.h).
+  virtual std::string proxy_key_owner(ByteView key_blob) const {
+    (void)key_blob;
+    return {};
+  }
   virtual bool hostbased_authorized(const Account& user, const HostbasedKey& key,
                                     const std::string& client_host, const std::string& client_user,
                                     const config::ServerConfig& config, const Endpoint& peer) {
@@ -209,6 +215,8 @@ class Monitor {
   Phase on_moduli(ipc::Channel& ch, ipc::Message& m);
   // monitor_user.cpp
   Phase on_pwnam(ipc::Channel& ch, ipc::Message& m);
+  // monitor_proxy.cpp (sshd -B, the proxy front door: the target the proxy request named)
+  Phase on_proxy_target(ipc::Channel& ch, ipc::Message& m);
   // monitor_pubkey.cpp
   Phase on_key_allowed(ipc::Channel& ch, ipc::Message& m);
   Phase on_key_verify(ipc::Channel& ch, ipc::Message& m);

@@ -10,6 +10,7 @@
 #include "common/match_pattern.h"
 #include "common/ssh_msg.h"
 #include "common/wire.h"
+#include "monitor/bastion_session.h"
 #include "monitor/monitor.h"
 
 namespace postern::monitor {
@@ -115,6 +116,24 @@ Phase Monitor::on_key_verify(Channel& ch, Message& m) {
         sk, sk_requirements(m_effective.pubkey_auth_options, m_pending_options),
         (cert ? cert->log_name() : std::string(key->log_name())) + " " + key->fingerprint_sha256(),
         AttemptInfo{m_user_name, m_user.has_value(), m_peer.address, m_peer.port});
+  // sshd -B, the proxy front door: the key's (or certificate's) one policy user is the bastion
+  // user; every step of AuthenticationMethods must name the same one.
+  if (ok && m_bastion != nullptr && m_bastion->proxy_door()) {
+    std::string owner = m_backend.proxy_key_owner(req.key);
+    const std::string& before = m_bastion->proxy_bastion_user();
+    if (owner.empty()) {
+      log_info("proxy front door: the verified key belongs to no single policy user");
+      ok = false;
+    } else if (!before.empty() && before != owner) {
+      log_info("proxy front door: the key of %s is not the earlier step's user %s", owner.c_str(),
+               before.c_str());
+      ok = false;
+    } else {
+      m_bastion->set_proxy_bastion_user(owner);
+      log_verbose("proxy front door: %s logs in as policy user %s", m_user_name.c_str(),
+                  owner.c_str());
+    }
+  }
   AuthOutcome reply;
   reply.ok = ok;
   Phase next;

@@ -12,6 +12,7 @@
 #include "common/ipc_extender_messages.h"
 #include "common/ipc_messages.h"
 #include "common/ipc_picker_messages.h"
+#include "common/ipc_proxy_messages.h"
 #include "common/wire.h"
 #include "monitor/monitor_test_support.h"
 
@@ -445,6 +446,7 @@ TEST(MonitorTable, EveryPhaseAndRequestAgainstTheProtocol) {
        {kKex, kUser, kAwaitingAuth, kVerify, kAuthenticated, kPostauth, kClosed, kBastion}},
       {SignRequest::kType, {kKex, kPostauth, kBastion}},
       {ModuliRequest::kType, {kKex, kPostauth, kBastion}},
+      {ProxyTarget::kType, {kKex}},  // sshd -B, the proxy front door's target, first
       {PwnamRequest::kType, {kUser}},
       {KeyAllowedRequest::kType, {kAwaitingAuth, kVerify}},
       {KeyVerifyRequest::kType, {kVerify}},

@@ -26,7 +26,11 @@ constexpr size_t kMaxCode = 64;
 
 void Monitor::require_totp_if_policy_says() {
   m_totp_secret.clear();
-  if (m_bastion == nullptr || !m_user || m_backend.system_account(*m_user)) return;
+  // The proxy front door's user name is a target account: its policy users with TOTP are
+  // refused there (monitor/bastion_auth_backend.h).
+  if (m_bastion == nullptr || !m_user || m_backend.system_account(*m_user) ||
+      m_bastion->proxy_door())
+    return;
   const bastion::PolicyUser* u = m_bastion->policy().find_user(m_user_name);
   if (u == nullptr || u->totp.empty()) return;
   m_totp_secret = u->totp;

@@ -42,6 +42,10 @@ Phase Monitor::on_pwnam(Channel& ch, Message& m) {
   m_user_name_raw = req.user;
   m_user_name = req.user.substr(0, req.user.find(':'));
   std::string route_error;
+  // The proxy front door's target must have come first (monitor_proxy.cpp): without it the
+  // login would have no route, which only a net child that skipped it could cause.
+  if (m_bastion != nullptr && m_bastion->proxy_door() && !m_bastion->has_proxy_target())
+    throw ProtocolError("monitor: PWNAM on a proxy front door connection without its target");
   if (m_bastion != nullptr) {
     // sshd -B: "targetuser%target%bastionuser" names a route (bastion/route.h); the account is
     // the bastion user. A malformed one logs in no one; the banner says why.

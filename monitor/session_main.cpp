@@ -229,6 +229,9 @@ int run() {
   setup.remote_port = uint32_t(peer.port);
   setup.local_addr = local.address;
   setup.local_port = uint32_t(local.port);
+  // The proxy front door is a bastion door only (the listener opens it only with sshd -B).
+  if (start.proxy_door && !start.bastion) fatal("a proxy front door connection without -B");
+  setup.proxy_door = start.proxy_door;
 
   // sshd -B: the policy as the listener checked it; policy users and routes (bastion/).
   std::unique_ptr<BastionSession> bastion_session;
@@ -241,7 +244,12 @@ int run() {
     auto policy = bastion::parse_policy(*text);
     if (!policy) fatal("bastion policy: %s", policy.error().message.c_str());
     bastion_session = std::make_unique<BastionSession>(std::move(*policy), peer);
-    backend_owner = std::make_unique<BastionAuthBackend>(bastion_session->policy());
+    auto bastion_backend = std::make_unique<BastionAuthBackend>(bastion_session->policy());
+    if (start.proxy_door) {
+      bastion_session->set_proxy_door();
+      bastion_backend->set_proxy_door();
+    }
+    backend_owner = std::move(bastion_backend);
   } else {
     backend_owner = std::make_unique<SystemAuthBackend>();
   }

@@ -39,8 +39,8 @@
 #include "monitor/listener.h"
 #include "monitor/session_outcome.h"
 #include "monitor/source_limits.h"
-#include "monitor/systemd.h"
 #include "monitor/spawn.h"
+#include "monitor/systemd.h"
 #include "postern_config.h"
 
 namespace postern::monitor {
@@ -390,6 +390,9 @@ int run(int argc, char** argv) {
       activated > 0 ? Result<std::vector<ListenSocket>>(adopt_activated(activated))
                     : bind_listeners(*cfg);
   if (!listeners) fatal("%s", listeners.error().message.c_str());
+  // sshd -B: the proxy front door's ports too, handed over unread like any other (BASTION.md).
+  if (auto parsed = policy ? bastion::parse_policy(*policy) : Unexpected("no policy"))
+    bind_proxy_listeners(parsed->bastion.proxy_listen, *cfg, *listeners);
   // Not for our children; kept aside for our own re-exec on SIGHUP.
   ::unsetenv("LISTEN_PID");
   ::unsetenv("LISTEN_FDS");
@@ -571,7 +574,10 @@ int run(int argc, char** argv) {
         continue;
       }
       UniqueFd startup_rd(sp[0]), startup_wr(sp[1]);
-      auto child = start_session(conn.get(), conn.get(), start, startup_wr.get(), policy_fd.get());
+      ipc::SessionStart conn_start = start;
+      conn_start.proxy_door = (*listeners)[i - 1].proxy_door;
+      auto child =
+          start_session(conn.get(), conn.get(), conn_start, startup_wr.get(), policy_fd.get());
       startup_wr.reset();
       if (!child) {
         log_error("%s", child.error().message.c_str());

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -21,7 +22,9 @@
 #include "common/config/server_config.h"
 #include "common/ipc.h"
 #include "common/ipc_messages.h"
+#include "common/ipc_proxy_messages.h"
 #include "common/log.h"
+#include "net/proxy_front_door.h"
 #include "net/transport.h"
 #include "net/userauth_server.h"
 #include "privsep_child/monitor_auth_decider.h"
@@ -32,6 +35,10 @@
 
 namespace postern::net {
 namespace {
+
+// The proxy front door: how long a client has for its proxy request (at most LoginGraceTime).
+// A proxy client sends it with the connection; this bounds a stuck or hostile one.
+constexpr int kProxyRequestTimeoutMs = 10000;
 
 uint64_t now_seconds() {
   timespec ts{};
@@ -71,8 +78,33 @@ int run() {
       log_info("Connection closed by %s %s port %d", who.c_str(), peer.address.c_str(), peer.port);
   };
 
+  // sshd -B on a proxy_listen port: the proxy request comes first, answered before our version
+  // line; the target it names goes to the monitor, which alone decides on it after login.
+  Bytes proxy_leftover;  // what the client sent behind its proxy request: SSH already
+  if (setup.proxy_door) {
+    int timeout_ms = kProxyRequestTimeoutMs;
+    if (cfg->login_grace_time > 0) timeout_ms = std::min(timeout_ms, cfg->login_grace_time * 1000);
+    ProxyFrontDoorRequest req = serve_proxy_request(sock.get(), timeout_ms);
+    if (!req.ok) {
+      log_info("Proxy request from %s port %d refused: %s", peer.address.c_str(), peer.port,
+               req.error.c_str());
+      return 255;
+    }
+    log_verbose("Proxy request (%s) from %s port %d for %s port %u",
+                std::string(bastion::proxy_kind_name(req.kind)).c_str(), peer.address.c_str(),
+                peer.port, req.host.c_str(), unsigned(req.port));
+    channel.send(ipc::ProxyTarget{uint32_t(req.kind), req.host, req.port});
+    proxy_leftover = std::move(req.leftover);
+  }
+
   try {
     flush_blocking(transport, sock.get());  // our version line
+    // What a proxy client sent behind its request is already here: answer it before waiting.
+    if (!proxy_leftover.empty()) {
+      transport.received(proxy_leftover);
+      while (auto msg = transport.next_message()) userauth.handle(*msg);
+      flush_blocking(transport, sock.get());
+    }
     while (!userauth.authenticated()) {
       int timeout = transport.next_timeout_seconds(now_seconds());
       pollfd p[2] = {{sock.get(), POLLIN, 0}, {channel.fd(), POLLIN, 0}};

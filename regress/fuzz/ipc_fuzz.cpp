@@ -1,5 +1,5 @@
 // The ipc codec as the monitor reads a datagram from a child it must assume compromised: every
-// message type of common/ipc_messages.h and common/ipc_bastion_messages.h through
+// message type of common/ipc_messages.h, ipc_bastion_messages.h and ipc_proxy_messages.h through
 // ipc::decode. A datagram that decodes must encode and decode again to the same bytes' meaning.
 #include <cstddef>
 #include <cstdint>
@@ -7,6 +7,7 @@
 #include "common/ipc.h"
 #include "common/ipc_bastion_messages.h"
 #include "common/ipc_messages.h"
+#include "common/ipc_proxy_messages.h"
 #include "regress/fuzz/fuzz_input.h"
 
 using namespace postern;
@@ -45,6 +46,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           LoginRecordReply, LoginRecordRequest, LogoutRecordRequest, BastionSetup, TargetOpenReply,
           TargetOpenRequest, TargetHostKeyReply, TargetHostKeyRequest, TargetCertReply,
           TargetCertRequest, TargetSignReply, TargetSignRequest, ChannelDecisionReply,
-          ChannelDecisionRequest, BastionEvent>(ByteView(data, size));
+          ChannelDecisionRequest, BastionEvent, ProxyTarget>(ByteView(data, size));
   return 0;
 }

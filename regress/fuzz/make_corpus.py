@@ -162,10 +162,11 @@ def bastion_seeds():
 
 
 def ipc_seeds():
-    """Every message type byte of common/ipc_messages.h and ipc_bastion_messages.h, followed by
-    zeroed fields of a few lengths (empty strings and zero integers decode as such)."""
+    """Every message type byte of common/ipc_messages.h, ipc_bastion_messages.h and
+    ipc_proxy_messages.h, followed by zeroed fields of a few lengths (empty strings and zero
+    integers decode as such)."""
     types = set()
-    for h in ('ipc_messages.h', 'ipc_bastion_messages.h'):
+    for h in ('ipc_messages.h', 'ipc_bastion_messages.h', 'ipc_proxy_messages.h'):
         for line in read(os.path.join(TOP, 'common', h)).splitlines():
             if 'kType = ' in line:
                 types.add(int(line.split('kType = ')[1].split(';')[0]))
@@ -365,6 +366,26 @@ def packet_cipher_seeds():
                             for m in (0, 3)])
 
 
+def proxy_request_seeds():
+    # proxy_request_fuzz.cpp: the client's writes as frames. Requests as netcat-openbsd's
+    # nc -X connect|4|5 sends them (RFC 9110 §9.3.6, the SOCKS4/4a notes, RFC 1928), whole and
+    # cut in two, and two refusals.
+    socks5_hello = bytes([5, 1, 0])
+    requests = [
+        b'CONNECT web1.internal:22 HTTP/1.0\r\n\r\n',
+        b'CONNECT [::1]:2222 HTTP/1.1\r\nHost: [::1]:2222\r\n\r\n',
+        bytes([4, 1, 0, 22, 10, 1, 0, 5]) + b'user\0',
+        bytes([4, 1, 0, 22, 0, 0, 0, 1]) + b'\0web1.internal\0',
+        socks5_hello + bytes([5, 1, 0, 3, 4]) + b'web1' + bytes([0, 22]),
+        socks5_hello + bytes([5, 1, 0, 4]) + bytes(15) + bytes([1, 0, 22]),
+        socks5_hello + bytes([5, 2, 0, 1, 10, 0, 0, 1, 0, 22]),
+        b'GET / HTTP/1.1\r\n\r\n',
+    ]
+    seeds = [frames(r) for r in requests]
+    seeds += [frames(r[:len(r) // 2], r[len(r) // 2:] + b'SSH-2.0-x\r\n') for r in requests[:6]]
+    write('proxy_request', seeds)
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         key_seeds(tmp)
@@ -377,6 +398,7 @@ def main():
     sftp_seeds()
     agent_seeds()
     packet_cipher_seeds()
+    proxy_request_seeds()
 
 
 if __name__ == '__main__':
