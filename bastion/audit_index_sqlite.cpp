@@ -1,0 +1,114 @@
+// The session index in SQLite (audit_index_db.h): the default, a file beside the audit log.
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "bastion/audit_index_db.h"
+
+namespace postern::bastion {
+namespace {
+
+// How long a writer waits for another monitor's transaction before giving up (and retrying
+// later from its queue): long enough for a batch, short enough that the queue never stalls.
+constexpr int kBusyTimeoutMs = 5000;
+
+// "$1" -> "?1": SQLite's numbered parameters, so one SQL text serves both databases.
+std::string sqlite_params(const std::string& sql) {
+  std::string out = sql;
+  for (size_t i = 0; i + 1 < out.size(); ++i)
+    if (out[i] == '$' && out[i + 1] >= '0' && out[i + 1] <= '9') out[i] = '?';
+  return out;
+}
+
+class SqliteIndex final : public IndexDb {
+ public:
+  SqliteIndex(sqlite3* db, std::string path) : m_db(db), m_path(std::move(path)) {}
+  ~SqliteIndex() override { sqlite3_close_v2(m_db); }
+  SqliteIndex(const SqliteIndex&) = delete;
+  SqliteIndex& operator=(const SqliteIndex&) = delete;
+
+  DbKind kind() const override { return DbKind::kSqlite; }
+  int64_t changes() const override { return sqlite3_changes64(m_db); }
+
+  Result<std::vector<DbRow>> query(const std::string& sql,
+                                   const std::vector<DbValue>& params) override {
+    sqlite3_stmt* raw = nullptr;
+    std::string text = sqlite_params(sql);
+    if (sqlite3_prepare_v2(m_db, text.c_str(), int(text.size()), &raw, nullptr) != SQLITE_OK)
+      return fail();
+    std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(raw, sqlite3_finalize);
+    for (size_t i = 0; i < params.size(); ++i) {
+      int rc = params[i] ? sqlite3_bind_text(raw, int(i + 1), params[i]->data(),
+                                             int(params[i]->size()), SQLITE_TRANSIENT)
+                         : sqlite3_bind_null(raw, int(i + 1));
+      if (rc != SQLITE_OK) return fail();
+    }
+    std::vector<DbRow> rows;
+    for (;;) {
+      int rc = sqlite3_step(raw);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return fail();
+      DbRow row;
+      int n = sqlite3_column_count(raw);
+      for (int c = 0; c < n; ++c) {
+        if (sqlite3_column_type(raw, c) == SQLITE_NULL) {
+          row.emplace_back(std::nullopt);
+          continue;
+        }
+        const unsigned char* v = sqlite3_column_text(raw, c);
+        row.emplace_back(
+            std::string(reinterpret_cast<const char*>(v), size_t(sqlite3_column_bytes(raw, c))));
+      }
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  }
+
+ private:
+  Unexpected fail() const {
+    return Unexpected("audit index " + m_path + ": " + sqlite3_errmsg(m_db));
+  }
+
+  sqlite3* m_db;
+  std::string m_path;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<IndexDb>> open_sqlite_index(const std::string& path, bool create) {
+  struct stat st {};
+  if (!create && ::stat(path.c_str(), &st) != 0)
+    return Unexpected("audit index " + path + ": " + std::strerror(errno));
+  if (create) {
+    // The index holds what the audit log holds: root's alone, like the log's directory.
+    size_t slash = path.rfind('/');
+    if (slash != std::string::npos && slash > 0) ::mkdir(path.substr(0, slash).c_str(), 0700);
+    // Created here, 0600, so SQLite (which gives its -wal and -shm files the database's mode)
+    // never makes a world-readable file; an empty file is an empty database to SQLite.
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return Unexpected("audit index " + path + ": " + std::strerror(errno));
+    ::close(fd);
+  }
+  sqlite3* db = nullptr;
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  auto index = std::make_unique<SqliteIndex>(db, path);
+  if (rc != SQLITE_OK)
+    return Unexpected("audit index " + path + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  // WAL: readers (postern-audit) never wait for a writer, and writers from several monitors
+  // queue on the busy timeout instead of failing. This is also the first read of the file, so
+  // a file that is not a database fails here, clearly.
+  IndexDb& base = *index;  // the interface's default (no parameters)
+  auto wal = base.query("PRAGMA journal_mode=WAL");
+  if (!wal) return Unexpected(wal.error());
+  auto sync = base.query("PRAGMA synchronous=NORMAL");
+  if (!sync) return Unexpected(sync.error());
+  return std::unique_ptr<IndexDb>(std::move(index));
+}
+
+}  // namespace postern::bastion
