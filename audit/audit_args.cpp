@@ -18,6 +18,8 @@ Result<AuditArgs> parse_audit_args(const std::vector<std::string>& args) {
     a.command = Subcommand::kShow;
   else if (cmd == "play")
     a.command = Subcommand::kPlay;
+  else if (cmd == "reindex")
+    a.command = Subcommand::kReindex;
   else if (cmd == "help" || cmd == "-h" || cmd == "--help")
     return a;
   else
@@ -45,8 +47,8 @@ Result<AuditArgs> parse_audit_args(const std::vector<std::string>& args) {
       continue;
     }
     bool known = true;
-    if (arg == "--policy" &&
-        allowed({Subcommand::kSessions, Subcommand::kShow, Subcommand::kPlay})) {
+    if (arg == "--policy" && allowed({Subcommand::kSessions, Subcommand::kShow, Subcommand::kPlay,
+                                      Subcommand::kReindex})) {
       auto v = value("--policy");
       if (!v) return Unexpected(v.error());
       a.policy = *v;
@@ -64,6 +66,9 @@ Result<AuditArgs> parse_audit_args(const std::vector<std::string>& args) {
       a.since = *v;
     } else if (arg == "--json" && allowed({Subcommand::kSessions})) {
       a.json = true;
+    } else if (arg == "--from-log" &&
+               allowed({Subcommand::kSessions, Subcommand::kShow, Subcommand::kPlay})) {
+      a.from_log = true;
     } else if (arg == "--no-wait" && allowed({Subcommand::kPlay})) {
       a.play.wait = false;
     } else if (arg == "--speed" && allowed({Subcommand::kPlay})) {
@@ -88,8 +93,8 @@ Result<AuditArgs> parse_audit_args(const std::vector<std::string>& args) {
     return a;
   }
   if (a.policy.empty()) return Unexpected(cmd + ": --policy FILE is required");
-  if (a.command == Subcommand::kSessions) {
-    if (!operands.empty()) return Unexpected("sessions: unexpected \"" + operands[0] + "\"");
+  if (a.command == Subcommand::kSessions || a.command == Subcommand::kReindex) {
+    if (!operands.empty()) return Unexpected(cmd + ": unexpected \"" + operands[0] + "\"");
     return a;
   }
   if (operands.size() != 1)

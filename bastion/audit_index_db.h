@@ -4,6 +4,7 @@
 // The JSON audit log stays the source of truth; the index is a copy that can be rebuilt.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,8 +29,15 @@ class IndexDb {
   // (none for statements that return none).
   virtual Result<std::vector<DbRow>> query(const std::string& sql,
                                            const std::vector<DbValue>& params = {}) = 0;
-  // Rows changed by the last INSERT/UPDATE/DELETE that query() ran.
-  virtual int64_t changes() const = 0;
+  // Runs one query and hands each row to `on_row` as it comes (SQLite steps through the rows
+  // without holding them all: postern-audit over 100,000 sessions).
+  virtual Result<void> for_each_row(const std::string& sql, const std::vector<DbValue>& params,
+                                    const std::function<void(const DbRow&)>& on_row) {
+    auto rows = query(sql, params);
+    if (!rows) return Unexpected(rows.error());
+    for (const auto& row : *rows) on_row(row);
+    return {};
+  }
 };
 
 // Where the index lives, from the policy's audit_database and audit_log.

@@ -24,7 +24,6 @@ class PostgresIndex final : public IndexDb {
   PostgresIndex& operator=(const PostgresIndex&) = delete;
 
   DbKind kind() const override { return DbKind::kPostgres; }
-  int64_t changes() const override { return m_changes; }
 
   Result<std::vector<DbRow>> query(const std::string& sql,
                                    const std::vector<DbValue>& params) override {
@@ -35,13 +34,10 @@ class PostgresIndex final : public IndexDb {
         PQexecParams(m_conn, sql.c_str(), int(values.size()), nullptr, values.data(), nullptr,
                      nullptr, 0),
         PQclear);
-    m_changes = 0;
     ExecStatusType status = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
       return Unexpected("audit index (postgresql): " +
                         one_line(res ? PQresultErrorMessage(res.get()) : PQerrorMessage(m_conn)));
-    const char* affected = PQcmdTuples(res.get());
-    if (affected && *affected) m_changes = std::stoll(affected);
     std::vector<DbRow> rows;
     int n = PQntuples(res.get()), cols = PQnfields(res.get());
     for (int r = 0; r < n; ++r) {
@@ -60,7 +56,6 @@ class PostgresIndex final : public IndexDb {
 
  private:
   PGconn* m_conn;
-  int64_t m_changes = 0;
 };
 
 }  // namespace

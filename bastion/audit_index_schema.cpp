@@ -34,7 +34,9 @@ Statements migration_1(DbKind kind) {
       " start_ms BIGINT NOT NULL, end_time TEXT NOT NULL, end_ms BIGINT NOT NULL,"
       " bastion_user TEXT NOT NULL, client TEXT NOT NULL, target TEXT NOT NULL,"
       " target_user TEXT NOT NULL, exit_status TEXT, recording TEXT NOT NULL,"
-      " recording_sha256 TEXT NOT NULL, role TEXT NOT NULL, events BIGINT NOT NULL)",
+      " recording_sha256 TEXT NOT NULL, role TEXT NOT NULL, events BIGINT NOT NULL,"
+      " first_seq BIGINT NOT NULL)",
+      "CREATE INDEX sessions_first ON sessions (first_seq)",
       "CREATE INDEX sessions_user ON sessions (bastion_user, start_ms)",
       "CREATE INDEX sessions_end ON sessions (end_ms)",
       "CREATE INDEX sessions_start ON sessions (start_ms)",
@@ -194,7 +196,7 @@ int64_t audit_time_ms(std::string_view time) {
 
 Result<bool> index_audit_line(IndexDb& db, std::string_view line) {
   auto ev = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (ev.is_discarded() || !ev.is_object()) return Unexpected("audit line is not a JSON object");
+  if (ev.is_discarded() || !ev.is_object()) return Unexpected(kNotAuditJson);
   std::string session = text_field(ev, "session");
   std::string time = text_field(ev, "time");
   std::string ms = std::to_string(audit_time_ms(time));
@@ -225,17 +227,20 @@ Result<bool> index_audit_line(IndexDb& db, std::string_view line) {
       "INSERT INTO events (hash, time, time_ms, event, session, bastion_user, client, target,"
       " target_user, channel, decision, reason, role, detail, bytes_up, bytes_down, exit_status,"
       " recording, recording_sha256, line) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
-      " $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) ON CONFLICT (hash) DO NOTHING",
+      " $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) ON CONFLICT (hash) DO NOTHING"
+      " RETURNING seq",
       row);
   if (!added) return Unexpected(added.error());
-  if (db.changes() == 0) return false;
+  if (added->empty() || !added->front()[0]) return false;  // the same line, there already
+  const std::string& seq = *added->front()[0];
   if (session.empty()) return true;  // an event of no session (none today) is kept, not summed
   // The session's row: the first non-empty user, client, target, role; the latest time, exit
-  // status and recording. The same choices as postern-audit's summary of the JSON log.
+  // status and recording (the same choices as postern-audit's summary of the JSON log); and
+  // its first event's place, so sessions list in the order the log first names them.
   auto upsert = db.query(
       "INSERT INTO sessions (id, start_time, start_ms, end_time, end_ms, bastion_user, client,"
-      " target, target_user, exit_status, recording, recording_sha256, role, events)"
-      " VALUES ($1, $2, $3, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1)"
+      " target, target_user, exit_status, recording, recording_sha256, role, events, first_seq)"
+      " VALUES ($1, $2, $3, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12)"
       " ON CONFLICT (id) DO UPDATE SET"
       " start_time = CASE WHEN excluded.start_ms < sessions.start_ms THEN excluded.start_time"
       " ELSE sessions.start_time END,"
@@ -259,8 +264,8 @@ Result<bool> index_audit_line(IndexDb& db, std::string_view line) {
       " role = CASE WHEN sessions.role = '' THEN excluded.role ELSE sessions.role END,"
       " events = sessions.events + 1",
       {session, time, ms, row[5], row[6], row[7], row[8],
-       exit_status && !exit_status->empty() ? exit_status : std::nullopt, row[17], row[18],
-       row[12]});
+       exit_status && !exit_status->empty() ? exit_status : std::nullopt, row[17], row[18], row[12],
+       seq});
   if (!upsert) return Unexpected(upsert.error());
   if (!row[7]->empty()) {
     auto target = db.query(

@@ -7,7 +7,7 @@
 //                                    every audit line; hash (its SHA-256, the next line's
 //                                    "prev") makes a line enter once, so reindex is idempotent
 //   sessions(id, start_time, start_ms, end_time, end_ms, bastion_user, client, target,
-//            target_user, exit_status, recording, recording_sha256, role, events)
+//            target_user, exit_status, recording, recording_sha256, role, events, first_seq)
 //                                    one row per session, for searching
 //   session_targets(session, target, target_user)
 //   channels, file_events            views over events (migration 2)
@@ -40,7 +40,9 @@ Result<void> check_index_readable(IndexDb& db);
 
 // Adds one audit line (as logged, without its newline) to the index: the event, and its
 // session's row. Returns false when the line was there already (the same hash). Not a
-// transaction by itself: callers batch lines in one.
+// transaction by itself: callers batch lines in one. A line that is no JSON object fails with
+// kNotAuditJson (skip it; it will never be one), anything else is the database's failure.
+inline constexpr const char* kNotAuditJson = "audit line is not a JSON object";
 Result<bool> index_audit_line(IndexDb& db, std::string_view line);
 
 // "2026-12-07T03:15:00.123Z" (the audit log's form, audit_log.h) as milliseconds since the

@@ -32,10 +32,17 @@ class SqliteIndex final : public IndexDb {
   SqliteIndex& operator=(const SqliteIndex&) = delete;
 
   DbKind kind() const override { return DbKind::kSqlite; }
-  int64_t changes() const override { return sqlite3_changes64(m_db); }
 
   Result<std::vector<DbRow>> query(const std::string& sql,
                                    const std::vector<DbValue>& params) override {
+    std::vector<DbRow> rows;
+    auto done = for_each_row(sql, params, [&](const DbRow& row) { rows.push_back(row); });
+    if (!done) return Unexpected(done.error());
+    return rows;
+  }
+
+  Result<void> for_each_row(const std::string& sql, const std::vector<DbValue>& params,
+                            const std::function<void(const DbRow&)>& on_row) override {
     sqlite3_stmt* raw = nullptr;
     std::string text = sqlite_params(sql);
     if (sqlite3_prepare_v2(m_db, text.c_str(), int(text.size()), &raw, nullptr) != SQLITE_OK)
@@ -47,12 +54,12 @@ class SqliteIndex final : public IndexDb {
                          : sqlite3_bind_null(raw, int(i + 1));
       if (rc != SQLITE_OK) return fail();
     }
-    std::vector<DbRow> rows;
+    DbRow row;
     for (;;) {
       int rc = sqlite3_step(raw);
       if (rc == SQLITE_DONE) break;
       if (rc != SQLITE_ROW) return fail();
-      DbRow row;
+      row.clear();
       int n = sqlite3_column_count(raw);
       for (int c = 0; c < n; ++c) {
         if (sqlite3_column_type(raw, c) == SQLITE_NULL) {
@@ -63,9 +70,9 @@ class SqliteIndex final : public IndexDb {
         row.emplace_back(
             std::string(reinterpret_cast<const char*>(v), size_t(sqlite3_column_bytes(raw, c))));
       }
-      rows.push_back(std::move(row));
+      on_row(row);
     }
-    return rows;
+    return {};
   }
 
  private:

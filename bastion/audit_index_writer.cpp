@@ -21,6 +21,7 @@ struct AuditIndexWriter::State {
   std::condition_variable drained;  // the queue emptied
   std::deque<std::string> queue;
   bool in_flight = false;  // the thread holds lines it took from the queue
+  bool failing = false;    // the last attempt failed: the thread is waiting to retry
   bool stopping = false;
   IndexWriterStats stats;
   std::thread thread;
@@ -37,6 +38,7 @@ void AuditIndexWriter::State::failed(const std::string& message) {
   {
     std::lock_guard lock(mu);
     ++stats.failures;
+    failing = true;
     repeat = stats.last_error == message;
     stats.last_error = message;
   }
@@ -59,7 +61,7 @@ Result<void> AuditIndexWriter::State::write_batch(std::vector<std::string>& line
     if (added) continue;
     // A line that is no JSON object will never be one: skip it (the log keeps it). Any other
     // failure is the database's: undo the batch and retry it whole.
-    if (added.error().message == "audit line is not a JSON object") {
+    if (added.error().message == kNotAuditJson) {
       ++rejected;
       continue;
     }
@@ -72,6 +74,7 @@ Result<void> AuditIndexWriter::State::write_batch(std::vector<std::string>& line
     return Unexpected(commit.error());
   }
   std::lock_guard lock(mu);
+  failing = false;
   stats.written += lines.size() - rejected;
   stats.rejected += rejected;
   return {};
@@ -123,7 +126,14 @@ AuditIndexWriter::AuditIndexWriter(IndexLocation where, IndexWriterOptions optio
 
 AuditIndexWriter::~AuditIndexWriter() {
   if (!m_state->thread.joinable()) return;
-  drain(m_state->options.drain_at_exit);
+  // A database that is failing is not waited for: the connection's end is not held up, and
+  // the lines are in the JSON log for reindex.
+  bool failing;
+  {
+    std::lock_guard lock(m_state->mu);
+    failing = m_state->failing;
+  }
+  if (!failing) drain(m_state->options.drain_at_exit);
   std::unique_lock lock(m_state->mu);
   m_state->stopping = true;
   bool idle = !m_state->in_flight;

@@ -41,8 +41,8 @@ class AuditIndexWriter {
   // message is not reported again), so the monitor can log it.
   AuditIndexWriter(IndexLocation where, IndexWriterOptions options = {},
                    std::function<void(const std::string&)> on_error = {});
-  // Waits at most drain_at_exit for the queue; a thread still stuck then (a server that does
-  // not answer) is left to end with the process.
+  // Waits at most drain_at_exit for the queue (not at all while the database is failing); a
+  // thread still busy then (a server that does not answer) is left to end with the process.
   ~AuditIndexWriter();
   AuditIndexWriter(const AuditIndexWriter&) = delete;
   AuditIndexWriter& operator=(const AuditIndexWriter&) = delete;
