@@ -203,7 +203,8 @@ def pg():
         pytest.skip("needs root to create the PostgreSQL test user")
     if not (PG_BIN / "initdb").exists():
         pytest.skip("postgresql not installed (scripts/deps test installs it)")
-    if subprocess.run(["id", PG_USER], capture_output=True).returncode != 0:
+    created = subprocess.run(["id", PG_USER], capture_output=True).returncode != 0
+    if created:
         subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
                         PG_USER], check=True)
     top = Path(tempfile.mkdtemp(prefix="postern-pg-"))
@@ -228,6 +229,8 @@ def pg():
         if started:
             run_as_pg(PG_BIN / "pg_ctl", "-D", data, "-m", "immediate", "-w", "stop", check=False)
         shutil.rmtree(top, ignore_errors=True)
+        if created:
+            subprocess.run(["userdel", PG_USER], capture_output=True)
 
 
 def psql(pg, sql):
