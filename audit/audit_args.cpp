@@ -20,6 +20,8 @@ Result<AuditArgs> parse_audit_args(const std::vector<std::string>& args) {
     a.command = Subcommand::kPlay;
   else if (cmd == "export")
     a.command = Subcommand::kExport;
+  else if (cmd == "reindex")
+    a.command = Subcommand::kReindex;
   else if (cmd == "help" || cmd == "-h" || cmd == "--help")
     return a;
   else
@@ -48,7 +50,7 @@ Result<AuditArgs> parse_audit_args(const std::vector<std::string>& args) {
     }
     bool known = true;
     if (arg == "--policy" && allowed({Subcommand::kSessions, Subcommand::kShow, Subcommand::kPlay,
-                                      Subcommand::kExport})) {
+                                      Subcommand::kExport, Subcommand::kReindex})) {
       auto v = value("--policy");
       if (!v) return Unexpected(v.error());
       a.policy = *v;
@@ -68,6 +70,9 @@ Result<AuditArgs> parse_audit_args(const std::vector<std::string>& args) {
       a.json = true;
     } else if (arg == "--html" && allowed({Subcommand::kExport})) {
       a.html = true;
+    } else if (arg == "--from-log" &&
+               allowed({Subcommand::kSessions, Subcommand::kShow, Subcommand::kPlay})) {
+      a.from_log = true;
     } else if (arg == "--no-wait" && allowed({Subcommand::kPlay})) {
       a.play.wait = false;
     } else if (arg == "--speed" && allowed({Subcommand::kPlay})) {
@@ -94,8 +99,8 @@ Result<AuditArgs> parse_audit_args(const std::vector<std::string>& args) {
   if (a.command == Subcommand::kExport && !a.html)
     return Unexpected("export: a format is required (--html)");
   if (a.policy.empty()) return Unexpected(cmd + ": --policy FILE is required");
-  if (a.command == Subcommand::kSessions) {
-    if (!operands.empty()) return Unexpected("sessions: unexpected \"" + operands[0] + "\"");
+  if (a.command == Subcommand::kSessions || a.command == Subcommand::kReindex) {
+    if (!operands.empty()) return Unexpected(cmd + ": unexpected \"" + operands[0] + "\"");
     return a;
   }
   if (operands.size() != 1)

@@ -11,7 +11,7 @@
 
 namespace postern::audit {
 
-enum class Subcommand { kVerify, kSessions, kShow, kPlay, kExport, kHelp };
+enum class Subcommand { kVerify, kSessions, kShow, kPlay, kExport, kReindex, kHelp };
 
 struct AuditArgs {
   Subcommand command = Subcommand::kHelp;
@@ -21,6 +21,8 @@ struct AuditArgs {
   std::optional<std::string> since;
   SessionFilter filter;  // user and target; since is parsed later against the clock
   bool json = false;
+  // sessions, show, play: read the JSON audit log even when the session index is there.
+  bool from_log = false;
   PlayOptions play;
   bool html = false;  // export: the one format there is, named so others can follow
 };
@@ -31,8 +33,10 @@ Result<AuditArgs> parse_audit_args(const std::vector<std::string>& args);
 inline constexpr const char* kAuditUsage =
     "usage: postern-audit verify FILE...\n"
     "       postern-audit sessions --policy FILE [--user U] [--target T] [--since TIME] [--json]\n"
-    "       postern-audit show --policy FILE SESSION\n"
-    "       postern-audit play --policy FILE [--speed N] [--no-wait] SESSION\n"
-    "       postern-audit export --html --policy FILE SESSION > page.html\n";
+    "                              [--from-log]\n"
+    "       postern-audit show --policy FILE [--from-log] SESSION\n"
+    "       postern-audit play --policy FILE [--speed N] [--no-wait] [--from-log] SESSION\n"
+    "       postern-audit export --html --policy FILE SESSION > page.html\n"
+    "       postern-audit reindex --policy FILE\n";
 
 }  // namespace postern::audit

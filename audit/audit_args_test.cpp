@@ -41,6 +41,14 @@ TEST(AuditArgs, EachCommandWithItsOptions) {
   EXPECT_TRUE(ex->html);
   EXPECT_EQ(ex->policy, "p");
   EXPECT_EQ(ex->session, "00000000000000aa");
+  auto from_log = parse_audit_args({"show", "--from-log", "--policy", "p", "s1"});
+  ASSERT_TRUE(from_log);
+  EXPECT_TRUE(from_log->from_log);
+  EXPECT_FALSE(show->from_log);  // the index when there is one
+  auto reindex = parse_audit_args({"reindex", "--policy", "/p.toml"});
+  ASSERT_TRUE(reindex);
+  EXPECT_EQ(reindex->command, Subcommand::kReindex);
+  EXPECT_EQ(reindex->policy, "/p.toml");
   // "--" ends the options: a file named like one still verifies.
   auto dashed = parse_audit_args({"verify", "--", "--odd"});
   ASSERT_TRUE(dashed);
@@ -63,6 +71,10 @@ TEST(AuditArgs, MistakesSayWhat) {
   // Options belong to their command.
   EXPECT_EQ(error_of({"show", "--policy", "p", "--json", "s"}), "show: unknown option \"--json\"");
   EXPECT_EQ(error_of({"verify", "--policy", "p", "f"}), "verify: unknown option \"--policy\"");
+  EXPECT_EQ(error_of({"reindex"}), "reindex: --policy FILE is required");
+  EXPECT_EQ(error_of({"reindex", "--policy", "p", "x"}), "reindex: unexpected \"x\"");
+  EXPECT_EQ(error_of({"reindex", "--policy", "p", "--from-log"}),
+            "reindex: unknown option \"--from-log\"");
   for (const char* speed : {"0", "-1", "abc", "1e9", "nan", "inf", ""})
     EXPECT_NE(error_of({"play", "--policy", "p", "--speed", speed, "s"}).find("--speed"),
               std::string::npos)

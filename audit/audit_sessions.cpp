@@ -84,14 +84,12 @@ Result<size_t> for_each_event(const std::vector<std::string>& files,
 void SessionIndex::add(const json& ev) {
   std::string id = text_field(ev, "session");
   if (id.empty()) return;
-  auto it = std::find_if(m_sessions.begin(), m_sessions.end(),
-                         [&](const SessionSummary& s) { return s.id == id; });
-  if (it == m_sessions.end()) {
+  auto [at, added] = m_by_id.emplace(id, m_sessions.size());
+  if (added) {
     m_sessions.push_back(SessionSummary{});
-    it = m_sessions.end() - 1;
-    it->id = id;
+    m_sessions.back().id = id;
   }
-  SessionSummary& s = *it;
+  SessionSummary& s = m_sessions[at->second];
   std::string time = text_field(ev, "time");
   if (s.start.empty()) s.start = time;
   if (!time.empty()) {

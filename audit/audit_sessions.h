@@ -9,6 +9,7 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/result.h"
@@ -48,6 +49,7 @@ class SessionIndex {
 
  private:
   std::vector<SessionSummary> m_sessions;
+  std::unordered_map<std::string, size_t> m_by_id;  // index into m_sessions: 100,000 sessions
 };
 
 struct SessionFilter {

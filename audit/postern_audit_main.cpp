@@ -1,6 +1,7 @@
 // postern-audit (man/postern-audit.1): the auditor's command over the bastion's audit log and
-// recordings. verify walks the hash chain; sessions, show, play and export read the log the policy
-// names.
+// recordings. verify walks the hash chain; sessions, show and play read the session index when
+// there is one (audit_database) and the log the policy names otherwise; export reads the log;
+// reindex rebuilds the index from the log.
 #include <openssl/evp.h>
 #include <time.h>
 
@@ -13,6 +14,7 @@
 
 #include "audit/asciicast_play.h"
 #include "audit/audit_args.h"
+#include "audit/audit_index_read.h"
 #include "audit/audit_sessions.h"
 #include "audit/audit_time.h"
 #include "audit/audit_verify.h"
@@ -20,6 +22,7 @@
 #include "audit/export_html.h"
 #include "audit/player_assets.h"
 #include "bastion/audit_chain.h"
+#include "bastion/audit_index_schema.h"
 #include "bastion/policy.h"
 
 namespace postern::audit {
@@ -38,15 +41,34 @@ int fail(const std::string& message, int status = 2) {
   return status;
 }
 
-// The audit log's files from the policy (bastion/policy.h's loader: the same checks as the
-// bastion's own).
-Result<std::vector<std::string>> log_files(const std::string& policy_path) {
-  auto policy = bastion::load_policy(policy_path);
-  if (!policy) return Unexpected(policy.error());
-  auto files = audit_files(policy->bastion.audit_log);
+// The policy (bastion/policy.h's loader: the same checks as the bastion's own), and its audit
+// log's files.
+Result<bastion::Policy> read_policy(const std::string& policy_path) {
+  return bastion::load_policy(policy_path);
+}
+
+Result<std::vector<std::string>> log_files(const bastion::Policy& policy) {
+  auto files = audit_files(policy.bastion.audit_log);
   if (files.empty())
-    return Unexpected("audit log " + policy->bastion.audit_log + " does not exist (yet)");
+    return Unexpected("audit log " + policy.bastion.audit_log + " does not exist (yet)");
   return files;
+}
+
+// The index to read, unless --from-log; an index that is there but cannot be read is named on
+// stderr and the JSON log read instead.
+std::unique_ptr<bastion::IndexDb> index_for(const AuditArgs& a, const bastion::Policy& policy) {
+  if (a.from_log) return nullptr;
+  auto index = open_index_for_reading(policy);
+  if (!index.db && !index.why_not.empty())
+    std::cerr << "postern-audit: " << printable(index.why_not) << "; reading the JSON log\n";
+  return std::move(index.db);
+}
+
+void print_session(const AuditArgs& a, const SessionSummary& s) {
+  if (a.json)
+    std::cout << session_json(s).dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+  else
+    std::cout << session_text_line(s) << "\n";
 }
 
 int run_sessions(const AuditArgs& a) {
@@ -56,37 +78,48 @@ int run_sessions(const AuditArgs& a) {
     if (!since) return fail(since.error().message);
     filter.since_ms = *since;
   }
-  auto files = log_files(a.policy);
+  auto policy = read_policy(a.policy);
+  if (!policy) return fail(policy.error().message);
+  if (auto db = index_for(a, *policy)) {
+    if (!a.json) std::cout << session_columns_header() << "\n";
+    auto done = index_sessions(*db, filter, [&](const SessionSummary& s) { print_session(a, s); });
+    if (!done) return fail(printable(done.error().message));
+    return 0;
+  }
+  auto files = log_files(*policy);
   if (!files) return fail(files.error().message);
   SessionIndex index;
   auto skipped = for_each_event(
       *files, [&](const json& ev) { index.add(ev); }, std::cerr);
   if (!skipped) return fail(skipped.error().message);
   if (!a.json) std::cout << session_columns_header() << "\n";
-  for (const auto& s : index.sessions()) {
-    if (!filter.matches(s)) continue;
-    if (a.json)
-      std::cout << session_json(s).dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
-    else
-      std::cout << session_text_line(s) << "\n";
-  }
+  for (const auto& s : index.sessions())
+    if (filter.matches(s)) print_session(a, s);
   return *skipped == 0 ? 0 : 1;
 }
 
-// The session's events, in the log's order.
+// The session's events, in the log's order: from the index when there is one.
 Result<std::vector<json>> session_events(const AuditArgs& a, size_t& skipped) {
-  auto files = log_files(a.policy);
-  if (!files) return Unexpected(files.error());
+  auto policy = read_policy(a.policy);
+  if (!policy) return Unexpected(policy.error());
   std::vector<json> events;
-  auto read = for_each_event(
-      *files,
-      [&](const json& ev) {
-        auto it = ev.find("session");
-        if (it != ev.end() && it->is_string() && *it == a.session) events.push_back(ev);
-      },
-      std::cerr);
-  if (!read) return Unexpected(read.error());
-  skipped = *read;
+  if (auto db = index_for(a, *policy)) {
+    auto indexed = index_session_events(*db, a.session);
+    if (!indexed) return Unexpected(indexed.error());
+    events = std::move(*indexed);
+  } else {
+    auto files = log_files(*policy);
+    if (!files) return Unexpected(files.error());
+    auto read = for_each_event(
+        *files,
+        [&](const json& ev) {
+          auto it = ev.find("session");
+          if (it != ev.end() && it->is_string() && *it == a.session) events.push_back(ev);
+        },
+        std::cerr);
+    if (!read) return Unexpected(read.error());
+    skipped = *read;
+  }
   if (events.empty()) return Unexpected("no session " + printable(a.session) + " in the audit log");
   return events;
 }
@@ -97,6 +130,25 @@ int run_show(const AuditArgs& a) {
   if (!events) return fail(events.error().message);
   for (const auto& ev : *events) std::cout << event_text_line(ev) << "\n";
   return skipped == 0 ? 0 : 1;
+}
+
+// Rebuilds the index from the JSON log (creating it when missing): idempotent, so it may run
+// while the bastion writes, and again after a database outage.
+int run_reindex(const AuditArgs& a) {
+  auto policy = read_policy(a.policy);
+  if (!policy) return fail(policy.error().message);
+  auto where = bastion::index_location(policy->bastion.audit_database, policy->bastion.audit_log);
+  if (!where) return fail(where.error().message);
+  if (!where->enabled) return fail("the audit index is off (audit_database = \"off\")");
+  auto files = log_files(*policy);
+  if (!files) return fail(files.error().message);
+  auto db = bastion::open_index(*where, /*create=*/true);
+  if (!db) return fail(printable(db.error().message));
+  auto counts = reindex_files(**db, *files, std::cerr);
+  if (!counts) return fail(printable(counts.error().message));
+  std::cout << "reindex: " << counts->lines << " lines read, " << counts->added << " added, "
+            << counts->skipped << " skipped\n";
+  return counts->skipped == 0 ? 0 : 1;
 }
 
 // The SHA-256 of a file, hex, or an error; read in chunks (recordings can be large).
@@ -238,6 +290,8 @@ int main(int argc, char** argv) {
         return run_play(*args);
       case Subcommand::kExport:
         return run_export(*args);
+      case Subcommand::kReindex:
+        return run_reindex(*args);
       case Subcommand::kHelp:
         std::cout << kAuditUsage;
         return 0;

@@ -153,7 +153,7 @@ Result<UniqueFd> AuditLog::open_locked() const {
   return Unexpected("audit log " + m_path + ": the file keeps being replaced while opened");
 }
 
-Result<void> AuditLog::write(const AuditEvent& e) {
+Result<void> AuditLog::write(const AuditEvent& e, std::string* written) {
   auto fd = open_locked();
   if (!fd) return Unexpected(fd.error());
   // The chain's link is read and the line appended under the same lock (taken above), so no
@@ -168,8 +168,8 @@ Result<void> AuditLog::write(const AuditEvent& e) {
   }
   // A torn line (a crash mid-write) is ended first: it stays as evidence, hashed like any line,
   // and verify reports it as not JSON instead of this line being glued to it.
-  std::string line = tail->complete ? "" : "\n";
-  line += audit_json_line(e, now_ms(), prev);
+  std::string json = audit_json_line(e, now_ms(), prev);
+  std::string line = tail->complete ? json : "\n" + json;
   size_t done = 0;
   while (done < line.size()) {
     ssize_t n = ::write(fd->get(), line.data() + done, line.size() - done);
@@ -179,6 +179,7 @@ Result<void> AuditLog::write(const AuditEvent& e) {
                         ": write: " + (n < 0 ? std::strerror(errno) : "nothing written"));
     done += size_t(n);
   }
+  if (written) *written = json.substr(0, json.size() - 1);
   return {};
 }
 

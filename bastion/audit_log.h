@@ -55,8 +55,9 @@ class AuditLog {
   // missing parent directories 0700), so a rotated log is followed at once. Under one flock the
   // writer reads the last line's hash (audit_chain.h; for an empty file, rotation_anchor) and
   // appends the new line with that "prev" in one write(), so concurrent monitors never
-  // interleave lines and the chain stays one line after another.
-  Result<void> write(const AuditEvent& e);
+  // interleave lines and the chain stays one line after another. `written`, when given, gets
+  // the line as written (without its newline), for the session index (audit_index_writer.h).
+  Result<void> write(const AuditEvent& e, std::string* written = nullptr);
 
   const std::string& path() const { return m_path; }
 

@@ -139,7 +139,8 @@ TEST_F(AuditLogTest, AppendsLinesCreatingFileAndDirectoriesPrivately) {
   close.event = "session-close";
   close.session = "s-42";
   close.bytes_up = 10;
-  ASSERT_TRUE(log.write(close));
+  std::string written;  // what the session index is given: the line as it is in the file
+  ASSERT_TRUE(log.write(close, &written));
 
   struct stat st {};
   ASSERT_EQ(stat(path.c_str(), &st), 0);
@@ -155,6 +156,7 @@ TEST_F(AuditLogTest, AppendsLinesCreatingFileAndDirectoriesPrivately) {
   EXPECT_EQ(first["decision"], "deny");
   EXPECT_EQ(second["event"], "session-close");
   EXPECT_EQ(second["bytes_up"], 10);
+  EXPECT_EQ(written, lines[1]);
   std::string time = first["time"];
   ASSERT_EQ(time.size(), 24u) << time;  // 2030-01-01T00:00:00.123Z
   EXPECT_EQ(time[10], 'T');

@@ -24,6 +24,9 @@ struct Settings {
   HostKeyPolicy host_key_policy = HostKeyPolicy::kStrict;
   std::string recordings = "/var/lib/postern/recordings";
   std::string audit_log = "/var/log/postern/audit.jsonl";
+  // Ours: the session index (postern-bastion.5 AUDIT INDEX): "" for SQLite beside audit_log
+  // (audit.jsonl -> audit.db), "sqlite:/path", "postgresql://..." (or "postgres://"), "off".
+  std::string audit_database;
   std::vector<std::string> proxy_listen;                // "address:port", "[v6]:port"
   uint32_t certificate_validity = 300;                  // seconds ("5m", "90s", "1h")
   std::vector<std::string> record = {"shell", "exec"};  // shell | exec | sftp

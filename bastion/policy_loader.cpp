@@ -312,12 +312,26 @@ class PolicyBuilder {
     TableReader r(m_path, t, "bastion");
     r.only({"ca_key", "templates", "known_hosts", "host_key_policy", "recordings", "audit_log",
             "proxy_listen", "certificate_validity", "record", "serial_file", "connect_timeout",
-            "record_input", "record_max_bytes", "record_failure", "extender_sockets"});
+            "record_input", "record_max_bytes", "record_failure", "extender_sockets",
+            "audit_database"});
     r.path("ca_key", s.ca_key);
     r.path("templates", s.templates);
     r.path("known_hosts", s.known_hosts);
     r.path("recordings", s.recordings);
     r.path("audit_log", s.audit_log);
+    if (auto db = r.string("audit_database")) {
+      const std::string& v = db->value;
+      for (char c : v)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+          r.fail(db->line, "audit_database", "control character in " + quote_text(v));
+      bool pg = v.starts_with("postgresql://") || v.starts_with("postgres://");
+      if (v.starts_with("sqlite:"))
+        r.checked_path(Item{v.substr(7), db->line}, "audit_database");
+      else if (!pg && v != "off")
+        r.fail(db->line, "audit_database",
+               "expected \"sqlite:/path\", \"postgresql://...\" or \"off\", not " + quote_text(v));
+      s.audit_database = v;
+    }
     r.path("serial_file", s.serial_file);
     r.path("extender_sockets", s.extender_sockets);
     if (auto hk = r.string("host_key_policy")) {

@@ -37,6 +37,7 @@ TEST(PolicyExample, Settings) {
   EXPECT_EQ(s.record, (Strings{"shell", "exec"}));
   // Ours, not in the example: the defaults.
   EXPECT_EQ(s.serial_file, "/var/lib/postern/ca_serial");
+  EXPECT_EQ(s.audit_database, "");  // SQLite beside audit_log
   EXPECT_EQ(s.connect_timeout, 10u);
   EXPECT_FALSE(s.record_input);
   EXPECT_EQ(s.record_max_bytes, 64ull << 20);
@@ -382,6 +383,29 @@ TEST(PolicyLoader, OptionalAndOurKeys) {
   EXPECT_EQ(r.key_path, "/k");
   EXPECT_TRUE(r.template_name.empty());  // not needed for a stored key
   EXPECT_TRUE(r.source.empty());
+}
+
+TEST(PolicyLoader, AuditDatabase) {
+  auto parse = [](const std::string& value) {
+    return parse_policy("[bastion]\naudit_database = \"" + value + "\"\n", "b.toml", "[]",
+                        "t.json");
+  };
+  EXPECT_EQ(parse_policy("", "b.toml", "[]", "t.json")->bastion.audit_database, "");
+  for (const char* ok : {"sqlite:/var/lib/postern/index.db", "postgresql://u@/audit?host=/run",
+                         "postgres://h/db", "off"}) {
+    auto p = parse(ok);
+    ASSERT_TRUE(p) << ok << ": " << p.error().message;
+    EXPECT_EQ(p->bastion.audit_database, ok);
+  }
+  auto relative = parse("sqlite:index.db");
+  ASSERT_FALSE(relative);
+  EXPECT_EQ(relative.error().message,
+            "b.toml:2: bastion: audit_database: not an absolute path: \"index.db\"");
+  auto other = parse("mysql://h/db");
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().message,
+            "b.toml:2: bastion: audit_database: expected \"sqlite:/path\", "
+            "\"postgresql://...\" or \"off\", not \"mysql://h/db\"");
 }
 
 // ---- templates.json ----

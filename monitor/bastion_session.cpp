@@ -25,7 +25,19 @@ BastionSession::BastionSession(bastion::Policy policy, Endpoint peer)
     : m_policy(std::move(policy)),
       m_peer(std::move(peer)),
       m_id(random_session_id()),
-      m_audit(m_policy.bastion.audit_log) {}
+      m_audit(m_policy.bastion.audit_log) {
+  auto where = bastion::index_location(m_policy.bastion.audit_database, m_policy.bastion.audit_log);
+  if (!where) {
+    log_error("%s", where.error().message.c_str());  // the loader checked it: not expected
+  } else if (where->enabled) {
+    // The index's failures are logged, once each; sessions go on, the JSON log has every
+    // event, and `postern-audit reindex` fills the index later.
+    m_index = std::make_unique<bastion::AuditIndexWriter>(
+        *where, bastion::IndexWriterOptions{}, [](const std::string& error) {
+          log_error("%s (the JSON audit log has the events; postern-audit reindex)", error.c_str());
+        });
+  }
+}
 
 Result<std::string> BastionSession::set_user_name(const std::string& raw) {
   if (m_proxy_door) {
@@ -68,7 +80,10 @@ bool BastionSession::audit(bastion::AuditEvent e) {
   e.bastion_user = m_user;
   e.client = m_peer.address + " port " + std::to_string(m_peer.port);
   log_info("%s", bastion::audit_syslog_line(e).c_str());
-  auto written = m_audit.write(e);
+  std::string line;
+  auto written = m_audit.write(e, &line);
+  if (written && m_index && !m_index->enqueue(std::move(line)))
+    log_error("audit index: queue full, event not indexed (postern-audit reindex)");
   if (!written) {
     log_error("audit log %s: %s", m_policy.bastion.audit_log.c_str(),
               written.error().message.c_str());

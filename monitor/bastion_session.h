@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bastion/audit_index_writer.h"
 #include "bastion/audit_log.h"
 #include "bastion/decide.h"
 #include "bastion/policy.h"
@@ -87,7 +88,8 @@ class BastionSession {
   void set_logged_in(const std::string& user, std::vector<std::string> groups);
   bastion::Subject subject() const;
 
-  // One audit event (JSON line and syslog line), with session, user and client filled in.
+  // One audit event (JSON line and syslog line), with session, user and client filled in, and
+  // the line queued for the session index, which never holds the caller up.
   // False when the audit log cannot be written: the caller then refuses what it would allow.
   bool audit(bastion::AuditEvent e);
 
@@ -128,6 +130,10 @@ class BastionSession {
   std::string m_user;
   std::vector<std::string> m_groups;
   bastion::AuditLog m_audit;
+  // The session index (audit_database): each line the log took, queued for its own thread.
+  // Null when the index is off. Declared after m_audit and destroyed first: it drains at the end
+  // of the connection.
+  std::unique_ptr<bastion::AuditIndexWriter> m_index;
   std::shared_ptr<const PrivateKey> m_ca;
   std::vector<BastionTarget> m_targets;
   uint32_t m_next_id = 1;

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "bastion/audit_index_db.h"
 #include "bastion/policy.h"
 #include "common/ipc_bastion_messages.h"
 #include "common/ssh_cert.h"
@@ -98,7 +99,12 @@ class MonitorBastionTest : public ::testing::Test {
     monitor->set_bastion(session.get());
     MonitorPhaseProbe::set(*monitor, Phase::kBastion);
   }
-  void TearDown() override { fs::remove_all(dir); }
+  // The connection ends first: its session index writer drains into dir before dir goes.
+  void TearDown() override {
+    monitor->set_bastion(nullptr);
+    session.reset();
+    fs::remove_all(dir);
+  }
 
   void login(const std::string& name) {
     auto user = session->set_user_name(name);
@@ -140,6 +146,27 @@ TEST_F(MonitorBastionTest, RefusedTargetIsNeverContacted) {
   EXPECT_NE(r->message.find("secret"), std::string::npos) << r->message;
   EXPECT_FALSE(secret.contacted());
   EXPECT_NE(audit().find("\"decision\":\"deny\""), std::string::npos) << audit();
+}
+
+TEST_F(MonitorBastionTest, EveryAuditedLineReachesTheSessionIndexByTheConnectionsEnd) {
+  login("root%secret%alice");
+  auto refused = call(TargetOpenRequest{"secret", 0, "root", "session", ""});
+  ASSERT_TRUE(refused) << refused.error().message;
+  EXPECT_FALSE(refused->allowed);
+  login("root%web1%alice");
+  auto opened = call(TargetOpenRequest{"web1", 0, "root", "session", ""});
+  ASSERT_TRUE(opened) << opened.error().message;
+  monitor->set_bastion(nullptr);
+  session.reset();  // the end of the connection: the index's queue drains
+  std::istringstream log(audit());
+  std::vector<bastion::DbRow> logged;
+  for (std::string line; std::getline(log, line);) logged.push_back({line});
+  ASSERT_GE(logged.size(), 2u);
+  auto db = bastion::open_sqlite_index((dir / "audit.db").string(), false);
+  ASSERT_TRUE(db) << db.error().message;
+  auto lines = (*db)->query("SELECT line FROM events ORDER BY seq");
+  ASSERT_TRUE(lines) << lines.error().message;
+  EXPECT_EQ(*lines, logged);
 }
 
 TEST_F(MonitorBastionTest, AllowedTargetIsConnectedAndItsSocketPassed) {

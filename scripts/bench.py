@@ -16,6 +16,9 @@ Figures (as in shared/BASELINE.md):
   bastion    upload/download MB/s and bastion CPU s/GiB through postern's bastion (direct mode
              and -J) against ssh -J through OpenSSH's sshd and straight to the target, and the
              round trip a keystroke adds (scripts/bench_bastion.py)
+  index      the session index at --index-sessions (100,000) synthetic sessions: SQLite insert
+             time, and ms per postern-audit query from the index and from the JSON log
+             (scripts/bench_index.py)
   auth-timing (only when asked: --auth-timing or --only auth-timing) postern's refusal of a wrong
              password, real user against one that does not exist, UsePAM yes and no: median, p10,
              p90 ms and the ratio (scripts/bench_auth_timing.py)
@@ -300,14 +303,16 @@ def main():
     ap.add_argument("--size", type=int, default=1024, help="upload size in MiB (default 1024)")
     ap.add_argument("--runs", type=int, default=30, help="handshakes per server")
     ap.add_argument("--sessions", type=int, default=10, help="idle sessions for the memory figure")
-    ap.add_argument("--only", default="handshake,upload,forward,sftp,memory,kex,bastion")
+    ap.add_argument("--only", default="handshake,upload,forward,sftp,memory,kex,bastion,index")
+    ap.add_argument("--index-sessions", type=int, default=100000,
+                    help="index: synthetic sessions in the audit log (default 100000)")
     ap.add_argument("--auth-timing", action="store_true",
                     help="only the auth-timing figures (same as --only auth-timing)")
     ap.add_argument("--attempts", type=int, default=20,
                     help="auth-timing: refused passwords per user and UsePAM setting")
     a = ap.parse_args()
     only = ["auth-timing"] if a.auth_timing else a.only.split(",")
-    server_figures = [f for f in only if f not in ("auth-timing", "bastion", "kex")]
+    server_figures = [f for f in only if f not in ("auth-timing", "bastion", "kex", "index")]
 
     work = Path(tempfile.mkdtemp(prefix="postern-bench-"))
     os.chmod(work, 0o755)
@@ -340,6 +345,9 @@ def main():
         if "bastion" in only:
             import bench_bastion  # scripts/: its own servers, its own table
             bench_bastion.run(BUILD, work, keys, a.size)
+        if "index" in only:
+            import bench_index  # scripts/: the session index, no server at all
+            bench_index.run(BUILD, work, a.index_sessions)
         for t in targets:
             t.start()
             r = results.setdefault(t.name, {})
