@@ -263,8 +263,9 @@ const Keyword kTable[] = {
    .parse = parse_word_list, .dump = dump_word_list_if_set},
   {.name = "ChannelTimeout", .member = &S::channel_timeout, .flags = kInMatch | kDumpIfSet,
    .parse = parse_word_list, .dump = dump_word_list_if_set},
-  {.name = "Subsystem", .member = &S::subsystems, .flags = kAccumulate, .parse = parse_subsystem,
-   .dump = dump_subsystems},
+  // In Match since OpenSSH 9.4 (a deliberate difference from 9.2, man/sshd_config.5).
+  {.name = "Subsystem", .member = &S::subsystems, .flags = kInMatch | kAccumulate,
+   .parse = parse_subsystem, .dump = dump_subsystems, .copy = copy_subsystems},
   {.name = "MaxStartups", .flags = kLastWins, .def = "10:30:100",
    .parse = parse_max_startups, .dump = dump_max_startups, .copy = copy_max_startups},
   {.name = "PerSourceMaxStartups", .member = &S::per_source_max_startups, .flags = kLastWins,
@@ -294,6 +295,15 @@ const Keyword kTable[] = {
    .dump = dump_penalties, .copy = copy_penalties},
   {.name = "PerSourcePenaltyExemptList", .member = &S::per_source_penalty_exempt_list,
    .flags = kDumpIfSet, .parse = parse_string, .dump = dump_string_if_set},
+  // OpenSSH 9.8-10.x keywords Debian's 9.2 lacks: its -T has no such lines (the comparison
+  // leaves them out, compare_with_openssh.py). The helpers' paths are fixed for the listener's
+  // lifetime, so Match cannot set them.
+  {.name = "SshdSessionPath", .member = &S::sshd_session_path, .parse = parse_helper_path,
+   .dump = dump_helper_path},
+  {.name = "SshdAuthPath", .member = &S::sshd_auth_path, .parse = parse_helper_path,
+   .dump = dump_helper_path},
+  {.name = "RefuseConnection", .member = &S::refuse_connection, .flags = kInMatch, .def = "no",
+   .parse = parse_flag, .dump = dump_flag},
   // postern's bastion mode (sshd -B, man/postern-bastion.5): the policy file, unused otherwise.
   // Last, so the lines of -T before it are OpenSSH's, line for line.
   {.name = "BastionPolicy", .member = &S::bastion_policy, .flags = kPath,

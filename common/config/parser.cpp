@@ -3,6 +3,7 @@
 // see what they are used to.
 #include <glob.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <strings.h>
 #include <sys/socket.h>
 
@@ -190,12 +191,13 @@ class Parser {
   bool handle_match(const Args& args, const std::string& where, int lineno) {
     if (!m_record) return fail(where + ": Match not expected here");
     std::string error;
-    if (!check_match_criteria(args.words, error)) {
+    std::vector<std::string> words = split_match_assignments(args.words);
+    if (!check_match_criteria(words, error)) {
       if (!error.empty() && error[0] == '\x01')
         return fail(error.substr(1) + std::to_string(lineno));
       return fail(error + "\n" + where + ": Bad Match condition");
     }
-    std::string criteria = join_quoted(args.words);
+    std::string criteria = join_quoted(words);
     // A Match in a file included from inside a Match block applies only where that block does.
     int outer = m_outer.empty() ? -1 : m_outer.back();
     if (outer >= 0) {
@@ -419,7 +421,10 @@ ServerConfig default_server_config(const LoadOptions& options) {
   return cfg;
 }
 
-Result<ServerConfig> apply_match_for_test(const ServerConfig& config, const ConnectionInfo& ci) {
+Result<ServerConfig> apply_match_for_test(const ServerConfig& config, ConnectionInfo ci) {
+  // `Match invalid-user` under -T -C user=NAME: whether NAME is an account here, as a
+  // connection would find.
+  if (!ci.user.empty()) ci.invalid_user = ::getpwnam(ci.user.c_str()) == nullptr;
   for (const auto& criteria : config.match_blocks) {
     std::vector<std::string> words;
     std::string error;
