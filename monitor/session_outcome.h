@@ -22,8 +22,8 @@
 // A pipe that closes without a byte means sshd-session itself died before it could say: the
 // listener calls that a crash when a signal other than an administrator's (TERM, KILL, HUP, INT)
 // killed it, and nothing otherwise (a fatal() for a server-side reason such as a missing host key
-// is no fault of the client's). There is no RefuseConnection keyword in 9.2's or postern's table,
-// so 10.0's "refuseconnection" penalty has no cause here.
+// is no fault of the client's). A connection RefuseConnection ends reports 'N' (postern has no
+// separate "refuseconnection" penalty, man/sshd_config.5).
 #pragma once
 
 #include <optional>
