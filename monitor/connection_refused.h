@@ -2,8 +2,8 @@
 // or the global setting, ends it. The monitor checks once the addresses are known (before the
 // key exchange) and again with the user name (PWNAM); the second throws this, which
 // sshd-session's pre-auth loop catches: the child is stopped, the line logged, the connection
-// closed. The listener counts it as a noauth penalty (postern has no separate
-// refuseconnection penalty, man/sshd_config.5 DIFFERENCES FROM OPENSSH).
+// closed. The listener then applies PerSourcePenalties' refuseconnection penalty
+// (monitor/session_outcome.h 'R').
 #pragma once
 
 #include <stdexcept>

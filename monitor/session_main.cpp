@@ -215,7 +215,7 @@ int run() {
   if (config::apply_match(cfg, early).refuse_connection) {
     log_info("Refusing connection from %s port %d: RefuseConnection", peer.address.c_str(),
              peer.port);
-    report_outcome(startup_pipe, SessionOutcome::kNoAuth);
+    report_outcome(startup_pipe, SessionOutcome::kRefused);
     return 255;
   }
 
@@ -325,7 +325,7 @@ int run() {
     net->kill(SIGKILL);
     net->wait();
     log_info("%s", e.what());
-    report_outcome(startup_pipe, SessionOutcome::kNoAuth);
+    report_outcome(startup_pipe, SessionOutcome::kRefused);
     return 255;
   } catch (const PamAccessDenied& e) {
     // The user authenticated but PAM's account stage refused: sshd's line, then the end.

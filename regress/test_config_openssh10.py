@@ -110,3 +110,28 @@ def test_unsafe_helper_path_stops_sshd(make_server, helper_dir, problem):
     want = {"missing": "No such file or directory", "group-writable": "writable by group or others",
             "relative": "must be an absolute path"}[problem]
     assert "SshdSessionPath" in r.stderr and want in r.stderr, r.stderr
+
+
+def test_refuse_connection_penalty(make_server, user):
+    # PerSourcePenalties refuseconnection (OpenSSH 10.0): one refused connection costs 30 s, past
+    # min, so the listener drops the source's next connection before it reaches a monitor.
+    s = make_server("PerSourcePenalties refuseconnection:30s noauth:0s min:15s\n"
+                    "Match Address 127.0.0.1\n  RefuseConnection yes\n")
+    assert s.ssh("true").returncode == 255
+    assert s.wait_log("penalty of 30 seconds for penalty: connection prohibited by "
+                      "RefuseConnection"), s.log_text()
+    assert s.ssh("true").returncode == 255
+    assert s.wait_log("drop connection"), s.log_text()
+
+
+def test_openssh10_defaults_switch_drops_finite_field_dh(make_server, user):
+    # OpenSSHDefaults 10 (postern's switch): OpenSSH 10's server KexAlgorithms, without
+    # finite-field Diffie-Hellman; the default (9.2, Debian 12's) still offers it.
+    dh_only = ["KexAlgorithms=diffie-hellman-group14-sha256"]
+    old = make_server("")
+    assert old.ssh("echo ok", options=dh_only).stdout == "ok\n"
+    new = make_server("OpenSSHDefaults 10")
+    r = new.ssh("echo ok", options=dh_only)
+    assert r.returncode == 255
+    assert new.wait_log("no matching key exchange method"), new.log_text()
+    assert new.ssh("echo ok").stdout == "ok\n"

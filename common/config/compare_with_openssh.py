@@ -152,7 +152,7 @@ RANDOM_CASES = 200
 # -T lines OpenSSH 9.2 does not print: postern's own keywords (BastionPolicy for sshd -B,
 # ProxyProtocolFrom) and those of OpenSSH 9.8-10.x (man/sshd_config.5 DIFFERENCES FROM OPENSSH).
 OURS_ONLY = ("bastionpolicy ", "proxyprotocolfrom ", "sshdsessionpath ", "sshdauthpath ",
-             "refuseconnection ")
+             "refuseconnection ", "opensshdefaults ")
 
 
 def ours_only_removed(text):

@@ -96,6 +96,51 @@ TEST(ConfigOpenSSH10, RefuseConnectionInMatch) {
             "test.conf line 1: unsupported option \"perhaps\".");
 }
 
+TEST(ConfigOpenSSH10, DefaultsStayOpenSSH92s) {
+  ServerConfig c = parse_ok("");
+  EXPECT_EQ(c.openssh_defaults, OpenSSHDefaults::k92);
+  EXPECT_EQ(dumped(c, "opensshdefaults"), std::vector<std::string>{"opensshdefaults 9.2"});
+  EXPECT_NE(c.kex_algorithms.find("diffie-hellman-group14-sha256"), std::string::npos);
+  EXPECT_FALSE(c.per_source_penalties.enabled);
+  EXPECT_TRUE(dumped(c, "persourcepenalties").empty());
+}
+
+TEST(ConfigOpenSSH10, OpenSSH10DefaultsSwitch) {
+  ServerConfig c = parse_ok("OpenSSHDefaults 10\n");
+  EXPECT_EQ(c.openssh_defaults, OpenSSHDefaults::k10);
+  EXPECT_EQ(c.kex_algorithms,
+            "sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,curve25519-sha256,"
+            "curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,"
+            "ecdh-sha2-nistp521");
+  EXPECT_TRUE(c.per_source_penalties.enabled);
+  EXPECT_EQ(c.per_source_penalties.crash, 90);
+  // A list with + is applied to the defaults in force.
+  ServerConfig plus =
+      parse_ok("OpenSSHDefaults 10\nKexAlgorithms +diffie-hellman-group14-sha256\n");
+  EXPECT_EQ(plus.kex_algorithms, c.kex_algorithms + ",diffie-hellman-group14-sha256");
+  // What is configured wins over either set of defaults.
+  ServerConfig off = parse_ok("OpenSSHDefaults 10\nPerSourcePenalties no\n");
+  EXPECT_FALSE(off.per_source_penalties.enabled);
+  // Serialised to a child, the choice and its effect survive.
+  auto back = deserialize_config(serialize_config(c));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->kex_algorithms, c.kex_algorithms);
+  EXPECT_TRUE(back->per_source_penalties.enabled);
+  EXPECT_EQ(parse_error("OpenSSHDefaults 9.9"), "test.conf line 1: unsupported option \"9.9\".");
+}
+
+TEST(ConfigOpenSSH10, RefuseConnectionPenalty) {
+  ServerConfig c = parse_ok("PerSourcePenalties refuseconnection:1m noauth:2s\n");
+  EXPECT_EQ(c.per_source_penalties.refuse_connection, 60);
+  EXPECT_EQ(parse_ok("PerSourcePenalties yes\n").per_source_penalties.refuse_connection, 10);
+  std::vector<std::string> line = dumped(c, "persourcepenalties");
+  ASSERT_EQ(line.size(), 1u);
+  EXPECT_NE(line[0].find(" grace-exceeded:10s refuseconnection:60s max:600s "), std::string::npos)
+      << line[0];
+  EXPECT_EQ(parse_error("PerSourcePenalties refuseconnection:x"),
+            "test.conf line 1: invalid refuseconnection time \"x\"");
+}
+
 TEST(ConfigOpenSSH10, MatchCriteriaWrittenKeyEqualsValue) {
   ServerConfig c = parse_ok(
       "Match user=u1\n  MaxSessions 1\n"
@@ -149,13 +194,17 @@ TEST(ConfigOpenSSH10, MatchInvalidUser) {
   early.addr = "10.1.1.1";
   early.invalid_user = true;
   EXPECT_EQ(apply_match(c, early).max_auth_tries, 6);
-  // -T -C user=NAME looks the account up as a connection would.
-  auto t = apply_match_for_test(c, user("nosuchuser-xyz"));
+  // -T -C takes OpenSSH 10's bare "invalid-user" flag.
+  auto spec = parse_connection_spec("user=nosuchuser-xyz,addr=10.9.9.9,invalid-user");
+  ASSERT_TRUE(spec);
+  EXPECT_TRUE(spec->invalid_user);
+  auto t = apply_match_for_test(c, *spec);
   ASSERT_TRUE(t);
   EXPECT_EQ(t->max_auth_tries, 1);
-  auto root = apply_match_for_test(c, user("root"));
-  ASSERT_TRUE(root);
-  EXPECT_EQ(root->max_auth_tries, 6);
+  auto valid = parse_connection_spec("user=nosuchuser-xyz,addr=10.9.9.9");
+  ASSERT_TRUE(valid);
+  EXPECT_FALSE(valid->invalid_user);
+  EXPECT_EQ(apply_match_for_test(c, *valid)->max_auth_tries, 6);
   // Serialised and read back by a child, the bare criterion keeps its meaning.
   auto back = deserialize_config(serialize_config(c));
   ASSERT_TRUE(back) << back.error().message;

@@ -338,13 +338,14 @@ bool parse_penalties(const Keyword& kw, Args& a, ServerConfig& c, ParseContext& 
       size_t colon = w->find(':');
       std::string key = w->substr(0, colon),
                   value = colon == std::string::npos ? "" : w->substr(colon + 1);
-      int* time = key == "crash"            ? &p.crash
-                  : key == "authfail"       ? &p.authfail
-                  : key == "noauth"         ? &p.noauth
-                  : key == "grace-exceeded" ? &p.grace_exceeded
-                  : key == "max"            ? &p.max
-                  : key == "min"            ? &p.min
-                                            : nullptr;
+      int* time = key == "crash"              ? &p.crash
+                  : key == "authfail"         ? &p.authfail
+                  : key == "noauth"           ? &p.noauth
+                  : key == "grace-exceeded"   ? &p.grace_exceeded
+                  : key == "refuseconnection" ? &p.refuse_connection
+                  : key == "max"              ? &p.max
+                  : key == "min"              ? &p.min
+                                              : nullptr;
       long long n;
       if (time != nullptr) {
         if (!parse_time(value, *time))
@@ -372,7 +373,8 @@ std::vector<std::string> dump_penalties(const Keyword&, const ServerConfig& c, b
   if (!p.enabled) return quote ? std::vector<std::string>{"no"} : std::vector<std::string>{};
   auto t = [](const char* k, int v) { return std::string(k) + ":" + std::to_string(v) + "s"; };
   return {t("crash", p.crash) + " " + t("authfail", p.authfail) + " " + t("noauth", p.noauth) +
-          " " + t("grace-exceeded", p.grace_exceeded) + " " + t("max", p.max) + " " +
+          " " + t("grace-exceeded", p.grace_exceeded) + " " +
+          t("refuseconnection", p.refuse_connection) + " " + t("max", p.max) + " " +
           t("min", p.min) + " max-sources4:" + std::to_string(p.max_sources4) +
           " max-sources6:" + std::to_string(p.max_sources6) +
           " overflow:" + (p.overflow_permissive ? "permissive" : "deny-all") +

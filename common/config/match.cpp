@@ -255,6 +255,10 @@ Result<ConnectionInfo> parse_connection_spec(std::string_view spec) {
     std::string_view item = spec.substr(start, end - start);
     start = end + 1;
     size_t eq = item.find('=');
+    if (detail::lower(item) == "invalid-user") {
+      ci.invalid_user = true;
+      continue;
+    }
     if (eq == std::string_view::npos)
       return Unexpected("Invalid test mode specification " + std::string(item));
     std::string key = detail::lower(item.substr(0, eq));

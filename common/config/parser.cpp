@@ -3,7 +3,6 @@
 // see what they are used to.
 #include <glob.h>
 #include <netdb.h>
-#include <pwd.h>
 #include <strings.h>
 #include <sys/socket.h>
 
@@ -284,9 +283,10 @@ bool fill_defaults(ServerConfig& c, const LoadOptions& options, std::string& err
   auto table = keyword_table();
   for (size_t i = 0; i < table.size(); ++i) {
     const Keyword& kw = table[i];
-    if (c.explicitly_set[i] || kw.def == nullptr) continue;
+    const char* text = default_text(kw, c);
+    if (c.explicitly_set[i] || text == nullptr) continue;
     Args args;
-    std::string def = kw.def[0] == '@' ? etc + (kw.def + 1) : kw.def;
+    std::string def = text[0] == '@' ? etc + (text + 1) : text;
     args.rest = def;
     std::string error;
     split_words(def, args.words, error);
@@ -421,10 +421,7 @@ ServerConfig default_server_config(const LoadOptions& options) {
   return cfg;
 }
 
-Result<ServerConfig> apply_match_for_test(const ServerConfig& config, ConnectionInfo ci) {
-  // `Match invalid-user` under -T -C user=NAME: whether NAME is an account here, as a
-  // connection would find.
-  if (!ci.user.empty()) ci.invalid_user = ::getpwnam(ci.user.c_str()) == nullptr;
+Result<ServerConfig> apply_match_for_test(const ServerConfig& config, const ConnectionInfo& ci) {
   for (const auto& criteria : config.match_blocks) {
     std::vector<std::string> words;
     std::string error;

@@ -59,6 +59,13 @@ struct PermitTunnel {
   enum : int { kNo, kPointToPoint, kEthernet, kYes };
 };
 
+// OpenSSHDefaults (postern's own): whose defaults fill what a configuration leaves out. 9.2 (the
+// default) keeps `sshd -T` equal to Debian 12's; 10 takes OpenSSH 10's where they changed
+// (no finite-field Diffie-Hellman in KexAlgorithms, PerSourcePenalties on).
+struct OpenSSHDefaults {
+  enum : int { k92, k10 };
+};
+
 struct ListenAddress {
   std::string host;     // literal address or name, without brackets; empty = wildcard
   int port = 0;         // 0: every Port
@@ -76,8 +83,9 @@ struct PerSourcePenalties {
   int authfail = 5;
   int noauth = 1;
   int grace_exceeded = 10;
-  int max = 600;  // most penalty time a source accumulates
-  int min = 15;   // penalty time before a source is refused
+  int refuse_connection = 10;  // OpenSSH 10.0: ended by RefuseConnection
+  int max = 600;               // most penalty time a source accumulates
+  int min = 15;                // penalty time before a source is refused
   int max_sources4 = 65536;
   int max_sources6 = 65536;
   bool overflow_permissive = true;  // when the table is full: allow (true) or refuse all
@@ -224,6 +232,7 @@ struct ServerConfig {
   std::string sshd_auth_path;
   // RefuseConnection (OpenSSH 10.0): a Match block that sets it ends the connection.
   bool refuse_connection = false;
+  int openssh_defaults = OpenSSHDefaults::k92;
 
   // Which keywords (index into the keyword table) were given a value (first one wins).
   std::bitset<kMaxKeywords> explicitly_set;
@@ -282,8 +291,9 @@ ServerConfig apply_match(const ServerConfig& config, const ConnectionInfo& ci);
 // For `sshd -T` (with or without -C; without, pass an empty ConnectionInfo, as sshd re-evaluates
 // Match then too): apply_match, refusing (as OpenSSH does) a configuration whose Match blocks
 // test LocalPort when `ci` leaves lport out.
-Result<ServerConfig> apply_match_for_test(const ServerConfig& config, ConnectionInfo ci);
-// Parses `-C` text: "user=u,host=h,addr=a,laddr=l,lport=p,rdomain=r".
+Result<ServerConfig> apply_match_for_test(const ServerConfig& config, const ConnectionInfo& ci);
+// Parses `-C` text: "user=u,host=h,addr=a,laddr=l,lport=p,rdomain=r", and OpenSSH 10's bare
+// "invalid-user" (test as a connection whose user names no account).
 Result<ConnectionInfo> parse_connection_spec(std::string_view spec);
 
 // `sshd -T` output.
