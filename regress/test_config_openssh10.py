@@ -1,7 +1,7 @@
 """sshd_config as OpenSSH 9.4-10.x writes it (issue 17), applied to real connections: quoted
 subsystem commands, a repeated Subsystem keeping the first, Subsystem in Match, Match criteria
-written key=value, RefuseConnection, and SshdSessionPath / SshdAuthPath naming the programs
-that serve each connection."""
+written key=value and Match invalid-user, RefuseConnection and its penalty, SshdSessionPath /
+SshdAuthPath naming the programs that serve each connection, and the OpenSSHDefaults switch."""
 
 import os
 import shutil
@@ -135,3 +135,16 @@ def test_openssh10_defaults_switch_drops_finite_field_dh(make_server, user):
     assert r.returncode == 255
     assert new.wait_log("no matching key exchange method"), new.log_text()
     assert new.ssh("echo ok").stdout == "ok\n"
+
+
+def test_match_invalid_user_applies_to_unknown_accounts_only(make_server, user, tmp_path):
+    banner = tmp_path / "banner"
+    banner.write_text("no such account here\n")
+    s = make_server(f"Match invalid-user\n  Banner {banner}\n")
+    # ssh shows a banner from LogLevel INFO on (the fixture's ERROR comes after ours).
+    r = s.ssh("true", user="nosuchuser-pt17", options=["LogLevel=INFO"])
+    assert r.returncode == 255
+    assert "no such account here" in r.stderr, r.stderr
+    ok = s.ssh("echo ok", options=["LogLevel=INFO"])
+    assert ok.stdout == "ok\n"
+    assert "no such account here" not in ok.stderr
