@@ -21,7 +21,7 @@ Result<CommandLine> parse_command_line(int argc, char** argv) {
   optind = 1;
   opterr = 0;
   int c;
-  while ((c = getopt(argc, argv, "46BC:c:dDeE:f:g:h:io:p:qrtTu:V")) != -1) {
+  while ((c = getopt(argc, argv, "46BC:c:dDeE:f:Gg:h:io:p:qrtTu:V")) != -1) {
     switch (c) {
       case '4':
         cl.config_options.push_back("AddressFamily inet");
@@ -83,6 +83,7 @@ Result<CommandLine> parse_command_line(int argc, char** argv) {
         cl.test = std::max(cl.test, 1);
         break;
       case 'T':
+      case 'G':  // OpenSSH 10's sshd(8): print the configuration; -T here checks no keys either
         cl.test = 2;
         break;
       case 'u':

@@ -31,6 +31,10 @@ TEST(CommandLine, OptionsBecomeConfigLines) {
 }
 
 TEST(CommandLine, DebugLevelsAndTestModes) {
+  // OpenSSH 10's -G prints the configuration as -T does.
+  auto g = parse({"-G", "-C", "user=u"});
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->test, 2);
   auto cl = parse({"-ddd", "-d", "-T", "-C", "user=u,host=h,addr=1.2.3.4"});
   ASSERT_TRUE(cl);
   EXPECT_EQ(cl->debug, 3);

@@ -1,12 +1,15 @@
 // The monitor's PWNAM request: the user name of the first userauth request (RFC 4252 §5). The
 // monitor applies Match for it, looks the account up, and answers with the methods that may be
 // tried and the Banner, which the net child cannot read.
+#include <pwd.h>
+
 #include <fstream>
 #include <string>
 
 #include "common/ipc_messages.h"
 #include "common/log.h"
 #include "monitor/bastion_session.h"
+#include "monitor/connection_refused.h"
 #include "monitor/monitor.h"
 
 namespace postern::monitor {
@@ -63,7 +66,13 @@ Phase Monitor::on_pwnam(Channel& ch, Message& m) {
   ci.host = m_peer.host();
   ci.laddr = m_local.address;
   ci.lport = m_local.port;
+  ci.invalid_user = m_bastion == nullptr && ::getpwnam(m_user_name.c_str()) == nullptr;
   m_effective = config::apply_match(m_config, ci);
+  // RefuseConnection in a Match block the user name completes (monitor/connection_refused.h).
+  if (m_effective.refuse_connection)
+    throw ConnectionRefused("Refusing connection from " + m_peer.address + " port " +
+                            std::to_string(m_peer.port) + " for user " + m_user_name +
+                            ": RefuseConnection");
   m_max_auth_tries = unsigned(std::max(1, m_effective.max_auth_tries));
   if (route_error.empty()) m_user = m_backend.find_user(m_user_name, m_effective, m_peer);
   if (!m_user)

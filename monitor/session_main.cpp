@@ -38,6 +38,8 @@
 #include "monitor/bastion_policy_blob.h"
 #include "monitor/bastion_postauth.h"
 #include "monitor/bastion_session.h"
+#include "monitor/connection_refused.h"
+#include "monitor/helper_path.h"
 #include "monitor/host_certs.h"
 #include "monitor/inetd_relay.h"
 #include "monitor/listener.h"
@@ -204,6 +206,18 @@ int run() {
               peer.port, local.address.c_str(), local.port, cfg.rdomain.c_str());
   // UseDNS: asked once, here, as root; the name then serves every host pattern (peer_name.h).
   if (cfg.use_dns) peer.name = verified_peer_name(peer.address, system_name_lookups());
+  // RefuseConnection (monitor/connection_refused.h), from what is known before the user name.
+  config::ConnectionInfo early;
+  early.host = peer.host();
+  early.addr = peer.address;
+  early.laddr = local.address;
+  early.lport = local.port;
+  if (config::apply_match(cfg, early).refuse_connection) {
+    log_info("Refusing connection from %s port %d: RefuseConnection", peer.address.c_str(),
+             peer.port);
+    report_outcome(startup_pipe, SessionOutcome::kRefused);
+    return 255;
+  }
 
   std::vector<std::shared_ptr<const PrivateKey>> keys;
   for (const auto& path : cfg.host_keys) {
@@ -271,7 +285,7 @@ int run() {
   // ---- pre-auth: sshd-net -------------------------------------------------------------------
   auto [ours, theirs] = ipc::Channel::make_pair();
   ours.send(setup);
-  auto net = ChildProcess::spawn(find_helper("sshd-net"), {"sshd-net"},
+  auto net = ChildProcess::spawn(sshd_auth_program(cfg), {"sshd-net"},
                                  {{0, 0},
                                   {1, 1},
                                   {STDERR_FILENO, 2},
@@ -314,6 +328,12 @@ int run() {
     report_outcome(startup_pipe, WIFSIGNALED(status)  ? SessionOutcome::kCrash
                                  : monitor.failures() ? SessionOutcome::kAuthFail
                                                       : SessionOutcome::kNoAuth);
+    return 255;
+  } catch (const ConnectionRefused& e) {
+    net->kill(SIGKILL);
+    net->wait();
+    log_info("%s", e.what());
+    report_outcome(startup_pipe, SessionOutcome::kRefused);
     return 255;
   } catch (const PamAccessDenied& e) {
     // The user authenticated but PAM's account stage refused: sshd's line, then the end.

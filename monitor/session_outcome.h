@@ -11,6 +11,7 @@
 //   'N'  noauth: the client went away without trying any method but "none" (a port scanner, a
 //        banner grabber, a client that broke the protocol before userauth)
 //   'G'  grace-exceeded: LoginGraceTime ran out before authentication
+//   'R'  refuseconnection: RefuseConnection (OpenSSH 10.0) ended it (monitor/connection_refused.h)
 //   'C'  crash: the unprivileged pre-auth child (sshd-net) died of a signal, or sent the monitor
 //        a request out of phase — the marks of an exploit attempt
 //
@@ -22,8 +23,7 @@
 // A pipe that closes without a byte means sshd-session itself died before it could say: the
 // listener calls that a crash when a signal other than an administrator's (TERM, KILL, HUP, INT)
 // killed it, and nothing otherwise (a fatal() for a server-side reason such as a missing host key
-// is no fault of the client's). There is no RefuseConnection keyword in 9.2's or postern's table,
-// so 10.0's "refuseconnection" penalty has no cause here.
+// is no fault of the client's).
 #pragma once
 
 #include <optional>
@@ -37,6 +37,7 @@ enum class SessionOutcome : char {
   kAuthFail = 'F',
   kNoAuth = 'N',
   kGraceExceeded = 'G',
+  kRefused = 'R',
   kCrash = 'C',
 };
 
@@ -75,6 +76,7 @@ inline std::optional<SessionOutcome> session_outcome_from_byte(char c) {
     case 'F':
     case 'N':
     case 'G':
+    case 'R':
     case 'C':
       return SessionOutcome(c);
     default:

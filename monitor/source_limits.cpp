@@ -63,6 +63,8 @@ const char* penalty_reason(Penalty p) {
       return "penalty: connections without attempting authentication";
     case Penalty::kGraceExceeded:
       return "penalty: exceeded LoginGraceTime";
+    case Penalty::kRefuseConnection:
+      return "penalty: connection prohibited by RefuseConnection";
     case Penalty::kNone:
       break;
   }
@@ -79,6 +81,8 @@ Penalty penalty_for(SessionOutcome outcome) {
       return Penalty::kGraceExceeded;
     case SessionOutcome::kCrash:
       return Penalty::kCrash;
+    case SessionOutcome::kRefused:
+      return Penalty::kRefuseConnection;
     case SessionOutcome::kAuthenticated:
       break;
   }
@@ -146,10 +150,11 @@ std::string SourceLimits::refusal(const SourceKey& key, const std::string& addre
 bool SourceLimits::penalise(const SourceKey& key, const std::string& address, Penalty p,
                             int64_t now) {
   if (!m_pen.enabled || p == Penalty::kNone || exempt(address)) return false;
-  int seconds = p == Penalty::kCrash      ? m_pen.crash
-                : p == Penalty::kAuthFail ? m_pen.authfail
-                : p == Penalty::kNoAuth   ? m_pen.noauth
-                                          : m_pen.grace_exceeded;
+  int seconds = p == Penalty::kCrash              ? m_pen.crash
+                : p == Penalty::kAuthFail         ? m_pen.authfail
+                : p == Penalty::kNoAuth           ? m_pen.noauth
+                : p == Penalty::kRefuseConnection ? m_pen.refuse_connection
+                                                  : m_pen.grace_exceeded;
   if (seconds <= 0) return false;
   expire(now);
   auto it = m_penalties.find(key);

@@ -39,6 +39,8 @@ TEST(SessionOutcome, EachReportedEndHasItsPenalty) {
   EXPECT_EQ(penalty_for(SessionOutcome::kNoAuth), Penalty::kNoAuth);
   EXPECT_EQ(penalty_for(SessionOutcome::kGraceExceeded), Penalty::kGraceExceeded);
   EXPECT_EQ(penalty_for(SessionOutcome::kCrash), Penalty::kCrash);
+  EXPECT_EQ(penalty_for(SessionOutcome::kRefused), Penalty::kRefuseConnection);
+  EXPECT_EQ(session_outcome_from_byte('R'), SessionOutcome::kRefused);
   EXPECT_EQ(session_outcome_from_byte('F'), SessionOutcome::kAuthFail);
   EXPECT_EQ(session_outcome_from_byte('x'), std::nullopt);
   EXPECT_EQ(session_outcome_from_byte('\0'), std::nullopt);
@@ -93,6 +95,22 @@ TEST(SourceLimits, PenaltiesAccumulateAndExpire) {
   auto ex = sl.key_of(v4("10.9.1.1"));
   EXPECT_FALSE(sl.penalise(ex, "10.9.1.1", Penalty::kCrash, 100));
   EXPECT_EQ(sl.refusal(ex, "10.9.1.1", 100), "");
+}
+
+TEST(SourceLimits, RefuseConnectionHasItsOwnPenalty) {
+  config::ServerConfig cfg;
+  cfg.per_source_penalties.enabled = true;
+  cfg.per_source_penalties.refuse_connection = 20;
+  cfg.per_source_penalties.noauth = 1;
+  cfg.per_source_penalties.min = 15;
+  SourceLimits sl;
+  sl.configure(cfg);
+  auto a = sl.key_of(v4("10.0.0.1"));
+  // One refused connection (20 s) passes min at once; a noauth one (1 s) would not.
+  EXPECT_TRUE(sl.penalise(a, "10.0.0.1", Penalty::kRefuseConnection, 100));
+  EXPECT_EQ(sl.refusal(a, "10.0.0.1", 101), "penalty: connection prohibited by RefuseConnection");
+  auto b = sl.key_of(v4("10.0.0.2"));
+  EXPECT_FALSE(sl.penalise(b, "10.0.0.2", Penalty::kNoAuth, 100));
 }
 
 TEST(SourceLimits, OffByDefault) {

@@ -36,6 +36,7 @@
 #include "common/ssh_key.h"
 #include "monitor/bastion_policy_blob.h"
 #include "monitor/command_line.h"
+#include "monitor/helper_path.h"
 #include "monitor/listener.h"
 #include "monitor/session_outcome.h"
 #include "monitor/source_limits.h"
@@ -99,13 +100,12 @@ bool ensure_privsep_dir() {
 // Starts sshd-session for one connection: socket on fds 0 and 1, setup datagram on fd 3, and
 // the write end of its startup pipe on fd 4 (closed once the user has authenticated).
 // With sshd -B, the sealed policy memfd is its fd 5 (monitor/bastion_policy_blob.h).
-Result<ChildProcess> start_session(int in_fd, int out_fd, const ipc::SessionStart& start,
-                                   int startup_fd, int policy_fd) {
+Result<ChildProcess> start_session(const std::string& path, int in_fd, int out_fd,
+                                   const ipc::SessionStart& start, int startup_fd, int policy_fd) {
   auto [ours, theirs] = ipc::Channel::make_pair();
   ipc::SessionStart copy = start;
   copy.startup_pipe = startup_fd >= 0;
   ours.send(copy);  // queued in the socket; the child reads it after exec
-  std::string path = find_helper("sshd-session");
   std::vector<FdMapping> fds = {{in_fd, 0}, {out_fd, 1}, {STDERR_FILENO, 2}, {theirs.fd(), 3}};
   if (startup_fd >= 0) fds.push_back({startup_fd, 4});
   if (policy_fd >= 0) fds.push_back({policy_fd, 5});
@@ -127,13 +127,13 @@ bool drop_connection(const config::ServerConfig& cfg, size_t startups) {
   return double(r % 100) < p;
 }
 
-[[noreturn]] void exec_session_inetd(const ipc::SessionStart& start, int policy_fd) {
+[[noreturn]] void exec_session_inetd(const std::string& path, const ipc::SessionStart& start,
+                                     int policy_fd) {
   auto [ours, theirs] = ipc::Channel::make_pair();
   ipc::SessionStart copy = start;
   ours.send(copy);
   if (::dup2(theirs.fd(), 3) < 0) fatal("dup2: %s", std::strerror(errno));
   if (policy_fd >= 0 && ::dup2(policy_fd, 5) < 0) fatal("dup2: %s", std::strerror(errno));
-  std::string path = find_helper("sshd-session");
   char* argv[] = {const_cast<char*>("sshd-session"), nullptr};
   char* envp[] = {nullptr};
   ::execve(path.c_str(), argv, envp);
@@ -347,6 +347,12 @@ int run(int argc, char** argv) {
     log_error("Privilege separation user %s does not exist", POSTERN_PRIVSEP_USER);
     return 255;
   }
+  // SshdSessionPath / SshdAuthPath: a helper we would exec as root must be root's alone.
+  if (auto helpers = check_configured_helpers(*cfg); !helpers) {
+    log_error("%s", helpers.error().message.c_str());
+    return 255;
+  }
+  const std::string session_program = sshd_session_program(*cfg);
   if (cl->test == 1) {
     if (check_host_keys(*cfg) == 0) {
       log_error("sshd: no hostkeys available -- exiting.");
@@ -383,7 +389,7 @@ int run(int argc, char** argv) {
   if (cl->inetd) {
     // The connection is on stdin/stdout; the process split is the same (docs/architecture.md).
     start.to_stderr = cl->log_stderr;
-    exec_session_inetd(start, policy_fd.get());
+    exec_session_inetd(session_program, start, policy_fd.get());
   }
 
   Result<std::vector<ListenSocket>> listeners =
@@ -576,8 +582,8 @@ int run(int argc, char** argv) {
       UniqueFd startup_rd(sp[0]), startup_wr(sp[1]);
       ipc::SessionStart conn_start = start;
       conn_start.proxy_door = (*listeners)[i - 1].proxy_door;
-      auto child =
-          start_session(conn.get(), conn.get(), conn_start, startup_wr.get(), policy_fd.get());
+      auto child = start_session(session_program, conn.get(), conn.get(), conn_start,
+                                 startup_wr.get(), policy_fd.get());
       startup_wr.reset();
       if (!child) {
         log_error("%s", child.error().message.c_str());

@@ -148,8 +148,6 @@ TEST(Config, ErrorsInOpenSSHWords) {
             "test.conf line 2: Directive 'Port' is not allowed within a Match block");
   EXPECT_EQ(parse_error("Match Foo bob"),
             "Unsupported Match attribute Foo\ntest.conf line 1: Bad Match condition");
-  EXPECT_EQ(parse_error("Subsystem sftp /a\nSubsystem sftp /b"),
-            "test.conf line 2: Subsystem 'sftp' already defined.");
   // Deprecated and ignored keywords are accepted.
   parse_ok("UsePrivilegeSeparation sandbox\nProtocol 2\nChallengeResponseAuthentication no\n");
 }

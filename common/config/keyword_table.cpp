@@ -46,6 +46,8 @@ constexpr Choice kFacility[] = {
     {"LOCAL2", LOG_LOCAL2},     {"LOCAL3", LOG_LOCAL3}, {"LOCAL4", LOG_LOCAL4},
     {"LOCAL5", LOG_LOCAL5},     {"LOCAL6", LOG_LOCAL6}, {"LOCAL7", LOG_LOCAL7}};
 
+constexpr Choice kOpenSSHDefaults[] = {{"9.2", OpenSSHDefaults::k92}, {"10", OpenSSHDefaults::k10}};
+
 using S = ServerConfig;
 constexpr int kCipherList = static_cast<int>(AlgorithmKind::kCipher);
 constexpr int kMacList = static_cast<int>(AlgorithmKind::kMac);
@@ -221,7 +223,11 @@ const Keyword kTable[] = {
        "diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,"
        "diffie-hellman-group18-sha512,diffie-hellman-group14-sha256",
    .parse = parse_algorithms, .dump = dump_plain, .error = "Bad SSH2 KexAlgorithms",
-   .algorithms = kKexList},
+   .algorithms = kKexList,
+   // OpenSSH 10.0 dropped finite-field Diffie-Hellman from the server's default list.
+   .def_openssh10 =
+       "sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,curve25519-sha256,"
+       "curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521"},
   {.name = "CASignatureAlgorithms", .member = &S::ca_signature_algorithms, .flags = kInMatch,
    .def = KEYTYPES_PLAIN, .parse = parse_algorithms, .dump = dump_plain, .error = "Bad key types",
    .algorithms = kCaKeyList},
@@ -263,8 +269,9 @@ const Keyword kTable[] = {
    .parse = parse_word_list, .dump = dump_word_list_if_set},
   {.name = "ChannelTimeout", .member = &S::channel_timeout, .flags = kInMatch | kDumpIfSet,
    .parse = parse_word_list, .dump = dump_word_list_if_set},
-  {.name = "Subsystem", .member = &S::subsystems, .flags = kAccumulate, .parse = parse_subsystem,
-   .dump = dump_subsystems},
+  // In Match since OpenSSH 9.4 (a deliberate difference from 9.2, man/sshd_config.5).
+  {.name = "Subsystem", .member = &S::subsystems, .flags = kInMatch | kAccumulate,
+   .parse = parse_subsystem, .dump = dump_subsystems, .copy = copy_subsystems},
   {.name = "MaxStartups", .flags = kLastWins, .def = "10:30:100",
    .parse = parse_max_startups, .dump = dump_max_startups, .copy = copy_max_startups},
   {.name = "PerSourceMaxStartups", .member = &S::per_source_max_startups, .flags = kLastWins,
@@ -291,9 +298,22 @@ const Keyword kTable[] = {
   {.name = "DebianBanner", .member = &S::debian_banner, .flags = kNoDump, .def = "yes",
    .parse = parse_flag, .dump = dump_flag},
   {.name = "PerSourcePenalties", .parse = parse_penalties,
-   .dump = dump_penalties, .copy = copy_penalties},
+   .dump = dump_penalties, .copy = copy_penalties,
+   .def_openssh10 = "yes"},  // on by default since OpenSSH 9.8
   {.name = "PerSourcePenaltyExemptList", .member = &S::per_source_penalty_exempt_list,
    .flags = kDumpIfSet, .parse = parse_string, .dump = dump_string_if_set},
+  // OpenSSH 9.8-10.x keywords Debian's 9.2 lacks: its -T has no such lines (the comparison
+  // leaves them out, compare_with_openssh.py). The helpers' paths are fixed for the listener's
+  // lifetime, so Match cannot set them.
+  {.name = "SshdSessionPath", .member = &S::sshd_session_path, .parse = parse_helper_path,
+   .dump = dump_helper_path},
+  {.name = "SshdAuthPath", .member = &S::sshd_auth_path, .parse = parse_helper_path,
+   .dump = dump_helper_path},
+  {.name = "RefuseConnection", .member = &S::refuse_connection, .flags = kInMatch, .def = "no",
+   .parse = parse_flag, .dump = dump_flag},
+  // postern's own compatibility switch: OpenSSH 9.2's defaults (Debian 12) or 10's.
+  {.name = "OpenSSHDefaults", .member = &S::openssh_defaults, .def = "9.2",
+   .parse = parse_choice, .dump = dump_choice, .choices = kOpenSSHDefaults},
   // postern's bastion mode (sshd -B, man/postern-bastion.5): the policy file, unused otherwise.
   // Last, so the lines of -T before it are OpenSSH's, line for line.
   {.name = "BastionPolicy", .member = &S::bastion_policy, .flags = kPath,

@@ -2,6 +2,7 @@
 // Subsystem, MaxStartups, PerSourceNetBlockSize, IPQoS, RekeyLimit, PermitOpen / PermitListen,
 // PermitUserEnvironment, PubkeyAuthOptions, PerSourcePenalties and ProxyProtocolFrom, with the
 // copy functions of those that span several members of ServerConfig.
+#include <algorithm>
 #include <cctype>
 #include <climits>
 #include <cstdio>
@@ -71,14 +72,22 @@ std::vector<std::string> dump_listen(const Keyword&, const ServerConfig& c, bool
   return out;
 }
 
+// Subsystem NAME COMMAND [ARGS]. The command keeps its quoting (OpenSSH 9.4+: `Subsystem xxx
+// /bin/sh -c "exit 23"` runs sh with the one argument "exit 23"; 9.2 dropped the quotes). A
+// repeated name keeps the first (9.4+ "no clobber"; 9.2 refused the file), in the global part
+// and within the Match blocks that apply, which override the global one (copy_subsystems).
 bool parse_subsystem(const Keyword&, Args& a, ServerConfig& c, ParseContext& ctx) {
   const std::string name = *a.next();
   if (a.done()) return ctx.fail_plain("Missing subsystem command.");
-  std::string command = join(std::vector(a.words.begin() + a.pos, a.words.end()), " ");
+  std::string command = join_quoted(std::vector(a.words.begin() + a.pos, a.words.end()));
   a.pos = a.words.size();
   if (!ctx.apply) return true;
-  for (const auto& s : c.subsystems)
-    if (s.name == name) return ctx.fail_plain("Subsystem '" + name + "' already defined.");
+  for (const auto& s : c.subsystems) {
+    if (s.name == name) {
+      log_debug("%s: Subsystem '%s' already defined.", ctx.where.c_str(), name.c_str());
+      return true;
+    }
+  }
   c.subsystems.push_back({name, command});
   return true;
 }
@@ -87,6 +96,16 @@ std::vector<std::string> dump_subsystems(const Keyword&, const ServerConfig& c, 
   for (const auto& s : c.subsystems)
     out.push_back((quote ? quote_word(s.name) : s.name) + " " + s.command);
   return out;
+}
+void copy_subsystems(ServerConfig& dst, const ServerConfig& src) {
+  for (const auto& s : src.subsystems) {
+    auto it = std::find_if(dst.subsystems.begin(), dst.subsystems.end(),
+                           [&](const Subsystem& d) { return d.name == s.name; });
+    if (it != dst.subsystems.end())
+      it->command = s.command;
+    else
+      dst.subsystems.push_back(s);
+  }
 }
 
 // MaxStartups start:rate:full, or a single number.
@@ -319,13 +338,14 @@ bool parse_penalties(const Keyword& kw, Args& a, ServerConfig& c, ParseContext& 
       size_t colon = w->find(':');
       std::string key = w->substr(0, colon),
                   value = colon == std::string::npos ? "" : w->substr(colon + 1);
-      int* time = key == "crash"            ? &p.crash
-                  : key == "authfail"       ? &p.authfail
-                  : key == "noauth"         ? &p.noauth
-                  : key == "grace-exceeded" ? &p.grace_exceeded
-                  : key == "max"            ? &p.max
-                  : key == "min"            ? &p.min
-                                            : nullptr;
+      int* time = key == "crash"              ? &p.crash
+                  : key == "authfail"         ? &p.authfail
+                  : key == "noauth"           ? &p.noauth
+                  : key == "grace-exceeded"   ? &p.grace_exceeded
+                  : key == "refuseconnection" ? &p.refuse_connection
+                  : key == "max"              ? &p.max
+                  : key == "min"              ? &p.min
+                                              : nullptr;
       long long n;
       if (time != nullptr) {
         if (!parse_time(value, *time))
@@ -353,7 +373,8 @@ std::vector<std::string> dump_penalties(const Keyword&, const ServerConfig& c, b
   if (!p.enabled) return quote ? std::vector<std::string>{"no"} : std::vector<std::string>{};
   auto t = [](const char* k, int v) { return std::string(k) + ":" + std::to_string(v) + "s"; };
   return {t("crash", p.crash) + " " + t("authfail", p.authfail) + " " + t("noauth", p.noauth) +
-          " " + t("grace-exceeded", p.grace_exceeded) + " " + t("max", p.max) + " " +
+          " " + t("grace-exceeded", p.grace_exceeded) + " " +
+          t("refuseconnection", p.refuse_connection) + " " + t("max", p.max) + " " +
           t("min", p.min) + " max-sources4:" + std::to_string(p.max_sources4) +
           " max-sources6:" + std::to_string(p.max_sources6) +
           " overflow:" + (p.overflow_permissive ? "permissive" : "deny-all") +

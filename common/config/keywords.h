@@ -84,7 +84,16 @@ struct Keyword {
   int max = 0x7fffffff;
   const char* error = nullptr;  // format-specific error text (e.g. "Bad SSH2 cipher spec")
   int algorithms = 0;           // AlgorithmKind for algorithm lists
+  // The default under `OpenSSHDefaults 10` where OpenSSH 10 changed it; nullptr: the same.
+  const char* def_openssh10 = nullptr;
 };
+
+// The default text of a row for `c` (OpenSSHDefaults picks 9.2's or 10's).
+inline const char* default_text(const Keyword& kw, const ServerConfig& c) {
+  return c.openssh_defaults == OpenSSHDefaults::k10 && kw.def_openssh10 != nullptr
+             ? kw.def_openssh10
+             : kw.def;
+}
 
 // A bit of ServerConfig::explicitly_set past the table: RekeyLimit's interval was given.
 inline constexpr size_t kRekeyIntervalSet = kMaxKeywords - 1;

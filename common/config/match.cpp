@@ -76,8 +76,13 @@ bool user_in_group(const std::string& user, std::string_view list) {
   return positive;
 }
 
-constexpr const char* kAttributes[] = {"user",         "group",     "host",   "address",
-                                       "localaddress", "localport", "rdomain"};
+constexpr const char* kAttributes[] = {"user",         "group",     "host",    "address",
+                                       "localaddress", "localport", "rdomain", "version"};
+
+// Criteria that stand alone, without a value: "all" and OpenSSH 10's "invalid-user".
+bool is_bare(const std::string& attr) {
+  return strcasecmp(attr.c_str(), "all") == 0 || strcasecmp(attr.c_str(), "invalid-user") == 0;
+}
 
 }  // namespace
 
@@ -117,6 +122,25 @@ int match_address_list(std::string_view addr, std::string_view list) {
   return positive ? 1 : 0;
 }
 
+std::vector<std::string> split_match_assignments(const std::vector<std::string>& words) {
+  std::vector<std::string> out;
+  bool expect_attribute = true;
+  for (const auto& w : words) {
+    size_t eq = w.find('=');
+    // OpenSSH 10 lets a criterion be written "user=u1" as well as "user u1".
+    if (expect_attribute && eq != std::string::npos && eq > 0) {
+      out.push_back(w.substr(0, eq));
+      // "user=" alone leaves the criterion without its value (an error, as "Match user").
+      if (eq + 1 < w.size()) out.push_back(w.substr(eq + 1));
+      expect_attribute = eq + 1 < w.size() || is_bare(out.back());
+      continue;
+    }
+    out.push_back(w);
+    expect_attribute = expect_attribute ? is_bare(w) : true;
+  }
+  return out;
+}
+
 bool check_match_criteria(const std::vector<std::string>& words, std::string& error) {
   if (words.empty()) {
     error = "One or more attributes required for Match";
@@ -131,6 +155,7 @@ bool check_match_criteria(const std::vector<std::string>& words, std::string& er
       }
       continue;
     }
+    if (strcasecmp(attr.c_str(), "invalid-user") == 0) continue;
     bool known = false;
     for (const char* a : kAttributes) known = known || strcasecmp(attr.c_str(), a) == 0;
     if (!known) {
@@ -170,7 +195,7 @@ bool check_spec_covers(const std::vector<std::string>& words, const ConnectionIn
   };
   // OpenSSH 9.2 insists only on lport (it skips the other attributes when they are missing).
   const Need needs[] = {{"LocalPort", "lport", ci.lport > 0}};
-  for (size_t i = 0; i < words.size(); i += 2) {
+  for (size_t i = 0; i < words.size(); i += is_bare(words[i]) ? 1 : 2) {
     for (const Need& n : needs) {
       if (strcasecmp(words[i].c_str(), n.attribute) == 0 && !n.given) {
         error = std::string("'Match ") + n.attribute + "' in configuration but '" + n.spec +
@@ -186,6 +211,11 @@ bool evaluate_match(const std::vector<std::string>& words, const ConnectionInfo&
   for (size_t i = 0; i < words.size(); ++i) {
     std::string attr = lower(words[i]);
     if (attr == "all") return true;
+    // OpenSSH 10: the user name names no account (known only once the client has sent one).
+    if (attr == "invalid-user") {
+      if (ci.user.empty() || !ci.invalid_user) return false;
+      continue;
+    }
     if (i + 1 >= words.size()) return false;
     const std::string& value = words[++i];
     bool ok = false;
@@ -203,6 +233,10 @@ bool evaluate_match(const std::vector<std::string>& words, const ConnectionInfo&
       ok = ci.lport > 0 && std::to_string(ci.lport) == value;
     else if (attr == "rdomain")
       ok = !ci.rdomain.empty() && match_pattern_list(ci.rdomain, value) == PatternMatch::kMatch;
+    else if (attr == "version")
+      // OpenSSH 10: patterns against the server's own version (what follows "SSH-2.0-").
+      ok = match_pattern_list(ci.version.empty() ? server_version_for_match() : ci.version,
+                              value) == PatternMatch::kMatch;
     if (!ok) return false;
   }
   return true;
@@ -221,6 +255,10 @@ Result<ConnectionInfo> parse_connection_spec(std::string_view spec) {
     std::string_view item = spec.substr(start, end - start);
     start = end + 1;
     size_t eq = item.find('=');
+    if (detail::lower(item) == "invalid-user") {
+      ci.invalid_user = true;
+      continue;
+    }
     if (eq == std::string_view::npos)
       return Unexpected("Invalid test mode specification " + std::string(item));
     std::string key = detail::lower(item.substr(0, eq));

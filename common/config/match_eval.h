@@ -8,6 +8,8 @@
 
 namespace postern::config::detail {
 
+// "user=u1" (OpenSSH 10's spelling) as the two words "user" "u1"; other words unchanged.
+std::vector<std::string> split_match_assignments(const std::vector<std::string>& words);
 // False with OpenSSH's message (e.g. "Unsupported Match attribute Foo") if the criteria are bad.
 bool check_match_criteria(const std::vector<std::string>& words, std::string& error);
 // Whether every criterion holds for `ci` (criteria about unknown attributes do not hold).

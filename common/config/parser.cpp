@@ -190,12 +190,13 @@ class Parser {
   bool handle_match(const Args& args, const std::string& where, int lineno) {
     if (!m_record) return fail(where + ": Match not expected here");
     std::string error;
-    if (!check_match_criteria(args.words, error)) {
+    std::vector<std::string> words = split_match_assignments(args.words);
+    if (!check_match_criteria(words, error)) {
       if (!error.empty() && error[0] == '\x01')
         return fail(error.substr(1) + std::to_string(lineno));
       return fail(error + "\n" + where + ": Bad Match condition");
     }
-    std::string criteria = join_quoted(args.words);
+    std::string criteria = join_quoted(words);
     // A Match in a file included from inside a Match block applies only where that block does.
     int outer = m_outer.empty() ? -1 : m_outer.back();
     if (outer >= 0) {
@@ -282,9 +283,10 @@ bool fill_defaults(ServerConfig& c, const LoadOptions& options, std::string& err
   auto table = keyword_table();
   for (size_t i = 0; i < table.size(); ++i) {
     const Keyword& kw = table[i];
-    if (c.explicitly_set[i] || kw.def == nullptr) continue;
+    const char* text = default_text(kw, c);
+    if (c.explicitly_set[i] || text == nullptr) continue;
     Args args;
-    std::string def = kw.def[0] == '@' ? etc + (kw.def + 1) : kw.def;
+    std::string def = text[0] == '@' ? etc + (text + 1) : text;
     args.rest = def;
     std::string error;
     split_words(def, args.words, error);

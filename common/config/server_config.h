@@ -59,6 +59,13 @@ struct PermitTunnel {
   enum : int { kNo, kPointToPoint, kEthernet, kYes };
 };
 
+// OpenSSHDefaults (postern's own): whose defaults fill what a configuration leaves out. 9.2 (the
+// default) keeps `sshd -T` equal to Debian 12's; 10 takes OpenSSH 10's where they changed
+// (no finite-field Diffie-Hellman in KexAlgorithms, PerSourcePenalties on).
+struct OpenSSHDefaults {
+  enum : int { k92, k10 };
+};
+
 struct ListenAddress {
   std::string host;     // literal address or name, without brackets; empty = wildcard
   int port = 0;         // 0: every Port
@@ -76,8 +83,9 @@ struct PerSourcePenalties {
   int authfail = 5;
   int noauth = 1;
   int grace_exceeded = 10;
-  int max = 600;  // most penalty time a source accumulates
-  int min = 15;   // penalty time before a source is refused
+  int refuse_connection = 10;  // OpenSSH 10.0: ended by RefuseConnection
+  int max = 600;               // most penalty time a source accumulates
+  int min = 15;                // penalty time before a source is refused
   int max_sources4 = 65536;
   int max_sources6 = 65536;
   bool overflow_permissive = true;  // when the table is full: allow (true) or refuse all
@@ -216,6 +224,15 @@ struct ServerConfig {
   // ProxyProtocolFrom (postern's own): the load balancers whose connections start with a PROXY
   // protocol header (monitor/proxy_protocol.h); an address list, empty: none.
   std::string proxy_protocol_from;
+  // SshdSessionPath (OpenSSH 9.8) and SshdAuthPath (10.0): the per-connection monitor the
+  // listener execs and the pre-authentication child it execs (postern's sshd-session and
+  // sshd-net). Empty: not configured, the built-in helper (monitor/spawn.h find_helper); -T
+  // prints the installed path then.
+  std::string sshd_session_path;
+  std::string sshd_auth_path;
+  // RefuseConnection (OpenSSH 10.0): a Match block that sets it ends the connection.
+  bool refuse_connection = false;
+  int openssh_defaults = OpenSSHDefaults::k92;
 
   // Which keywords (index into the keyword table) were given a value (first one wins).
   std::bitset<kMaxKeywords> explicitly_set;
@@ -236,7 +253,19 @@ struct ConnectionInfo {
   std::string laddr;
   int lport = -1;
   std::string rdomain;
+  // Match invalid-user (OpenSSH 10.0): the user name names no account. Only meaningful with a
+  // user; false while the user is not known.
+  bool invalid_user = false;
+  // Match version: the version postern announces after "SSH-2.0-" (dump.cpp's default when
+  // empty).
+  std::string version{};
 };
+
+// The version string `Match version` tests when ConnectionInfo::version is empty:
+// "postern_<version>", what the server announces after "SSH-2.0-".
+std::string server_version_for_match();
+// The built-in path -T prints for SshdSessionPath / SshdAuthPath when they are not configured.
+std::string default_helper_path(std::string_view helper);
 
 struct LoadOptions {
   std::string sysconfdir;  // base of relative Include paths and default files; "" = built-in
@@ -263,7 +292,8 @@ ServerConfig apply_match(const ServerConfig& config, const ConnectionInfo& ci);
 // Match then too): apply_match, refusing (as OpenSSH does) a configuration whose Match blocks
 // test LocalPort when `ci` leaves lport out.
 Result<ServerConfig> apply_match_for_test(const ServerConfig& config, const ConnectionInfo& ci);
-// Parses `-C` text: "user=u,host=h,addr=a,laddr=l,lport=p,rdomain=r".
+// Parses `-C` text: "user=u,host=h,addr=a,laddr=l,lport=p,rdomain=r", and OpenSSH 10's bare
+// "invalid-user" (test as a connection whose user names no account).
 Result<ConnectionInfo> parse_connection_spec(std::string_view spec);
 
 // `sshd -T` output.

@@ -305,7 +305,9 @@ bool parse_auth_methods(const Keyword& kw, Args& a, ServerConfig& c, ParseContex
 bool parse_algorithms(const Keyword& kw, Args& a, ServerConfig& c, ParseContext& ctx) {
   const std::string& w = *a.next();
   std::string out;
-  if (!assemble_algorithms(static_cast<AlgorithmKind>(kw.algorithms), w, kw.def, out)) {
+  // +, - and ^ apply to the defaults in force (OpenSSHDefaults given before this line).
+  if (!assemble_algorithms(static_cast<AlgorithmKind>(kw.algorithms), w, default_text(kw, c),
+                           out)) {
     ctx.fail_plain(std::string(kw.error) + " '" + w + "'.");
     if (kw.algorithms == static_cast<int>(AlgorithmKind::kKex)) {
       // OpenSSH names the first unknown KEX algorithm on a line of its own first.

@@ -104,5 +104,11 @@ std::vector<std::string> dump_penalties(const Keyword&, const ServerConfig&, boo
 void copy_penalties(ServerConfig& dst, const ServerConfig& src);
 // An address list (patterns and CIDR blocks, as Match Address takes), or none: ProxyProtocolFrom.
 bool parse_address_list(const Keyword&, Args&, ServerConfig&, ParseContext&);
+// Subsystems a matching Match block sets replace the global ones of the same name.
+void copy_subsystems(ServerConfig& dst, const ServerConfig& src);
+
+// ---- helper_paths.cpp: SshdSessionPath, SshdAuthPath -----------------------------------------
+bool parse_helper_path(const Keyword&, Args&, ServerConfig&, ParseContext&);
+std::vector<std::string> dump_helper_path(const Keyword&, const ServerConfig&, bool quote);
 
 }  // namespace postern::config::detail
