@@ -224,9 +224,10 @@ const Keyword kTable[] = {
        "diffie-hellman-group18-sha512,diffie-hellman-group14-sha256",
    .parse = parse_algorithms, .dump = dump_plain, .error = "Bad SSH2 KexAlgorithms",
    .algorithms = kKexList,
-   // OpenSSH 10.0 dropped finite-field Diffie-Hellman from the server's default list.
+   // OpenSSH 10.0 dropped finite-field Diffie-Hellman from the server's default list and put
+   // mlkem768x25519-sha256 first.
    .def_openssh10 =
-       "sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,curve25519-sha256,"
+       "mlkem768x25519-sha256,sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,curve25519-sha256,"
        "curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521"},
   {.name = "CASignatureAlgorithms", .member = &S::ca_signature_algorithms, .flags = kInMatch,
    .def = KEYTYPES_PLAIN, .parse = parse_algorithms, .dump = dump_plain, .error = "Bad key types",
