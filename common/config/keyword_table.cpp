@@ -5,6 +5,7 @@
 
 #include "common/config/keywords.h"
 #include "common/config/value_formats.h"
+#include "postern_config.h"  // POSTERN_PID_FILE
 
 namespace postern::config::detail {
 namespace {
@@ -171,7 +172,7 @@ const Keyword kTable[] = {
    .error = "Invalid FingerprintHash algorithm"},
   {.name = "ExposeAuthInfo", .member = &S::expose_auth_info, .flags = kInMatch, .def = "no",
    .parse = parse_flag, .dump = dump_flag},
-  {.name = "PidFile", .member = &S::pid_file, .flags = kPath, .def = "/run/sshd.pid",
+  {.name = "PidFile", .member = &S::pid_file, .flags = kPath, .def = POSTERN_PID_FILE,
    .parse = parse_string, .dump = dump_string},
   {.name = "ModuliFile", .member = &S::moduli_file, .flags = kPath, .def = "@/moduli",
    .parse = parse_path, .dump = dump_plain},
