@@ -179,17 +179,17 @@ TEST_F(MonitorBastionTest, AllowedTargetIsConnectedAndItsSocketPassed) {
   EXPECT_TRUE(web1.contacted());
   EXPECT_NE(audit().find("\"event\":\"target-open\""), std::string::npos) << audit();
   // Only the login's route, once.
-  EXPECT_THROW(call(TargetOpenRequest{"web1", 0, "deploy", "session", ""}), ProtocolError);
+  EXPECT_THROW((void)call(TargetOpenRequest{"web1", 0, "deploy", "session", ""}), ProtocolError);
 }
 
 TEST_F(MonitorBastionTest, ASessionForAnotherRouteThanTheLoginsIsFatal) {
   login("deploy%web1%alice");
-  EXPECT_THROW(call(TargetOpenRequest{"web1", 0, "root", "session", ""}), ProtocolError);
+  EXPECT_THROW((void)call(TargetOpenRequest{"web1", 0, "root", "session", ""}), ProtocolError);
 }
 
 TEST_F(MonitorBastionTest, JumpConnectionsCarryNoTargetUser) {
   login("alice");
-  EXPECT_THROW(call(TargetOpenRequest{"web1", 0, "deploy", "direct-tcpip", ""}), ProtocolError);
+  EXPECT_THROW((void)call(TargetOpenRequest{"web1", 0, "deploy", "direct-tcpip", ""}), ProtocolError);
   auto r = call(TargetOpenRequest{"web1", uint32_t(web1.port), "", "direct-tcpip", "::1:40000"});
   ASSERT_TRUE(r);
   EXPECT_TRUE(r->allowed) << r->message;
@@ -207,7 +207,7 @@ TEST_F(MonitorBastionTest, HostKeyFirstThenOneCertificateForTheTargetUser) {
   ASSERT_TRUE(eph);
   Bytes pub = eph->public_key().blob();
   // No certificate before the target's host key was accepted.
-  EXPECT_THROW(call(TargetCertRequest{r->target_id, pub}), ProtocolError);
+  EXPECT_THROW((void)call(TargetCertRequest{r->target_id, pub}), ProtocolError);
 
   auto hk = PrivateKey::generate(KeyType::kEd25519);
   ASSERT_TRUE(hk);
@@ -217,7 +217,7 @@ TEST_F(MonitorBastionTest, HostKeyFirstThenOneCertificateForTheTargetUser) {
   EXPECT_NE(v->message.find("host key"), std::string::npos) << v->message;
   EXPECT_NE(v->message.find("web1"), std::string::npos) << v->message;
   EXPECT_NE(v->message.find(hk->public_key().fingerprint_sha256()), std::string::npos);
-  EXPECT_THROW(call(TargetCertRequest{r->target_id, pub}), ProtocolError);
+  EXPECT_THROW((void)call(TargetCertRequest{r->target_id, pub}), ProtocolError);
 }
 
 TEST_F(MonitorBastionTest, CertificateNamesTheTargetUserAndTheSession) {
@@ -242,7 +242,7 @@ TEST_F(MonitorBastionTest, CertificateNamesTheTargetUserAndTheSession) {
   EXPECT_NE(cert->key_id().find("alice@postern from 192.0.2.1"), std::string::npos);
   EXPECT_TRUE(cert->key() == eph->public_key());
   // Once per target.
-  EXPECT_THROW(call(TargetCertRequest{r->target_id, eph->public_key().blob()}), ProtocolError);
+  EXPECT_THROW((void)call(TargetCertRequest{r->target_id, eph->public_key().blob()}), ProtocolError);
 }
 
 TEST_F(MonitorBastionTest, ChannelsAreDecidedByTheRoleAndAudited) {
@@ -256,8 +256,8 @@ TEST_F(MonitorBastionTest, ChannelsAreDecidedByTheRoleAndAudited) {
   ASSERT_TRUE(x11);
   EXPECT_FALSE(x11->allowed);
   EXPECT_FALSE(x11->message.empty());
-  EXPECT_THROW(call(ChannelDecisionRequest{r->target_id, 1, "telnet", ""}), ProtocolError);
-  EXPECT_THROW(call(ChannelDecisionRequest{99, 1, "shell", ""}), ProtocolError);
+  EXPECT_THROW((void)call(ChannelDecisionRequest{r->target_id, 1, "telnet", ""}), ProtocolError);
+  EXPECT_THROW((void)call(ChannelDecisionRequest{99, 1, "shell", ""}), ProtocolError);
   std::string a = audit();
   EXPECT_NE(a.find("\"event\":\"channel\""), std::string::npos) << a;
 }
@@ -266,7 +266,7 @@ TEST_F(MonitorBastionTest, SignOnlyForKeyCredentials) {
   login("deploy%web1%alice");
   auto r = call(TargetOpenRequest{"web1", 0, "deploy", "session", ""});
   ASSERT_TRUE(r && r->allowed);
-  EXPECT_THROW(call(TargetSignRequest{r->target_id, "ssh-ed25519", Bytes(40, 1)}), ProtocolError);
+  EXPECT_THROW((void)call(TargetSignRequest{r->target_id, "ssh-ed25519", Bytes(40, 1)}), ProtocolError);
 }
 
 Bytes fresh_key_blob(KeyType type = KeyType::kEd25519, int bits = 3072) {
@@ -353,7 +353,7 @@ TEST_F(MonitorBastionTest, IssueCertIsBoundedPerConnection) {
   EXPECT_FALSE(over->issued);
   EXPECT_NE(over->message.find("certificates per connection"), std::string::npos);
   // Fields no caller can produce are the child's bug: fatal.
-  EXPECT_THROW(call(IssueCertRequest{std::string(300, 'a'), 0, "deploy", key}), ProtocolError);
+  EXPECT_THROW((void)call(IssueCertRequest{std::string(300, 'a'), 0, "deploy", key}), ProtocolError);
 }
 
 TEST_F(MonitorBastionTest, RecordingIsOpenedByTheMonitorAndHashedAtClose) {
@@ -361,10 +361,10 @@ TEST_F(MonitorBastionTest, RecordingIsOpenedByTheMonitorAndHashedAtClose) {
   auto r = call(TargetOpenRequest{"web1", 0, "deploy", "session", ""});
   ASSERT_TRUE(r && r->allowed);
   // Only for a channel the monitor allowed as that kind.
-  EXPECT_THROW(call(RecordingOpenRequest{r->target_id, 0, "exec", 80, 24, "id", ""}),
+  EXPECT_THROW((void)call(RecordingOpenRequest{r->target_id, 0, "exec", 80, 24, "id", ""}),
                ProtocolError);
   ASSERT_TRUE(call(ChannelDecisionRequest{r->target_id, 0, "exec", "id"})->allowed);
-  EXPECT_THROW(call(RecordingOpenRequest{r->target_id, 0, "shell", 80, 24, "", ""}), ProtocolError);
+  EXPECT_THROW((void)call(RecordingOpenRequest{r->target_id, 0, "shell", 80, 24, "", ""}), ProtocolError);
   auto rec = call(RecordingOpenRequest{r->target_id, 0, "exec", 0, 0, "id", ""});
   ASSERT_TRUE(rec) << rec.error().message;
   ASSERT_TRUE(rec->recorded);
@@ -373,7 +373,7 @@ TEST_F(MonitorBastionTest, RecordingIsOpenedByTheMonitorAndHashedAtClose) {
   EXPECT_FALSE(rec->record_input);
   ASSERT_EQ(rec->fds.size(), 1u);
   // Once per channel.
-  EXPECT_THROW(call(RecordingOpenRequest{r->target_id, 0, "exec", 80, 24, "id", ""}),
+  EXPECT_THROW((void)call(RecordingOpenRequest{r->target_id, 0, "exec", 80, 24, "id", ""}),
                ProtocolError);
   std::vector<fs::path> files;
   for (auto& e : fs::directory_iterator(dir / "rec")) files.push_back(e.path());

@@ -143,9 +143,9 @@ class MonitorExtenderTest : public ::testing::Test {
 
 TEST_F(MonitorExtenderTest, OnlyAnExtendersConnectionPublishesItsSocketAndOnlyOnce) {
   auto user = connect("alice");
-  EXPECT_THROW(call(*user, ExtenderListenRequest{"localhost", 0}), ProtocolError);
+  EXPECT_THROW((void)call(*user, ExtenderListenRequest{"localhost", 0}), ProtocolError);
   auto routed = connect("postgres%db1%alice");
-  EXPECT_THROW(call(*routed, ExtenderListenRequest{"localhost", 0}), ProtocolError);
+  EXPECT_THROW((void)call(*routed, ExtenderListenRequest{"localhost", 0}), ProtocolError);
   EXPECT_FALSE(fs::exists(sockets / "dc2.sock"));
 
   auto ext = connect("dc2");
@@ -164,14 +164,14 @@ TEST_F(MonitorExtenderTest, OnlyAnExtendersConnectionPublishesItsSocketAndOnlyOn
   EXPECT_TRUE(S_ISSOCK(st.st_mode));
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_NE(audit().find("\"event\":\"extender_connect\""), std::string::npos) << audit();
-  EXPECT_THROW(call(*ext, ExtenderListenRequest{"localhost", 0}), ProtocolError);
+  EXPECT_THROW((void)call(*ext, ExtenderListenRequest{"localhost", 0}), ProtocolError);
 }
 
 TEST_F(MonitorExtenderTest, AnExtendersConnectionOpensNoTargetAndGetsNoCertificate) {
   auto ext = connect("dc2");
-  EXPECT_THROW(call(*ext, TargetOpenRequest{"db1", 5432, "", "direct-tcpip", "::1:1"}),
+  EXPECT_THROW((void)call(*ext, TargetOpenRequest{"db1", 5432, "", "direct-tcpip", "::1:1"}),
                ProtocolError);
-  EXPECT_THROW(call(*ext, IssueCertRequest{"db1", 0, "postgres", Bytes{1, 2, 3}}), ProtocolError);
+  EXPECT_THROW((void)call(*ext, IssueCertRequest{"db1", 0, "postgres", Bytes{1, 2, 3}}), ProtocolError);
 }
 
 TEST_F(MonitorExtenderTest, ADirectoryOthersMayEnterIsRefused) {

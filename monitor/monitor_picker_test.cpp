@@ -157,7 +157,7 @@ TEST_F(MonitorPickerTest, KeyboardInteractiveClientPicksAfterItsKey) {
   EXPECT_FALSE(early->done);
   EXPECT_TRUE(early->prompts.empty());
   EXPECT_TRUE(early->instruction.empty());
-  EXPECT_THROW(answer("x"), ProtocolError);  // one answer to no prompt is the child's bug
+  EXPECT_THROW((void)answer("x"), ProtocolError);  // one answer to no prompt is the child's bug
   connect(kWithPicker);
   ASSERT_TRUE(call(KbdintStartRequest{""}));
   Writer none_answered;
@@ -220,7 +220,7 @@ TEST_F(MonitorPickerTest, RoundsAreBoundedAndANewRequestStartsOver) {
   EXPECT_EQ(monitor->phase(), Phase::kAwaitingAuth);
   EXPECT_FALSE(session->route().has_value());
   // An answer without a question is the child's bug.
-  EXPECT_THROW(answer("1"), ProtocolError);
+  EXPECT_THROW((void)answer("1"), ProtocolError);
   // The picker is still owed: a new request asks again from the full list.
   auto again = call(KbdintStartRequest{""});
   ASSERT_TRUE(again);

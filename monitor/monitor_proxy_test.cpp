@@ -215,7 +215,7 @@ TEST_F(MonitorProxyTest, ProxyTargetOnlyOnTheProxyDoorOnceAndFirst) {
 TEST_F(MonitorProxyTest, PwnamWithoutTheProxyTargetIsFatal) {
   proxy_door();
   ASSERT_TRUE(child.call(*monitor, SignRequest{"ssh-ed25519", session_id}));
-  EXPECT_THROW(child.call(*monitor, PwnamRequest{"deploy", "ssh-connection"}), ProtocolError);
+  EXPECT_THROW((void)child.call(*monitor, PwnamRequest{"deploy", "ssh-connection"}), ProtocolError);
 }
 
 TEST_F(MonitorProxyTest, MalformedProxyTargetsAreFatal) {

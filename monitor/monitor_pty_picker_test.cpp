@@ -160,7 +160,7 @@ TEST_F(MonitorPtyPickerTest, ChoiceIsDecidedAuditedAndBecomesTheRoute) {
   EXPECT_NE(a.find(R"("reason":"picked: )"), std::string::npos) << a;
   EXPECT_NE(a.find(R"("target":"db1")"), std::string::npos) << a;
   // Once: a second choice is a protocol error, as is the list now.
-  EXPECT_THROW(call(PickerChooseRequest{"deploy", "web1"}), ProtocolError);
+  EXPECT_THROW((void)call(PickerChooseRequest{"deploy", "web1"}), ProtocolError);
 }
 
 TEST_F(MonitorPtyPickerTest, AnyAccountGrantTakesAnAccount) {
@@ -196,17 +196,17 @@ TEST_F(MonitorPtyPickerTest, ChoiceOutsideTheListIsRefusedAndAudited) {
 
 TEST_F(MonitorPtyPickerTest, NotForALoginThatNamedItsRouteAndBounded) {
   login("deploy%web1%alice");
-  EXPECT_THROW(call(PickerListRequest{}), ProtocolError);
-  EXPECT_THROW(call(PickerChooseRequest{"deploy", "web1"}), ProtocolError);
+  EXPECT_THROW((void)call(PickerListRequest{}), ProtocolError);
+  EXPECT_THROW((void)call(PickerChooseRequest{"deploy", "web1"}), ProtocolError);
   login("alice");
-  EXPECT_THROW(call(PickerChooseRequest{"deploy", std::string(300, 'w')}), ProtocolError);
+  EXPECT_THROW((void)call(PickerChooseRequest{"deploy", std::string(300, 'w')}), ProtocolError);
 }
 
 TEST_F(MonitorPtyPickerTest, TheChosenRouteIsTheOnlySessionTargetOpen) {
   login("alice");
   ASSERT_TRUE(call(PickerChooseRequest{"deploy", "web1"})->allowed);
   // Another target than the one picked is no login's route.
-  EXPECT_THROW(call(TargetOpenRequest{"db1", 0, "ops", "session", ""}), ProtocolError);
+  EXPECT_THROW((void)call(TargetOpenRequest{"db1", 0, "ops", "session", ""}), ProtocolError);
 }
 
 }  // namespace

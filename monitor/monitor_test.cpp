@@ -108,23 +108,23 @@ TEST_F(MonitorTest, SignsTheExchangeHashAndRecordsTheSessionId) {
 }
 
 TEST_F(MonitorTest, SignRefusesDataThatIsNoExchangeHash) {
-  EXPECT_THROW(call(SignRequest{"ssh-ed25519", Bytes(100, 1)}), ProtocolError);
+  EXPECT_THROW((void)call(SignRequest{"ssh-ed25519", Bytes(100, 1)}), ProtocolError);
 }
 
 TEST_F(MonitorTest, OneModuliRequestBeforeAuth) {
   auto g = call(ModuliRequest{2048, 3072, 8192});
   ASSERT_TRUE(g) << g.error().message;
   EXPECT_FALSE(g->p.empty());
-  EXPECT_THROW(call(ModuliRequest{2048, 3072, 8192}), ProtocolError);
+  EXPECT_THROW((void)call(ModuliRequest{2048, 3072, 8192}), ProtocolError);
 }
 
 TEST_F(MonitorTest, PwnamBeforeKexIsFatal) {
-  EXPECT_THROW(call(PwnamRequest{"alice", "ssh-connection"}), ProtocolError);
+  EXPECT_THROW((void)call(PwnamRequest{"alice", "ssh-connection"}), ProtocolError);
 }
 
 TEST_F(MonitorTest, SecondSignBeforeAuthIsFatal) {
   ASSERT_TRUE(call(SignRequest{"ssh-ed25519", session_id}));
-  EXPECT_THROW(call(SignRequest{"ssh-ed25519", session_id}), ProtocolError);
+  EXPECT_THROW((void)call(SignRequest{"ssh-ed25519", session_id}), ProtocolError);
 }
 
 TEST_F(MonitorTest, KeyVerifyWithoutKeyAllowedIsFatal) {
@@ -132,13 +132,13 @@ TEST_F(MonitorTest, KeyVerifyWithoutKeyAllowedIsFatal) {
   Bytes data = signed_data("alice");
   auto sig = user_key->sign("ssh-ed25519", data);
   ASSERT_TRUE(sig);
-  EXPECT_THROW(call(KeyVerifyRequest{"ssh-ed25519", user_key->public_key().blob(), *sig, data}),
+  EXPECT_THROW((void)call(KeyVerifyRequest{"ssh-ed25519", user_key->public_key().blob(), *sig, data}),
                ProtocolError);
 }
 
 TEST_F(MonitorTest, PtyBeforeAuthIsFatal) {
   through_user();
-  EXPECT_THROW(call(PtyRequest{}), ProtocolError);
+  EXPECT_THROW((void)call(PtyRequest{}), ProtocolError);
 }
 
 TEST_F(MonitorTest, AuthDoneBeforeAuthIsFatal) {
@@ -170,7 +170,7 @@ TEST_F(MonitorTest, PublickeyInOrderAuthenticates) {
   monitor->start_postauth();
   // After the handoff, re-key signatures are allowed again, authentication requests are not.
   EXPECT_TRUE(call(SignRequest{"ssh-ed25519", Bytes(32, 7)}));
-  EXPECT_THROW(call(KeyAllowedRequest{"ssh-ed25519", blob, true}), ProtocolError);
+  EXPECT_THROW((void)call(KeyAllowedRequest{"ssh-ed25519", blob, true}), ProtocolError);
 }
 
 // sshd(8) permitopen= / permitlisten=: the key's lists reach the session beside the
@@ -214,7 +214,7 @@ TEST_F(MonitorTest, SignedDataForAnotherSessionOrUserIsFatal) {
         variant == 0 ? signed_data("alice", "publickey", Bytes(32, 1)) : signed_data("mallory");
     auto sig = user_key->sign("ssh-ed25519", data);
     ASSERT_TRUE(sig);
-    EXPECT_THROW(call(KeyVerifyRequest{"ssh-ed25519", blob, *sig, data}), ProtocolError);
+    EXPECT_THROW((void)call(KeyVerifyRequest{"ssh-ed25519", blob, *sig, data}), ProtocolError);
     SetUp();
     through_user();
   }
@@ -240,7 +240,7 @@ TEST_F(MonitorTest, BadSignatureFailsAndMaxAuthTriesCloses) {
   EXPECT_FALSE(a->allowed);
   EXPECT_TRUE(a->exceeded);
   EXPECT_EQ(monitor->phase(), Phase::kClosed);
-  EXPECT_THROW(call(KeyAllowedRequest{"ssh-ed25519", blob, false}), ProtocolError);
+  EXPECT_THROW((void)call(KeyAllowedRequest{"ssh-ed25519", blob, false}), ProtocolError);
 }
 
 TEST_F(MonitorTest, InvalidUserIsNeverAllowed) {
@@ -287,7 +287,7 @@ TEST_F(MonitorTest, HostboundMustNameTheSessionHostKey) {
   Bytes wrong = signed_data_for(session_id, pub, &host_key->public_key().blob());
   auto sig = user_key->sign("ssh-ed25519", wrong);
   ASSERT_TRUE(sig);
-  EXPECT_THROW(call(KeyVerifyRequest{"ssh-ed25519", pub.blob(), *sig, wrong}), ProtocolError);
+  EXPECT_THROW((void)call(KeyVerifyRequest{"ssh-ed25519", pub.blob(), *sig, wrong}), ProtocolError);
 
   SetUp();
   monitor = std::make_unique<Monitor>(config, host_key_entries({host_key, ecdsa_key}),
@@ -397,7 +397,7 @@ TEST_F(MonitorTest, RekeySignatureOnlyWithTheSessionHostKey) {
   auto r = call(SignRequest{"ecdsa-sha2-nistp256", h});
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_TRUE(ecdsa_key->public_key().verify(r->signature, h));
-  EXPECT_THROW(call(SignRequest{"ssh-ed25519", h}), ProtocolError);
+  EXPECT_THROW((void)call(SignRequest{"ssh-ed25519", h}), ProtocolError);
 }
 
 TEST_F(MonitorTest, RekeySignaturesAreBounded) {
@@ -410,7 +410,7 @@ TEST_F(MonitorTest, RekeySignaturesAreBounded) {
     ASSERT_TRUE(host_key->public_key().verify(r->signature, h));
   }
   // ...and one more at once is a signing service, not re-keying: the connection ends.
-  EXPECT_THROW(call(SignRequest{"ssh-ed25519", Bytes(32, 0xee)}), ProtocolError);
+  EXPECT_THROW((void)call(SignRequest{"ssh-ed25519", Bytes(32, 0xee)}), ProtocolError);
 }
 
 TEST(RekeySignBudget, BurstThenOnePerRefillPeriod) {
