@@ -109,6 +109,7 @@ TEST(ConfigOpenSSH10, OpenSSH10DefaultsSwitch) {
   ServerConfig c = parse_ok("OpenSSHDefaults 10\n");
   EXPECT_EQ(c.openssh_defaults, OpenSSHDefaults::k10);
   EXPECT_EQ(c.kex_algorithms,
+            "mlkem768x25519-sha256,"
             "sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,curve25519-sha256,"
             "curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,"
             "ecdh-sha2-nistp521");
