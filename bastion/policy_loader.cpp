@@ -346,9 +346,14 @@ class PolicyBuilder {
     if (r.has("proxy_listen")) {
       s.proxy_listen.clear();
       for (const Item& l : r.strings("proxy_listen")) {
-        if (!detail::is_listen_address(l.value))
-          r.fail(l.line, "proxy_listen", "not address:port: " + quote_text(l.value));
-        s.proxy_listen.push_back(l.value);
+        // An address alone listens on 1080, the port SOCKS clients assume (RFC 1928 §3).
+        std::string with_port = l.value + ":1080";
+        if (detail::is_listen_address(l.value))
+          s.proxy_listen.push_back(l.value);
+        else if (detail::is_listen_address(with_port))
+          s.proxy_listen.push_back(with_port);
+        else
+          r.fail(l.line, "proxy_listen", "not address[:port]: " + quote_text(l.value));
       }
     }
     // A certificate lives from 1 second to a year; a target connection gets up to an hour.

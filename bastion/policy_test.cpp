@@ -147,6 +147,15 @@ TEST(PolicyLoader, Durations) {
   }
 }
 
+TEST(PolicyLoader, ProxyListenWithoutPortIs1080) {
+  auto p = parse_policy(
+      "[bastion]\nproxy_listen = [\"127.0.0.1\", \"[::1]\", \"bastion.example:8080\"]\n", "b.toml",
+      "[]", "t.json");
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(p->bastion.proxy_listen,
+            (Strings{"127.0.0.1:1080", "[::1]:1080", "bastion.example:8080"}));
+}
+
 TEST(PolicyLoader, EmptyFilesAreAnEmptyPolicy) {
   auto p = parse_policy("", "b.toml", "[]", "t.json");
   ASSERT_TRUE(p) << p.error().message;
@@ -214,10 +223,10 @@ TEST(PolicyLoader, BrokenTomlFiles) {
        "b.toml:2: bastion: templates: not an absolute path: \"t.json\""},
       {"host_key_policy", "[bastion]\nhost_key_policy = \"tofu\"\n",
        "b.toml:2: bastion: host_key_policy: expected \"strict\" or \"accept-new\", not \"tofu\""},
-      {"proxy_listen", "[bastion]\nproxy_listen = [\"127.0.0.1\"]\n",
-       "b.toml:2: bastion: proxy_listen: not address:port: \"127.0.0.1\""},
+      {"proxy_listen", "[bastion]\nproxy_listen = [\"::1\"]\n",
+       "b.toml:2: bastion: proxy_listen: not address[:port]: \"::1\""},
       {"proxy_listen port", "[bastion]\nproxy_listen = [\"[::1]:65536\"]\n",
-       "b.toml:2: bastion: proxy_listen: not address:port: \"[::1]:65536\""},
+       "b.toml:2: bastion: proxy_listen: not address[:port]: \"[::1]:65536\""},
       {"record", "[bastion]\nrecord = [\"shell\", \"x11\"]\n",
        "b.toml:2: bastion: record: expected shell, exec or sftp, not \"x11\""},
       {"record_input", "[bastion]\nrecord_input = \"yes\"\n",
