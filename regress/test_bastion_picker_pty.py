@@ -181,6 +181,30 @@ def test_arrows_choose_another_target(z, tmux_of):
     assert t.exit_status() == 3
 
 
+def test_keys_typed_with_the_enter_reach_the_target(z, tmux_of):
+    """Type-ahead: the command follows the Enter at once, before the picker's last screen or the
+    target's login; the bastion keeps it (the same packet as the Enter, or later ones) and hands
+    it to the target's shell in order, as a direct login would."""
+    t = tmux_of(picker_args(z))
+    t.wait_for(f"> {z.tu}@web1")
+    t.keys("Enter")
+    t.type("echo TYPED-$((6*7)); exit")
+    t.keys("Enter")
+    assert t.exit_status() == 0, t.screen() + z.bastion.log_text()[-3000:]
+    s = t.screen()
+    assert re.search(r"^TYPED-42\s*$", s, re.M), s
+
+
+def test_keys_in_the_packet_of_the_enter_reach_the_target(z, tmux_of):
+    """One send-keys: ssh reads the Enter and the command together and sends them in one
+    CHANNEL_DATA; the bytes after the Enter are the target's."""
+    t = tmux_of(picker_args(z))
+    t.wait_for(f"> {z.tu}@web1")
+    t.run("send-keys", "-t", t.name, "Enter", "echo SAME-$((6*7)); exit 5", "Enter")
+    assert t.exit_status() == 5, t.screen() + z.bastion.log_text()[-3000:]
+    assert re.search(r"^SAME-42\s*$", t.screen(), re.M), t.screen()
+
+
 @pytest.mark.parametrize("key", ["Escape", "C-c"])
 def test_esc_or_ctrl_c_leaves_with_status_1(z, tmux_of, key):
     t = tmux_of(picker_args(z))
