@@ -57,6 +57,20 @@ void AdoptedChannel::pump() {
   Writer shell;
   shell.u8(kMsgChannelRequest).u32(m_picked.local_id).string("shell").boolean(false);
   relay.from_client(shell.buffer());
+  // The keys typed with or right after the choice come before anything the client sent later;
+  // RFC 4254 §5.2: no packet over the target's maximum.
+  const Bytes& keys = m_picked.typed_ahead;
+  size_t most = std::max<size_t>(1, m_target_max_packet);
+  std::deque<Bytes> typed;
+  for (size_t at = 0; at < keys.size(); at += most) {
+    size_t n = std::min(most, keys.size() - at);
+    Writer w;
+    w.u8(kMsgChannelData).u32(m_picked.local_id).string(ByteView(keys).subspan(at, n));
+    typed.push_back(w.take());
+  }
+  m_held.insert(m_held.begin(), std::make_move_iterator(typed.begin()),
+                std::make_move_iterator(typed.end()));
+  m_picked.typed_ahead.clear();
   while (!m_held.empty()) {
     Bytes m = std::move(m_held.front());
     m_held.pop_front();
@@ -95,14 +109,15 @@ void AdoptedChannel::send(ByteView payload) {
     auto c = decode<session::ChannelOpenConfirmationMsg>(payload);
     m_confirmed = true;
     // The relay now lets the client send the target's window (RFC 4254 §5.2); the client still
-    // has what the picker granted: the difference is granted to it, or owed.
-    if (c.initial_window > m_picked.window_to_bastion)
-      m_client.send(encode(session::ChannelWindowAdjustMsg{
-          m_picked.client_id, c.initial_window - m_picked.window_to_bastion}));
-    m_debt = m_picked.window_to_bastion > c.initial_window
-                 ? m_picked.window_to_bastion - c.initial_window
-                 : 0;
+    // has what the picker granted, and the keys typed ahead need the target's window too as if
+    // the client sent them now: the difference is granted to the client, or owed.
+    uint64_t holds = uint64_t(m_picked.window_to_bastion) + m_picked.typed_ahead.size();
+    if (c.initial_window > holds)
+      m_client.send(encode(
+          session::ChannelWindowAdjustMsg{m_picked.client_id, uint32_t(c.initial_window - holds)}));
+    m_debt = holds > c.initial_window ? holds - c.initial_window : 0;
     m_target_window = c.initial_window;
+    m_target_max_packet = c.max_packet;
     return;
   }
   if (shimmed() && payload.size() == 9 && payload[0] == kMsgChannelWindowAdjust &&

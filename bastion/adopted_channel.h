@@ -11,7 +11,9 @@
 // (OpenSSH's sshd confirms a session with 0 and opens it when the shell starts): the difference
 // is a debt. The target's next adjustments pay it off instead of reaching the client, and the
 // client's data waits here (at most the debt, a picker's window) until the target's window
-// takes it; then the channel is the relay's alone again.
+// takes it; then the channel is the relay's alone again. Keys typed after the choice that the
+// picker kept (typed_ahead) are sent first, in packets the target's maximum allows; the window
+// they used counts as the client's for the sums above.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +38,11 @@ struct PickedSession {
   uint32_t window_to_bastion = 0;  // bytes the client may still send before an adjust
   // The client's requests before the shell, in order: name and request-specific data.
   std::vector<std::pair<std::string, Bytes>> requests;
+  // Keys the client sent after its choice while the picker still had the channel (in the
+  // packet of the Enter, or before the picker's last screen went): the target's first data,
+  // ahead of everything newer. Already counted off window_to_bastion, so at most the picker's
+  // input window.
+  Bytes typed_ahead;
 };
 
 class AdoptedChannel final : public session::PacketSink {
@@ -83,6 +90,7 @@ class AdoptedChannel final : public session::PacketSink {
   // waiting for it, in order.
   uint64_t m_debt = 0;
   uint64_t m_target_window = 0;
+  uint32_t m_target_max_packet = 0;
   std::deque<Bytes> m_waiting;
 };
 

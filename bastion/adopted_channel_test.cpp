@@ -136,6 +136,60 @@ TEST(AdoptedChannel, SmallerTargetWindowIsADebtPaidByItsAdjustments) {
   EXPECT_FALSE(a.adopted.take_client_message(data_msg(3, "y")));
 }
 
+TEST(AdoptedChannel, KeysTypedWithTheChoiceGoFirstInTheTargetsPacketSize) {
+  PickedSession p = picked(1000);
+  p.typed_ahead = Bytes(10, 'k');
+  CollectingSink client, target;
+  AllowAll monitor;
+  AdoptedChannel adopted(client, std::move(p));
+  Relay relay(adopted, target, monitor);
+  adopted.open(relay);
+  target.take();
+  // Typed after the hand-over, while the target logs in: held behind the typed-ahead keys.
+  EXPECT_TRUE(adopted.take_client_message(data_msg(3, "later")));
+  // A target whose packets carry at most 4 bytes of data, with a window for all of it.
+  relay.from_target(encode(ChannelOpenConfirmationMsg{3, 40, 2000000, 4}));
+  adopted.pump();
+  // The typed-ahead keys count as window the client held: 2000000 - (1000 + 10) more.
+  auto adj = decode<ChannelWindowAdjustMsg>(client.take());
+  EXPECT_EQ(adj.bytes_to_add, 2000000u - 1010u);
+  EXPECT_EQ(request_name(target.take()), "pty-req");
+  EXPECT_EQ(request_name(target.take()), "env");
+  EXPECT_EQ(request_name(target.take()), "shell");
+  EXPECT_EQ(target.take(), data_msg(40, "kkkk"));
+  EXPECT_EQ(target.take(), data_msg(40, "kkkk"));
+  EXPECT_EQ(target.take(), data_msg(40, "kk"));
+  EXPECT_EQ(target.take(), data_msg(40, "later"));
+  EXPECT_TRUE(target.sent.empty());
+}
+
+TEST(AdoptedChannel, KeysTypedWithTheChoiceWaitForATargetWindowOfZero) {
+  PickedSession p = picked(1000);
+  p.typed_ahead = {'l', 's', '\r'};
+  CollectingSink client, target;
+  AllowAll monitor;
+  AdoptedChannel adopted(client, std::move(p));
+  Relay relay(adopted, target, monitor);
+  adopted.open(relay);
+  target.take();
+  relay.from_target(encode(ChannelOpenConfirmationMsg{3, 40, 0, 32768}));
+  adopted.pump();
+  // The client holds 1000 bytes of window and used 3 for the target: 1003 owed.
+  EXPECT_EQ(adopted.window_debt(), 1003u);
+  ASSERT_EQ(target.sent.size(), 3u);  // pty-req, env, shell; the keys wait for the window
+  target.sent.clear();
+  EXPECT_TRUE(adopted.take_client_message(data_msg(3, "x")));
+  // The shell runs and the target opens its window: the keys, then what followed, in order;
+  // the client hears the grant less what it held.
+  relay.from_target(encode(ChannelWindowAdjustMsg{3, 2000000}));
+  adopted.pump();
+  EXPECT_EQ(target.take(), data_msg(40, "ls\r"));
+  EXPECT_EQ(target.take(), data_msg(40, "x"));
+  EXPECT_EQ(decode<ChannelWindowAdjustMsg>(client.take()).bytes_to_add, 2000000u - 1003u);
+  EXPECT_EQ(adopted.window_debt(), 0u);
+  EXPECT_FALSE(adopted.take_client_message(data_msg(3, "y")));
+}
+
 TEST(AdoptedChannel, TargetRefusingTheSessionEndsTheClientsChannel) {
   Adoption a(1000);
   a.target.take();
@@ -224,6 +278,41 @@ TEST(PtyPickerChannel, GrantsKeysDrawsAndHandsTheChoiceOver) {
   EXPECT_EQ(r.text(), "xterm");
   EXPECT_EQ(r.u32(), 120u);
   EXPECT_EQ(r.u32(), 40u);
+}
+
+TEST(PtyPickerChannel, KeysAfterTheEnterInItsPacketAreKeptForTheTarget) {
+  PickerFixture f;
+  f.client.sent.clear();
+  f.channel->on_data(as_bytes(std::string_view("db\rls -l\r")), 0);
+  EXPECT_EQ(f.chosen, (std::vector<std::string>{"ops@db1"}));
+  std::string screen = f.screen();
+  // The picker's last screen, and nothing of the keys for the target.
+  EXPECT_NE(screen.find("connecting to ops@db1"), std::string::npos);
+  EXPECT_EQ(screen.find("ls -l"), std::string::npos);
+  auto p = f.channel->take_picked();
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->typed_ahead, Bytes(as_bytes(std::string_view("ls -l\r")).begin(),
+                                  as_bytes(std::string_view("ls -l\r")).end()));
+  EXPECT_EQ(p->window_to_bastion, PtyPickerChannel::kInputWindow - 9);
+}
+
+TEST(PtyPickerChannel, KeysWhileTheLastScreenWaitsAreKeptInOrder) {
+  PickedSession s;
+  s.client_id = 9;
+  s.client_window = 0;  // the client reads nothing yet: the last screen waits
+  s.client_max_packet = 32768;
+  CollectingSink client;
+  PtyPickerChannel c(client, std::move(s), 80, 24, {{"deploy", "web1", "deploy@web1"}},
+                     [](const std::string&, const std::string&) { return std::string(); });
+  c.start();
+  c.on_data(as_bytes(std::string_view("\rab")), 0);
+  EXPECT_FALSE(c.take_picked());
+  c.on_data(as_bytes(std::string_view("cd")), 0);
+  c.on_window_adjust(1 << 20);
+  auto p = c.take_picked();
+  ASSERT_TRUE(p);
+  EXPECT_EQ(std::string(p->typed_ahead.begin(), p->typed_ahead.end()), "abcd");
+  EXPECT_EQ(p->window_to_bastion, PtyPickerChannel::kInputWindow - 5);
 }
 
 TEST(PtyPickerChannel, EscAfterItsTimeoutEndsWithStatusOne) {

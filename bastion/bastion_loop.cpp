@@ -437,6 +437,9 @@ int run_jump(ipc::Channel& monitor, ClientConnection client, const ipc::BastionS
   jump.set_picker(picker);
   // A pick ends jump mode: the rest of the connection is the picked target's, as a direct login.
   auto picked = [&](PickedSession p) {
+    // The picker's last screen ("connecting to ...") is for the time the login takes: it goes
+    // now, not with the target's first output (what the socket does not take, the relay sends).
+    write_some(client.transport, client.fd);
     LoginRoute route{p.target_user, p.target, 0};
     return log_in_and_relay(monitor, client, setup, client_config, route, std::move(p));
   };

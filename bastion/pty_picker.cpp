@@ -51,10 +51,12 @@ std::string PtyPicker::start() {
 }
 
 std::string PtyPicker::input(ByteView keys) {
+  m_input_used = 0;
   if (m_state != State::kPicking) return "";
   m_dirty = false;
   for (uint8_t c : keys) {
     if (m_state != State::kPicking) break;  // what follows the choice is the target's
+    ++m_input_used;
     if (m_discarding)
       discard_byte(c);
     else if (!m_escape.empty())

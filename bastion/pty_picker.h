@@ -45,6 +45,9 @@ class PtyPicker {
   std::string input(std::string_view keys) {
     return input(ByteView(reinterpret_cast<const uint8_t*>(keys.data()), keys.size()));
   }
+  // How many bytes of the last input() were keys for the picker: after a choice, the rest were
+  // typed for the target.
+  size_t input_used() const { return m_input_used; }
   // window-change (RFC 4254 §6.7): the whole screen again at the new size.
   std::string resize(uint32_t cols, uint32_t rows);
   // A lone ESC at the end of the input is either the Esc key or the start of a sequence whose
@@ -90,6 +93,7 @@ class PtyPicker {
   bool m_discarding = false;  // inside an overlong sequence, until its final byte
   std::string m_note;         // the status line's message for the last key, or ""
   bool m_dirty = false;       // the last input changed what the screen shows
+  size_t m_input_used = 0;    // input_used()
   std::string m_chosen_user, m_chosen_target;
 };
 

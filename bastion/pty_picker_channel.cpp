@@ -43,11 +43,19 @@ void PtyPickerChannel::on_data(ByteView data, uint64_t now_ms) {
   if (data.size() > m_session.window_to_bastion)
     throw ProtocolError("channel data beyond the window");  // RFC 4254 §5.2
   m_session.window_to_bastion -= uint32_t(data.size());
-  if (m_ending || m_picked) return;  // keys after the choice have no screen to go to
+  if (m_ending) return;  // nothing was chosen: these keys have nowhere to go
+  if (m_picked) {
+    // Chosen, the last screen still waiting for the client's window: type-ahead for the target.
+    m_session.typed_ahead.insert(m_session.typed_ahead.end(), data.begin(), data.end());
+    return;
+  }
   std::string out = m_picker.input(data);
+  ByteView rest = data.subspan(m_picker.input_used());
   m_escape_deadline = m_picker.escape_pending() ? now_ms + kEscapeTimeoutMs : 0;
   queue(std::move(out), m_picker.state() == PtyPicker::State::kPicking);
   settle();
+  // What followed the Enter in the same packet was typed for the target (the window bounds it).
+  if (m_picked) m_session.typed_ahead.insert(m_session.typed_ahead.end(), rest.begin(), rest.end());
   flush();
 }
 

@@ -2,7 +2,8 @@
 // without a route, asked for a pty and a shell; this carries the picker (pty_picker.h) over that
 // channel (RFC 4254 §5.2 windows both ways, §6.7 window-change) and asks the monitor about the
 // choice. Esc or Ctrl-C ends the channel with a line and exit status 1; a choice the monitor
-// allows becomes a PickedSession, which the bastion loop hands to the relay (adopted_channel.h).
+// allows becomes a PickedSession, which the bastion loop hands to the relay (adopted_channel.h),
+// with the keys the client typed after the Enter until then (its typed_ahead).
 #pragma once
 
 #include <cstdint>

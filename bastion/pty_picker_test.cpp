@@ -54,6 +54,20 @@ TEST(PtyPicker, TypingFiltersCaseInsensitivelyAndEnterChooses) {
   EXPECT_EQ(p.input("x"), "");
 }
 
+TEST(PtyPicker, InputUsedStopsAtTheChoice) {
+  PtyPicker p(three(), 80, 24);
+  p.start();
+  p.input("db");
+  EXPECT_EQ(p.input_used(), 2u);
+  // An arrow key's sequence, the Enter, and then keys for the target in the same input.
+  std::string end = p.input("\x1b[A\rls\r");
+  EXPECT_EQ(p.state(), State::kChosen);
+  EXPECT_EQ(p.input_used(), 4u);
+  EXPECT_FALSE(shows(end, "ls"));
+  p.input("more");
+  EXPECT_EQ(p.input_used(), 0u);
+}
+
 TEST(PtyPicker, ArrowsAndEmacsKeysMoveTheSelectionWithinTheList) {
   PtyPicker p(three(), 80, 24);
   p.start();

@@ -584,7 +584,7 @@ def test_session_audit_events(w):
 # ---- the post-auth process's jail ----------------------------------------------------------------
 
 def test_bastion_process_is_unprivileged_chrooted_and_sandboxed(w):
-    proc = subprocess.Popen(w.bastion.ssh_args(route(w), w.env.keys["alice"]) + ["sleep 6"],
+    proc = subprocess.Popen(w.bastion.ssh_args(route(w), w.env.keys["alice"]) + ["sleep 6.25"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         pids = wait_until(lambda: [p for p in descendants(w.bastion.proc.pid)
@@ -598,10 +598,28 @@ def test_bastion_process_is_unprivileged_chrooted_and_sandboxed(w):
         assert int(st["CapEff"], 16) == 0 and int(st["CapPrm"], 16) == 0
         root = os.readlink(f"/proc/{pids[0]}/root")
         assert root != "/" and os.listdir(root) == []
-        # It holds no file: only its sockets (client, target, monitor) and nothing it opened.
+        # It holds no file it opened: only its sockets (client, target, monitor) and the
+        # recording the monitor created and passed in when it allowed the exec (BASTION.md
+        # "Processes", docs/privilege-separation.md): write-only, append-only, a .cast of alice's
+        # directly in the recordings directory, root's and 0600. Anything else fails. The exec
+        # runs on the target only after the recording was passed: then it is always there.
+        assert wait_until(lambda: pid_of_command(r"^sleep 6\.25\s*$"), 10)
+        recordings = os.path.realpath(w.env.dir / "recordings")
+        held = []
         for fd in os.listdir(f"/proc/{pids[0]}/fd"):
             link = os.readlink(f"/proc/{pids[0]}/fd/{fd}")
-            assert link.startswith(("socket:", "pipe:", "anon_inode:")) or link == "/dev/null", link
+            if link.startswith(("socket:", "pipe:", "anon_inode:")) or link == "/dev/null":
+                continue
+            assert os.path.dirname(link) == recordings, link
+            name = os.path.basename(link)
+            assert name.endswith(".cast") and "_alice_" in name, link
+            info = Path(f"/proc/{pids[0]}/fdinfo/{fd}").read_text()
+            flags = int(re.search(r"^flags:\s*([0-7]+)$", info, re.M).group(1), 8)
+            assert (flags & os.O_ACCMODE) == os.O_WRONLY and flags & os.O_APPEND, (link, oct(flags))
+            st = os.stat(link)
+            assert st.st_uid == 0 and (st.st_mode & 0o7777) == 0o600, (link, st)
+            held.append(link)
+        assert len(held) == 1, held  # one exec channel, recorded (record = shell, exec)
     finally:
         stop(proc)
 
