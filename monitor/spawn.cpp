@@ -46,8 +46,15 @@ Result<ChildProcess> ChildProcess::spawn(const std::string& path,
   std::vector<char*> cargv;
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
+  std::vector<std::string> child_env = env;
+#if defined(POSTERN_SANITIZERS)
+  // Sanitizer build only: the runtime options the test run chose (no leak check in a sandboxed
+  // child, which may not ptrace) reach every helper, whose environment is otherwise built anew.
+  for (const char* name : {"ASAN_OPTIONS", "UBSAN_OPTIONS"})
+    if (const char* v = ::getenv(name)) child_env.push_back(std::string(name) + "=" + v);
+#endif
   std::vector<char*> cenv;
-  for (const auto& e : env) cenv.push_back(const_cast<char*>(e.c_str()));
+  for (const auto& e : child_env) cenv.push_back(const_cast<char*>(e.c_str()));
   cenv.push_back(nullptr);
 
   // A pipe that reports exec failure: close-on-exec, so a successful exec closes it silently.

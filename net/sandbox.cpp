@@ -84,6 +84,11 @@ SandboxPolicy& SandboxPolicy::allow_exit() {
   for (int nr : {SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(rt_sigreturn),
                  SCMP_SYS(rt_sigprocmask), SCMP_SYS(restart_syscall)})
     allow(nr);
+#if defined(POSTERN_SANITIZERS)
+  // The sanitizers' runtime (sanitizer build only): ASan tears down its alternate signal stack
+  // on the way out, and probes whether memory is readable by writing it to a pipe.
+  for (int nr : {SCMP_SYS(sigaltstack), SCMP_SYS(pipe2), SCMP_SYS(pipe)}) allow(nr);
+#endif
   return *this;
 }
 
