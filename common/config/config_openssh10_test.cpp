@@ -226,6 +226,20 @@ TEST(ConfigOpenSSH10, SubsystemCommandKeepsItsQuoting) {
   EXPECT_EQ(back->subsystems, c.subsystems);
 }
 
+// A configuration written for OpenSSH 10.5 names its ML-DSA-44 hybrid key type; it parses (the
+// keys themselves are not implemented yet, so nothing is ever offered or accepted with it).
+TEST(ConfigOpenSSH10, MlDsaKeyTypeNamesParse) {
+  ServerConfig c = parse_ok(
+      "PubkeyAcceptedAlgorithms +ssh-mldsa44-ed25519@openssh.com\n"
+      "HostKeyAlgorithms ^ssh-mldsa44-ed25519*\n"
+      "CASignatureAlgorithms ssh-ed25519,ssh-mldsa44-ed25519@openssh.com\n");
+  EXPECT_TRUE(c.pubkey_accepted_algorithms.ends_with(",ssh-mldsa44-ed25519@openssh.com"));
+  EXPECT_TRUE(c.host_key_algorithms.starts_with(
+      "ssh-mldsa44-ed25519@openssh.com,ssh-mldsa44-ed25519-cert-v01@openssh.com,"));
+  // Debian 12's defaults do not change.
+  EXPECT_EQ(parse_ok("").pubkey_accepted_algorithms.find("mldsa"), std::string::npos);
+}
+
 TEST(ConfigOpenSSH10, RepeatedSubsystemKeepsTheFirst) {
   ServerConfig c = parse_ok("Subsystem xxx /a\nSubsystem xxx /b\nSubsystem yyy /c\n");
   ASSERT_EQ(c.subsystems.size(), 2u);
