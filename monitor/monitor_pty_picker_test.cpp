@@ -97,7 +97,12 @@ class MonitorPtyPickerTest : public ::testing::Test {
     monitor->set_bastion(session.get());
     MonitorPhaseProbe::set(*monitor, Phase::kBastion);
   }
-  void TearDown() override { fs::remove_all(dir); }
+  // The connection ends first: its session index writer drains into dir before dir goes.
+  void TearDown() override {
+    if (monitor) monitor->set_bastion(nullptr);
+    session.reset();
+    fs::remove_all(dir);
+  }
   void login(const std::string& name) {
     auto user = session->set_user_name(name);
     ASSERT_TRUE(user);

@@ -56,7 +56,12 @@ class MonitorTotpTest : public ::testing::Test {
     config = config::default_server_config();
     config.max_auth_tries = 6;
   }
-  void TearDown() override { fs::remove_all(dir); }
+  // The connection ends first: its session index writer drains into dir before dir goes.
+  void TearDown() override {
+    if (monitor) monitor->set_bastion(nullptr);
+    session.reset();
+    fs::remove_all(dir);
+  }
 
   // A new connection: its own monitor and bastion session, through PWNAM.
   void connect() {
