@@ -58,9 +58,7 @@ constexpr const char* kKex[] = {"diffie-hellman-group1-sha1",
                                 "sntrup761x25519-sha512",
                                 "mlkem768x25519-sha256",
                                 "mlkem768nistp256-sha256"};
-// In the order sshd expands "*" to (sshd -T with HostKeyAlgorithms *). The ML-DSA-44 hybrid
-// of OpenSSH 10.5 (issue 17) is last: a configuration written for 10.5 that names it parses, but
-// postern has no such keys yet, so the transport never offers or accepts one.
+// In the order sshd expands "*" to (sshd -T with HostKeyAlgorithms *).
 constexpr const char* kKeyTypes[] = {"ssh-ed25519",
                                      "ssh-ed25519-cert-v01@openssh.com",
                                      "sk-ssh-ed25519@openssh.com",
@@ -81,9 +79,13 @@ constexpr const char* kKeyTypes[] = {"ssh-ed25519",
                                      "rsa-sha2-256",
                                      "rsa-sha2-256-cert-v01@openssh.com",
                                      "rsa-sha2-512",
-                                     "rsa-sha2-512-cert-v01@openssh.com",
-                                     "ssh-mldsa44-ed25519@openssh.com",
-                                     "ssh-mldsa44-ed25519-cert-v01@openssh.com"};
+                                     "rsa-sha2-512-cert-v01@openssh.com"};
+// OpenSSH 10.5's ML-DSA-44 hybrid (issue 17): a configuration written for 10.5 that names it
+// parses, but postern has no such keys yet, so the transport never offers or accepts one. A
+// wildcard stands for these only when it matches no 9.2 name ("ssh-mldsa44-ed25519*"), so "*"
+// still expands as Debian 12's sshd -T shows it.
+constexpr const char* kNewerKeyTypes[] = {"ssh-mldsa44-ed25519@openssh.com",
+                                          "ssh-mldsa44-ed25519-cert-v01@openssh.com"};
 constexpr const char* kGssKex[] = {
     "gss-gex-sha1-",       "gss-group1-sha1-",     "gss-group14-sha1-",     "gss-group14-sha256-",
     "gss-group16-sha512-", "gss-nistp256-sha256-", "gss-curve25519-sha256-"};
@@ -115,7 +117,7 @@ bool is_known_algorithm(AlgorithmKind kind, std::string_view name) {
       return in(kKex);
     case AlgorithmKind::kKeyType:
     case AlgorithmKind::kCaKeyType:
-      return in(kKeyTypes);
+      return in(kKeyTypes) || in(kNewerKeyTypes);
     case AlgorithmKind::kGssKex:
       return in(kGssKex);
   }
@@ -185,6 +187,11 @@ bool assemble_algorithms(AlgorithmKind kind, std::string_view spec, std::string_
       size_t before = expanded.size();
       for (const auto& k : known_algorithms(kind))
         if (match_pattern(k, n)) expanded.push_back(k);
+      if (expanded.size() == before)
+        for (const char* k : kNewerKeyTypes)
+          if (match_pattern(k, n) && (kind == AlgorithmKind::kKeyType ||
+                                      !std::string_view(k).ends_with("-cert-v01@openssh.com")))
+            expanded.emplace_back(k);
       if (expanded.size() == before) return false;
     }
     given = std::move(expanded);
