@@ -143,31 +143,8 @@ void ExtenderConnection::channel_message(ByteView msg) {
   uint32_t id = r.u32();
   Slot& s = slot(id);
   if (!s.open) throw ProtocolError("channel message before the channel was confirmed");
-  JumpChannel& j = *s.open;
-  switch (type) {
-    case kMsgChannelData: {
-      ByteView data = r.string(UINT32_MAX);
-      r.expect_done("channel data");
-      return j.on_client_data(data);
-    }
-    case kMsgChannelExtendedData:
-      return;  // RFC 4254 §5.2: no meaning on a TCP stream
-    case kMsgChannelWindowAdjust:
-      return j.on_client_window_adjust(r.u32());
-    case kMsgChannelEof:
-      return j.on_client_eof();
-    case kMsgChannelClose:
-      j.on_client_close(m_client);
-      if (j.finished()) s = Slot{};
-      return;
-    case kMsgChannelRequest: {
-      auto req = decode<ChannelRequestMsg>(msg);
-      if (req.want_reply) m_client.send(encode(ChannelFailureMsg{j.client_id()}));
-      return;
-    }
-    default:
-      throw ProtocolError("unexpected channel reply");
-  }
+  if (route_stream_channel_message(*s.open, type, r, msg, m_client) && s.open->finished())
+    s = Slot{};
 }
 
 void ExtenderConnection::add_poll_fds(std::vector<pollfd>& fds, size_t client_backlog) const {

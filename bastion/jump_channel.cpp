@@ -159,4 +159,36 @@ void JumpChannel::maybe_finish(session::PacketSink& client) {
   if (m_socket_eof && (m_socket_shut || !m_fd.valid())) send_close(client);
 }
 
+bool route_stream_channel_message(JumpChannel& j, uint8_t type, Reader& r, ByteView msg,
+                                  session::PacketSink& client) {
+  using session::ChannelFailureMsg;
+  using session::ChannelRequestMsg;
+  switch (type) {
+    case kMsgChannelData: {
+      ByteView data = r.string(UINT32_MAX);
+      r.expect_done("channel data");
+      j.on_client_data(data);
+      return false;
+    }
+    case kMsgChannelExtendedData:
+      return false;
+    case kMsgChannelWindowAdjust:
+      j.on_client_window_adjust(r.u32());
+      return false;
+    case kMsgChannelEof:
+      j.on_client_eof();
+      return false;
+    case kMsgChannelClose:
+      j.on_client_close(client);
+      return true;
+    case kMsgChannelRequest: {
+      auto req = decode<ChannelRequestMsg>(msg);
+      if (req.want_reply) client.send(encode(ChannelFailureMsg{j.client_id()}));
+      return false;
+    }
+    default:
+      throw ProtocolError("unexpected channel reply");
+  }
+}
+
 }  // namespace postern::bastion

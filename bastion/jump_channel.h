@@ -13,6 +13,7 @@
 
 #include "common/bytes.h"
 #include "common/unique_fd.h"
+#include "common/wire.h"
 #include "session/byte_queue.h"
 #include "session/packet_sink.h"
 
@@ -77,5 +78,12 @@ class JumpChannel {
   bool m_close_received = false;
   uint64_t m_bytes_up = 0, m_bytes_down = 0;
 };
+
+// One connection-protocol message for an open TCP-stream channel (direct-tcpip or
+// forwarded-tcpip), after its type and recipient id were read from `r`: data, window, EOF and
+// close as RFC 4254 §5 has them; extended data means nothing on a stream (§5.2) and every
+// request is refused. Returns true when it was the channel's close.
+bool route_stream_channel_message(JumpChannel& j, uint8_t type, Reader& r, ByteView msg,
+                                  session::PacketSink& client);
 
 }  // namespace postern::bastion

@@ -105,30 +105,8 @@ void JumpConnection::channel_message(ByteView msg) {
   uint32_t id = r.u32();
   Slot& s = slot(id);
   if (s.jump) {
-    JumpChannel& j = *s.jump;
-    switch (type) {
-      case kMsgChannelData: {
-        ByteView data = r.string(UINT32_MAX);
-        r.expect_done("channel data");
-        return j.on_client_data(data);
-      }
-      case kMsgChannelExtendedData:
-        return;  // RFC 4254 §5.2: no meaning on a TCP stream
-      case kMsgChannelWindowAdjust:
-        return j.on_client_window_adjust(r.u32());
-      case kMsgChannelEof:
-        return j.on_client_eof();
-      case kMsgChannelClose:
-        j.on_client_close(m_client);
-        return release(id);
-      case kMsgChannelRequest: {
-        auto req = decode<ChannelRequestMsg>(msg);
-        if (req.want_reply) m_client.send(encode(ChannelFailureMsg{s.client_id}));
-        return;
-      }
-      default:
-        throw ProtocolError("unexpected channel reply");
-    }
+    if (route_stream_channel_message(*s.jump, type, r, msg, m_client)) release(id);
+    return;
   }
   if (s.picker) return picker_message(s, type, r, msg);
   // A session channel: requests, the close, and a certificate command's stdin mean anything.
