@@ -75,11 +75,6 @@ uint32_t is_negative(int32_t a) {
 
 }  // namespace
 
-uint32_t subtract_q_if_needed(uint32_t x) {
-  uint32_t s = x - kQ;
-  return s + ((0u - (s >> 31)) & kQ);
-}
-
 uint32_t mul_mod_q(uint32_t a, uint32_t b) {
   return mont_reduce(uint64_t{mont_reduce(uint64_t{a} * b)} * kR2ModQ);
 }

@@ -40,8 +40,12 @@ struct Wiped {
   ~Wiped() { OPENSSL_cleanse(&value, sizeof value); }
 };
 
-// x - q when x >= q, for x < 2q, by a mask rather than a branch.
-uint32_t subtract_q_if_needed(uint32_t x);
+// x - q when x >= q, for x < 2q, by a mask rather than a branch. Inline: every reduction ends
+// here.
+inline uint32_t subtract_q_if_needed(uint32_t x) {
+  uint32_t s = x - kQ;
+  return s + ((0u - (s >> 31)) & kQ);
+}
 // a * b mod q for canonical a and b.
 uint32_t mul_mod_q(uint32_t a, uint32_t b);
 // The centred representative's absolute value |x mod± q| for canonical x.
