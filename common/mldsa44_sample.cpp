@@ -46,8 +46,9 @@ void rej_ntt_poly(Poly& f, ByteView rho, uint8_t s, uint8_t r) {
 }
 
 // Algorithm 31 (RejBoundedPoly) with eta = 2 on the 66-byte seed rho' || index. The
-// coefficients are secret: each candidate is written unconditionally and the count advances by
-// the acceptance bit, so which nibbles were rejected does not show in branches or addresses.
+// coefficients are secret: every byte of the prefix is examined, each candidate is written
+// unconditionally and the count advances by the acceptance bit, so which nibbles were rejected
+// does not show in branches, addresses or the time taken.
 void rej_bounded_poly(Poly& f, ByteView rho_prime, uint16_t index) {
   const uint8_t suffix[2] = {static_cast<uint8_t>(index), static_cast<uint8_t>(index >> 8)};
   // Each byte gives two candidates accepted with probability 15/16: two SHAKE256 blocks give
@@ -57,7 +58,7 @@ void rej_bounded_poly(Poly& f, ByteView rho_prime, uint16_t index) {
     shake(EVP_shake256(), {rho_prime, suffix}, stream.mutable_view());
     Wiped<std::array<uint32_t, kN + 2>> out;
     size_t count = 0;
-    for (size_t pos = 0; pos < len && count < kN; ++pos) {
+    for (size_t pos = 0; pos < len; ++pos) {
       for (uint32_t b : {uint32_t{stream[pos]} & 0x0f, uint32_t{stream[pos]} >> 4}) {
         // Algorithm 15 (CoeffFromHalfByte): b < 15 gives 2 - (b mod 5); b mod 5 for b < 16 is
         // b - 5 floor(b 205 / 2^10).
@@ -74,30 +75,35 @@ void rej_bounded_poly(Poly& f, ByteView rho_prime, uint16_t index) {
   }
 }
 
-// sample_in_ball's tau placements from one prefix of H(c̃); false when the prefix runs out.
+// All ones when a == b, else zero, without a comparison the compiler could turn into a branch.
+uint32_t equal_mask(uint32_t a, uint32_t b) {
+  return 0u - (((a ^ b) - 1) >> 31);
+}
+
+// Algorithm 29's placements from one prefix of H(c̃); false when the prefix runs out. During
+// signing c̃ belongs to a candidate that may yet be rejected, so it is treated as secret: every
+// byte of the prefix is examined (acceptance is a mask, not a loop exit) and the writes c_i = c_j,
+// c_j = +-1 are passes over all 256 coefficients, so neither j nor i picks an address.
 bool place_signs(Poly& c, ByteView stream) {
   c.fill(0);
-  size_t pos = 8;  // the first 8 bytes are the 64 sign bits
-  for (uint32_t i = kN - kTau; i < kN; ++i) {
-    uint32_t j;
-    do {
-      if (pos == stream.size()) return false;
-      j = stream[pos++];
-    } while (j > i);
-    uint32_t bit = i + kTau - kN;
-    uint32_t negative = (stream[bit / 8] >> (bit % 8)) & 1;
+  uint64_t signs = 0;  // the first 8 bytes: h of line 3, bit t for placement t
+  for (size_t b = 0; b < 8; ++b) signs |= uint64_t{stream[b]} << (8 * b);
+  uint32_t i = kN - kTau;  // the next position to fill (line 4)
+  for (size_t pos = 8; pos < stream.size(); ++pos) {
+    uint32_t j = stream[pos];
+    // Line 6: j is taken when j <= i; after the last placement (i = 256) nothing is.
+    uint32_t take = 0u - ((((i - j) >> 31) ^ 1) & ((i - kN) >> 31));
+    uint32_t negative = static_cast<uint32_t>(signs >> ((i + kTau - kN) & 63)) & 1;
     uint32_t sign_value = 1 + negative * (kQ - 2);  // (-1)^h mod q
-    // c_i = c_j; c_j = sign, by a pass over every coefficient so that j (which, during signing,
-    // comes from a not yet published c̃) picks no address.
     uint32_t c_j = 0;
-    for (uint32_t k = 0; k < kN; ++k) c_j |= c[k] & (0u - (((k ^ j) - 1) >> 31));
-    c[i] = c_j;
+    for (uint32_t k = 0; k < kN; ++k) c_j |= c[k] & equal_mask(k, j);
     for (uint32_t k = 0; k < kN; ++k) {
-      uint32_t at_j = 0u - (((k ^ j) - 1) >> 31);
-      c[k] = (c[k] & ~at_j) | (sign_value & at_j);
+      uint32_t at_i = equal_mask(k, i) & take, at_j = equal_mask(k, j) & take;
+      c[k] = (c[k] & ~(at_i | at_j)) | (c_j & at_i & ~at_j) | (sign_value & at_j);
     }
+    i += take & 1;
   }
-  return true;
+  return i == kN;
 }
 
 }  // namespace

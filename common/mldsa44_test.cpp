@@ -4,6 +4,7 @@
 #include "common/mldsa44.h"
 
 #include <gtest/gtest.h>
+#include <openssl/rand.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -15,6 +16,7 @@
 #include "common/bytes.h"
 #include "common/mldsa44_encode.h"
 #include "common/mldsa44_poly.h"
+#include "common/mldsa44_sample.h"
 
 namespace postern::mldsa44 {
 namespace {
@@ -183,6 +185,39 @@ TEST(MlDsa44Poly, MultiplicationAndNtt) {
   EXPECT_EQ(h, product);
   inverse_ntt(f_hat);
   EXPECT_EQ(f_hat, f);
+}
+
+// Algorithm 29 as written, with its branches and indexes, against the masked version.
+Poly sample_in_ball_reference(ByteView c_tilde) {
+  Bytes stream(1024);
+  shake256({c_tilde}, stream);
+  Poly c{};
+  size_t pos = 8;
+  for (size_t i = kN - kTau; i < kN; ++i) {
+    size_t j;
+    do j = stream[pos++];
+    while (j > i);
+    size_t bit = i + kTau - kN;
+    c[i] = c[j];
+    c[j] = (stream[bit / 8] >> (bit % 8)) & 1 ? kQ - 1 : 1;
+  }
+  return c;
+}
+
+TEST(MlDsa44Sample, SampleInBallMatchesAlgorithm29) {
+  for (int trial = 0; trial < 300; ++trial) {
+    uint8_t c_tilde[kCommitmentHashSize];
+    ASSERT_EQ(RAND_bytes(c_tilde, sizeof c_tilde), 1);
+    Poly c;
+    sample_in_ball(c, c_tilde);
+    ASSERT_EQ(c, sample_in_ball_reference(c_tilde));
+    size_t nonzero = 0;
+    for (uint32_t x : c) {
+      ASSERT_TRUE(x == 0 || x == 1 || x == kQ - 1) << x;
+      nonzero += x != 0;
+    }
+    ASSERT_EQ(nonzero, kTau);
+  }
 }
 
 // Algorithm 21's checks: each is what makes a hint's encoding unique.
