@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "common/log.h"
+#include "common/mldsa44_declassify.h"
 #include "common/mldsa44_encode.h"
 #include "common/mldsa44_poly.h"
 #include "common/mldsa44_sample.h"
@@ -83,6 +84,7 @@ void sign_parts(MutableByteView sigma, ByteView sk, std::initializer_list<ByteVi
   ntt_all(s1_hat.value);
   ntt_all(s2_hat.value);
   ntt_all(t0_hat.value);
+  declassify(seeds.rho.data(), seeds.rho.size());  // rho is also in the public key
   Matrix a;
   expand_a(a, seeds.rho);
 
@@ -141,7 +143,13 @@ void sign_parts(MutableByteView sigma, ByteView sk, std::initializer_list<ByteVi
       }
     }
     accept &= static_cast<uint32_t>(ones <= kOmega);
+    // The one branch on secrets FIPS 204 allows (§3.6.3): whether this candidate is accepted.
+    // An accepted candidate is published whole, so it is public from here on.
+    declassify(&accept, sizeof accept);
     if (accept) {
+      declassify(c_tilde, sizeof c_tilde);
+      declassify(&z.value, sizeof z.value);
+      declassify(&h, sizeof h);
       encode_signature(sigma, c_tilde, z.value, h);
       return;
     }
@@ -203,6 +211,7 @@ void keygen_from_seed(MutableByteView pk, MutableByteView sk, ByteView seed) {
   shake256({seed, k_and_l}, expanded.value);
   ByteView rho(expanded.value, 32), rho_prime(expanded.value + 32, 64),
       key(expanded.value + 96, 32);
+  declassify(expanded.value, 32);  // rho: the first 32 bytes of the public key
 
   Matrix a;
   expand_a(a, rho);

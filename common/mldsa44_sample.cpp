@@ -7,8 +7,10 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <vector>
 
 #include "common/log.h"
+#include "common/mldsa44_declassify.h"
 #include "common/mldsa44_encode.h"
 #include "common/ossl.h"
 
@@ -45,10 +47,38 @@ void rej_ntt_poly(Poly& f, ByteView rho, uint8_t s, uint8_t r) {
   }
 }
 
+// A sampler's candidate: its value, whether it was accepted, and how many candidates before it
+// were rejected (how far left it moves when the rejected ones are squeezed out).
+struct Candidate {
+  uint32_t value, accepted, shift;
+};
+
+// Moves the accepted candidates to the front, in order, without an address or branch that
+// depends on which were accepted: an order-preserving compaction network. Round b moves every
+// accepted candidate whose shift has bit b set left by 2^b. Taking the bits from the lowest up,
+// two accepted candidates never meet (between positions i < j lie at least shift_j - shift_i
+// rejected ones, which bounds how much closer the low bits of the shifts can bring them), so
+// each round is one masked pass.
+void compact_accepted(std::vector<Candidate>& c) {
+  const size_t n = c.size();
+  for (size_t distance = 1; distance < n; distance *= 2) {
+    const uint32_t bit = static_cast<uint32_t>(distance);
+    for (size_t i = 0; i < n; ++i) {
+      uint32_t stays = 0u - (c[i].accepted & static_cast<uint32_t>((c[i].shift & bit) == 0));
+      Candidate from = i + distance < n ? c[i + distance] : Candidate{0, 0, 0};
+      uint32_t arrives = 0u - (from.accepted & static_cast<uint32_t>((from.shift & bit) != 0));
+      // Exactly one of: a candidate arrives, the one here stays, the slot empties.
+      c[i].value = (from.value & arrives) | (c[i].value & stays);
+      c[i].shift = (from.shift & arrives) | (c[i].shift & stays);
+      c[i].accepted = (from.accepted & arrives) | (c[i].accepted & stays & 1);
+    }
+  }
+}
+
 // Algorithm 31 (RejBoundedPoly) with eta = 2 on the 66-byte seed rho' || index. The
-// coefficients are secret: every byte of the prefix is examined, each candidate is written
-// unconditionally and the count advances by the acceptance bit, so which nibbles were rejected
-// does not show in branches, addresses or the time taken.
+// coefficients are secret: every byte of the prefix is examined, acceptance is arithmetic and
+// the rejected candidates are squeezed out by compact_accepted, so which nibbles were rejected
+// shows in no branch, address or loop length.
 void rej_bounded_poly(Poly& f, ByteView rho_prime, uint16_t index) {
   const uint8_t suffix[2] = {static_cast<uint8_t>(index), static_cast<uint8_t>(index >> 8)};
   // Each byte gives two candidates accepted with probability 15/16: two SHAKE256 blocks give
@@ -56,22 +86,25 @@ void rej_bounded_poly(Poly& f, ByteView rho_prime, uint16_t index) {
   for (size_t len = 2 * kShake256Rate;; len *= 2) {
     SecretBytes stream(len);
     shake(EVP_shake256(), {rho_prime, suffix}, stream.mutable_view());
-    Wiped<std::array<uint32_t, kN + 2>> out;
-    size_t count = 0;
-    for (size_t pos = 0; pos < len; ++pos) {
-      for (uint32_t b : {uint32_t{stream[pos]} & 0x0f, uint32_t{stream[pos]} >> 4}) {
-        // Algorithm 15 (CoeffFromHalfByte): b < 15 gives 2 - (b mod 5); b mod 5 for b < 16 is
-        // b - 5 floor(b 205 / 2^10).
-        uint32_t mod5 = b - 5 * ((b * 205) >> 10);
-        out.value[count] = subtract_q_if_needed(kEta + kQ - mod5);
-        uint32_t accepted = (b - 15) >> 31;
-        count += accepted & static_cast<uint32_t>(count < kN);
-      }
+    std::vector<Candidate> candidates(2 * len);
+    uint32_t rejected = 0;
+    for (size_t t = 0; t < candidates.size(); ++t) {
+      uint32_t b = (stream[t / 2] >> (4 * (t % 2))) & 0x0f;
+      // Algorithm 15 (CoeffFromHalfByte): b < 15 gives 2 - (b mod 5); b mod 5 for b < 16 is
+      // b - 5 floor(b 205 / 2^10).
+      uint32_t mod5 = b - 5 * ((b * 205) >> 10);
+      uint32_t accepted = (b - 15) >> 31;
+      candidates[t] = {subtract_q_if_needed(kEta + kQ - mod5), accepted, rejected};
+      rejected += accepted ^ 1;
     }
-    if (count >= kN) {
-      std::copy(out.value.begin(), out.value.begin() + kN, f.begin());
-      return;
-    }
+    compact_accepted(candidates);
+    // Whether the prefix held 256 acceptable nibbles: it fails with probability below 2^-200.
+    bool enough = candidates.size() - rejected >= kN;
+    declassify(&enough, sizeof enough);
+    if (enough)
+      for (size_t i = 0; i < kN; ++i) f[i] = candidates[i].value;
+    OPENSSL_cleanse(candidates.data(), candidates.size() * sizeof(Candidate));
+    if (enough) return;
   }
 }
 
@@ -141,7 +174,9 @@ void sample_in_ball(Poly& c, ByteView c_tilde) {
   for (size_t len = kShake256Rate;; len *= 2) {
     Bytes stream(len);
     shake256({c_tilde}, stream);
-    if (place_signs(c, stream)) return;
+    bool placed = place_signs(c, stream);
+    declassify(&placed, sizeof placed);
+    if (placed) return;
   }
 }
 
