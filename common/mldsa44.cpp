@@ -127,7 +127,7 @@ void sign_parts(MutableByteView sigma, ByteView sk, std::initializer_list<ByteVi
     }
     // Lines 25-28: h = MakeHint(-ct0, w - cs2 + ct0), with ||ct0|| < gamma2 and at most omega
     // ones.
-    VecK h;
+    Wiped<VecK> h;  // published only if accepted
     uint32_t ones = 0;
     for (size_t i = 0; i < kK; ++i) {
       Poly& r = w.value[i];
@@ -138,8 +138,8 @@ void sign_parts(MutableByteView sigma, ByteView sk, std::initializer_list<ByteVi
       accept &= static_cast<uint32_t>(infinity_norm_below(product.value, kGamma2));
       for (size_t n = 0; n < kN; ++n) {
         uint32_t ct0 = product.value[n];
-        h[i][n] = make_hint(subtract_q_if_needed(kQ - ct0), subtract_q_if_needed(r[n] + ct0));
-        ones += h[i][n];
+        h.value[i][n] = make_hint(subtract_q_if_needed(kQ - ct0), subtract_q_if_needed(r[n] + ct0));
+        ones += h.value[i][n];
       }
     }
     accept &= static_cast<uint32_t>(ones <= kOmega);
@@ -149,8 +149,8 @@ void sign_parts(MutableByteView sigma, ByteView sk, std::initializer_list<ByteVi
     if (accept) {
       declassify(c_tilde, sizeof c_tilde);
       declassify(&z.value, sizeof z.value);
-      declassify(&h, sizeof h);
-      encode_signature(sigma, c_tilde, z.value, h);
+      declassify(&h.value, sizeof h.value);
+      encode_signature(sigma, c_tilde, z.value, h.value);
       return;
     }
   }
