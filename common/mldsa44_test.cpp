@@ -309,7 +309,26 @@ TEST(MlDsa44, FlippedBitAnywhereFails) {
   }
 }
 
-// A z coefficient at the norm bound (Algorithm 8 line 13) is refused even though it encodes.
+// The bound of Algorithm 8 line 13 (and Algorithm 7 line 23), ||z|| < gamma1 - beta, checked on
+// both sides of the boundary and for both signs: the check sees one coefficient among 256.
+TEST(MlDsa44Poly, InfinityNormBoundary) {
+  const uint32_t bound = kGamma1 - kBeta;
+  for (uint32_t value : {bound - 1, kQ - (bound - 1), 0u})
+    for (size_t at : {size_t{0}, size_t{137}, kN - 1}) {
+      Poly f{};
+      f[at] = value;
+      EXPECT_TRUE(infinity_norm_below(f, bound)) << value << " at " << at;
+    }
+  for (uint32_t value : {bound, kQ - bound, kGamma1, kQ - kGamma1, (kQ - 1) / 2})
+    for (size_t at : {size_t{0}, size_t{137}, kN - 1}) {
+      Poly f{};
+      f[at] = value;
+      EXPECT_FALSE(infinity_norm_below(f, bound)) << value << " at " << at;
+    }
+}
+
+// A signature whose z holds a coefficient at or past the bound, however it came about, is
+// refused; the encoding carries such values (BitUnpack gives z in [-gamma1 + 1, gamma1]).
 TEST(MlDsa44, ZAtTheNormBoundIsRejected) {
   KeyPair keys;
   Bytes message = to_bytes("m");
@@ -322,6 +341,9 @@ TEST(MlDsa44, ZAtTheNormBoundIsRejected) {
     Bytes c_copy(c_tilde.begin(), c_tilde.end()), bad(kSignatureSize);
     z[1][17] = value;
     encode_signature(bad, c_copy, z, h);
+    VecL z_back;
+    ASSERT_TRUE(decode_signature(bad, c_tilde, z_back, h));
+    EXPECT_EQ(z_back[1][17], value) << "the encoding carries it";
     EXPECT_FALSE(verify(keys.pk, message, {}, bad)) << value;
   }
 }
