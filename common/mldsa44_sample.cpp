@@ -108,34 +108,46 @@ void rej_bounded_poly(Poly& f, ByteView rho_prime, uint16_t index) {
   }
 }
 
-// All ones when a == b, else zero, without a comparison the compiler could turn into a branch.
-uint32_t equal_mask(uint32_t a, uint32_t b) {
-  return 0u - (((a ^ b) - 1) >> 31);
+// All ones when a == b (both below 2^63), else zero, without a comparison the compiler could
+// turn into a branch.
+uint64_t equal_mask(uint64_t a, uint64_t b) {
+  return 0 - (((a ^ b) - 1) >> 63);
 }
 
 // Algorithm 29's placements from one prefix of H(c̃); false when the prefix runs out. During
 // signing c̃ belongs to a candidate that may yet be rejected, so it is treated as secret: every
 // byte of the prefix is examined (acceptance is a mask, not a loop exit) and the writes c_i = c_j,
-// c_j = +-1 are passes over all 256 coefficients, so neither j nor i picks an address.
+// c_j = +-1 are masked passes over the whole polynomial, so neither j nor i picks an address.
+// The passes run over c held as 256 bytes (0, 1 or 0xff for -1) packed eight to a word.
 bool place_signs(Poly& c, ByteView stream) {
-  c.fill(0);
+  std::array<uint64_t, kN / 8> packed{};
   uint64_t signs = 0;  // the first 8 bytes: h of line 3, bit t for placement t
   for (size_t b = 0; b < 8; ++b) signs |= uint64_t{stream[b]} << (8 * b);
-  uint32_t i = kN - kTau;  // the next position to fill (line 4)
+  uint64_t i = kN - kTau;  // the next position to fill (line 4)
   for (size_t pos = 8; pos < stream.size(); ++pos) {
-    uint32_t j = stream[pos];
+    uint64_t j = stream[pos];
     // Line 6: j is taken when j <= i; after the last placement (i = 256) nothing is.
-    uint32_t take = 0u - ((((i - j) >> 31) ^ 1) & ((i - kN) >> 31));
-    uint32_t negative = static_cast<uint32_t>(signs >> ((i + kTau - kN) & 63)) & 1;
-    uint32_t sign_value = 1 + negative * (kQ - 2);  // (-1)^h mod q
-    uint32_t c_j = 0;
-    for (uint32_t k = 0; k < kN; ++k) c_j |= c[k] & equal_mask(k, j);
-    for (uint32_t k = 0; k < kN; ++k) {
-      uint32_t at_i = equal_mask(k, i) & take, at_j = equal_mask(k, j) & take;
-      c[k] = (c[k] & ~(at_i | at_j)) | (c_j & at_i & ~at_j) | (sign_value & at_j);
+    uint64_t take = 0 - ((((i - j) >> 63) ^ 1) & ((i - kN) >> 63));
+    uint64_t negative = (signs >> ((i + kTau - kN) & 63)) & 1;
+    uint64_t sign_byte = 1 | (0xfe * negative);
+    unsigned i_shift = static_cast<unsigned>(8 * (i & 7)),
+             j_shift = static_cast<unsigned>(8 * (j & 7));
+    uint64_t c_j = 0;
+    for (uint64_t w = 0; w < packed.size(); ++w) c_j |= packed[w] & equal_mask(w, j >> 3);
+    c_j = (c_j >> j_shift) & 0xff;
+    for (uint64_t w = 0; w < packed.size(); ++w) {
+      uint64_t at_i = equal_mask(w, i >> 3) & (uint64_t{0xff} << i_shift) & take;
+      uint64_t at_j = equal_mask(w, j >> 3) & (uint64_t{0xff} << j_shift) & take;
+      packed[w] = (packed[w] & ~(at_i | at_j)) | ((c_j << i_shift) & at_i & ~at_j) |
+                  ((sign_byte << j_shift) & at_j);
     }
     i += take & 1;
   }
+  for (size_t k = 0; k < kN; ++k) {
+    uint32_t byte = static_cast<uint32_t>(packed[k / 8] >> (8 * (k % 8))) & 0xff;
+    c[k] = (byte & 1) * (1 + (byte >> 7) * (kQ - 2));  // 0, 1 or q - 1
+  }
+  OPENSSL_cleanse(packed.data(), sizeof packed);
   return i == kN;
 }
 
