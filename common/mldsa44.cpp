@@ -110,10 +110,10 @@ void sign_parts(MutableByteView sigma, ByteView sk, std::initializer_list<ByteVi
     }
     Wiped<uint8_t[kW1EncodedSize]> w1_bytes;
     w1_encode(w1_bytes.value, w1.value);
-    uint8_t c_tilde[kCommitmentHashSize];
-    shake256({ByteView(mu), ByteView(w1_bytes.value)}, c_tilde);
+    Wiped<uint8_t[kCommitmentHashSize]> c_tilde;
+    shake256({ByteView(mu), ByteView(w1_bytes.value)}, c_tilde.value);
     Wiped<Poly> c_hat;
-    sample_in_ball(c_hat.value, c_tilde);
+    sample_in_ball(c_hat.value, c_tilde.value);
     ntt(c_hat.value);
 
     // Lines 18-20: z = y + NTT^-1(ĉ ∘ ŝ1); r = w - NTT^-1(ĉ ∘ ŝ2), whose low bits are r0.
@@ -147,10 +147,10 @@ void sign_parts(MutableByteView sigma, ByteView sk, std::initializer_list<ByteVi
     // An accepted candidate is published whole, so it is public from here on.
     declassify(&accept, sizeof accept);
     if (accept) {
-      declassify(c_tilde, sizeof c_tilde);
+      declassify(c_tilde.value, sizeof c_tilde.value);
       declassify(&z.value, sizeof z.value);
       declassify(&h.value, sizeof h.value);
-      encode_signature(sigma, c_tilde, z.value, h.value);
+      encode_signature(sigma, c_tilde.value, z.value, h.value);
       return;
     }
   }

@@ -184,8 +184,8 @@ void expand_mask(VecL& y, ByteView rho_prime_prime, uint16_t kappa) {
 void sample_in_ball(Poly& c, ByteView c_tilde) {
   // tau = 39 placements take about 42 bytes after the 8 sign bytes: one block nearly always.
   for (size_t len = kShake256Rate;; len *= 2) {
-    Bytes stream(len);
-    shake256({c_tilde}, stream);
+    SecretBytes stream(len);  // a rejected candidate's c~ stays secret
+    shake256({c_tilde}, stream.mutable_view());
     bool placed = place_signs(c, stream);
     declassify(&placed, sizeof placed);
     if (placed) return;
