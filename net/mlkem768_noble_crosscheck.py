@@ -13,52 +13,20 @@ for the vendored modules.
 """
 import os
 import secrets
-import shutil
-import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-NOBLE = os.path.join(HERE, "..", "regress", "third_party", "noble", "mlkem768.mjs")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "regress",
+                                "third_party", "noble"))
+from line_tool import check, finish, start_pair  # noqa: E402
+
 ROUNDS = 25
 
 
-class LineTool:
-    """A helper speaking one request line -> one answer line."""
-
-    def __init__(self, argv):
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True, bufsize=1)
-
-    def ask(self, *words):
-        self.proc.stdin.write(" ".join(words) + "\n")
-        self.proc.stdin.flush()
-        answer = self.proc.stdout.readline().split()
-        if not answer:
-            raise SystemExit(f"{self.proc.args[0]} gave no answer to {words[0]}")
-        return answer
-
-    def close(self):
-        self.proc.stdin.close()
-        self.proc.wait(timeout=30)
-
-
-def check(condition, what):
-    if not condition:
-        print("FAIL:", what)
-        sys.exit(1)
-
-
 def main():
-    node = shutil.which("node") or shutil.which("nodejs")
-    if not node:
-        print("node not found: skipped")
+    pair = start_pair(sys.argv[1], "mlkem768.mjs", "keygen", "00" * 64)
+    if pair is None:
         return 77
-    ours = LineTool([sys.argv[1]])
-    noble = LineTool([node, NOBLE])
-    probe = noble.ask("keygen", "00" * 64)
-    if probe[0] == "error" or len(probe) != 2:
-        print("the vendored noble does not run here:", " ".join(probe))
-        return 77
+    ours, noble = pair
     for round_ in range(ROUNDS):
         seed, m, m2 = secrets.token_hex(64), secrets.token_hex(32), secrets.token_hex(32)
         # noble -> us
@@ -85,10 +53,7 @@ def main():
     bad_ek[1] |= 0x0f
     check(ours.ask("encaps", bad_ek.hex(), m)[0] == "error", "we accepted a non-canonical key")
     check(noble.ask("encaps", bad_ek.hex(), m)[0] == "error", "noble accepted a non-canonical key")
-    ours.close()
-    noble.close()
-    print(f"{ROUNDS} rounds agree")
-    return 0
+    return finish(ours, noble, ROUNDS)
 
 
 if __name__ == "__main__":
