@@ -13,7 +13,9 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <memory>
 #include <stdexcept>
+#include <string_view>
 
 #include "common/mldsa44.h"
 #include "common/ssh_key_family.h"
@@ -28,9 +30,10 @@ constexpr size_t kEd25519SigLen = 64;  // RFC 8032 §5.1.6
 constexpr size_t kPublicLen = mldsa44::kPublicKeySize + kEd25519Len;
 // The draft's signature: string type, string (ML-DSA-44 signature || Ed25519 signature).
 constexpr size_t kSignatureLen = mldsa44::kSignatureSize + kEd25519SigLen;
-// The openssh-key-v1 record (PROTOCOL.key, as for ssh-ed25519: the public string, then the
+// The openssh-key-v1 record (PROTOCOL.key, shaped as ssh-ed25519's: the public string, then the
 // secret string): string (ML-DSA-44 pk || Ed25519 pk), string (ML-DSA-44 seed xi || Ed25519
-// seed). The draft keeps both halves as seeds; the expanded ML-DSA key is derived on load.
+// seed). Both halves are kept as their seeds, ML-DSA first as in the public key; the expanded
+// ML-DSA key (FIPS 204 Algorithm 6) is derived on load and never written.
 constexpr size_t kSeedsLen = mldsa44::kSeedSize + kEd25519Len;
 
 // LAMPS composite ML-DSA, "Prefix" and the MLDSA44-Ed25519-SHA512 row of its label table.
