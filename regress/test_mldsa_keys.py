@@ -3,7 +3,8 @@ keys written by postern-keygen, postern's client transport (net/transport_probe_
 the bastion's outbound connections use) against the built sshd: the host key's signature checked
 by the client, publickey login with the user key, user certificates through TrustedUserCAKeys
 (this type certified, and this type as the CA of an Ed25519 key), a host certificate through
-HostCertificate. Independently of postern's code, a login signature it made is checked half by
+HostCertificate; the bastion (sshd -B) reaching a target, postern's sshd, whose one host key is
+of this type. Independently of postern's code, a login signature it made is checked half by
 half: the ML-DSA-44 half by @noble/post-quantum's ml_dsa44 (vendored, run by node), the Ed25519
 half by Python's cryptography, both over M' built here from the composite drafts' constants.
 
@@ -21,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD
+from bastion_env import BastionEnv, OpenSshTarget, Policy
+from conftest import BUILD, SSHD, wait_for_port
 
 PROBE = BUILD / "net" / "transport_probe_client"
 KEYGEN = BUILD / "keygen" / "postern-keygen"
@@ -196,3 +198,47 @@ def test_signature_checked_by_noble_and_cryptography(make_server, user, pq):
     ed.verify(sig[2420:], m)
     with pytest.raises(InvalidSignature):
         ed.verify(sig[2420:], data)
+
+
+class PosternTarget(OpenSshTarget):
+    """A bastion target as bastion_env's, but postern's sshd with `host_key` as its one host
+    key, offered alone."""
+
+    def __init__(self, env, host_key):
+        super().__init__(env.dir, f"{env.ca}.pub", "pqtarget", extra=f"HostKeyAlgorithms {NAME}")
+        self.config.write_text(self.config.read_text().replace(f"HostKey {self.host_key}\n",
+                                                               f"HostKey {host_key}\n"))
+        self.host_key, self.host_pub = Path(host_key), Path(f"{host_key}.pub")
+        env.targets.append(self)
+
+    def start(self):
+        self.proc = subprocess.Popen([str(SSHD), "-D", "-f", str(self.config), "-E", str(self.log)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_for_port(self.port, self.proc):
+            raise RuntimeError(f"postern target did not start:\n{self.log_text()}")
+        return self
+
+
+def test_bastion_reaches_a_target_with_such_a_host_key(keydir, user, pq, tmp_path):
+    env = BastionEnv(tmp_path, keydir)
+    try:
+        target = PosternTarget(env, pq / "host").start()
+        tu = env.target_user
+        p = Policy(env)
+        p.user("alice", env.pub("alice"))
+        p.target("pq", "127.0.0.1", target.port, [tu])
+        p.role("ops", ["alice"], ["pq"], [tu], ["exec"])
+        # known_hosts vouches for the target's ML-DSA key: the bastion logs in and runs the command.
+        env.write_known_hosts(target.known_hosts_line("127.0.0.1"))
+        bastion = env.make_bastion(p)
+        r = bastion.ssh(f"{tu}%pq%alice", "echo via-$((6*7))", env.keys["alice"])
+        assert r.returncode == 0 and r.stdout == "via-42\n", r.stderr + bastion.log_text()[-3000:]
+        assert "Accepted certificate" in target.log_text(), target.log_text()
+        # Another key of the type for the same name is a changed host key: refused, never used.
+        other = (pq / "id.pub").read_text().split()
+        env.write_known_hosts(f"[127.0.0.1]:{target.port} {other[0]} {other[1]}\n")
+        bastion = env.make_bastion(p)
+        r = bastion.ssh(f"{tu}%pq%alice", "echo never", env.keys["alice"])
+        assert r.returncode != 0 and "never" not in r.stdout, r.stdout
+    finally:
+        env.close()
