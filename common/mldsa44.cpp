@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "common/log.h"
+#include "common/mldsa44_declassify.h"
 #include "common/mldsa44_encode.h"
 #include "common/mldsa44_poly.h"
 #include "common/mldsa44_sample.h"
@@ -83,6 +84,7 @@ void sign_parts(MutableByteView sigma, ByteView sk, std::initializer_list<ByteVi
   ntt_all(s1_hat.value);
   ntt_all(s2_hat.value);
   ntt_all(t0_hat.value);
+  declassify(seeds.rho.data(), seeds.rho.size());  // rho is also in the public key
   Matrix a;
   expand_a(a, seeds.rho);
 
@@ -108,10 +110,10 @@ void sign_parts(MutableByteView sigma, ByteView sk, std::initializer_list<ByteVi
     }
     Wiped<uint8_t[kW1EncodedSize]> w1_bytes;
     w1_encode(w1_bytes.value, w1.value);
-    uint8_t c_tilde[kCommitmentHashSize];
-    shake256({ByteView(mu), ByteView(w1_bytes.value)}, c_tilde);
+    Wiped<uint8_t[kCommitmentHashSize]> c_tilde;
+    shake256({ByteView(mu), ByteView(w1_bytes.value)}, c_tilde.value);
     Wiped<Poly> c_hat;
-    sample_in_ball(c_hat.value, c_tilde);
+    sample_in_ball(c_hat.value, c_tilde.value);
     ntt(c_hat.value);
 
     // Lines 18-20: z = y + NTT^-1(ĉ ∘ ŝ1); r = w - NTT^-1(ĉ ∘ ŝ2), whose low bits are r0.
@@ -125,7 +127,7 @@ void sign_parts(MutableByteView sigma, ByteView sk, std::initializer_list<ByteVi
     }
     // Lines 25-28: h = MakeHint(-ct0, w - cs2 + ct0), with ||ct0|| < gamma2 and at most omega
     // ones.
-    VecK h;
+    Wiped<VecK> h;  // published only if accepted
     uint32_t ones = 0;
     for (size_t i = 0; i < kK; ++i) {
       Poly& r = w.value[i];
@@ -136,13 +138,19 @@ void sign_parts(MutableByteView sigma, ByteView sk, std::initializer_list<ByteVi
       accept &= static_cast<uint32_t>(infinity_norm_below(product.value, kGamma2));
       for (size_t n = 0; n < kN; ++n) {
         uint32_t ct0 = product.value[n];
-        h[i][n] = make_hint(subtract_q_if_needed(kQ - ct0), subtract_q_if_needed(r[n] + ct0));
-        ones += h[i][n];
+        h.value[i][n] = make_hint(subtract_q_if_needed(kQ - ct0), subtract_q_if_needed(r[n] + ct0));
+        ones += h.value[i][n];
       }
     }
     accept &= static_cast<uint32_t>(ones <= kOmega);
+    // The one branch on secrets FIPS 204 allows (§3.6.3): whether this candidate is accepted.
+    // An accepted candidate is published whole, so it is public from here on.
+    declassify(&accept, sizeof accept);
     if (accept) {
-      encode_signature(sigma, c_tilde, z.value, h);
+      declassify(c_tilde.value, sizeof c_tilde.value);
+      declassify(&z.value, sizeof z.value);
+      declassify(&h.value, sizeof h.value);
+      encode_signature(sigma, c_tilde.value, z.value, h.value);
       return;
     }
   }
@@ -203,6 +211,7 @@ void keygen_from_seed(MutableByteView pk, MutableByteView sk, ByteView seed) {
   shake256({seed, k_and_l}, expanded.value);
   ByteView rho(expanded.value, 32), rho_prime(expanded.value + 32, 64),
       key(expanded.value + 96, 32);
+  declassify(expanded.value, 32);  // rho: the first 32 bytes of the public key
 
   Matrix a;
   expand_a(a, rho);

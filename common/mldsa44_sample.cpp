@@ -7,8 +7,10 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <vector>
 
 #include "common/log.h"
+#include "common/mldsa44_declassify.h"
 #include "common/mldsa44_encode.h"
 #include "common/ossl.h"
 
@@ -45,9 +47,38 @@ void rej_ntt_poly(Poly& f, ByteView rho, uint8_t s, uint8_t r) {
   }
 }
 
+// A sampler's candidate: its value, whether it was accepted, and how many candidates before it
+// were rejected (how far left it moves when the rejected ones are squeezed out).
+struct Candidate {
+  uint32_t value, accepted, shift;
+};
+
+// Moves the accepted candidates to the front, in order, without an address or branch that
+// depends on which were accepted: an order-preserving compaction network. Round b moves every
+// accepted candidate whose shift has bit b set left by 2^b. Taking the bits from the lowest up,
+// two accepted candidates never meet (between positions i < j lie at least shift_j - shift_i
+// rejected ones, which bounds how much closer the low bits of the shifts can bring them), so
+// each round is one masked pass.
+void compact_accepted(std::vector<Candidate>& c) {
+  const size_t n = c.size();
+  for (size_t distance = 1; distance < n; distance *= 2) {
+    const uint32_t bit = static_cast<uint32_t>(distance);
+    for (size_t i = 0; i < n; ++i) {
+      uint32_t stays = 0u - (c[i].accepted & static_cast<uint32_t>((c[i].shift & bit) == 0));
+      Candidate from = i + distance < n ? c[i + distance] : Candidate{0, 0, 0};
+      uint32_t arrives = 0u - (from.accepted & static_cast<uint32_t>((from.shift & bit) != 0));
+      // Exactly one of: a candidate arrives, the one here stays, the slot empties.
+      c[i].value = (from.value & arrives) | (c[i].value & stays);
+      c[i].shift = (from.shift & arrives) | (c[i].shift & stays);
+      c[i].accepted = (from.accepted & arrives) | (c[i].accepted & stays & 1);
+    }
+  }
+}
+
 // Algorithm 31 (RejBoundedPoly) with eta = 2 on the 66-byte seed rho' || index. The
-// coefficients are secret: each candidate is written unconditionally and the count advances by
-// the acceptance bit, so which nibbles were rejected does not show in branches or addresses.
+// coefficients are secret: every byte of the prefix is examined, acceptance is arithmetic and
+// the rejected candidates are squeezed out by compact_accepted, so which nibbles were rejected
+// shows in no branch, address or loop length.
 void rej_bounded_poly(Poly& f, ByteView rho_prime, uint16_t index) {
   const uint8_t suffix[2] = {static_cast<uint8_t>(index), static_cast<uint8_t>(index >> 8)};
   // Each byte gives two candidates accepted with probability 15/16: two SHAKE256 blocks give
@@ -55,49 +86,69 @@ void rej_bounded_poly(Poly& f, ByteView rho_prime, uint16_t index) {
   for (size_t len = 2 * kShake256Rate;; len *= 2) {
     SecretBytes stream(len);
     shake(EVP_shake256(), {rho_prime, suffix}, stream.mutable_view());
-    Wiped<std::array<uint32_t, kN + 2>> out;
-    size_t count = 0;
-    for (size_t pos = 0; pos < len && count < kN; ++pos) {
-      for (uint32_t b : {uint32_t{stream[pos]} & 0x0f, uint32_t{stream[pos]} >> 4}) {
-        // Algorithm 15 (CoeffFromHalfByte): b < 15 gives 2 - (b mod 5); b mod 5 for b < 16 is
-        // b - 5 floor(b 205 / 2^10).
-        uint32_t mod5 = b - 5 * ((b * 205) >> 10);
-        out.value[count] = subtract_q_if_needed(kEta + kQ - mod5);
-        uint32_t accepted = (b - 15) >> 31;
-        count += accepted & static_cast<uint32_t>(count < kN);
-      }
+    std::vector<Candidate> candidates(2 * len);
+    uint32_t rejected = 0;
+    for (size_t t = 0; t < candidates.size(); ++t) {
+      uint32_t b = (stream[t / 2] >> (4 * (t % 2))) & 0x0f;
+      // Algorithm 15 (CoeffFromHalfByte): b < 15 gives 2 - (b mod 5); b mod 5 for b < 16 is
+      // b - 5 floor(b 205 / 2^10).
+      uint32_t mod5 = b - 5 * ((b * 205) >> 10);
+      uint32_t accepted = (b - 15) >> 31;
+      candidates[t] = {subtract_q_if_needed(kEta + kQ - mod5), accepted, rejected};
+      rejected += accepted ^ 1;
     }
-    if (count >= kN) {
-      std::copy(out.value.begin(), out.value.begin() + kN, f.begin());
-      return;
-    }
+    compact_accepted(candidates);
+    // Whether the prefix held 256 acceptable nibbles: it fails with probability below 2^-200.
+    bool enough = candidates.size() - rejected >= kN;
+    declassify(&enough, sizeof enough);
+    if (enough)
+      for (size_t i = 0; i < kN; ++i) f[i] = candidates[i].value;
+    OPENSSL_cleanse(candidates.data(), candidates.size() * sizeof(Candidate));
+    if (enough) return;
   }
 }
 
-// sample_in_ball's tau placements from one prefix of H(c̃); false when the prefix runs out.
+// All ones when a == b (both below 2^63), else zero, without a comparison the compiler could
+// turn into a branch.
+uint64_t equal_mask(uint64_t a, uint64_t b) {
+  return 0 - (((a ^ b) - 1) >> 63);
+}
+
+// Algorithm 29's placements from one prefix of H(c̃); false when the prefix runs out. During
+// signing c̃ belongs to a candidate that may yet be rejected, so it is treated as secret: every
+// byte of the prefix is examined (acceptance is a mask, not a loop exit) and the writes c_i = c_j,
+// c_j = +-1 are masked passes over the whole polynomial, so neither j nor i picks an address.
+// The passes run over c held as 256 bytes (0, 1 or 0xff for -1) packed eight to a word.
 bool place_signs(Poly& c, ByteView stream) {
-  c.fill(0);
-  size_t pos = 8;  // the first 8 bytes are the 64 sign bits
-  for (uint32_t i = kN - kTau; i < kN; ++i) {
-    uint32_t j;
-    do {
-      if (pos == stream.size()) return false;
-      j = stream[pos++];
-    } while (j > i);
-    uint32_t bit = i + kTau - kN;
-    uint32_t negative = (stream[bit / 8] >> (bit % 8)) & 1;
-    uint32_t sign_value = 1 + negative * (kQ - 2);  // (-1)^h mod q
-    // c_i = c_j; c_j = sign, by a pass over every coefficient so that j (which, during signing,
-    // comes from a not yet published c̃) picks no address.
-    uint32_t c_j = 0;
-    for (uint32_t k = 0; k < kN; ++k) c_j |= c[k] & (0u - (((k ^ j) - 1) >> 31));
-    c[i] = c_j;
-    for (uint32_t k = 0; k < kN; ++k) {
-      uint32_t at_j = 0u - (((k ^ j) - 1) >> 31);
-      c[k] = (c[k] & ~at_j) | (sign_value & at_j);
+  std::array<uint64_t, kN / 8> packed{};
+  uint64_t signs = 0;  // the first 8 bytes: h of line 3, bit t for placement t
+  for (size_t b = 0; b < 8; ++b) signs |= uint64_t{stream[b]} << (8 * b);
+  uint64_t i = kN - kTau;  // the next position to fill (line 4)
+  for (size_t pos = 8; pos < stream.size(); ++pos) {
+    uint64_t j = stream[pos];
+    // Line 6: j is taken when j <= i; after the last placement (i = 256) nothing is.
+    uint64_t take = 0 - ((((i - j) >> 63) ^ 1) & ((i - kN) >> 63));
+    uint64_t negative = (signs >> ((i + kTau - kN) & 63)) & 1;
+    uint64_t sign_byte = 1 | (0xfe * negative);
+    unsigned i_shift = static_cast<unsigned>(8 * (i & 7)),
+             j_shift = static_cast<unsigned>(8 * (j & 7));
+    uint64_t c_j = 0;
+    for (uint64_t w = 0; w < packed.size(); ++w) c_j |= packed[w] & equal_mask(w, j >> 3);
+    c_j = (c_j >> j_shift) & 0xff;
+    for (uint64_t w = 0; w < packed.size(); ++w) {
+      uint64_t at_i = equal_mask(w, i >> 3) & (uint64_t{0xff} << i_shift) & take;
+      uint64_t at_j = equal_mask(w, j >> 3) & (uint64_t{0xff} << j_shift) & take;
+      packed[w] = (packed[w] & ~(at_i | at_j)) | ((c_j << i_shift) & at_i & ~at_j) |
+                  ((sign_byte << j_shift) & at_j);
     }
+    i += take & 1;
   }
-  return true;
+  for (size_t k = 0; k < kN; ++k) {
+    uint32_t byte = static_cast<uint32_t>(packed[k / 8] >> (8 * (k % 8))) & 0xff;
+    c[k] = (byte & 1) * (1 + (byte >> 7) * (kQ - 2));  // 0, 1 or q - 1
+  }
+  OPENSSL_cleanse(packed.data(), sizeof packed);
+  return i == kN;
 }
 
 }  // namespace
@@ -133,9 +184,11 @@ void expand_mask(VecL& y, ByteView rho_prime_prime, uint16_t kappa) {
 void sample_in_ball(Poly& c, ByteView c_tilde) {
   // tau = 39 placements take about 42 bytes after the 8 sign bytes: one block nearly always.
   for (size_t len = kShake256Rate;; len *= 2) {
-    Bytes stream(len);
-    shake256({c_tilde}, stream);
-    if (place_signs(c, stream)) return;
+    SecretBytes stream(len);  // a rejected candidate's c~ stays secret
+    shake256({c_tilde}, stream.mutable_view());
+    bool placed = place_signs(c, stream);
+    declassify(&placed, sizeof placed);
+    if (placed) return;
   }
 }
 

@@ -4,6 +4,7 @@
 #include "common/mldsa44.h"
 
 #include <gtest/gtest.h>
+#include <openssl/rand.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -15,6 +16,7 @@
 #include "common/bytes.h"
 #include "common/mldsa44_encode.h"
 #include "common/mldsa44_poly.h"
+#include "common/mldsa44_sample.h"
 
 namespace postern::mldsa44 {
 namespace {
@@ -185,6 +187,39 @@ TEST(MlDsa44Poly, MultiplicationAndNtt) {
   EXPECT_EQ(f_hat, f);
 }
 
+// Algorithm 29 as written, with its branches and indexes, against the masked version.
+Poly sample_in_ball_reference(ByteView c_tilde) {
+  Bytes stream(1024);
+  shake256({c_tilde}, stream);
+  Poly c{};
+  size_t pos = 8;
+  for (size_t i = kN - kTau; i < kN; ++i) {
+    size_t j;
+    do j = stream[pos++];
+    while (j > i);
+    size_t bit = i + kTau - kN;
+    c[i] = c[j];
+    c[j] = (stream[bit / 8] >> (bit % 8)) & 1 ? kQ - 1 : 1;
+  }
+  return c;
+}
+
+TEST(MlDsa44Sample, SampleInBallMatchesAlgorithm29) {
+  for (int trial = 0; trial < 300; ++trial) {
+    uint8_t c_tilde[kCommitmentHashSize];
+    ASSERT_EQ(RAND_bytes(c_tilde, sizeof c_tilde), 1);
+    Poly c;
+    sample_in_ball(c, c_tilde);
+    ASSERT_EQ(c, sample_in_ball_reference(c_tilde));
+    size_t nonzero = 0;
+    for (uint32_t x : c) {
+      ASSERT_TRUE(x == 0 || x == 1 || x == kQ - 1) << x;
+      nonzero += x != 0;
+    }
+    ASSERT_EQ(nonzero, kTau);
+  }
+}
+
 // Algorithm 21's checks: each is what makes a hint's encoding unique.
 TEST(MlDsa44Encode, HintUnpackRejectsMalformedEncodings) {
   VecK h{};
@@ -274,7 +309,26 @@ TEST(MlDsa44, FlippedBitAnywhereFails) {
   }
 }
 
-// A z coefficient at the norm bound (Algorithm 8 line 13) is refused even though it encodes.
+// The bound of Algorithm 8 line 13 (and Algorithm 7 line 23), ||z|| < gamma1 - beta, checked on
+// both sides of the boundary and for both signs: the check sees one coefficient among 256.
+TEST(MlDsa44Poly, InfinityNormBoundary) {
+  const uint32_t bound = kGamma1 - kBeta;
+  for (uint32_t value : {bound - 1, kQ - (bound - 1), 0u})
+    for (size_t at : {size_t{0}, size_t{137}, kN - 1}) {
+      Poly f{};
+      f[at] = value;
+      EXPECT_TRUE(infinity_norm_below(f, bound)) << value << " at " << at;
+    }
+  for (uint32_t value : {bound, kQ - bound, kGamma1, kQ - kGamma1, (kQ - 1) / 2})
+    for (size_t at : {size_t{0}, size_t{137}, kN - 1}) {
+      Poly f{};
+      f[at] = value;
+      EXPECT_FALSE(infinity_norm_below(f, bound)) << value << " at " << at;
+    }
+}
+
+// A signature whose z holds a coefficient at or past the bound, however it came about, is
+// refused; the encoding carries such values (BitUnpack gives z in [-gamma1 + 1, gamma1]).
 TEST(MlDsa44, ZAtTheNormBoundIsRejected) {
   KeyPair keys;
   Bytes message = to_bytes("m");
@@ -287,6 +341,9 @@ TEST(MlDsa44, ZAtTheNormBoundIsRejected) {
     Bytes c_copy(c_tilde.begin(), c_tilde.end()), bad(kSignatureSize);
     z[1][17] = value;
     encode_signature(bad, c_copy, z, h);
+    VecL z_back;
+    ASSERT_TRUE(decode_signature(bad, c_tilde, z_back, h));
+    EXPECT_EQ(z_back[1][17], value) << "the encoding carries it";
     EXPECT_FALSE(verify(keys.pk, message, {}, bad)) << value;
   }
 }

@@ -386,6 +386,31 @@ def proxy_request_seeds():
     write('proxy_request', seeds)
 
 
+def mldsa44_verify_seeds():
+    """Signatures by the harness's fixed key (seed 32 x 0x42), made by build/common/mldsa44_tool,
+    as frames (signature, message, context), and one with its hint area's padding spoiled."""
+    tool = subprocess.Popen([os.path.join(TOP, 'build', 'common', 'mldsa44_tool')],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def ask(*words):
+        tool.stdin.write(' '.join(w or '-' for w in words) + '\n')
+        tool.stdin.flush()
+        return tool.stdout.readline().split()
+
+    _, sk = ask('keygen', '42' * 32)
+    seeds = []
+    for message, context in [(b'', b''), (b'session id and userauth request', b''),
+                             (b'x' * 300, b'ssh-mldsa44-ed25519@openssh.com')]:
+        sig = bytes.fromhex(ask('sign', sk, message.hex(), context.hex())[0])
+        seeds.append(frames(sig, message, context))
+    spoiled = bytearray(bytes.fromhex(ask('sign', sk, '00', '')[0]))
+    spoiled[-5] = 0x7f  # an unused hint position byte that must be zero (FIPS 204 Algorithm 21)
+    seeds.append(frames(bytes(spoiled), b'\x00', b''))
+    tool.stdin.close()
+    tool.wait()
+    write('mldsa44_verify', seeds)
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         key_seeds(tmp)
@@ -399,6 +424,7 @@ def main():
     agent_seeds()
     packet_cipher_seeds()
     proxy_request_seeds()
+    mldsa44_verify_seeds()
 
 
 if __name__ == '__main__':
