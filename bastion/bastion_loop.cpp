@@ -148,19 +148,23 @@ int log_in_and_relay(ipc::Channel& monitor, ClientConnection client, const ipc::
   tc.role = net::Role::kClient;
   tc.version = "SSH-2.0-postern_bastion";
   // OpenSSH's client order: host certificates first, so a target with one presents it and an
-  // @cert-authority line can vouch for it; then plain keys.
+  // @cert-authority line can vouch for it; then plain keys. OpenSSH 10.5's ML-DSA-44 hybrid
+  // last of each, so a target that also has a classical key goes on presenting that one (its
+  // known_hosts line stays right) and one that has only the hybrid is still reached.
   tc.host_key_algorithms = {"ssh-ed25519-cert-v01@openssh.com",
                             "ecdsa-sha2-nistp256-cert-v01@openssh.com",
                             "ecdsa-sha2-nistp384-cert-v01@openssh.com",
                             "ecdsa-sha2-nistp521-cert-v01@openssh.com",
                             "rsa-sha2-512-cert-v01@openssh.com",
                             "rsa-sha2-256-cert-v01@openssh.com",
+                            "ssh-mldsa44-ed25519-cert-v01@openssh.com",
                             "ssh-ed25519",
                             "ecdsa-sha2-nistp256",
                             "ecdsa-sha2-nistp384",
                             "ecdsa-sha2-nistp521",
                             "rsa-sha2-512",
-                            "rsa-sha2-256"};
+                            "rsa-sha2-256",
+                            "ssh-mldsa44-ed25519@openssh.com"};
   tc.rekey_bytes = client_config.rekey_bytes;
   tc.rekey_seconds = client_config.rekey_seconds;
   std::string host_key_refusal;

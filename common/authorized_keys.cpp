@@ -32,6 +32,8 @@ constexpr std::string_view kKeyTypeNames[] = {
     "ssh-dss-cert-v01@openssh.com",
     "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
     "sk-ssh-ed25519-cert-v01@openssh.com",
+    "ssh-mldsa44-ed25519@openssh.com",
+    "ssh-mldsa44-ed25519-cert-v01@openssh.com",
 };
 
 bool is_key_type_name(std::string_view s) {

@@ -37,6 +37,17 @@ TEST_F(AuthorizedKeysTest, BlankAndCommentLines) {
   }
 }
 
+// OpenSSH 10.5's ML-DSA-44 hybrid starts a line like any key type, with or without options.
+TEST_F(AuthorizedKeysTest, MlDsaKeyLines) {
+  auto key = PrivateKey::generate(KeyType::kMlDsa44Ed25519);
+  ASSERT_TRUE(key);
+  m_text = key->public_key().to_openssh_text();
+  m_blob = key->public_key().blob();
+  EXPECT_EQ(parse_ok(m_text + " alice@pq").key_type, "ssh-mldsa44-ed25519@openssh.com");
+  EXPECT_TRUE(parse_ok("restrict,pty " + m_text).options.permit_pty);
+  EXPECT_FALSE(parse_ok("restrict " + m_text).options.permit_pty);
+}
+
 TEST_F(AuthorizedKeysTest, PlainKeyWithAndWithoutComment) {
   auto k = parse_ok(m_text);
   EXPECT_EQ(k.key_type, "ssh-ed25519");

@@ -20,6 +20,20 @@ PublicKey other_key() {
   return k->public_key();
 }
 
+// OpenSSH 10.5's ML-DSA-44 hybrid host keys (and CAs of that type) in known_hosts lines.
+TEST(KnownHostsLine, MlDsaKeys) {
+  auto pq = PrivateKey::generate(KeyType::kMlDsa44Ed25519);
+  ASSERT_TRUE(pq);
+  std::string text = pq->public_key().to_openssh_text();
+  auto plain = parse_known_hosts_line("pq.example.com " + text + " host");
+  ASSERT_TRUE(plain);
+  EXPECT_TRUE(plain->key == pq->public_key());
+  auto ca = parse_known_hosts_line("@cert-authority *.example.com " + text);
+  ASSERT_TRUE(ca);
+  EXPECT_EQ(ca->marker, KnownHostMarker::kCertAuthority);
+  EXPECT_TRUE(ca->key == pq->public_key());
+}
+
 TEST(KnownHostsLine, ParsesMarkersAndSkipsComments) {
   EXPECT_FALSE(parse_known_hosts_line("# comment"));
   EXPECT_FALSE(parse_known_hosts_line("   "));

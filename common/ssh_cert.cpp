@@ -38,6 +38,7 @@ constexpr CertTypeInfo kCertTypes[] = {
     {"ssh-dss-cert-v01@openssh.com", "ssh-dss"},
     {"sk-ssh-ed25519-cert-v01@openssh.com", "sk-ssh-ed25519@openssh.com"},
     {"sk-ecdsa-sha2-nistp256-cert-v01@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com"},
+    {"ssh-mldsa44-ed25519-cert-v01@openssh.com", "ssh-mldsa44-ed25519@openssh.com"},
 };
 
 const CertTypeInfo* cert_info(std::string_view name) {
@@ -70,6 +71,8 @@ constexpr CertAlgorithm kCertAlgorithms[] = {
      "sk-ssh-ed25519@openssh.com"},
     {"sk-ecdsa-sha2-nistp256-cert-v01@openssh.com", "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
      "sk-ecdsa-sha2-nistp256@openssh.com"},
+    {"ssh-mldsa44-ed25519-cert-v01@openssh.com", "ssh-mldsa44-ed25519-cert-v01@openssh.com",
+     "ssh-mldsa44-ed25519@openssh.com"},
 };
 
 const CertAlgorithm* cert_algorithm(std::string_view name) {

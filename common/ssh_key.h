@@ -20,6 +20,7 @@ class Reader;
 
 // kSk*: FIDO security keys (PROTOCOL.u2f); they verify signatures but never sign here.
 // kDsa: "ssh-dss" (RFC 4253 §6.6), only for configurations that still name it.
+// kMlDsa44Ed25519: OpenSSH 10.5's post-quantum hybrid "ssh-mldsa44-ed25519@openssh.com".
 enum class KeyType {
   kEd25519,
   kEcdsaP256,
@@ -28,7 +29,8 @@ enum class KeyType {
   kRsa,
   kSkEd25519,
   kSkEcdsaP256,
-  kDsa
+  kDsa,
+  kMlDsa44Ed25519
 };
 
 // What a security key's signature asserts besides itself (PROTOCOL.u2f "SSH U2F signatures").

@@ -1,6 +1,7 @@
 // The table behind common/ssh_key.h: one row per SSH key type name (ssh_key_types.cpp), each
 // pointing at the operations of its key family, one file per family (ssh_key_ed25519.cpp,
-// ssh_key_ecdsa.cpp, ssh_key_rsa.cpp, ssh_key_dsa.cpp, ssh_key_sk.cpp). PublicKey and
+// ssh_key_ecdsa.cpp, ssh_key_rsa.cpp, ssh_key_dsa.cpp, ssh_key_sk.cpp,
+// ssh_key_mldsa44_ed25519.cpp). PublicKey and
 // PrivateKey (ssh_key.cpp) and the private key containers (openssh_private_key.cpp,
 // pem_private_key.cpp) reach a key's format only through this table, so a new key type is one
 // family file (or a row that reuses a family), one KeyType value and one row.
@@ -73,6 +74,10 @@ struct KeyFamily {
                         ByteView data);
   // A fresh key pair; a null key without an error means OpenSSL failed.
   Result<EvpPkeyPtr> (*generate)(const KeyTypeInfo& ki, int rsa_bits);
+  // Only for a family whose keys OpenSSL holds under another family's evp_id (the ML-DSA-44
+  // hybrid rides on an Ed25519 EVP_PKEY): whether `pkey` is one of its own. Null: every key of
+  // evp_id not claimed this way.
+  bool (*holds)(EVP_PKEY* pkey) = nullptr;
 };
 
 extern const KeyFamily kEd25519Family;
@@ -81,6 +86,7 @@ extern const KeyFamily kRsaFamily;
 extern const KeyFamily kDsaFamily;
 extern const KeyFamily kSkEd25519Family;
 extern const KeyFamily kSkEcdsaFamily;
+extern const KeyFamily kMlDsa44Ed25519Family;
 
 // ---- the table (ssh_key_types.cpp) ----
 // signature_algorithms of the families whose one algorithm is the key type name.

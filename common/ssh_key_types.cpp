@@ -65,6 +65,13 @@ constexpr KeyTypeInfo kKeyTypes[] = {
      .log_name = "DSA",
      .family = &kDsaFamily,
      .digest = "SHA1"},
+    // draft-miller-sshm-mldsa44-ed25519-composite-sigs-00; OpenSSH reports such keys as 256
+    // bits and logs them as MLDSA44-ED25519.
+    {.type = KeyType::kMlDsa44Ed25519,
+     .name = "ssh-mldsa44-ed25519@openssh.com",
+     .log_name = "MLDSA44-ED25519",
+     .family = &kMlDsa44Ed25519Family,
+     .fixed_bits = 256},
 };
 
 // info() indexes the table by KeyType.
@@ -102,9 +109,14 @@ bool algorithm_fits_key(const KeyTypeInfo& ki, std::string_view alg) {
 
 Result<Bytes> public_blob_of(EVP_PKEY* pkey, KeyType& type_out) {
   int id = EVP_PKEY_get_base_id(pkey);
-  for (const auto& i : kKeyTypes)
-    if (i.family->public_blob && i.family->evp_id == id)
-      return i.family->public_blob(pkey, type_out);
+  // A family that claims its keys (KeyFamily::holds) first, then the one that has the rest.
+  for (bool claimed : {true, false})
+    for (const auto& i : kKeyTypes) {
+      const KeyFamily* f = i.family;
+      if (f->public_blob && f->evp_id == id && (f->holds != nullptr) == claimed &&
+          (!claimed || f->holds(pkey)))
+        return f->public_blob(pkey, type_out);
+    }
   return Unexpected("unsupported key algorithm");
 }
 

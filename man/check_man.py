@@ -14,7 +14,7 @@ from pathlib import Path
 
 config_dump, mandir = sys.argv[1], Path(sys.argv[2])
 pages = ["sshd.8", "sshd_config.5", "sftp-server.8", "ssh-keysign.8", "postern-bastion.5",
-         "postern-audit.1"]
+         "postern-audit.1", "postern-keygen.1"]
 failed = False
 for page in pages:
     r = subprocess.run(["groff", "-man", "-ww", "-z", str(mandir / page)],

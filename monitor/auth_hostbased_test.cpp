@@ -89,6 +89,19 @@ TEST(Hostbased, KeyMustMatchAlgorithmAndPolicy) {
   EXPECT_TRUE(parse_hostbased_key("ssh-ed25519", blob, "ssh-*"));
 }
 
+// HostbasedAcceptedAlgorithms decides for OpenSSH 10.5's ML-DSA-44 hybrid as for any type; the
+// 9.2 default list does not hold it.
+TEST(Hostbased, MlDsaKeyOnlyWhereNamed) {
+  auto priv = PrivateKey::generate(KeyType::kMlDsa44Ed25519);
+  ASSERT_TRUE(priv);
+  const Bytes& blob = priv->public_key().blob();
+  const std::string name = "ssh-mldsa44-ed25519@openssh.com";
+  EXPECT_TRUE(parse_hostbased_key(name, blob, "ssh-ed25519," + name));
+  EXPECT_FALSE(parse_hostbased_key(name, blob,
+                                   config::default_server_config().hostbased_accepted_algorithms));
+  EXPECT_FALSE(parse_hostbased_key("ssh-ed25519", blob, "*"));
+}
+
 // Files in a scratch directory; the "user" is nobody, so the monitor's switch to the user's
 // identity and StrictModes are exercised for real when the test runs as root.
 class HostbasedFilesTest : public ::testing::Test {

@@ -342,6 +342,53 @@ TEST_F(MonitorTest, PublickeyTwiceNeedsTwoDifferentKeys) {
   EXPECT_EQ(monitor->phase(), Phase::kAuthenticated);
 }
 
+// ssh-mldsa44-ed25519@openssh.com (issue 17): the monitor signs the exchange hash with such a
+// host key, and verifies such a user key's signature, only where PubkeyAcceptedAlgorithms names
+// the type (Debian 12's default does not).
+TEST_F(MonitorTest, MlDsaHostKeySignsAndMlDsaUserKeyVerifiesWhereAccepted) {
+  constexpr const char* kPq = "ssh-mldsa44-ed25519@openssh.com";
+  auto pq_host = PrivateKey::generate(KeyType::kMlDsa44Ed25519);
+  auto pq_user = PrivateKey::generate(KeyType::kMlDsa44Ed25519);
+  ASSERT_TRUE(pq_host && pq_user);
+  auto pq_host_key = std::make_shared<const PrivateKey>(std::move(*pq_host));
+  backend.authorized = pq_user->public_key();
+  const PublicKey& pub = pq_user->public_key();
+  auto pq_signed_data = [&] {
+    Writer w;
+    w.string(ByteView(session_id)).u8(50).string("alice").string("ssh-connection");
+    w.string("publickey").boolean(true).string(kPq).string(ByteView(pub.blob()));
+    return w.take();
+  };
+  for (bool accepted : {false, true}) {
+    if (accepted) config.pubkey_accepted_algorithms += std::string(",") + kPq;
+    monitor = std::make_unique<Monitor>(config, host_key_entries({host_key, pq_host_key}),
+                                        Endpoint{"192.0.2.1", 5555, ""},
+                                        Endpoint{"192.0.2.2", 22, ""}, backend);
+    auto sig = call(SignRequest{kPq, session_id});
+    ASSERT_TRUE(sig) << sig.error().message;
+    std::string alg;
+    EXPECT_TRUE(pq_host_key->public_key().verify(sig->signature, session_id, &alg));
+    EXPECT_EQ(alg, kPq);
+    EXPECT_FALSE(host_key->public_key().verify(sig->signature, session_id));
+    ASSERT_TRUE(call(PwnamRequest{"alice", "ssh-connection"}));
+    auto allowed = call(KeyAllowedRequest{kPq, pub.blob(), true});
+    ASSERT_TRUE(allowed);
+    EXPECT_EQ(allowed->allowed, accepted);
+    if (!accepted) continue;
+    Bytes data = pq_signed_data();
+    Bytes bad = *pq_user->sign(kPq, data);
+    bad[bad.size() - 1] ^= 1;  // the Ed25519 half
+    auto refused = call(KeyVerifyRequest{kPq, pub.blob(), bad, data});
+    ASSERT_TRUE(refused);
+    EXPECT_FALSE(refused->ok);
+    ASSERT_TRUE(call(KeyAllowedRequest{kPq, pub.blob(), true}));
+    auto v = call(KeyVerifyRequest{kPq, pub.blob(), *pq_user->sign(kPq, data), data});
+    ASSERT_TRUE(v);
+    EXPECT_TRUE(v->ok);
+    EXPECT_EQ(monitor->phase(), Phase::kAuthenticated);
+  }
+}
+
 TEST_F(MonitorTest, RequiredRsaSizeRefusesSmallKeys) {
   config.required_rsa_size = 2048;
   auto small = PrivateKey::generate(KeyType::kRsa, 1024);

@@ -8,11 +8,16 @@
 // restarts with the re-exchange's NEWKEYS (the reply after it proves both). With -c COMMAND
 // (and -i), a session channel then runs COMMAND (RFC 4254 §6.5) and its output is printed.
 //
-// usage: transport_probe_client [-d] [-o kex|ciphers|macs|hostkeys|compression=LIST]
-//                               [-i KEY -l USER [-c COMMAND]] PORT
-// Prints the negotiated algorithms, the server's extensions, "auth methods: ...", and with -i
-// "authenticated" and "reply after rekey", with -c "command output: ..." and "exit status: N";
-// exits 0 when all of that worked.
+// With -a CERT the publickey request carries that certificate of KEY (PROTOCOL.certkeys); with
+// -S it prints what it signed and the signature blob in hex ("signed data: ...", "signature:
+// ...") for an independent implementation to check.
+//
+// usage: transport_probe_client [-d] [-S] [-o kex|ciphers|macs|hostkeys|compression=LIST]
+//                               [-i KEY [-a CERT] -l USER [-c COMMAND]] PORT
+// Prints the negotiated algorithms, the server's host key ("host key: TYPE FINGERPRINT", for a
+// host certificate "host key: TYPE FINGERPRINT signed by CA_FINGERPRINT"), the server's
+// extensions, "auth methods: ...", and with -i "authenticated" and "reply after rekey", with -c
+// "command output: ..." and "exit status: N"; exits 0 when all of that worked.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -27,6 +32,7 @@
 
 #include "common/log.h"
 #include "common/protocol_error.h"
+#include "common/ssh_cert.h"
 #include "common/ssh_key.h"
 #include "common/unique_fd.h"
 #include "common/wire.h"
@@ -51,6 +57,7 @@ std::vector<std::string> split(const std::string& s) {
 }
 
 std::string g_user = "nobody";
+bool g_print_signature = false;
 
 // RFC 4254 §5.1 and §6.5: one session channel (our id 0) that runs a command.
 constexpr uint32_t kWindow = 1 << 20;
@@ -71,16 +78,24 @@ Bytes none_request() {
   return w.take();
 }
 
-// RFC 4252 §7: the signature covers the session identifier and the request.
-Bytes publickey_request(const PrivateKey& key, ByteView session_id) {
-  std::string alg = key.public_key().signature_algorithms().front();
+// RFC 4252 §7: the signature covers the session identifier and the request. With a
+// certificate, the request names the certificate's algorithm and carries its blob, and the key
+// signs under its plain algorithm (PROTOCOL.certkeys).
+Bytes publickey_request(const PrivateKey& key, const std::optional<Certificate>& cert,
+                        ByteView session_id) {
+  std::string sig_alg = key.public_key().signature_algorithms().front();
+  std::string alg = cert ? cert->algorithms().front() : sig_alg;
+  ByteView blob = cert ? ByteView(cert->blob()) : ByteView(key.public_key().blob());
   Writer body;
   body.u8(kMsgUserauthRequest).string(g_user).string("ssh-connection").string("publickey");
-  body.boolean(true).string(alg).string(ByteView(key.public_key().blob()));
+  body.boolean(true).string(alg).string(blob);
   Writer signed_data;
   signed_data.string(session_id).raw(body.buffer());
-  auto sig = key.sign(alg, signed_data.buffer());
+  auto sig = key.sign(sig_alg, signed_data.buffer());
   if (!sig) fatal("sign: %s", sig.error().message.c_str());
+  if (g_print_signature)
+    std::printf("signed data: %s\nsignature: %s\n", hex(signed_data.buffer()).c_str(),
+                hex(*sig).c_str());
   body.string(ByteView(*sig));
   return body.take();
 }
@@ -96,16 +111,28 @@ int main(int argc, char** argv) {
   cfg.version = "SSH-2.0-postern_probe_client";
   std::string host_key_seen;
   cfg.verify_host_key = [&host_key_seen](ByteView blob) {
+    if (auto c = Certificate::from_blob(blob)) {
+      host_key_seen = std::string(c->type_name()) + " " + c->key().fingerprint_sha256() +
+                      " signed by " + c->signature_key().fingerprint_sha256();
+      return true;
+    }
     auto k = PublicKey::from_blob(blob);
     if (!k) return false;
     host_key_seen = std::string(k->type_name()) + " " + k->fingerprint_sha256();
     return true;
   };
   std::optional<PrivateKey> key;
+  std::optional<Certificate> cert;
   std::optional<std::string> command;
   int opt;
-  while ((opt = getopt(argc, argv, "do:i:l:c:")) != -1) {
-    if (opt == 'c') {
+  while ((opt = getopt(argc, argv, "dSo:i:a:l:c:")) != -1) {
+    if (opt == 'S') {
+      g_print_signature = true;
+    } else if (opt == 'a') {
+      auto c = Certificate::load_file(optarg);
+      if (!c) fatal("%s", c.error().message.c_str());
+      cert = std::move(*c);
+    } else if (opt == 'c') {
       command = optarg;
     } else if (opt == 'i') {
       auto k = PrivateKey::load_file(optarg);
@@ -169,7 +196,7 @@ int main(int argc, char** argv) {
             break;
           }
           if (methods.find("publickey") == std::string::npos) fatal("publickey refused");
-          t.send(publickey_request(*key, t.session_id()));
+          t.send(publickey_request(*key, cert, t.session_id()));
         } else if (type == kMsgUserauthSuccess) {
           std::printf("authenticated\n");
           t.set_authenticated();

@@ -54,6 +54,13 @@ net::TransportConfig server_transport_config(const config::ServerConfig& cfg,
                         "ssh-rsa",
                         "rsa-sha2-256",
                         "rsa-sha2-512"};
+  // OpenSSH 10.5's ML-DSA-44 hybrid is in no 9.2 list: it joins once PubkeyAcceptedAlgorithms
+  // names it (or its certificate), so what a 9.2 configuration announces stays 9.2's.
+  for (const auto& a : split_list(cfg.pubkey_accepted_algorithms))
+    if (a == "ssh-mldsa44-ed25519@openssh.com" || a == "ssh-mldsa44-ed25519-cert-v01@openssh.com") {
+      tc.server_sig_algs.push_back("ssh-mldsa44-ed25519@openssh.com");
+      break;
+    }
   tc.host_key_signer = &signer;
   tc.choose_dh_group = [&monitor](uint32_t min, uint32_t n, uint32_t max) -> Result<net::DhGroup> {
     auto r = monitor.call(ipc::ModuliRequest{min, n, max});

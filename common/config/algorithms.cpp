@@ -80,10 +80,9 @@ constexpr const char* kKeyTypes[] = {"ssh-ed25519",
                                      "rsa-sha2-256-cert-v01@openssh.com",
                                      "rsa-sha2-512",
                                      "rsa-sha2-512-cert-v01@openssh.com"};
-// OpenSSH 10.5's ML-DSA-44 hybrid (issue 17): a configuration written for 10.5 that names it
-// parses, but postern has no such keys yet, so the transport never offers or accepts one. A
-// wildcard stands for these only when it matches no 9.2 name ("ssh-mldsa44-ed25519*"), so "*"
-// still expands as Debian 12's sshd -T shows it.
+// OpenSSH 10.5's ML-DSA-44 hybrid (issue 17, common/ssh_key_mldsa44_ed25519.cpp): used when a
+// list names it, in no 9.2 default. A wildcard stands for these only when it matches no 9.2 name
+// ("ssh-mldsa44-ed25519*"), so "*" still expands as Debian 12's sshd -T shows it.
 constexpr const char* kNewerKeyTypes[] = {"ssh-mldsa44-ed25519@openssh.com",
                                           "ssh-mldsa44-ed25519-cert-v01@openssh.com"};
 constexpr const char* kGssKex[] = {

@@ -226,8 +226,8 @@ TEST(ConfigOpenSSH10, SubsystemCommandKeepsItsQuoting) {
   EXPECT_EQ(back->subsystems, c.subsystems);
 }
 
-// A configuration written for OpenSSH 10.5 names its ML-DSA-44 hybrid key type; it parses (the
-// keys themselves are not implemented yet, so nothing is ever offered or accepted with it).
+// A configuration written for OpenSSH 10.5 names its ML-DSA-44 hybrid key type; it parses, and
+// is in the key type defaults only under OpenSSHDefaults 10.
 TEST(ConfigOpenSSH10, MlDsaKeyTypeNamesParse) {
   ServerConfig c = parse_ok(
       "PubkeyAcceptedAlgorithms +ssh-mldsa44-ed25519@openssh.com\n"
@@ -237,7 +237,20 @@ TEST(ConfigOpenSSH10, MlDsaKeyTypeNamesParse) {
   EXPECT_TRUE(c.host_key_algorithms.starts_with(
       "ssh-mldsa44-ed25519@openssh.com,ssh-mldsa44-ed25519-cert-v01@openssh.com,"));
   // Debian 12's defaults do not change.
-  EXPECT_EQ(parse_ok("").pubkey_accepted_algorithms.find("mldsa"), std::string::npos);
+  ServerConfig def = parse_ok("");
+  for (const std::string* list : {&def.pubkey_accepted_algorithms, &def.host_key_algorithms,
+                                  &def.hostbased_accepted_algorithms, &def.ca_signature_algorithms})
+    EXPECT_EQ(list->find("mldsa"), std::string::npos) << *list;
+  ServerConfig ten = parse_ok("OpenSSHDefaults 10\n");
+  for (const std::string* list : {&ten.pubkey_accepted_algorithms, &ten.host_key_algorithms,
+                                  &ten.hostbased_accepted_algorithms})
+    EXPECT_TRUE(list->starts_with("ssh-mldsa44-ed25519-cert-v01@openssh.com,ssh-ed25519-cert"))
+        << *list;
+  EXPECT_NE(ten.host_key_algorithms.find(",ssh-mldsa44-ed25519@openssh.com,ssh-ed25519,"),
+            std::string::npos);
+  EXPECT_TRUE(
+      ten.ca_signature_algorithms.starts_with("ssh-mldsa44-ed25519@openssh.com,ssh-ed25519,"));
+  EXPECT_EQ(ten.ca_signature_algorithms.find("cert"), std::string::npos);
 }
 
 TEST(ConfigOpenSSH10, RepeatedSubsystemKeepsTheFirst) {

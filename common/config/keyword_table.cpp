@@ -65,6 +65,10 @@ constexpr int kGssList = static_cast<int>(AlgorithmKind::kGssKex);
 #define KEYTYPES_PLAIN                                                       \
   "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521," \
   "sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256"
+// Under OpenSSHDefaults 10 the lists also hold OpenSSH 10.5's ML-DSA-44 hybrid, first of each
+// part as mlkem768x25519-sha256 is of KexAlgorithms (a post-quantum choice first).
+#define KEYTYPES10_CERT "ssh-mldsa44-ed25519-cert-v01@openssh.com," KEYTYPES_CERT
+#define KEYTYPES10_PLAIN "ssh-mldsa44-ed25519@openssh.com," KEYTYPES_PLAIN
 
 // Rows packed by hand (clang-format would give every field its own line).
 // clang-format off
@@ -232,16 +236,19 @@ const Keyword kTable[] = {
        "curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521"},
   {.name = "CASignatureAlgorithms", .member = &S::ca_signature_algorithms, .flags = kInMatch,
    .def = KEYTYPES_PLAIN, .parse = parse_algorithms, .dump = dump_plain, .error = "Bad key types",
-   .algorithms = kCaKeyList},
+   .algorithms = kCaKeyList, .def_openssh10 = KEYTYPES10_PLAIN},
   {.name = "HostbasedAcceptedAlgorithms", .member = &S::hostbased_accepted_algorithms,
    .flags = kInMatch, .def = KEYTYPES_CERT KEYTYPES_PLAIN, .parse = parse_algorithms,
-   .dump = dump_plain, .error = "Bad key types", .algorithms = kKeyList},
+   .dump = dump_plain, .error = "Bad key types", .algorithms = kKeyList,
+   .def_openssh10 = KEYTYPES10_CERT KEYTYPES10_PLAIN},
   {.name = "HostKeyAlgorithms", .member = &S::host_key_algorithms,
    .def = KEYTYPES_CERT KEYTYPES_PLAIN, .parse = parse_algorithms, .dump = dump_plain,
-   .error = "Bad key types", .algorithms = kKeyList},
+   .error = "Bad key types", .algorithms = kKeyList,
+   .def_openssh10 = KEYTYPES10_CERT KEYTYPES10_PLAIN},
   {.name = "PubkeyAcceptedAlgorithms", .member = &S::pubkey_accepted_algorithms, .flags = kInMatch,
    .def = KEYTYPES_CERT KEYTYPES_PLAIN, .parse = parse_algorithms, .dump = dump_plain,
-   .error = "Bad key types", .algorithms = kKeyList},
+   .error = "Bad key types", .algorithms = kKeyList,
+   .def_openssh10 = KEYTYPES10_CERT KEYTYPES10_PLAIN},
   {.name = "LogLevel", .member = &S::log_level, .flags = kInMatch, .def = "INFO",
    .parse = parse_log_level_value, .dump = dump_log_level},
   {.name = "SyslogFacility", .member = &S::syslog_facility, .def = "AUTH", .parse = parse_facility,
