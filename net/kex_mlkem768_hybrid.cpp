@@ -4,14 +4,13 @@
 // both hash the two shared secrets together.
 #include "net/kex_mlkem768_hybrid.h"
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include <string>
 
 #include "common/ossl.h"
+#include "net/ec_point_exchange.h"
 #include "net/kex_shared_secret.h"
 #include "net/mlkem768.h"
 
@@ -26,14 +25,15 @@ constexpr size_t kSha256Size = 32;
 // mpint.
 struct Classical {
   std::string_view method;
-  const char* algorithm;  // EVP key type
-  const char* group;      // EC group, or nullptr for X25519
+  const EcGroup* ec;  // the NIST curve, or nullptr for X25519
   size_t public_size;
   size_t secret_size;
 };
 
-constexpr Classical kX25519 = {kMlkem768X25519Name, "X25519", nullptr, 32, 32};
-constexpr Classical kP256 = {kMlkem768NistP256Name, "EC", "P-256", 65, 32};
+constexpr EcGroup kP256Group = {"P-256", 32};
+constexpr Classical kX25519 = {kMlkem768X25519Name, nullptr, 32, 32};
+constexpr Classical kP256 = {kMlkem768NistP256Name, &kP256Group, kP256Group.point_size(),
+                             kP256Group.field_bytes};
 
 class Mlkem768HybridKex final : public KexMethod {
  public:
@@ -104,65 +104,51 @@ class Mlkem768HybridKex final : public KexMethod {
  private:
   Result<void> ensure_key() {
     if (m_key) return {};
-    m_key.reset(m_classical.group
-                    ? EVP_PKEY_Q_keygen(nullptr, nullptr, m_classical.algorithm, m_classical.group)
-                    : EVP_PKEY_Q_keygen(nullptr, nullptr, m_classical.algorithm));
+    if (m_classical.ec) {
+      auto key = ec_ephemeral_key(*m_classical.ec);
+      if (!key) return Unexpected("mlkem768 hybrid: classical " + key.error().message);
+      m_key = std::move(*key);
+      return {};
+    }
+    m_key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "X25519"));
     if (!m_key) return Unexpected(ossl_error("mlkem768 hybrid: classical key generation"));
     return {};
   }
 
   Result<void> our_public(MutableByteView out) const {
-    size_t len = 0;
-    int ok = m_classical.group
-                 ? EVP_PKEY_get_octet_string_param(m_key.get(), OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
-                                                   out.data(), out.size(), &len)
-                 : (len = out.size(), EVP_PKEY_get_raw_public_key(m_key.get(), out.data(), &len));
-    if (ok <= 0 || len != m_classical.public_size)
+    if (m_classical.ec) {
+      if (auto r = ec_public_point(m_key.get(), *m_classical.ec, out); !r)
+        return Unexpected("mlkem768 hybrid: classical " + r.error().message);
+      return {};
+    }
+    size_t len = out.size();
+    if (EVP_PKEY_get_raw_public_key(m_key.get(), out.data(), &len) <= 0 ||
+        len != m_classical.public_size)
       return Unexpected(ossl_error("mlkem768 hybrid: classical public key"));
     return {};
   }
 
-  // The peer's classical value, validated: an X25519 key of the right length (an all-zero result,
-  // from a low-order point, is refused as RFC 8731 §3 does), or a P-256 point that OpenSSL
-  // finds on the curve (RFC 5656 §4; uncompressed only).
-  Result<EvpPkeyPtr> peer_key(ByteView peer_public) const {
+  // The classical shared secret from the peer's value: for P-256, the x coordinate of the
+  // shared point after the peer's point is validated (RFC 5656 §4, ec_shared_x); for X25519, the
+  // raw output, an all-zero one (from a low-order point) refused as RFC 8731 §3 does.
+  Result<SecretBytes> agree(ByteView peer_public) const {
     if (peer_public.size() != m_classical.public_size)
       return Unexpected(std::string(name()) + ": bad classical public key length");
-    if (!m_classical.group) {
-      EvpPkeyPtr peer(EVP_PKEY_new_raw_public_key_ex(nullptr, "X25519", nullptr, peer_public.data(),
-                                                     peer_public.size()));
-      if (!peer) return Unexpected(ossl_error("mlkem768x25519: bad X25519 public key"));
-      return peer;
+    if (m_classical.ec) {
+      auto x = ec_shared_x(m_key.get(), *m_classical.ec, peer_public);
+      if (!x) return Unexpected(std::string(name()) + ": " + x.error().message);
+      return x;
     }
-    if (peer_public[0] != 0x04)
-      return Unexpected(std::string(name()) + ": peer point is not uncompressed");
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-                                         const_cast<char*>(m_classical.group), 0),
-        OSSL_PARAM_construct_octet_string(
-            OSSL_PKEY_PARAM_PUB_KEY, const_cast<uint8_t*>(peer_public.data()), peer_public.size()),
-        OSSL_PARAM_construct_end(),
-    };
-    EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
-    EVP_PKEY* raw_peer = nullptr;
-    if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) <= 0 ||
-        EVP_PKEY_fromdata(ctx.get(), &raw_peer, EVP_PKEY_PUBLIC_KEY, params) <= 0)
-      return Unexpected(ossl_error("mlkem768nistp256: peer point is not on the curve"));
-    return EvpPkeyPtr(raw_peer);
-  }
-
-  Result<SecretBytes> agree(ByteView peer_public) const {
-    auto peer = peer_key(peer_public);
-    if (!peer) return Unexpected(peer.error());
-    auto raw = evp_derive(m_key.get(), peer->get());
+    EvpPkeyPtr peer(EVP_PKEY_new_raw_public_key_ex(nullptr, "X25519", nullptr, peer_public.data(),
+                                                   peer_public.size()));
+    if (!peer) return Unexpected(ossl_error("mlkem768x25519: bad X25519 public key"));
+    auto raw = evp_derive(m_key.get(), peer.get());
     if (!raw) return Unexpected(std::string(name()) + ": " + raw.error().message);
     if (raw->size() != m_classical.secret_size)
       return Unexpected(std::string(name()) + ": unexpected classical secret length");
-    if (!m_classical.group) {
-      static const uint8_t kZero[32] = {};
-      if (CRYPTO_memcmp(raw->data(), kZero, sizeof kZero) == 0)
-        return Unexpected("mlkem768x25519: X25519 shared secret is zero");
-    }
+    static const uint8_t kZero[32] = {};
+    if (CRYPTO_memcmp(raw->data(), kZero, sizeof kZero) == 0)
+      return Unexpected("mlkem768x25519: X25519 shared secret is zero");
     return raw;
   }
 
