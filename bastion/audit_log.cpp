@@ -5,10 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "bastion/audit_chain.h"
@@ -82,6 +84,88 @@ std::string syslog_value(std::string_view raw, bool always_quote = false) {
   return out + "\"";
 }
 
+// Where a field shows in the syslog line: always ("-" when empty), only when it has a value, or
+// with the byte counts (when either is non-zero or the event closes something).
+enum class InSyslog { kAlways, kWhenSet, kWithCounts };
+
+// One row per event field, in the JSON line's order; the syslog line takes the same rows in its
+// own order (the decision first, the free text last, where a reader's eye ends).
+struct Field {
+  const char* json_name;
+  const char* syslog_name;
+  size_t syslog_place;
+  InSyslog in_syslog;
+  bool quoted;  // syslog: free text, quoted even when it is a plain token
+  std::string AuditEvent::*text;
+  uint64_t AuditEvent::*count;
+  std::optional<std::string> AuditEvent::*maybe;
+};
+
+constexpr Field text_field(const char* json, const char* syslog, size_t place, InSyslog in,
+                           std::string AuditEvent::*member, bool quoted = false) {
+  return {json, syslog, place, in, quoted, member, nullptr, nullptr};
+}
+
+using enum InSyslog;
+constexpr Field kFields[] = {
+    text_field("event", "event", 0, kAlways, &AuditEvent::event),
+    text_field("session", "session", 1, kAlways, &AuditEvent::session),
+    text_field("bastion_user", "user", 3, kAlways, &AuditEvent::bastion_user),
+    text_field("client", "client", 4, kAlways, &AuditEvent::client),
+    text_field("target", "target", 5, kAlways, &AuditEvent::target),
+    text_field("target_user", "target_user", 6, kAlways, &AuditEvent::target_user),
+    text_field("channel", "channel", 7, kAlways, &AuditEvent::channel),
+    text_field("decision", "decision", 2, kAlways, &AuditEvent::decision),
+    text_field("reason", "reason", 14, kAlways, &AuditEvent::reason, true),
+    text_field("role", "role", 8, kAlways, &AuditEvent::role),
+    text_field("detail", "detail", 15, kWhenSet, &AuditEvent::detail, true),
+    {"bytes_up", "bytes_up", 9, kWithCounts, false, nullptr, &AuditEvent::bytes_up, nullptr},
+    {"bytes_down", "bytes_down", 10, kWithCounts, false, nullptr, &AuditEvent::bytes_down, nullptr},
+    {"exit_status", "exit_status", 11, kWhenSet, false, nullptr, nullptr, &AuditEvent::exit_status},
+    text_field("recording", "recording", 12, kWhenSet, &AuditEvent::recording),
+    text_field("recording_sha256", "recording_sha256", 13, kWhenSet, &AuditEvent::recording_sha256),
+};
+
+// Each syslog place is taken by exactly one row.
+constexpr bool syslog_places_are_a_permutation() {
+  std::array<bool, std::size(kFields)> taken{};
+  for (const Field& f : kFields) {
+    if (f.syslog_place >= taken.size() || taken[f.syslog_place]) return false;
+    taken[f.syslog_place] = true;
+  }
+  return true;
+}
+static_assert(syslog_places_are_a_permutation());
+
+// A field for the JSON line: text cut to kMaxAuditField, counts as numbers, an absent optional
+// as null.
+nlohmann::ordered_json json_value(const Field& f, const AuditEvent& e) {
+  if (f.text) return bounded(e.*f.text, kMaxAuditField);
+  if (f.count) return e.*f.count;
+  if (e.*f.maybe) return bounded(*(e.*f.maybe), kMaxAuditField);
+  return nullptr;
+}
+
+// A field's `name=value` for the syslog line, or empty when it is left out.
+std::string syslog_pair(const Field& f, const AuditEvent& e) {
+  std::string value;
+  bool set = false;
+  if (f.text) {
+    value = e.*f.text;
+    set = !value.empty();
+  } else if (f.count) {
+    value = std::to_string(e.*f.count);
+  } else if (e.*f.maybe) {
+    value = *(e.*f.maybe);
+    set = true;
+  }
+  if (f.in_syslog == kWhenSet && !set) return {};
+  if (f.in_syslog == kWithCounts && e.bytes_up == 0 && e.bytes_down == 0 &&
+      !is_close_event(e.event))
+    return {};
+  return std::string(f.syslog_name) + '=' + syslog_value(value, f.quoted);
+}
+
 }  // namespace
 
 bool is_close_event(const std::string& event) {
@@ -92,30 +176,9 @@ std::string audit_json_line(const AuditEvent& e, uint64_t unix_ms, std::string_v
   // ordered_json keeps the fields in this order, time first, so lines read alike.
   nlohmann::ordered_json j;
   j["time"] = rfc3339_ms(unix_ms);
-  j["event"] = bounded(e.event, kMaxAuditField);
-  j["session"] = bounded(e.session, kMaxAuditField);
   // Every field on every line, empty when it does not apply: an auditor's query (jq, a SIEM
   // mapping) never has to ask whether a key exists.
-  auto text = [&](const char* name, const std::string& value) {
-    j[name] = bounded(value, kMaxAuditField);
-  };
-  text("bastion_user", e.bastion_user);
-  text("client", e.client);
-  text("target", e.target);
-  text("target_user", e.target_user);
-  text("channel", e.channel);
-  text("decision", e.decision);
-  text("reason", e.reason);
-  text("role", e.role);
-  text("detail", e.detail);
-  j["bytes_up"] = e.bytes_up;
-  j["bytes_down"] = e.bytes_down;
-  if (e.exit_status)
-    j["exit_status"] = bounded(*e.exit_status, kMaxAuditField);
-  else
-    j["exit_status"] = nullptr;
-  text("recording", e.recording);
-  text("recording_sha256", e.recording_sha256);
+  for (const Field& f : kFields) j[f.json_name] = json_value(f, e);
   j["prev"] = std::string(prev);
   // dump escapes control bytes (\n, \u001b); replace mode turns invalid UTF-8 into U+FFFD
   // instead of throwing, so a hostile target name still yields one whole line.
@@ -184,30 +247,14 @@ Result<void> AuditLog::write(const AuditEvent& e, std::string* written) {
 }
 
 std::string audit_syslog_line(const AuditEvent& e) {
-  std::string out = "audit: event=" + syslog_value(e.event);
-  auto field = [&](const char* name, std::string_view value, bool quote = false) {
+  std::array<std::string, std::size(kFields)> pairs;
+  for (const Field& f : kFields) pairs[f.syslog_place] = syslog_pair(f, e);
+  std::string out = "audit:";
+  for (const std::string& pair : pairs) {
+    if (pair.empty()) continue;
     out += ' ';
-    out += name;
-    out += '=';
-    out += syslog_value(value, quote);
-  };
-  field("session", e.session);
-  field("decision", e.decision);
-  field("user", e.bastion_user);
-  field("client", e.client);
-  field("target", e.target);
-  field("target_user", e.target_user);
-  field("channel", e.channel);
-  field("role", e.role);
-  if (e.bytes_up != 0 || e.bytes_down != 0 || is_close_event(e.event)) {
-    field("bytes_up", std::to_string(e.bytes_up));
-    field("bytes_down", std::to_string(e.bytes_down));
+    out += pair;
   }
-  if (e.exit_status) field("exit_status", *e.exit_status);
-  if (!e.recording.empty()) field("recording", e.recording);
-  if (!e.recording_sha256.empty()) field("recording_sha256", e.recording_sha256);
-  field("reason", e.reason, true);
-  if (!e.detail.empty()) field("detail", e.detail, true);
   return out;
 }
 

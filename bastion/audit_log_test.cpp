@@ -237,6 +237,32 @@ TEST(AuditSyslogLine, KeyValuesWithQuotedReason) {
             "exit_status=\"signal TERM\" reason=-");
 }
 
+// Every field set: each in its syslog place (the JSON line has its own order, one table
+// drives both), the free text last and quoted.
+TEST(AuditSyslogLine, EveryFieldInItsPlace) {
+  AuditEvent e = denied_open();
+  e.event = "channel-close";
+  e.decision = "allow";
+  e.role = "ops";
+  e.reason = "closed";
+  e.detail = "by the target";
+  e.exit_status = "0";
+  e.recording = "/var/log/postern/r.cast";
+  e.recording_sha256 = "ab12";
+  EXPECT_EQ(audit_syslog_line(e),
+            "audit: event=channel-close session=s-42 decision=allow user=alice client=10.0.0.1 "
+            "target=web1 target_user=root channel=shell role=ops bytes_up=0 bytes_down=0 "
+            "exit_status=0 recording=/var/log/postern/r.cast recording_sha256=ab12 "
+            "reason=\"closed\" detail=\"by the target\"");
+  // Not a close, no bytes: the counts are left out, and the unset optional fields too.
+  AuditEvent open = denied_open();
+  open.reason.clear();
+  open.exit_status = "";
+  EXPECT_EQ(audit_syslog_line(open),
+            "audit: event=target-open session=s-42 decision=deny user=alice client=10.0.0.1 "
+            "target=web1 target_user=root channel=shell role=- exit_status=- reason=-");
+}
+
 TEST(AuditSyslogLine, HostileValuesCannotForgeFieldsOrLines) {
   AuditEvent e = denied_open();
   e.target = "web1 decision=allow";
