@@ -1,4 +1,4 @@
-"""The world regress/test_bastion.py runs in: a bastion CA, Debian's OpenSSH sshd as the target
+"""The world regress/test_bastion*.py run in: a bastion CA, Debian's OpenSSH sshd as the target
 (trusting that CA), the target's host key in the bastion's known_hosts, templates.json, a
 bastion.toml written per test, postern started with `sshd -B`, and stand-in targets that never
 answer, speak garbage or just count who connects. Nothing here knows how the bastion is built
