@@ -89,6 +89,10 @@ size_t Socks5Connect::wanted() const {
 }
 
 void Socks5Connect::on_input(ByteView data) {
+  // An empty read would re-run the step that completed the last message: after a failed
+  // greeting, that is reply_complete() on the method bytes, turning the failure into kDone.
+  // Once failed, the first reason stands.
+  if (data.empty() || m_state == State::kFailed) return;
   if (data.size() > wanted()) return fail("read past the SOCKS message (internal error)");
   m_input.insert(m_input.end(), data.begin(), data.end());
   if (m_input.size() < m_expect) return;

@@ -29,7 +29,8 @@ class Socks5Connect {
   Bytes take_output();
   // The most bytes to read next: never past the end of the server's message.
   size_t wanted() const;
-  // Bytes the server sent (at most wanted()). More than wanted() is the caller's bug.
+  // Bytes the server sent (at most wanted()). More than wanted() is the caller's bug. Once
+  // kFailed, input changes nothing: error() keeps the first reason.
   void on_input(ByteView data);
   // kFailed: one line, e.g. "connection refused (SOCKS reply 5)" or "not a SOCKS5 server".
   const std::string& error() const { return m_error; }

@@ -153,5 +153,28 @@ TEST(Socks5Connect, MoreThanWantedIsRefusedNotBuffered) {
   EXPECT_EQ(c.state(), State::kFailed);
 }
 
+// Found by regress/fuzz/socks5_reply_fuzz.cpp: an empty read after a refused greeting re-ran
+// the last step on the greeting's bytes and ended the exchange kDone.
+TEST(Socks5Connect, AnEndedExchangeStaysAsItEnded) {
+  Socks5Connect failed("web", 22);
+  failed.take_output();
+  feed(failed, {0, 0});
+  ASSERT_EQ(failed.state(), State::kFailed);
+  std::string why = failed.error();
+  failed.on_input({});
+  failed.on_input(Bytes{5});
+  EXPECT_EQ(failed.state(), State::kFailed);
+  EXPECT_EQ(failed.error(), why);
+  EXPECT_TRUE(failed.take_output().empty());
+
+  Socks5Connect done("web", 22);
+  done.take_output();
+  feed(done, {5, 0, 5, 0, 0, 1, 10, 0, 0, 1, 0, 22});
+  ASSERT_EQ(done.state(), State::kDone);
+  done.on_input({});
+  EXPECT_EQ(done.state(), State::kDone);
+  EXPECT_EQ(done.wanted(), 0u);
+}
+
 }  // namespace
 }  // namespace postern::bastion
