@@ -386,6 +386,25 @@ def proxy_request_seeds():
     write('proxy_request', seeds)
 
 
+def socks5_reply_seeds():
+    # socks5_reply_fuzz.cpp: the host's pick, then the extender's reads as frames. Replies as
+    # OpenSSH's dynamic forward sends them (RFC 1928 §3 and §6): success with each address type,
+    # a refusal, no acceptable method, and a reply cut across reads.
+    selected = bytes([5, 0])
+    replies = [
+        bytes([5, 0, 0, 1, 0, 0, 0, 0, 0, 0]),
+        bytes([5, 0, 0, 4]) + bytes(16) + bytes([0, 22]),
+        bytes([5, 0, 0, 3, 4]) + b'web1' + bytes([0, 22]),
+        bytes([5, 5, 0, 1, 0, 0, 0, 0, 0, 0]),
+        bytes([5, 1, 0, 9, 0]),
+    ]
+    seeds = [bytes([pick]) + frames(selected, r) for pick in range(3) for r in replies[:3]]
+    seeds += [bytes([0]) + frames(selected, r) for r in replies[3:]]
+    seeds += [bytes([2]) + frames(bytes([5, 0xff])), bytes([1]) + frames(bytes([4, 0]))]
+    seeds += [bytes([2]) + frames(selected[:1], selected[1:], r[:4], r[4:]) for r in replies[:3]]
+    write('socks5_reply', seeds)
+
+
 def mldsa44_verify_seeds():
     """Signatures by the harness's fixed key (seed 32 x 0x42), made by build/common/mldsa44_tool,
     as frames (signature, message, context), and one with its hint area's padding spoiled."""
@@ -424,6 +443,7 @@ def main():
     agent_seeds()
     packet_cipher_seeds()
     proxy_request_seeds()
+    socks5_reply_seeds()
     mldsa44_verify_seeds()
 
 
