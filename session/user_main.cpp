@@ -16,6 +16,7 @@
 #include "common/ipc.h"
 #include "common/ipc_messages.h"
 #include "common/log.h"
+#include "common/openssl_init.h"
 #include "net/transport.h"
 #include "privsep_child/chroot.h"
 #include "privsep_child/monitor_host_key_signer.h"
@@ -65,6 +66,7 @@ int run() {
 }  // namespace postern::session
 
 int main() {
+  postern::init_openssl_without_exit_handler();
   try {
     return postern::session::run();
   } catch (const std::exception& e) {
