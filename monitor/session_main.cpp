@@ -52,6 +52,7 @@
 #include "monitor/proxy_protocol.h"
 #include "monitor/session_outcome.h"
 #include "monitor/spawn.h"
+#include "privsep_child/group_list.h"
 
 namespace postern::monitor {
 namespace {
@@ -386,6 +387,7 @@ int run() {
   us.key_command = monitor.key_command();
   us.key_permit_open = monitor.key_permit_open();
   us.key_permit_listen = monitor.key_permit_listen();
+  us.groups = privsep_child::encode_groups(privsep_child::account_groups(user.name, user.gid));
   if (pam) {
     // PAM's session stage, as root, before the user's process starts (sshd does the same);
     // its environment (pam_env and the like) goes into the user's sessions.
