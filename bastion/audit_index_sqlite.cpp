@@ -1,6 +1,5 @@
 // The session index in SQLite (audit_index_db.h): the default, a file beside the audit log.
 #include <fcntl.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +8,7 @@
 #include <unordered_map>
 
 #include "bastion/audit_index_db.h"
+#include "bastion/sqlite_api.h"
 
 namespace postern::bastion {
 namespace {
@@ -30,10 +30,11 @@ std::string sqlite_params(const std::string& sql) {
 
 class SqliteIndex final : public IndexDb {
  public:
-  SqliteIndex(sqlite3* db, std::string path) : m_db(db), m_path(std::move(path)) {}
+  SqliteIndex(const Sqlite& api, sqlite3* db, std::string path)
+      : m_api(api), m_db(db), m_path(std::move(path)) {}
   ~SqliteIndex() override {
-    for (auto& [sql, stmt] : m_statements) sqlite3_finalize(stmt);
-    sqlite3_close_v2(m_db);
+    for (auto& [sql, stmt] : m_statements) m_api.finalize(stmt);
+    m_api.close_v2(m_db);
   }
   SqliteIndex(const SqliteIndex&) = delete;
   SqliteIndex& operator=(const SqliteIndex&) = delete;
@@ -53,31 +54,35 @@ class SqliteIndex final : public IndexDb {
     sqlite3_stmt* raw = prepared(sql);
     if (raw == nullptr) return fail();
     // Reset however this ends, so the cached statement holds no lock and no old bindings.
-    std::unique_ptr<sqlite3_stmt, void (*)(sqlite3_stmt*)> in_use(raw, [](sqlite3_stmt* st) {
-      sqlite3_reset(st);
-      sqlite3_clear_bindings(st);
-    });
+    struct ResetOnExit {
+      const Sqlite& api;
+      sqlite3_stmt* st;
+      ~ResetOnExit() {
+        api.reset(st);
+        api.clear_bindings(st);
+      }
+    } in_use{m_api, raw};
     for (size_t i = 0; i < params.size(); ++i) {
-      int rc = params[i] ? sqlite3_bind_text(raw, int(i + 1), params[i]->data(),
-                                             int(params[i]->size()), SQLITE_TRANSIENT)
-                         : sqlite3_bind_null(raw, int(i + 1));
+      int rc = params[i] ? m_api.bind_text(raw, int(i + 1), params[i]->data(),
+                                           int(params[i]->size()), SQLITE_TRANSIENT)
+                         : m_api.bind_null(raw, int(i + 1));
       if (rc != SQLITE_OK) return fail();
     }
     DbRow row;
     for (;;) {
-      int rc = sqlite3_step(raw);
+      int rc = m_api.step(raw);
       if (rc == SQLITE_DONE) break;
       if (rc != SQLITE_ROW) return fail();
       row.clear();
-      int n = sqlite3_column_count(raw);
+      int n = m_api.column_count(raw);
       for (int c = 0; c < n; ++c) {
-        if (sqlite3_column_type(raw, c) == SQLITE_NULL) {
+        if (m_api.column_type(raw, c) == SQLITE_NULL) {
           row.emplace_back(std::nullopt);
           continue;
         }
-        const unsigned char* v = sqlite3_column_text(raw, c);
+        const unsigned char* v = m_api.column_text(raw, c);
         row.emplace_back(
-            std::string(reinterpret_cast<const char*>(v), size_t(sqlite3_column_bytes(raw, c))));
+            std::string(reinterpret_cast<const char*>(v), size_t(m_api.column_bytes(raw, c))));
       }
       on_row(row);
     }
@@ -92,11 +97,11 @@ class SqliteIndex final : public IndexDb {
     if (it != m_statements.end()) return it->second;
     sqlite3_stmt* raw = nullptr;
     std::string text = sqlite_params(sql);
-    if (sqlite3_prepare_v2(m_db, text.c_str(), int(text.size()), &raw, nullptr) != SQLITE_OK)
+    if (m_api.prepare_v2(m_db, text.c_str(), int(text.size()), &raw, nullptr) != SQLITE_OK)
       return nullptr;
     // Bounded: a reader's filtered queries differ by their clauses only, a handful in all.
     if (m_statements.size() >= kMaxStatements) {
-      for (auto& [old_sql, stmt] : m_statements) sqlite3_finalize(stmt);
+      for (auto& [old_sql, stmt] : m_statements) m_api.finalize(stmt);
       m_statements.clear();
     }
     m_statements.emplace(sql, raw);
@@ -104,9 +109,10 @@ class SqliteIndex final : public IndexDb {
   }
 
   Unexpected fail() const {
-    return Unexpected("audit index " + m_path + ": " + sqlite3_errmsg(m_db));
+    return Unexpected("audit index " + m_path + ": " + m_api.errmsg(m_db));
   }
 
+  const Sqlite& m_api;
   sqlite3* m_db;
   std::string m_path;
   std::unordered_map<std::string, sqlite3_stmt*> m_statements;
@@ -128,13 +134,15 @@ Result<std::unique_ptr<IndexDb>> open_sqlite_index(const std::string& path, bool
     if (fd < 0) return Unexpected("audit index " + path + ": " + std::strerror(errno));
     ::close(fd);
   }
+  auto api = sqlite();
+  if (!api) return Unexpected("audit index " + path + ": " + api.error().message);
+  const Sqlite& sq = **api;
   sqlite3* db = nullptr;
-  int rc =
-      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr);
-  auto index = std::make_unique<SqliteIndex>(db, path);
+  int rc = sq.open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  auto index = std::make_unique<SqliteIndex>(sq, db, path);
   if (rc != SQLITE_OK)
-    return Unexpected("audit index " + path + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
-  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+    return Unexpected("audit index " + path + ": " + (db ? sq.errmsg(db) : "out of memory"));
+  sq.busy_timeout(db, kBusyTimeoutMs);
   // WAL: readers (postern-audit) never wait for a writer, and writers from several monitors
   // queue on the busy timeout instead of failing. This is also the first read of the file, so
   // a file that is not a database fails here, clearly.

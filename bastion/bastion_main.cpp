@@ -15,6 +15,7 @@
 #include "common/ipc.h"
 #include "common/ipc_bastion_messages.h"
 #include "common/log.h"
+#include "common/openssl_init.h"
 #include "net/transport.h"
 #include "privsep_child/monitor_host_key_signer.h"
 #include "privsep_child/privilege_drop.h"
@@ -98,6 +99,7 @@ int run() {
 }  // namespace postern::bastion
 
 int main() {
+  postern::init_openssl_without_exit_handler();
   try {
     return postern::bastion::run();
   } catch (const std::exception& e) {

@@ -132,8 +132,8 @@ void Channel::wait_writable() const {
 
 Message Channel::receive() {
   // One byte more than the limit, so an oversized datagram shows up as MSG_TRUNC or too long.
-  if (m_buf.size() != kMaxMessageSize + 1) m_buf.resize(kMaxMessageSize + 1);
-  iovec iov{m_buf.data(), m_buf.size()};
+  if (!m_buf) m_buf.reset(new uint8_t[kMaxMessageSize + 1]);
+  iovec iov{m_buf.get(), kMaxMessageSize + 1};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -149,6 +149,13 @@ Message Channel::receive() {
     if (errno == ECONNRESET) throw ConnectionClosed("ipc: peer closed");
     throw ConnectionClosed(std::string("ipc: recvmsg: ") + std::strerror(errno));
   }
+  // However this ends, the datagram's bytes (n: at most the buffer, as no MSG_TRUNC was asked
+  // for) do not outlive the call in the reused buffer.
+  struct WipeOnExit {
+    uint8_t* bytes;
+    size_t n;
+    ~WipeOnExit() { OPENSSL_cleanse(bytes, n); }
+  } wipe{m_buf.get(), size_t(n)};
 
   // Take ownership of every descriptor first, so none leaks whatever is wrong with the message.
   Message out;
@@ -167,8 +174,7 @@ Message Channel::receive() {
     throw ProtocolError("ipc: oversized message");
   if (out.fds.size() > kMaxFds) throw ProtocolError("ipc: too many descriptors");
   out.type = m_buf[0];
-  out.data = SecretBytes(ByteView(m_buf.data(), size_t(n)));
-  OPENSSL_cleanse(m_buf.data(), size_t(n));
+  out.data = SecretBytes(ByteView(m_buf.get(), size_t(n)));
   return out;
 }
 

@@ -328,6 +328,8 @@ struct AuthDone {
 //   string[] key_permit_open    the authorizing key's permitopen= ("host:port"), empty for none
 //   string[] key_permit_listen  its permitlisten= ("[host:]port"); both lists and the config's
 //                               PermitOpen / PermitListen must allow a forwarding
+//   string   groups        the user's groups as initgroups(3) would set them, u32 each
+//                          (privsep_child/group_list.h), for setgroups(2) in sshd-user
 struct UserSetup {
   static constexpr uint8_t kType = 21;
   using Reply = NoReply;
@@ -350,11 +352,12 @@ struct UserSetup {
   bool key_command = false;
   StringList key_permit_open;
   StringList key_permit_listen;
+  Bytes groups;
   auto fields() {
     return std::tie(config, log_level, user, uid, gid, home, shell, host_key_algorithms,
                     host_key_blobs, remote_addr, remote_port, local_addr, local_port,
                     transport_state, pam_env, key_environment, key_command, key_permit_open,
-                    key_permit_listen);
+                    key_permit_listen, groups);
   }
 };
 

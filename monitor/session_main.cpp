@@ -10,6 +10,7 @@
 // fd 4:   the listener's startup pipe (when SessionStart says so)
 // fd 5:   sshd -B: the bastion policy, a sealed memfd (monitor/bastion_policy_blob.h)
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -32,6 +33,7 @@
 #include "common/ipc_bastion_messages.h"
 #include "common/ipc_messages.h"
 #include "common/log.h"
+#include "common/openssl_init.h"
 #include "common/ssh_key.h"
 #include "monitor/auth_backend.h"
 #include "monitor/bastion_auth_backend.h"
@@ -50,6 +52,7 @@
 #include "monitor/proxy_protocol.h"
 #include "monitor/session_outcome.h"
 #include "monitor/spawn.h"
+#include "privsep_child/group_list.h"
 
 namespace postern::monitor {
 namespace {
@@ -384,6 +387,7 @@ int run() {
   us.key_command = monitor.key_command();
   us.key_permit_open = monitor.key_permit_open();
   us.key_permit_listen = monitor.key_permit_listen();
+  us.groups = privsep_child::encode_groups(privsep_child::account_groups(user.name, user.gid));
   if (pam) {
     // PAM's session stage, as root, before the user's process starts (sshd does the same);
     // its environment (pam_env and the like) goes into the user's sessions.
@@ -405,6 +409,11 @@ int run() {
   sess = ipc::Channel();
   client.reset();  // the session process owns the connection now
   log_debug("User child is on pid %ld", long(session->pid()));
+  // From here the monitor only answers the session's few requests, for as long as it lasts:
+  // the heap the login used (this setup with the configuration's text, the pre-auth exchanges)
+  // goes back to the kernel rather than staying resident per idle session.
+  us = ipc::UserSetup{};
+  ::malloc_trim(0);
 
   try {
     while (true) {
@@ -427,6 +436,7 @@ int run() {
 }  // namespace postern::monitor
 
 int main() {
+  postern::init_openssl_without_exit_handler();
   try {
     return postern::monitor::run();
   } catch (const std::exception& e) {

@@ -24,6 +24,7 @@
 #include "common/ipc_messages.h"
 #include "common/ipc_proxy_messages.h"
 #include "common/log.h"
+#include "common/openssl_init.h"
 #include "net/proxy_front_door.h"
 #include "net/transport.h"
 #include "net/userauth_server.h"
@@ -178,5 +179,6 @@ int run() {
 }  // namespace postern::net
 
 int main() {
+  postern::init_openssl_without_exit_handler();
   return postern::net::run();
 }

@@ -55,8 +55,9 @@ void enter_net_jail(uint64_t max_file_size, bool accept_streams) {
   if (auto r = policy.apply(); !r) fatal("sandbox: %s", r.error().message.c_str());
 }
 
-void become_user(const Account& u, const config::ServerConfig& cfg) {
-  if (::initgroups(u.name.c_str(), u.gid) != 0) fatal("initgroups: %s", std::strerror(errno));
+void become_user(const Account& u, const std::vector<gid_t>& groups,
+                 const config::ServerConfig& cfg) {
+  if (::setgroups(groups.size(), groups.data()) != 0) fatal("setgroups: %s", std::strerror(errno));
   if (chroot_configured(cfg.chroot_directory))
     enter_chroot(cfg.chroot_directory, u.name, u.home, u.uid);
   if (::setresgid(u.gid, u.gid, u.gid) != 0) fatal("setresgid %u: %s", u.gid, std::strerror(errno));

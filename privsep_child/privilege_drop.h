@@ -4,6 +4,10 @@
 // not go on.
 #pragma once
 
+#include <sys/types.h>
+
+#include <vector>
+
 #include "common/account.h"
 #include "common/config/server_config.h"
 
@@ -17,8 +21,9 @@ namespace postern::privsep_child {
 // socket the monitor passed).
 void enter_net_jail(uint64_t max_file_size = 0, bool accept_streams = false);
 
-// sshd-user: becomes the user, as a login does: groups, ChrootDirectory, gid, uid, no
-// capabilities, no way back, not dumpable.
-void become_user(const Account& u, const config::ServerConfig& cfg);
+// sshd-user: becomes the user, as a login does: `groups` (the monitor's lookup, group_list.h),
+// ChrootDirectory, gid, uid, no capabilities, no way back, not dumpable.
+void become_user(const Account& u, const std::vector<gid_t>& groups,
+                 const config::ServerConfig& cfg);
 
 }  // namespace postern::privsep_child

@@ -280,3 +280,42 @@ def test_rekeying_after_login_still_signs(make_server, user, tmp_path):
     finally:
         if os.path.exists(remote):
             os.unlink(remote)
+
+
+def mapped_objects(pid):
+    """File names of the shared objects mapped by a process."""
+    return {line.split()[-1].rsplit("/", 1)[-1] for line in open(f"/proc/{pid}/maps")
+            if ".so" in line}
+
+
+def test_session_processes_map_only_what_a_plain_sshd_uses(server, user):
+    """An idle session's monitor and sshd-user load no bastion-only library (the session index's
+    SQLite and libpq with its 20 dependencies, toml++) and no second C++ runtime, and sshd-user
+    no NSS module (its groups come from the monitor): each would be mapped and relocated per
+    connection (docs/performance.md)."""
+    import grp
+    # A supplementary group, so the group list carries more than the primary group.
+    users_gid = grp.getgrnam("users").gr_gid
+    subprocess.run(["usermod", "-aG", "users", user.pw_name], check=True)
+    proc = subprocess.Popen(server.ssh_args() + [
+        "echo $PPID; awk '/^PPid/ {print $2}' /proc/$PPID/status; id -G; sleep 30"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        session_pid = int(proc.stdout.readline())
+        monitor_pid = int(proc.stdout.readline())
+        groups = proc.stdout.readline().split()
+        monitor, session = mapped_objects(monitor_pid), mapped_objects(session_pid)
+        for objects in (monitor, session):
+            assert "libcrypto.so.3" in objects
+            assert not {o for o in objects if o.startswith(
+                ("libpq.so", "libsqlite3.so", "libtomlplusplus.so", "libstdc++.so", "libgnutls.so",
+                 "libkrb5.so", "libldap"))}, objects
+        assert not {o for o in session if o.startswith("libnss_")}, session
+        # setgroups with the monitor's list is what initgroups set: the user's groups, as id -G.
+        expected = subprocess.run(["id", "-G", user.pw_name], capture_output=True,
+                                  text=True).stdout.split()
+        assert str(users_gid) in groups
+        assert sorted(groups) == sorted(expected)
+    finally:
+        proc.kill()
+        proc.wait()

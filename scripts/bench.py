@@ -310,6 +310,8 @@ def main():
                     help="only the auth-timing figures (same as --only auth-timing)")
     ap.add_argument("--attempts", type=int, default=20,
                     help="auth-timing: refused passwords per user and UsePAM setting")
+    ap.add_argument("--baseline", type=Path,
+                    help="another postern build dir, measured in the same run as 'before' (last column)")
     a = ap.parse_args()
     only = ["auth-timing"] if a.auth_timing else a.only.split(",")
     server_figures = [f for f in only if f not in ("auth-timing", "bastion", "kex", "index")]
@@ -326,6 +328,9 @@ def main():
                SshdLike("openssh", "/usr/sbin/sshd", work, keys, "/usr/lib/openssh/sftp-server")]
     if shutil.which("dropbear"):
         targets.append(Dropbear("dropbear", work, keys))
+    if a.baseline:
+        targets.append(SshdLike("before", a.baseline / "monitor" / "sshd", work, keys,
+                                a.baseline / "sftp-server" / "sftp-server"))
     if not server_figures:
         targets = []
     results = {}

@@ -57,8 +57,8 @@ class PollSet {
 
 class Channel {
  public:
-  // `scratch` is a connection-wide buffer of at least kExtendedDataHeaderSize + kMaxSendChunk
-  // bytes for building messages without allocating.
+  // `scratch` is a connection-wide buffer for building messages, grown on first need (to at most
+  // kExtendedDataHeaderSize + kMaxSendChunk) and then reused without allocating.
   Channel(PacketSink& out, Bytes& scratch, uint32_t local_id, uint32_t remote_id,
           uint32_t remote_window, uint32_t remote_max_packet);
   virtual ~Channel() = default;

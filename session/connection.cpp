@@ -26,7 +26,6 @@ Connection::Connection(PacketSink& out, const Account& user, const ConnectionEnd
   m_ctx.request_agent = [this] { return request_agent(); };
   m_ctx.agent_socket = [this] { return m_agent.socket_path(); };
   m_ctx.request_x11 = [this] { return request_x11(); };
-  m_scratch.resize(kExtendedDataHeaderSize + kMaxSendChunk);
   m_channel_timeouts = parse_channel_timeouts(m_options.channel_timeouts);
   // OpenSSH PROTOCOL §2.5: the host keys are announced right after authentication.
   announce_host_keys(m_out, m_privileged);

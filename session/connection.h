@@ -84,6 +84,8 @@ class Connection {
   SessionContext m_ctx;
   // Indexed by our channel id; ids of finished channels are reused.
   std::vector<std::unique_ptr<Channel>> m_channels;
+  // Empty until a channel's read needs it (Channel grows it): a preallocated, zero-filled 64 KiB
+  // was resident in every session, and most reads go straight into the packet (FIONREAD).
   Bytes m_scratch;
   PollSet m_poll;
   size_t m_reaper_first = 0;

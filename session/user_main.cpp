@@ -16,8 +16,10 @@
 #include "common/ipc.h"
 #include "common/ipc_messages.h"
 #include "common/log.h"
+#include "common/openssl_init.h"
 #include "net/transport.h"
 #include "privsep_child/chroot.h"
+#include "privsep_child/group_list.h"
 #include "privsep_child/monitor_host_key_signer.h"
 #include "privsep_child/monitor_privileged_ops.h"
 #include "privsep_child/privilege_drop.h"
@@ -44,7 +46,9 @@ int run() {
   // Soft only: the user's programs get the old limit back before exec (session/child_process).
   if (auto r = cap_data_limit(kSessionDataLimit, /*hard=*/false); !r)
     fatal("%s", r.error().message.c_str());
-  privsep_child::become_user(user, *cfg);
+  auto groups = privsep_child::decode_groups(setup.groups);
+  if (!groups) fatal("bad UserSetup from the monitor: %s", groups.error().message.c_str());
+  privsep_child::become_user(user, *groups, *cfg);
   bool chrooted = privsep_child::chroot_configured(cfg->chroot_directory);
   privsep_child::enter_home_directory(user.home, chrooted);
 
@@ -65,6 +69,7 @@ int run() {
 }  // namespace postern::session
 
 int main() {
+  postern::init_openssl_without_exit_handler();
   try {
     return postern::session::run();
   } catch (const std::exception& e) {
