@@ -57,7 +57,7 @@ int run_connection(net::Transport& transport, int sock, const Account& user,
   ::signal(SIGCHLD, SIG_DFL);
   ::fcntl(sock, F_SETFL, ::fcntl(sock, F_GETFL) | O_NONBLOCK);
 
-  TransportSink sink(transport);
+  TransportSink sink(transport, sock);
   Connection conn(sink, user, peer, options, privileged);
   Bytes buffer(kReadBufferSize);
   std::vector<pollfd> fds;
