@@ -9,7 +9,8 @@ as held once it answered a line. Figures, per server:
   PSS             the server's processes (smaps_rollup of the listener and its descendants that
                   are the server's, not the users' shells), total MiB and KiB per session above
                   the idle listener
-  answer          every held session poked once: median and worst ms to its "ok"
+  answer          every held session poked once: median and worst ms to its "ok", and the
+                  server's CPU per answer (its cgroup: the users' shells count too)
   accept          connect + SSH banner of a fresh connection while they are held: median, worst ms
   flood           FLOOD_CONNECTIONS `ssh host true` in FLOOD_SECONDS beside them (at most
                   FLOOD_PARALLEL at once): how many succeeded, and the held sessions' worst answer
@@ -123,9 +124,11 @@ def measure(t, keys, sessions):
         r["pss_mib"] = total / 1024
         r["pss_per_session_kib"] = (total - base) / max(1, len(held))
         r["server_procs"] = procs
+        cpu0 = t.cpu()
         for h in held:
             h.poke()
         lat, bad = await_answers(held, ANSWER_TIMEOUT)
+        r["answer_cpu_us"] = (t.cpu() - cpu0) * 1e6 / max(1, len(lat))
         r["answer_ms"] = [x * 1000 for x in lat]
         r["unanswered"] = len(bad)
         r["accept_ms"] = accept_latency_ms(t.port, ACCEPT_SAMPLES)
@@ -172,6 +175,7 @@ def run(work, keys, make_targets, sessions):
         ("server processes", lambda r: f"{r['server_procs']}"),
         ("answer ms, median / worst", lambda r: spread(r["answer_ms"])),
         ("not answering", lambda r: f"{r['unanswered']}"),
+        ("server CPU us per answer", lambda r: f"{r['answer_cpu_us']:.0f}"),
         ("accept + banner ms, median / worst", lambda r: spread(r["accept_ms"])),
         (f"flood: logins ok of {FLOOD_CONNECTIONS}", lambda r: f"{r['flood_ok']}"),
         ("flood: held answer ms, median / worst", lambda r: spread(r["flood_answer_ms"])),
