@@ -8,9 +8,9 @@ upload from a client in the server's namespace (no delay): what the machine allo
 moment, so a figure bounded by CPU rather than by the window shows as such.
 
 The kernel's TCP buffers bound any TCP stream at a 100 ms round trip too (tcp_wmem's 4 MiB
-default: about 40 MB/s), so both namespaces get tcp_rmem/tcp_wmem up to 64 MiB, as one tunes a
-long fat link; the figures then show what the SSH channel window allows. Dropbear's receive
-window is 24 KiB by default, so it uploads --netem-size / 64 MiB (at least 2).
+default: about 40 MB/s), so both namespaces get tcp_rmem/tcp_wmem of 16 MiB growing to
+64 MiB, as one tunes a long fat link; the figures then show what the SSH channel window allows.
+Dropbear's receive window is 24 KiB by default, so it uploads --netem-size / 64 MiB (at least 2).
 Namespaces, servers and clients are removed whatever happens. Not a test."""
 
 import statistics
@@ -24,7 +24,10 @@ from bench import USER
 SERVER_NS, CLIENT_NS = "postern-bench-srv", "postern-bench-cli"
 SERVER_IP, CLIENT_IP = "10.231.0.1", "10.231.0.2"
 SERVER_DEV, CLIENT_DEV = "pbench-s", "pbench-c"
-TCP_BUFFERS = "4096 131072 67108864"
+# Up to 64 MiB, and 16 MiB from the start: a receive buffer that starts small limits the first
+# round trips, and BBR (this kernel's only congestion control in a namespace beside reno) takes
+# that for the link's bandwidth and then probes upwards by a quarter every eight round trips.
+TCP_BUFFERS = "4096 16777216 67108864"
 
 
 def sh(*args, check=True):
