@@ -141,11 +141,15 @@ class Target:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         if self.cgroup:
-            time.sleep(0.2)
-            try:
-                self.cgroup.rmdir()
-            except OSError:
-                pass
+            # The server's children may take a moment to exit after it (a thousand sessions do);
+            # a cgroup with a process in it cannot be removed yet.
+            for _ in range(50):
+                time.sleep(0.1)
+                try:
+                    self.cgroup.rmdir()
+                    break
+                except OSError:
+                    pass
 
 
 class SshdLike(Target):
