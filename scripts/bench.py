@@ -19,6 +19,13 @@ Figures (as in shared/BASELINE.md):
   index      the session index at --index-sessions (100,000) synthetic sessions: SQLite insert
              time, and ms per postern-audit query from the index and from the JSON log
              (scripts/bench_index.py)
+  netem      (only when asked: --only netem) upload MB/s over a 100 ms round trip between two network
+             namespaces (veth, tc netem), the same ssh client (scripts/bench_netem.py)
+  scale      (only when asked: --only scale) --scale-sessions (1000) idle sessions held: each still
+             answering, server PSS, accept latency, a connection flood beside them
+             (scripts/bench_scale.py)
+  cps        (only when asked: --only cps) connections per second sustained by 8 parallel clients
+             (scripts/bench_cps.py)
   auth-timing (only when asked: --auth-timing or --only auth-timing) postern's refusal of a wrong
              password, real user against one that does not exist, UsePAM yes and no: median, p10,
              p90 ms and the ratio (scripts/bench_auth_timing.py)
@@ -39,7 +46,8 @@ from pathlib import Path
 
 TOP = Path(__file__).resolve().parent.parent
 BUILD = Path(os.environ.get("POSTERN_BUILD", TOP / "build"))
-USER = "postern-bench"
+# Another name lets two benches run side by side on one machine.
+USER = os.environ.get("POSTERN_BENCH_USER", "postern-bench")
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -133,11 +141,15 @@ class Target:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         if self.cgroup:
-            time.sleep(0.2)
-            try:
-                self.cgroup.rmdir()
-            except OSError:
-                pass
+            # The server's children may take a moment to exit after it (a thousand sessions do);
+            # a cgroup with a process in it cannot be removed yet.
+            for _ in range(50):
+                time.sleep(0.1)
+                try:
+                    self.cgroup.rmdir()
+                    break
+                except OSError:
+                    pass
 
 
 class SshdLike(Target):
@@ -312,9 +324,16 @@ def main():
                     help="auth-timing: refused passwords per user and UsePAM setting")
     ap.add_argument("--baseline", type=Path,
                     help="another postern build dir, measured in the same run as 'before' (last column)")
+    ap.add_argument("--netem-size", type=int, default=256, help="netem: upload MiB (default 256)")
+    ap.add_argument("--netem-runs", type=int, default=3, help="netem: uploads per server")
+    ap.add_argument("--netem-delay", type=int, default=50, help="netem: ms each way (default 50)")
+    ap.add_argument("--scale-sessions", type=int, default=1000,
+                    help="scale: idle sessions held per server (default 1000)")
+    ap.add_argument("--cps-seconds", type=float, default=20, help="cps: seconds per server")
     a = ap.parse_args()
     only = ["auth-timing"] if a.auth_timing else a.only.split(",")
-    server_figures = [f for f in only if f not in ("auth-timing", "bastion", "kex", "index")]
+    own_servers = ("auth-timing", "bastion", "kex", "index", "netem", "scale", "cps")
+    server_figures = [f for f in only if f not in own_servers]
 
     work = Path(tempfile.mkdtemp(prefix="postern-bench-"))
     os.chmod(work, 0o755)
@@ -331,7 +350,20 @@ def main():
     if a.baseline:
         targets.append(SshdLike("before", a.baseline / "monitor" / "sshd", work, keys,
                                 a.baseline / "sftp-server" / "sftp-server"))
+
+    def fresh_targets(extra_config=""):
+        """Servers for a mode that starts them itself, each with its own port and cgroup."""
+        made = [SshdLike("postern", BUILD / "monitor" / "sshd", work, keys,
+                         BUILD / "sftp-server" / "sftp-server", extra_config),
+                SshdLike("openssh", "/usr/sbin/sshd", work, keys, "/usr/lib/openssh/sftp-server",
+                         extra_config)]
+        if shutil.which("dropbear"):
+            made.append(Dropbear("dropbear", work, keys))
+        return made
+
     if not server_figures:
+        for t in targets:
+            t.stop()  # only their cgroups exist
         targets = []
     results = {}
     try:
@@ -353,6 +385,15 @@ def main():
         if "index" in only:
             import bench_index  # scripts/: the session index, no server at all
             bench_index.run(BUILD, work, a.index_sessions)
+        if "netem" in only:
+            import bench_netem  # scripts/: its own namespaces, its own table
+            bench_netem.run(work, keys, fresh_targets(), a.netem_size, a.netem_runs, a.netem_delay)
+        if "scale" in only:
+            import bench_scale  # scripts/: its own table
+            bench_scale.run(work, keys, fresh_targets, a.scale_sessions)
+        if "cps" in only:
+            import bench_cps  # scripts/: its own table
+            bench_cps.run(work, keys, fresh_targets, a.cps_seconds)
         for t in targets:
             t.start()
             r = results.setdefault(t.name, {})

@@ -6,14 +6,23 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <stdexcept>
 
 #include "common/be_bytes.h"
 #include "common/log.h"
-#include "common/protocol_error.h"
 #include "session/connection_messages.h"
 
 namespace postern::session {
+namespace {
+
+uint64_t monotonic_us() {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000 + uint64_t(ts.tv_nsec) / 1000;
+}
+
+}  // namespace
 
 Channel::Channel(PacketSink& out, Bytes& scratch, uint32_t local_id, uint32_t remote_id,
                  uint32_t remote_window, uint32_t remote_max_packet)
@@ -25,12 +34,8 @@ Channel::Channel(PacketSink& out, Bytes& scratch, uint32_t local_id, uint32_t re
       m_remote_max_packet(remote_max_packet) {}
 
 void Channel::handle_data(ByteView data) {
-  // RFC 4254 §5.2: the peer may not send more than the window we opened.
-  if (data.size() > m_local_window) throw ProtocolError("channel data exceeds the window");
-  m_local_window -= uint32_t(data.size());
+  m_window.received(uint32_t(data.size()));
   ++m_activity;
-  if (m_local_window < kLocalMaxPacket) m_window_exhausted = true;
-  m_bytes_in_flight_to_consumer += data.size();
   if (m_eof_received || m_close_sent) {
     // Nobody will read it any more; give the window back and drop it.
     consumed(data.size());
@@ -40,10 +45,8 @@ void Channel::handle_data(ByteView data) {
 }
 
 void Channel::handle_extended_data(uint32_t code, ByteView data) {
-  if (data.size() > m_local_window) throw ProtocolError("channel data exceeds the window");
-  m_local_window -= uint32_t(data.size());
+  m_window.received(uint32_t(data.size()));
   ++m_activity;
-  m_bytes_in_flight_to_consumer += data.size();
   if (m_eof_received || m_close_sent) {
     consumed(data.size());
     return;
@@ -76,23 +79,12 @@ void Channel::handle_close() {
 }
 
 void Channel::consumed(size_t n) {
-  m_bytes_in_flight_to_consumer -= std::min<uint64_t>(n, m_bytes_in_flight_to_consumer);
-  m_local_consumed += uint32_t(n);
-  if (m_close_sent || m_close_received) return;
-  // Replenish once half the window is used up, early enough that a fast sender never waits.
-  if (m_local_consumed == 0 || m_local_window > m_local_window_max / 2) return;
-  uint32_t add = m_local_consumed;
-  // Grow when the window ran dry while the consumer keeps up (nothing waiting for it), so the
-  // window follows the bandwidth-delay product instead of a guess.
-  if (m_window_exhausted && m_bytes_in_flight_to_consumer == 0 && m_local_window_max < kMaxWindow) {
-    log_debug2("channel %u: window grows to %u", m_local_id, m_local_window_max * 2);
-    uint32_t grown = std::min(kMaxWindow, m_local_window_max * 2);
-    add += grown - m_local_window_max;
-    m_local_window_max = grown;
-    m_window_exhausted = false;
-  }
-  m_local_window += add;
-  m_local_consumed = 0;
+  m_window.consumed(n);
+  if (m_close_sent || m_close_received || !m_window.adjust_due()) return;
+  uint32_t before = m_window.target();
+  uint32_t add = m_window.take_adjust(monotonic_us(), m_out.min_rtt_us());
+  if (m_window.target() != before)
+    log_debug2("channel %u: window grows to %u", m_local_id, m_window.target());
   m_out.send(encode(ChannelWindowAdjustMsg{m_remote_id, add}));
 }
 

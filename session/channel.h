@@ -13,18 +13,10 @@
 #include "common/bytes.h"
 #include "common/wire.h"
 #include "session/packet_sink.h"
+#include "session/receive_window.h"
 
 namespace postern::session {
 
-// Receive window: start at 2 MiB (what OpenSSH's sshd offers) and double, up to kMaxWindow, only
-// when the peer used up the whole window (so the window, not the peer, limited the stream: a
-// bandwidth-delay product larger than the window) while the child kept up. The ceiling is a
-// measured trade-off: OpenSSH's client buffers up to the window from its stdin, and on loopback
-// its CPU per GiB doubles at an 8 MiB window while 4 MiB costs nothing over 2 MiB.
-inline constexpr uint32_t kInitialWindow = 2 * 1024 * 1024;
-inline constexpr uint32_t kMaxWindow = 4 * 1024 * 1024;
-// The largest data payload we accept per packet (RFC 4254 §5.1 maximum packet size).
-inline constexpr uint32_t kLocalMaxPacket = 32 * 1024;
 // The largest data payload we put in one packet, whatever the peer allows.
 inline constexpr uint32_t kMaxSendChunk = 64 * 1024;
 // Stop reading from local fds while this much is already queued for the peer.
@@ -67,7 +59,7 @@ class Channel {
 
   uint32_t local_id() const { return m_local_id; }
   uint32_t remote_id() const { return m_remote_id; }
-  uint32_t local_window() const { return m_local_window; }
+  uint32_t local_window() const { return m_window.available(); }
 
   // Messages from the peer addressed to this channel.
   void handle_data(ByteView data);
@@ -152,11 +144,7 @@ class Channel {
   uint32_t m_remote_id;
   uint32_t m_remote_window;
   uint32_t m_remote_max_packet;
-  uint32_t m_local_window = kInitialWindow;      // what the peer may still send
-  uint32_t m_local_window_max = kInitialWindow;  // the window we aim to keep open
-  uint32_t m_local_consumed = 0;                 // delivered, not yet given back
-  uint64_t m_bytes_in_flight_to_consumer = 0;    // received, not yet consumed
-  bool m_window_exhausted = false;               // the peer filled the window; not grown yet
+  ReceiveWindow m_window;
   bool m_eof_sent = false;
   bool m_close_sent = false;
   bool m_eof_received = false;

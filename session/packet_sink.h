@@ -25,6 +25,9 @@ class PacketSink {
   // reading from its children while this is high, so a slow client is pushed back onto the
   // children instead of growing our buffers.
   virtual size_t queued_bytes() const = 0;
+  // The connection's smallest measured round trip in microseconds (0: unknown); it lets the
+  // channels size their receive windows to the link (receive_window.h).
+  virtual uint32_t min_rtt_us() const { return 0; }
   // Called only in a forked child that will never send (sftp_child.h): wipes the transport's
   // keys from this copy of the process. Nothing to wipe by default.
   virtual void forget_secrets() {}

@@ -58,7 +58,7 @@ int run_connection(net::Transport& transport, int sock, const Account& user,
   ::signal(SIGCHLD, SIG_DFL);
   ::fcntl(sock, F_SETFL, ::fcntl(sock, F_GETFL) | O_NONBLOCK);
 
-  TransportSink sink(transport);
+  TransportSink sink(transport, sock);
   Connection conn(sink, user, peer, options, privileged);
   // Uninitialised: an idle session keeps only the pages its reads have touched, where a
   // zero-filled buffer was 256 KiB resident from the start (docs/performance.md).
