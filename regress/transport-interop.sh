@@ -36,7 +36,9 @@ start_probe() {
 		port=$(( 20000 + ($$ * 7 + try * 131) % 40000 ))
 		"$probe" "$@" "$port" $keys >"$dir/probe.out" 2>"$dir/probe.err" &
 		pid=$!
-		for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+		# Up to 10 s: on a loaded machine a probe killed for being slow to start, and its
+		# replacement writing the same log files, made later checks read the wrong log.
+		for i in $(seq 100); do
 			grep -q "listening on" "$dir/probe.out" 2>/dev/null && break
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1
@@ -161,7 +163,9 @@ if [ -n "$probe_client" ] && [ -x "$real_sshd" ] && [ "$(id -u)" = 0 ]; then
 		"$real_sshd" -D -e -f "$dir/sshd_config" -o ListenAddress=127.0.0.1 -p "$p" \
 			2>"$dir/sshd.err" &
 		spid=$!
-		for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+		# Up to 10 s: on a loaded machine a probe killed for being slow to start, and its
+		# replacement writing the same log files, made later checks read the wrong log.
+		for i in $(seq 100); do
 			grep -q "Server listening" "$dir/sshd.err" 2>/dev/null && break
 			kill -0 "$spid" 2>/dev/null || break
 			sleep 0.1
