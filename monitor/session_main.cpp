@@ -334,10 +334,12 @@ int run() {
     if (WIFSIGNALED(status))
       log_error("sshd-net for %s port %d %s", peer.address.c_str(), peer.port,
                 describe_wait_status(status).c_str());
-    // A failed method counts as an attempt; "none" alone (or nothing at all) does not.
-    report_outcome(startup_pipe, WIFSIGNALED(status)  ? SessionOutcome::kCrash
-                                 : monitor.failures() ? SessionOutcome::kAuthFail
-                                                      : SessionOutcome::kNoAuth);
+    // A failed method counts as an attempt; "none" alone (or nothing at all) does not. An
+    // attempt for a user who does not exist is PerSourcePenalties' invaliduser (OpenSSH 10).
+    report_outcome(startup_pipe, WIFSIGNALED(status)     ? SessionOutcome::kCrash
+                                 : !monitor.failures()   ? SessionOutcome::kNoAuth
+                                 : !monitor.user_valid() ? SessionOutcome::kInvalidUser
+                                                         : SessionOutcome::kAuthFail);
     return 255;
   } catch (const ConnectionRefused& e) {
     net->kill(SIGKILL);
