@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import TEST_USER
+
 
 def test_command_timeout_and_wildcards(make_server, user):
     # Margins are wide (3 s timeout, output every 0.3 s) so a loaded machine's scheduling delays
@@ -90,3 +92,25 @@ def test_global_timeout_closes_every_channel_when_all_are_idle(make_server, user
     finally:
         subprocess.run(master[:1] + ["-O", "exit"] + master[1:], capture_output=True, timeout=30)
         shutil.rmtree(marks, ignore_errors=True)
+
+
+def test_session_type_before_any_request(make_server, user, keydir):
+    # A session channel that has asked to run nothing yet is of type "session" (OpenSSH 10's
+    # sshd_config(5)); once it runs a command it is "session:command", which "session" does not
+    # match.
+    paramiko = pytest.importorskip("paramiko")
+    server = make_server("ChannelTimeout session=2")
+    c = paramiko.SSHClient()
+    c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    c.connect("127.0.0.1", port=server.port, username=TEST_USER,
+              key_filename=str(keydir / "id_ed25519"), look_for_keys=False, allow_agent=False)
+    try:
+        idle = c.get_transport().open_session()
+        idle.settimeout(15)
+        start = time.time()
+        assert idle.recv(1) == b""  # closed by the server
+        assert 1.5 < time.time() - start < 10
+        _, out, _ = c.exec_command("sleep 4; echo still-here")
+        assert out.read() == b"still-here\n"
+    finally:
+        c.close()

@@ -1,5 +1,6 @@
 // sshd_config(5) ChannelTimeout: "type=interval" entries; a channel of a matching type that
-// moves no data for the interval is closed. Types are "session:shell", "session:command",
+// moves no data for the interval is closed. Types are "session" (a session channel that has
+// not asked to run anything yet), "session:shell", "session:command",
 // "session:subsystem:NAME", "direct-tcpip", "forwarded-tcpip", "agent-connection", ... and
 // "global"; the type side is a pattern (session:*) except for "global", written out.
 #pragma once
