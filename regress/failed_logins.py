@@ -90,7 +90,7 @@ def as_syslog(log_text):
 def log_every_failed_login(make_server):
     """A server that has logged each kind of FAILURE_LINES and PENALTY_LINES at least once."""
     s = make_server("UsePAM no\nPasswordAuthentication yes\nMaxAuthTries 2\n"
-                    "PerSourcePenalties authfail:5s invaliduser:5s noauth:0s min:8s max:60s\n")
+                    "PerSourcePenalties authfail:7s invaliduser:5s noauth:0s min:8s max:60s\n")
     bind = lambda n: (f"BindAddress=127.0.0.{n}",)  # noqa: E731
     # Closed before authentication: the version line, then nothing.
     with socket.create_connection(("127.0.0.1", s.port), timeout=5,
@@ -109,7 +109,8 @@ def log_every_failed_login(make_server):
                      options=bind(6) + ("IdentityFile=" + str(s.keydir / "id_rsa"),
                                         "IdentityFile=" + str(s.keydir / "id_ecdsa")))
     assert too_many.returncode == 255
-    # PerSourcePenalties: two failed passwords make 127.0.0.9's penalty active; then it is refused.
+    # PerSourcePenalties: two failed passwords make 127.0.0.9's penalty active (7 s each against a
+    # min of 8, with room for a slow machine between them); then it is refused.
     for _ in range(2):
         assert password_login(s, FAIL_USER, "wrong-password", PENALISED).returncode == 255
     assert s.wait_log("srclimit_penalise: ipv4: update 127.0.0.9/32 active penalty"), s.log_text()
