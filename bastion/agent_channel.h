@@ -11,8 +11,8 @@
 #include <optional>
 #include <string>
 
-#include "bastion/agent_client.h"
 #include "bastion/relay.h"
+#include "common/agent_protocol.h"
 #include "common/bytes.h"
 #include "session/packet_sink.h"
 

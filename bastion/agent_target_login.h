@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "bastion/agent_client.h"
+#include "common/agent_protocol.h"
 #include "common/bytes.h"
 #include "net/transport.h"
 

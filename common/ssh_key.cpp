@@ -196,7 +196,14 @@ Result<PrivateKey> PrivateKey::generate(KeyType type, int rsa_bits) {
   return PrivateKey(std::move(*pub), std::move(key));
 }
 
+PrivateKey PrivateKey::held_elsewhere(PublicKey pub, ExternalSigner signer) {
+  PrivateKey key(std::move(pub), EvpPkeyPtr());
+  key.m_external = std::move(signer);
+  return key;
+}
+
 std::string PrivateKey::to_openssh_text(std::string_view comment) const {
+  if (!m_pkey) return "";
   return keys::write_openssh_private(info(type()), m_pkey.get(), m_public.blob(), comment);
 }
 
@@ -205,6 +212,17 @@ Result<Bytes> PrivateKey::sign(std::string_view algorithm, ByteView data) const 
   if (!keys::algorithm_fits_key(ki, algorithm))
     return Unexpected("signature algorithm " + std::string(algorithm) + " does not fit a " +
                       std::string(m_public.type_name()) + " key");
+  if (m_external) {
+    // The holder is another process: its answer is checked as a peer's would be, so a confused
+    // agent cannot make us send a signature the client rejects or one of another algorithm.
+    Result<Bytes> blob = m_external(m_public, algorithm, data);
+    if (!blob) return blob;
+    std::string alg;
+    if (!m_public.verify(*blob, data, &alg) || alg != algorithm)
+      return Unexpected("the key holder's " + std::string(algorithm) +
+                        " signature does not verify");
+    return blob;
+  }
   Result<Bytes> sig = ki.family->sign(ki, m_pkey.get(), algorithm, data);
   if (!sig) return sig;
   Writer w;

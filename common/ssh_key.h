@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -109,7 +110,14 @@ class PrivateKey {
   static Result<PrivateKey> load_file(const std::string& path);
   static Result<PrivateKey> parse(std::string_view text);
   static Result<PrivateKey> generate(KeyType type, int rsa_bits = 3072);
-  // OpenSSH private key file text (unencrypted), as ssh-keygen writes it.
+  // A key whose private half another process holds (sshd_config HostKeyAgent): `sign` asks
+  // `signer` for the SSH signature blob and accepts it only when it is of the algorithm asked
+  // for and verifies with `pub`.
+  using ExternalSigner =
+      std::function<Result<Bytes>(const PublicKey& key, std::string_view algorithm, ByteView data)>;
+  static PrivateKey held_elsewhere(PublicKey pub, ExternalSigner signer);
+  // OpenSSH private key file text (unencrypted), as ssh-keygen writes it; "" for a key held
+  // elsewhere.
   std::string to_openssh_text(std::string_view comment = "") const;
 
   KeyType type() const { return m_public.type(); }
@@ -122,6 +130,7 @@ class PrivateKey {
   PrivateKey(PublicKey pub, EvpPkeyPtr key);
   PublicKey m_public;
   std::shared_ptr<EVP_PKEY> m_pkey;
+  ExternalSigner m_external;  // set only for a key held elsewhere (then m_pkey is null)
 };
 
 }  // namespace postern

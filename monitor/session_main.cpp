@@ -43,6 +43,7 @@
 #include "monitor/connection_refused.h"
 #include "monitor/helper_path.h"
 #include "monitor/host_certs.h"
+#include "monitor/host_key_agent.h"
 #include "monitor/inetd_relay.h"
 #include "monitor/listener.h"
 #include "monitor/monitor.h"
@@ -223,8 +224,17 @@ int run() {
   }
 
   std::vector<std::shared_ptr<const PrivateKey>> keys;
+  const std::string agent = host_key_agent_socket(cfg.host_key_agent);
   for (const auto& path : cfg.host_keys) {
     auto k = PrivateKey::load_file(path);
+    // HostKeyAgent: a key file we cannot read may be an agent's key (sshd_config(5)).
+    if (!k && !agent.empty()) {
+      auto held = agent_host_key(agent, path);
+      if (held)
+        k = std::move(held);
+      else
+        log_debug("host key %s not from the agent: %s", path.c_str(), held.error().message.c_str());
+    }
     if (!k) {
       log_error("Unable to load host key \"%s\": %s", path.c_str(), k.error().message.c_str());
       continue;
@@ -327,10 +337,12 @@ int run() {
     if (WIFSIGNALED(status))
       log_error("sshd-net for %s port %d %s", peer.address.c_str(), peer.port,
                 describe_wait_status(status).c_str());
-    // A failed method counts as an attempt; "none" alone (or nothing at all) does not.
-    report_outcome(startup_pipe, WIFSIGNALED(status)  ? SessionOutcome::kCrash
-                                 : monitor.failures() ? SessionOutcome::kAuthFail
-                                                      : SessionOutcome::kNoAuth);
+    // A failed method counts as an attempt; "none" alone (or nothing at all) does not. An
+    // attempt for a user who does not exist is PerSourcePenalties' invaliduser (OpenSSH 10).
+    report_outcome(startup_pipe, WIFSIGNALED(status)     ? SessionOutcome::kCrash
+                                 : !monitor.failures()   ? SessionOutcome::kNoAuth
+                                 : !monitor.user_valid() ? SessionOutcome::kInvalidUser
+                                                         : SessionOutcome::kAuthFail);
     return 255;
   } catch (const ConnectionRefused& e) {
     net->kill(SIGKILL);

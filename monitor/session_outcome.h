@@ -8,6 +8,7 @@
 //   'A'  authenticated: the session goes on; no penalty, the startup slot is free
 //   'F'  authfail: the client tried authentication (a key, a password, keyboard-interactive) and
 //        failed, up to MaxAuthTries or until it gave up
+//   'I'  invaliduser (OpenSSH 10): as 'F', for a user name that is no valid account
 //   'N'  noauth: the client went away without trying any method but "none" (a port scanner, a
 //        banner grabber, a client that broke the protocol before userauth)
 //   'G'  grace-exceeded: LoginGraceTime ran out before authentication
@@ -35,6 +36,7 @@ namespace postern::monitor {
 enum class SessionOutcome : char {
   kAuthenticated = 'A',
   kAuthFail = 'F',
+  kInvalidUser = 'I',
   kNoAuth = 'N',
   kGraceExceeded = 'G',
   kRefused = 'R',
@@ -74,6 +76,7 @@ inline std::optional<SessionOutcome> session_outcome_from_byte(char c) {
   switch (c) {
     case 'A':
     case 'F':
+    case 'I':
     case 'N':
     case 'G':
     case 'R':

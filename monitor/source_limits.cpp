@@ -59,6 +59,8 @@ const char* penalty_reason(Penalty p) {
       return "penalty: caused crash";
     case Penalty::kAuthFail:
       return "penalty: failed authentication";
+    case Penalty::kInvalidUser:
+      return "penalty: attempted authentication by invalid user";
     case Penalty::kNoAuth:
       return "penalty: connections without attempting authentication";
     case Penalty::kGraceExceeded:
@@ -75,6 +77,8 @@ Penalty penalty_for(SessionOutcome outcome) {
   switch (outcome) {
     case SessionOutcome::kAuthFail:
       return Penalty::kAuthFail;
+    case SessionOutcome::kInvalidUser:
+      return Penalty::kInvalidUser;
     case SessionOutcome::kNoAuth:
       return Penalty::kNoAuth;
     case SessionOutcome::kGraceExceeded:
@@ -152,6 +156,7 @@ bool SourceLimits::penalise(const SourceKey& key, const std::string& address, Pe
   if (!m_pen.enabled || p == Penalty::kNone || exempt(address)) return false;
   int seconds = p == Penalty::kCrash              ? m_pen.crash
                 : p == Penalty::kAuthFail         ? m_pen.authfail
+                : p == Penalty::kInvalidUser      ? m_pen.invalid_user
                 : p == Penalty::kNoAuth           ? m_pen.noauth
                 : p == Penalty::kRefuseConnection ? m_pen.refuse_connection
                                                   : m_pen.grace_exceeded;

@@ -32,7 +32,15 @@ SourceKey source_key(const sockaddr_storage& ss, int bits4, int bits6);
 // "127.0.0.0/8"
 std::string describe_source(const SourceKey& key);
 
-enum class Penalty { kNone, kCrash, kAuthFail, kNoAuth, kGraceExceeded, kRefuseConnection };
+enum class Penalty {
+  kNone,
+  kCrash,
+  kAuthFail,
+  kInvalidUser,
+  kNoAuth,
+  kGraceExceeded,
+  kRefuseConnection
+};
 // Log text, as OpenSSH's "penalty: ..." reasons read.
 const char* penalty_reason(Penalty p);
 // The penalty for what sshd-session reported.

@@ -42,6 +42,8 @@ TEST(SessionOutcome, EachReportedEndHasItsPenalty) {
   EXPECT_EQ(penalty_for(SessionOutcome::kRefused), Penalty::kRefuseConnection);
   EXPECT_EQ(session_outcome_from_byte('R'), SessionOutcome::kRefused);
   EXPECT_EQ(session_outcome_from_byte('F'), SessionOutcome::kAuthFail);
+  EXPECT_EQ(penalty_for(SessionOutcome::kInvalidUser), Penalty::kInvalidUser);
+  EXPECT_EQ(session_outcome_from_byte('I'), SessionOutcome::kInvalidUser);
   EXPECT_EQ(session_outcome_from_byte('x'), std::nullopt);
   EXPECT_EQ(session_outcome_from_byte('\0'), std::nullopt);
 }
@@ -97,20 +99,36 @@ TEST(SourceLimits, PenaltiesAccumulateAndExpire) {
   EXPECT_EQ(sl.refusal(ex, "10.9.1.1", 100), "");
 }
 
-TEST(SourceLimits, RefuseConnectionHasItsOwnPenalty) {
+// With min 15 s, one connection that earns `heavy` (set to 20 s or more) passes min at once,
+// refused for `reason`; one that earns `light` (set under min) does not.
+void expect_own_penalty(int config::PerSourcePenalties::*heavy_field, Penalty heavy,
+                        int config::PerSourcePenalties::*light_field, Penalty light,
+                        const char* reason) {
   config::ServerConfig cfg;
   cfg.per_source_penalties.enabled = true;
-  cfg.per_source_penalties.refuse_connection = 20;
-  cfg.per_source_penalties.noauth = 1;
+  cfg.per_source_penalties.*heavy_field = 20;
+  cfg.per_source_penalties.*light_field = 1;
   cfg.per_source_penalties.min = 15;
   SourceLimits sl;
   sl.configure(cfg);
   auto a = sl.key_of(v4("10.0.0.1"));
-  // One refused connection (20 s) passes min at once; a noauth one (1 s) would not.
-  EXPECT_TRUE(sl.penalise(a, "10.0.0.1", Penalty::kRefuseConnection, 100));
-  EXPECT_EQ(sl.refusal(a, "10.0.0.1", 101), "penalty: connection prohibited by RefuseConnection");
+  EXPECT_TRUE(sl.penalise(a, "10.0.0.1", heavy, 100));
+  EXPECT_EQ(sl.refusal(a, "10.0.0.1", 101), reason);
   auto b = sl.key_of(v4("10.0.0.2"));
-  EXPECT_FALSE(sl.penalise(b, "10.0.0.2", Penalty::kNoAuth, 100));
+  EXPECT_FALSE(sl.penalise(b, "10.0.0.2", light, 100));
+}
+
+TEST(SourceLimits, RefuseConnectionHasItsOwnPenalty) {
+  expect_own_penalty(&config::PerSourcePenalties::refuse_connection, Penalty::kRefuseConnection,
+                     &config::PerSourcePenalties::noauth, Penalty::kNoAuth,
+                     "penalty: connection prohibited by RefuseConnection");
+}
+
+TEST(SourceLimits, InvalidUserHasItsOwnPenalty) {
+  // OpenSSH 10's invaliduser: an administrator may refuse name-guessers longer than typists.
+  expect_own_penalty(&config::PerSourcePenalties::invalid_user, Penalty::kInvalidUser,
+                     &config::PerSourcePenalties::authfail, Penalty::kAuthFail,
+                     "penalty: attempted authentication by invalid user");
 }
 
 TEST(SourceLimits, OffByDefault) {

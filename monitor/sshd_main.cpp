@@ -37,6 +37,7 @@
 #include "monitor/bastion_policy_blob.h"
 #include "monitor/command_line.h"
 #include "monitor/helper_path.h"
+#include "monitor/host_key_agent.h"
 #include "monitor/listener.h"
 #include "monitor/session_outcome.h"
 #include "monitor/source_limits.h"
@@ -154,8 +155,10 @@ bool write_pid_file(const std::string& path) {
 
 int check_host_keys(const config::ServerConfig& cfg) {
   int loaded = 0;
+  const std::string agent = host_key_agent_socket(cfg.host_key_agent);
   for (const auto& path : cfg.host_keys) {
     auto key = PrivateKey::load_file(path);
+    if (!key && !agent.empty()) key = agent_host_key(agent, path);
     if (!key) {
       log_error("Unable to load host key: %s", path.c_str());
       continue;

@@ -25,6 +25,7 @@
 #include "common/ipc_proxy_messages.h"
 #include "common/log.h"
 #include "common/openssl_init.h"
+#include "common/poll_timeout.h"
 #include "net/proxy_front_door.h"
 #include "net/transport.h"
 #include "net/userauth_server.h"
@@ -109,7 +110,7 @@ int run() {
     while (!userauth.authenticated()) {
       int timeout = transport.next_timeout_seconds(now_seconds());
       pollfd p[2] = {{sock.get(), POLLIN, 0}, {channel.fd(), POLLIN, 0}};
-      int rc = ::poll(p, 2, timeout < 0 ? -1 : timeout * 1000);
+      int rc = ::poll(p, 2, poll_timeout_ms(timeout));
       if (rc < 0 && errno != EINTR) throw ConnectionClosed(std::string("poll: ") + strerror(errno));
       // The monitor never speaks first; readable means it went away.
       if (p[1].revents) return 255;

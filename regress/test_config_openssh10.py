@@ -148,3 +148,45 @@ def test_match_invalid_user_applies_to_unknown_accounts_only(make_server, user, 
     ok = s.ssh("echo ok", options=["LogLevel=INFO"])
     assert ok.stdout == "ok\n"
     assert "no such account here" not in ok.stderr
+
+
+def test_openssh10_defaults_penalise_invalid_users_and_refused_connections(make_server, user,
+                                                                           tmp_path):
+    # OpenSSHDefaults 10: PerSourcePenalties on with OpenSSH 10's values, which -T prints as
+    # OpenSSH 10's sshd does.
+    cfg = tmp_path / "defaults10_config"
+    cfg.write_text("HostKey /dev/null\nOpenSSHDefaults 10\n")
+    t = subprocess.run([str(SSHD), "-T", "-f", str(cfg)], capture_output=True, text=True,
+                       check=True).stdout.splitlines()
+    assert ("persourcepenalties crash:90 authfail:5 invaliduser:5 noauth:1 grace-exceeded:10 "
+            "refuseconnection:10 max:600 min:15 max-sources4:65536 max-sources6:65536 "
+            "overflow:permissive overflow6:permissive") in t
+    assert "refuseconnection no" in t
+    # A source that tries a name that is no account pays invaliduser (here past min at once, so
+    # the test does not race the penalties' running down on a loaded machine) and is refused; a
+    # source a Match block refuses pays refuseconnection (10 s); other sources are served.
+    s = make_server("OpenSSHDefaults 10\nPerSourcePenalties invaliduser:30s\n"
+                    "Match Address 127.0.0.3\n  RefuseConnection yes\n")
+    guess = lambda: s.ssh("true", user="nosuchuser-pt17", options=["BindAddress=127.0.0.2"])  # noqa: E731
+    assert guess().returncode == 255
+    assert s.wait_log("srclimit_penalise: ipv4: new 127.0.0.2/32 active penalty of 30 seconds "
+                      "for penalty: attempted authentication by invalid user"), s.log_text()
+    assert guess().returncode == 255
+    assert s.wait_log("drop connection #0 from [127.0.0.2]:"), s.log_text()
+    assert s.ssh("true", options=["BindAddress=127.0.0.3"]).returncode == 255
+    assert s.wait_log("srclimit_penalise: ipv4: new 127.0.0.3/32 deferred penalty of 10 seconds "
+                      "for penalty: connection prohibited by RefuseConnection"), s.log_text()
+    assert s.ssh("echo ok").stdout == "ok\n"
+
+
+def test_openssh92_defaults_keep_penalties_off(make_server, user):
+    s = make_server("Match Address 127.0.0.3\n  RefuseConnection yes\n")
+    t = subprocess.run([str(SSHD), "-T", "-f", str(s.config)], capture_output=True, text=True,
+                       check=True).stdout
+    assert not any(l.startswith("persourcepenalties") for l in t.splitlines())
+    for _ in range(4):
+        assert s.ssh("true", user="nosuchuser-pt17").returncode == 255
+    assert s.ssh("true", options=["BindAddress=127.0.0.3"]).returncode == 255
+    assert s.wait_log("RefuseConnection"), s.log_text()
+    assert "srclimit_penalise" not in s.log_text()
+    assert s.ssh("echo ok").stdout == "ok\n"

@@ -65,7 +65,7 @@ def test_sshd_t_accepts_it_and_T_shows_its_values(make_server, tmp_path):
     assert not re.search(r"ecdsa|ssh-rsa|dss", effective["hostkeyalgorithms"])
     assert effective["logingracetime"] == "30" and effective["maxauthtries"] == "3"
     assert effective["maxstartups"] == "10:30:60" and effective["persourcemaxstartups"] == "3"
-    assert effective["persourcepenalties"].startswith("crash:90s authfail:5s noauth:1s")
+    assert effective["persourcepenalties"].startswith("crash:90 authfail:5 invaliduser:5 noauth:1")
 
 
 def test_every_line_is_explained():

@@ -92,6 +92,7 @@ class Channel {
     return m_idle_since;
   }
   void close_for_timeout() { send_close(); }
+  bool close_sent() const { return m_close_sent; }
 
  protected:
   // Data for the channel's consumer. The implementation calls consumed() for every byte it
@@ -130,7 +131,6 @@ class Channel {
     m_remote_max_packet = remote_max_packet;
   }
   bool eof_sent() const { return m_eof_sent; }
-  bool close_sent() const { return m_close_sent; }
   bool eof_received() const { return m_eof_received; }
   bool close_received() const { return m_close_received; }
 

@@ -58,9 +58,21 @@ ChannelTimeouts parse_channel_timeouts(const std::vector<std::string>& words) {
   return out;
 }
 
+namespace {
+constexpr std::string_view kGlobal = "global";
+}  // namespace
+
 unsigned channel_timeout_for(const ChannelTimeouts& timeouts, std::string_view type) {
+  if (type == kGlobal) return 0;
   for (const auto& [pattern, seconds] : timeouts) {
-    if (match_pattern(type, pattern)) return seconds;
+    if (pattern != kGlobal && match_pattern(type, pattern)) return seconds;
+  }
+  return 0;
+}
+
+unsigned global_channel_timeout(const ChannelTimeouts& timeouts) {
+  for (const auto& [pattern, seconds] : timeouts) {
+    if (pattern == kGlobal) return seconds;
   }
   return 0;
 }

@@ -92,7 +92,8 @@ void Connection::handle_message(ByteView payload) {
       auto m = decode<ChannelRequestMsg>(payload);
       Channel& c = channel_for(m.recipient_channel);
       const std::string& request = m.request.value;
-      if (c.timeout_type().empty()) note_session_type(c, request, m.data.bytes);
+      // The first shell, exec or subsystem request turns "session" into what it runs.
+      if (c.timeout_type() == "session") note_session_type(c, request, m.data.bytes);
       c.handle_request(request, m.want_reply, m.data.bytes);
       break;
     }
@@ -154,6 +155,9 @@ void Connection::handle_channel_open(ByteView payload) {
   size_t id = size_t(slot);
   m_channels[id] = std::make_unique<SessionChannel>(
       m_out, m_scratch, uint32_t(id), m.sender_channel, m.initial_window, m.max_packet, m_ctx);
+  // ChannelTimeout: "session" until a shell, exec or subsystem request names what it runs
+  // (sshd_config(5) of OpenSSH 10 lists the plain type).
+  m_channels[id]->set_timeout_type("session");
   log_debug("channel %zu: new session (remote %u, window %u, max packet %u)", id, m.sender_channel,
             m.initial_window, m.max_packet);
   ChannelOpenConfirmationMsg c{m.sender_channel, uint32_t(id), kInitialWindow, kLocalMaxPacket};

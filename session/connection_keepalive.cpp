@@ -1,6 +1,9 @@
 // ClientAliveInterval and ClientAliveCountMax (sshd_config(5)): when the client has sent nothing
 // for the interval, ask it for a reply through the encrypted channel; a client that leaves
 // ClientAliveCountMax of these unanswered is gone, and the connection ends.
+#include <algorithm>
+#include <climits>
+
 #include "common/log.h"
 #include "session/channel_requests.h"
 #include "session/connection.h"
@@ -35,19 +38,40 @@ void Connection::note_session_type(Channel& c, std::string_view request, ByteVie
 int Connection::check_channel_timeouts(uint64_t now) {
   if (m_channel_timeouts.empty()) return -1;
   int next = -1;
+  auto sooner = [&next](uint64_t left) {
+    if (next < 0 || left < uint64_t(next)) next = int(std::min<uint64_t>(left, INT_MAX));
+  };
+  uint64_t last_activity = 0;
+  bool any_open = false;
   for (auto& c : m_channels) {
-    if (!c || c->timeout_type().empty() || c->finished()) continue;
+    if (!c || c->finished() || c->close_sent()) continue;
+    uint64_t since = c->idle_since(now);
+    any_open = true;
+    last_activity = std::max(last_activity, since);
+    if (c->timeout_type().empty()) continue;
     unsigned limit = channel_timeout_for(m_channel_timeouts, c->timeout_type());
     if (limit == 0) continue;
-    uint64_t since = c->idle_since(now);
     if (now >= since + limit) {
       log_verbose("channel %u: closing after %u seconds of inactivity", c->local_id(), limit);
       c->close_for_timeout();
       c->set_timeout_type("");
       continue;
     }
-    int left = int(since + limit - now);
-    if (next < 0 || left < next) next = left;
+    sooner(since + limit - now);
+  }
+  // ChannelTimeout global: the newest activity of any open channel is what counts.
+  unsigned global = global_channel_timeout(m_channel_timeouts);
+  if (global == 0 || !any_open) return next;
+  if (now < last_activity + global) {
+    sooner(last_activity + global - now);
+    return next;
+  }
+  log_verbose("closing all channels after %u seconds of inactivity (ChannelTimeout global)",
+              global);
+  for (auto& c : m_channels) {
+    if (!c || c->finished() || c->close_sent()) continue;
+    c->close_for_timeout();
+    c->set_timeout_type("");
   }
   return next;
 }

@@ -5,13 +5,16 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <csignal>
 #include <cstring>
 #include <ctime>
 #include <memory>
 
 #include "common/log.h"
+#include "common/poll_timeout.h"
 #include "common/protocol_error.h"
 #include "session/connection.h"
 #include "session/transport_sink.h"
@@ -106,16 +109,16 @@ int run_connection(net::Transport& transport, int sock, const Account& user,
             status = 255;
             break;
           }
-          int left = int(unused_since + unused_timeout - now);
+          int left = int(std::min<uint64_t>(unused_since + unused_timeout - now, INT_MAX));
           if (timeout_s < 0 || left < timeout_s) timeout_s = left;
         }
       }
       if (alive_interval > 0) {
         uint64_t due = last_heard + alive_interval;
-        int alive_s = due > now ? int(due - now) : 0;
+        int alive_s = due > now ? int(std::min<uint64_t>(due - now, INT_MAX)) : 0;
         if (timeout_s < 0 || alive_s < timeout_s) timeout_s = alive_s;
       }
-      int timeout_ms = timeout_s < 0 ? -1 : timeout_s * 1000;
+      int timeout_ms = poll_timeout_ms(timeout_s);
       int n = ::poll(fds.data(), fds.size(), timeout_ms);
       if (n < 0) {
         if (errno == EINTR) continue;

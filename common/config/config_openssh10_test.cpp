@@ -136,10 +136,33 @@ TEST(ConfigOpenSSH10, RefuseConnectionPenalty) {
   EXPECT_EQ(parse_ok("PerSourcePenalties yes\n").per_source_penalties.refuse_connection, 10);
   std::vector<std::string> line = dumped(c, "persourcepenalties");
   ASSERT_EQ(line.size(), 1u);
-  EXPECT_NE(line[0].find(" grace-exceeded:10s refuseconnection:60s max:600s "), std::string::npos)
+  EXPECT_NE(line[0].find(" grace-exceeded:10 refuseconnection:60 max:600 "), std::string::npos)
       << line[0];
   EXPECT_EQ(parse_error("PerSourcePenalties refuseconnection:x"),
             "test.conf line 1: invalid refuseconnection time \"x\"");
+}
+
+TEST(ConfigOpenSSH10, InvalidUserPenaltyAndTheDumpOfOpenSSH10) {
+  ServerConfig c = parse_ok("PerSourcePenalties invaliduser:2m authfail:3\n");
+  EXPECT_EQ(c.per_source_penalties.invalid_user, 120);
+  EXPECT_EQ(c.per_source_penalties.authfail, 3);
+  EXPECT_EQ(parse_ok("PerSourcePenalties yes\n").per_source_penalties.invalid_user, 5);
+  EXPECT_EQ(parse_error("PerSourcePenalties invaliduser:soon"),
+            "test.conf line 1: invalid invaliduser time \"soon\"");
+  // OpenSSH 10's sshd -T, word for word, for its defaults; and "no" when turned off.
+  EXPECT_EQ(dumped(parse_ok("OpenSSHDefaults 10\n"), "persourcepenalties"),
+            std::vector<std::string>{
+                "persourcepenalties crash:90 authfail:5 invaliduser:5 noauth:1 grace-exceeded:10 "
+                "refuseconnection:10 max:600 min:15 max-sources4:65536 max-sources6:65536 "
+                "overflow:permissive overflow6:permissive"});
+  EXPECT_EQ(dumped(parse_ok("OpenSSHDefaults 10\nPerSourcePenalties no\n"), "persourcepenalties"),
+            std::vector<std::string>{"persourcepenalties no"});
+  // Under 9.2's defaults (which lack the keyword) an unset or disabled one prints nothing.
+  EXPECT_TRUE(dumped(parse_ok("PerSourcePenalties no\n"), "persourcepenalties").empty());
+  // What -T prints reads back as the same setting (children get the configuration so).
+  auto back = deserialize_config(serialize_config(c));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->per_source_penalties, c.per_source_penalties);
 }
 
 TEST(ConfigOpenSSH10, MatchCriteriaWrittenKeyEqualsValue) {

@@ -340,6 +340,7 @@ bool parse_penalties(const Keyword& kw, Args& a, ServerConfig& c, ParseContext& 
                   value = colon == std::string::npos ? "" : w->substr(colon + 1);
       int* time = key == "crash"              ? &p.crash
                   : key == "authfail"         ? &p.authfail
+                  : key == "invaliduser"      ? &p.invalid_user
                   : key == "noauth"           ? &p.noauth
                   : key == "grace-exceeded"   ? &p.grace_exceeded
                   : key == "refuseconnection" ? &p.refuse_connection
@@ -369,14 +370,19 @@ bool parse_penalties(const Keyword& kw, Args& a, ServerConfig& c, ParseContext& 
 }
 std::vector<std::string> dump_penalties(const Keyword&, const ServerConfig& c, bool quote) {
   const PerSourcePenalties& p = c.per_source_penalties;
-  // OpenSSH 9.2 has no such keyword: -T prints it only when it is on.
-  if (!p.enabled) return quote ? std::vector<std::string>{"no"} : std::vector<std::string>{};
-  auto t = [](const char* k, int v) { return std::string(k) + ":" + std::to_string(v) + "s"; };
-  return {t("crash", p.crash) + " " + t("authfail", p.authfail) + " " + t("noauth", p.noauth) +
-          " " + t("grace-exceeded", p.grace_exceeded) + " " +
-          t("refuseconnection", p.refuse_connection) + " " + t("max", p.max) + " " +
-          t("min", p.min) + " max-sources4:" + std::to_string(p.max_sources4) +
-          " max-sources6:" + std::to_string(p.max_sources6) +
+  // OpenSSH 9.2 has no such keyword: -T prints it only when it is on, unless the defaults are
+  // OpenSSH 10's, whose -T says "no".
+  if (!p.enabled) {
+    if (quote || c.openssh_defaults == OpenSSHDefaults::k10) return {"no"};
+    return {};
+  }
+  // As OpenSSH 10's -T prints it: seconds without a unit, in this order.
+  auto t = [](const char* k, int v) { return std::string(k) + ":" + std::to_string(v); };
+  return {t("crash", p.crash) + " " + t("authfail", p.authfail) + " " +
+          t("invaliduser", p.invalid_user) + " " + t("noauth", p.noauth) + " " +
+          t("grace-exceeded", p.grace_exceeded) + " " + t("refuseconnection", p.refuse_connection) +
+          " " + t("max", p.max) + " " + t("min", p.min) + " max-sources4:" +
+          std::to_string(p.max_sources4) + " max-sources6:" + std::to_string(p.max_sources6) +
           " overflow:" + (p.overflow_permissive ? "permissive" : "deny-all") +
           " overflow6:" + (p.overflow6_permissive ? "permissive" : "deny-all")};
 }

@@ -81,6 +81,7 @@ struct PerSourcePenalties {
   bool enabled = false;
   int crash = 90;
   int authfail = 5;
+  int invalid_user = 5;  // OpenSSH 10: authentication tried for a user that does not exist
   int noauth = 1;
   int grace_exceeded = 10;
   int refuse_connection = 10;  // OpenSSH 10.0: ended by RefuseConnection

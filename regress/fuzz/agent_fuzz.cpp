@@ -1,15 +1,14 @@
-// What the bastion reads from the client's forwarded agent (bastion/agent_client.h,
+// What the bastion reads from the client's forwarded agent (common/agent_protocol.h,
 // draft-miller-ssh-agent): the byte stream cut into frames by AgentFrameReader, in reads of
 // fuzzed sizes, and each frame as an identities answer and as a sign response.
 #include <cstddef>
 #include <cstdint>
 
-#include "bastion/agent_client.h"
+#include "common/agent_protocol.h"
 #include "common/ssh_key.h"
 #include "regress/fuzz/fuzz_input.h"
 
 using namespace postern;
-using namespace postern::bastion;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;

@@ -1,9 +1,9 @@
-#include "bastion/agent_client.h"
+#include "common/agent_protocol.h"
 
 #include "common/be_bytes.h"
 #include "common/wire.h"
 
-namespace postern::bastion {
+namespace postern {
 namespace {
 
 // draft-miller-ssh-agent §3: every message travels as uint32 length, then the message.
@@ -113,4 +113,4 @@ std::optional<Bytes> AgentFrameReader::next_frame() {
   return out;
 }
 
-}  // namespace postern::bastion
+}  // namespace postern

@@ -1,6 +1,6 @@
 // The agent protocol with fabricated answers (draft-miller-ssh-agent): framing, key lists,
 // signatures, failures and the bounds.
-#include "bastion/agent_client.h"
+#include "common/agent_protocol.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 
 #include "common/wire.h"
 
-namespace postern::bastion {
+namespace postern {
 namespace {
 
 Bytes framed(const Bytes& message) {
@@ -163,4 +163,4 @@ TEST(AgentFrameReader, RefusesOverLongAndEmptyAnswers) {
 }
 
 }  // namespace
-}  // namespace postern::bastion
+}  // namespace postern

@@ -1,7 +1,8 @@
-// The bastion's side of the SSH agent protocol (draft-miller-ssh-agent), for the role credential
-// "agent": list the keys of the user's forwarded agent and have it sign. Free of I/O: requests are
-// built as framed bytes, answers are reassembled from the bytes the agent channel delivers
-// (agent_channel.h) and parsed here, every length bounded.
+// The client's side of the SSH agent protocol (draft-miller-ssh-agent): list an agent's keys and
+// have it sign. Used by the bastion's role credential "agent" (the user's forwarded agent,
+// bastion/agent_channel.h) and by HostKeyAgent (monitor/host_key_agent.h). Free of I/O: requests
+// are built as framed bytes, answers are reassembled from the bytes the agent delivers and parsed
+// here, every length bounded.
 #pragma once
 
 #include <cstddef>
@@ -13,7 +14,7 @@
 #include "common/bytes.h"
 #include "common/result.h"
 
-namespace postern::bastion {
+namespace postern {
 
 // draft-miller-ssh-agent §5.1 message numbers and §5.5.1 signature flags.
 inline constexpr uint8_t kAgentFailure = 5;
@@ -64,4 +65,4 @@ class AgentFrameReader {
   std::string m_error;
 };
 
-}  // namespace postern::bastion
+}  // namespace postern
