@@ -33,12 +33,33 @@ Result<Bytes> dearmour(std::string_view text) {
 }
 
 // Reads one private key record of the decrypted section (PROTOCOL.key "private keys"; the
-// per-type fields are those OpenSSH writes: the public fields followed by the secret ones).
-Result<EvpPkeyPtr> read_private_record(Reader& r) {
+// per-type fields are those OpenSSH writes: the public fields followed by the secret ones) and
+// checks it against the container's public key.
+Result<OpensshPrivate> read_private_record(Reader& r, ByteView pub_blob) {
   std::string_view type = r.text(64);
   const KeyTypeInfo* ki = info_by_name(type);
   if (!ki) return Unexpected("unsupported key type " + std::string(type));
-  return ki->family->read_private(*ki, r);
+  OpensshPrivate out;
+  Bytes derived;
+  if (ki->security_key) {
+    // PROTOCOL.u2f: the secret stays in the authenticator; the record names it.
+    auto sk = read_sk_private(*ki, r);
+    if (!sk) return Unexpected(sk.error());
+    derived = sk->public_key.blob();
+    out.sk = std::move(*sk);
+  } else {
+    auto key = ki->family->read_private(*ki, r);
+    if (!key) return Unexpected(key.error());
+    KeyType kt{};
+    auto blob = public_blob_of(key->get(), kt);
+    if (!blob) return Unexpected(blob.error());
+    if (!pair_consistent(key->get())) return Unexpected("private key is inconsistent");
+    derived = std::move(*blob);
+    out.key = std::move(*key);
+  }
+  if (derived != Bytes(pub_blob.begin(), pub_blob.end()))
+    return Unexpected("public key does not match the private key");
+  return out;
 }
 
 void append_wrapped(std::string& out, std::string_view b64, size_t width) {
@@ -54,7 +75,7 @@ bool is_openssh_private(std::string_view text) {
   return text.find(kOpensshBegin) != text.npos;
 }
 
-Result<EvpPkeyPtr> parse_openssh_private(std::string_view text) {
+Result<OpensshPrivate> parse_openssh_private(std::string_view text) {
   auto raw = dearmour(text);
   if (!raw) return Unexpected(raw.error());
   try {
@@ -77,39 +98,37 @@ Result<EvpPkeyPtr> parse_openssh_private(std::string_view text) {
     Reader pr(priv);
     uint32_t check1 = pr.u32(), check2 = pr.u32();
     if (check1 != check2) return Unexpected("private key check values differ (corrupt key)");
-    auto key = read_private_record(pr);
+    auto key = read_private_record(pr, pub_blob);
     if (!key) return key;
     pr.string(kMaxPrivateBlob);  // comment
     // Padding is 1, 2, 3, ... up to the block size.
     for (uint8_t i = 1; !pr.done(); ++i)
       if (pr.u8() != i) return Unexpected("private key section has bad padding");
-    KeyType kt{};
-    auto derived = public_blob_of(key->get(), kt);
-    if (!derived) return Unexpected(derived.error());
-    if (*derived != Bytes(pub_blob.begin(), pub_blob.end()))
-      return Unexpected("public key does not match the private key");
-    if (!pair_consistent(key->get())) return Unexpected("private key is inconsistent");
-    return std::move(*key);
+    return key;
   } catch (const ProtocolError& e) {
     return Unexpected(std::string("malformed OpenSSH private key: ") + e.what());
   }
 }
 
-std::string write_openssh_private(const KeyTypeInfo& ki, EVP_PKEY* pkey, ByteView public_blob,
-                                  std::string_view comment) {
+std::string write_openssh_private(const KeyTypeInfo& ki, EVP_PKEY* pkey, const PublicKey& pub,
+                                  const SkKeyHandle* sk, std::string_view comment) {
   // PROTOCOL.key: the private section, padded to the cipher block size (8 for "none").
   SecretWriter pw;
   uint32_t check = 0;
   RAND_bytes(reinterpret_cast<uint8_t*>(&check), sizeof check);
   pw.u32(check).u32(check);
-  pw.string(ki.name);
-  ki.family->write_private(ki, pkey, pw);
+  if (sk) {
+    write_sk_private(pub, *sk, pw);
+  } else {
+    pw.string(ki.name);
+    ki.family->write_private(ki, pkey, pw);
+  }
   pw.string(comment);
   for (uint8_t pad = 1; pw.size() % 8; ++pad) pw.u8(pad);
 
   SecretWriter w;
   w.raw(as_bytes(kOpensshMagic)).string("none").string("none").string("").u32(1);
-  w.string(public_blob).string(pw.buffer().view());
+  w.string(ByteView(pub.blob())).string(pw.buffer().view());
   std::string b64 = base64_encode(w.buffer().view());
   std::string out(kOpensshBegin);
   out += '\n';

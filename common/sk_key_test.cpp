@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/sk_provider.h"
 #include "common/ssh_cert.h"
 #include "common/ssh_key.h"
 #include "common/wire.h"
@@ -111,7 +112,6 @@ TEST_F(SkKeyTest, PublicKeys) {
   pclose(p);
   EXPECT_NE(std::string(line).find(ed.fingerprint_sha256()), std::string::npos);
   // The private halves live in the authenticator.
-  EXPECT_FALSE(PrivateKey::load_file(path("sked")));
   EXPECT_FALSE(PrivateKey::generate(KeyType::kSkEd25519));
 }
 
@@ -176,6 +176,116 @@ TEST_F(SkKeyTest, Certificates) {
   Bytes tampered = c->blob();
   tampered[tampered.size() / 2] ^= 1;
   EXPECT_FALSE(Certificate::from_blob(tampered));
+}
+
+// PROTOCOL.u2f "SSH U2F private key format": the key file names the credential; signing goes
+// through the provider, and the client's check (verify) accepts what it returns.
+TEST_F(SkKeyTest, PrivateKeysSignThroughTheProvider) {
+  for (const char* name : {"sked", "skec", "app"}) {
+    SCOPED_TRACE(name);
+    auto k = PrivateKey::load_file(path(name));
+    ASSERT_TRUE(k) << k.error().message;
+    ASSERT_NE(k->security_key(), nullptr);
+    EXPECT_EQ(k->public_key(), pub(name));
+    EXPECT_EQ(k->security_key()->application, pub(name).sk_application());
+    EXPECT_EQ(k->security_key()->flags & 0x01, 0x01);  // user presence required
+    EXPECT_FALSE(k->security_key()->key_handle.empty());
+    std::string alg(k->public_key().type_name());
+    Bytes data(as_bytes(std::string_view("exchange hash")).begin(),
+               as_bytes(std::string_view("exchange hash")).end());
+    EXPECT_FALSE(k->sign(alg, data));  // no provider configured
+    k->set_security_key_provider(kSkDummy);
+    auto sig = k->sign(alg, data);
+    ASSERT_TRUE(sig) << sig.error().message;
+    SkSignature sk;
+    EXPECT_TRUE(k->public_key().verify(*sig, data, nullptr, &sk));
+    EXPECT_TRUE(sk.flags & SkSignature::kUserPresent);
+    EXPECT_FALSE(k->sign("ssh-ed25519", data));
+    // The record round-trips.
+    auto again = PrivateKey::parse(k->to_openssh_text("c"));
+    ASSERT_TRUE(again) << again.error().message;
+    EXPECT_EQ(again->public_key(), k->public_key());
+    EXPECT_EQ(again->security_key()->key_handle, k->security_key()->key_handle);
+  }
+}
+
+TEST_F(SkKeyTest, ProviderPathsAreChecked) {
+  EXPECT_FALSE(check_sk_provider_path("sk-dummy.so"));
+  EXPECT_FALSE(check_sk_provider_path(path("missing.so")));
+  EXPECT_TRUE(check_sk_provider_path(kSkDummy));
+  fs::copy_file(kSkDummy, path("p.so"), fs::copy_options::overwrite_existing);
+  fs::permissions(path("p.so"), fs::perms(0755));
+  EXPECT_TRUE(check_sk_provider_path(path("p.so")));
+  fs::permissions(path("p.so"), fs::perms(0757));
+  EXPECT_FALSE(check_sk_provider_path(path("p.so")));
+  fs::permissions(path("p.so"), fs::perms(0775));
+  EXPECT_FALSE(check_sk_provider_path(path("p.so")));
+  auto k = PrivateKey::load_file(path("sked"));
+  ASSERT_TRUE(k);
+  k->set_security_key_provider(path("p.so"));
+  EXPECT_FALSE(k->sign("sk-ssh-ed25519@openssh.com", Bytes(4, 1)));
+  // Not a provider at all.
+  k->set_security_key_provider("/bin/true");
+  EXPECT_FALSE(k->sign("sk-ssh-ed25519@openssh.com", Bytes(4, 1)));
+}
+
+// An unencrypted openssh-key-v1 container (PROTOCOL.key) around one private record.
+std::string container(ByteView pub_blob, ByteView record) {
+  Writer priv;
+  priv.u32(7).u32(7).raw(record).string("comment");
+  for (uint8_t pad = 1; priv.buffer().size() % 8; ++pad) priv.u8(pad);
+  Writer w;
+  w.raw(as_bytes(std::string_view("openssh-key-v1\0", 15)));
+  w.string("none").string("none").string("").u32(1).string(pub_blob).string(priv.buffer());
+  return "-----BEGIN OPENSSH PRIVATE KEY-----\n" + base64_encode(w.buffer()) +
+         "\n-----END OPENSSH PRIVATE KEY-----\n";
+}
+
+TEST(SkPrivateRecords, GoodBadAndTruncated) {
+  Writer pubw;
+  Bytes pk(32, 0);
+  pk[0] = 9;  // any 32 bytes are an Ed25519 public key to OpenSSL
+  pubw.string("sk-ssh-ed25519@openssh.com").string(ByteView(pk)).string("ssh:");
+  Bytes pub_blob = pubw.take();
+  auto record = [&](ByteView blob, uint8_t flags, ByteView handle, ByteView reserved) {
+    Writer r;
+    r.raw(blob).u8(flags).string(handle).string(reserved);
+    return r.take();
+  };
+  Bytes handle(40, 0xab);
+  Bytes good = record(pub_blob, 0x05, handle, {});
+  auto k = PrivateKey::parse(container(pub_blob, good));
+  ASSERT_TRUE(k) << k.error().message;
+  EXPECT_EQ(k->type(), KeyType::kSkEd25519);
+  EXPECT_EQ(k->security_key()->flags, 0x05);
+  EXPECT_EQ(k->security_key()->key_handle, handle);
+  EXPECT_EQ(k->security_key()->application, "ssh:");
+
+  // Every truncation of the record fails, none crashes.
+  for (size_t n = 0; n < good.size(); ++n)
+    EXPECT_FALSE(PrivateKey::parse(container(pub_blob, ByteView(good).first(n)))) << n;
+  // An empty key handle names no credential.
+  EXPECT_FALSE(PrivateKey::parse(container(pub_blob, record(pub_blob, 1, {}, {}))));
+  // The container's public key must be the record's.
+  Bytes other_pk = pk;
+  other_pk[1] = 1;
+  Writer otherw;
+  otherw.string("sk-ssh-ed25519@openssh.com").string(ByteView(other_pk)).string("ssh:");
+  EXPECT_FALSE(PrivateKey::parse(container(otherw.buffer(), good)));
+  // An application with a NUL cannot reach the provider as a C string.
+  Writer nulw;
+  nulw.string("sk-ssh-ed25519@openssh.com").string(ByteView(pk));
+  nulw.string(std::string_view("ssh:\0x", 6));
+  Bytes nul_blob = nulw.take();
+  EXPECT_FALSE(PrivateKey::parse(container(nul_blob, record(nul_blob, 1, handle, {}))));
+  // An oversized key handle is refused before it is copied.
+  EXPECT_FALSE(PrivateKey::parse(container(pub_blob, record(pub_blob, 1, Bytes(2000, 1), {}))));
+  // A bad ECDSA point in an sk-ecdsa record.
+  Writer ecw;
+  ecw.string("sk-ecdsa-sha2-nistp256@openssh.com").string("nistp256");
+  ecw.string(ByteView(Bytes(65, 4))).string("ssh:");
+  Bytes ec_blob = ecw.take();
+  EXPECT_FALSE(PrivateKey::parse(container(ec_blob, record(ec_blob, 1, handle, {}))));
 }
 
 TEST(SkKeyBlobs, MalformedAreErrors) {

@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "common/private_key_formats.h"
+#include "common/sk_provider.h"
 #include "common/ssh_key_family.h"
 #include "common/ssh_key_openssl.h"
 #include "common/wire.h"
@@ -153,9 +154,21 @@ bool PublicKey::verify(ByteView signature, ByteView data, std::string* alg_out,
 PrivateKey::PrivateKey(PublicKey pub, EvpPkeyPtr key)
     : m_public(std::move(pub)), m_pkey(key.release(), EVP_PKEY_free) {}
 
+PrivateKey::PrivateKey(PublicKey pub, SkKeyHandle sk)
+    : m_public(std::move(pub)), m_sk(std::make_shared<const SkKeyHandle>(std::move(sk))) {}
+
 Result<PrivateKey> PrivateKey::parse(std::string_view text) {
-  Result<EvpPkeyPtr> key = keys::is_openssh_private(text) ? keys::parse_openssh_private(text)
-                                                          : keys::parse_pem_private(text);
+  Result<EvpPkeyPtr> key = EvpPkeyPtr();
+  if (keys::is_openssh_private(text)) {
+    auto container = keys::parse_openssh_private(text);
+    if (!container) return Unexpected(container.error());
+    // PROTOCOL.u2f: a security key's file holds its public key and key handle only.
+    if (container->sk)
+      return PrivateKey(std::move(container->sk->public_key), std::move(container->sk->handle));
+    key = std::move(container->key);
+  } else {
+    key = keys::parse_pem_private(text);
+  }
   if (!key) return Unexpected(key.error());
   KeyType kt{};
   auto blob = keys::public_blob_of(key->get(), kt);
@@ -203,8 +216,8 @@ PrivateKey PrivateKey::held_elsewhere(PublicKey pub, ExternalSigner signer) {
 }
 
 std::string PrivateKey::to_openssh_text(std::string_view comment) const {
-  if (!m_pkey) return "";
-  return keys::write_openssh_private(info(type()), m_pkey.get(), m_public.blob(), comment);
+  if (m_external) return "";  // a key held elsewhere (HostKeyAgent) has no private half here
+  return keys::write_openssh_private(info(type()), m_pkey.get(), m_public, m_sk.get(), comment);
 }
 
 Result<Bytes> PrivateKey::sign(std::string_view algorithm, ByteView data) const {
@@ -223,11 +236,39 @@ Result<Bytes> PrivateKey::sign(std::string_view algorithm, ByteView data) const 
                         " signature does not verify");
     return blob;
   }
+  if (m_sk) return sign_with_security_key(data);
   Result<Bytes> sig = ki.family->sign(ki, m_pkey.get(), algorithm, data);
   if (!sig) return sig;
   Writer w;
   w.string(algorithm).string(ByteView(*sig));
   return w.take();
+}
+
+Result<Bytes> PrivateKey::sign_with_security_key(ByteView data) const {
+  bool ed25519 = type() == KeyType::kSkEd25519;
+  auto got = sk_provider_sign(m_sk_provider, ed25519, data, *m_sk);
+  if (!got) return Unexpected(got.error());
+  // PROTOCOL.u2f "SSH U2F signatures": Ed25519's is the raw 64 bytes, ECDSA's the mpints r and
+  // s (RFC 5656 §3.1.2) in a string, each followed by byte flags, uint32 counter.
+  Writer inner;
+  if (ed25519) {
+    if (!got->sig_s.empty() || got->sig_r.size() != 64)
+      return Unexpected("security key provider returned a malformed Ed25519 signature");
+    inner.raw(ByteView(got->sig_r));
+  } else {
+    if (got->sig_r.empty() || got->sig_s.empty())
+      return Unexpected("security key provider returned a malformed ECDSA signature");
+    inner.mpint_unsigned(ByteView(got->sig_r)).mpint_unsigned(ByteView(got->sig_s));
+  }
+  Writer w;
+  w.string(m_public.type_name()).string(inner.buffer()).u8(got->flags).u32(got->counter);
+  Bytes blob = w.take();
+  // A provider that signed with another credential, or signed something else, must not get a
+  // bad host signature onto the wire: check it as the client will.
+  SkSignature asserted;
+  if (!m_public.verify(blob, data, nullptr, &asserted))
+    return Unexpected("security key provider's signature does not verify");
+  return blob;
 }
 
 }  // namespace postern

@@ -19,7 +19,8 @@ namespace postern {
 
 class Reader;
 
-// kSk*: FIDO security keys (PROTOCOL.u2f); they verify signatures but never sign here.
+// kSk*: FIDO security keys (PROTOCOL.u2f); they verify signatures, and a PrivateKey loaded from
+// an sk key file signs through the SecurityKeyProvider its owner names (common/sk_provider.h).
 // kDsa: "ssh-dss" (RFC 4253 §6.6), only for configurations that still name it.
 // kMlDsa44Ed25519: OpenSSH 10.5's post-quantum hybrid "ssh-mldsa44-ed25519@openssh.com".
 enum class KeyType {
@@ -103,6 +104,16 @@ struct OpensshPublicText {
 };
 Result<OpensshPublicText> split_openssh_public_text(std::string_view line, size_t max_base64);
 
+// The private half of a security key as its key file holds it (PROTOCOL.u2f "SSH U2F private
+// key format"): what the authenticator needs to find its credential again. The key itself never
+// leaves the authenticator.
+struct SkKeyHandle {
+  std::string application;
+  uint8_t flags = 0;  // SSH_SK_USER_PRESENCE_REQD (0x01), SSH_SK_USER_VERIFICATION_REQD (0x04)
+  Bytes key_handle;
+  Bytes reserved;
+};
+
 class PrivateKey {
  public:
   // Loads an unencrypted private key: OpenSSH format ("-----BEGIN OPENSSH PRIVATE KEY-----") or
@@ -123,14 +134,25 @@ class PrivateKey {
   KeyType type() const { return m_public.type(); }
   const PublicKey& public_key() const { return m_public; }
   // Signs `data` with the given algorithm ("rsa-sha2-512", "ssh-ed25519", ...) and returns the
-  // SSH signature blob (string alg, string sig).
+  // SSH signature blob (string alg, string sig); a security key's ends with byte flags, uint32
+  // counter (PROTOCOL.u2f) and is made by the provider set below.
   Result<Bytes> sign(std::string_view algorithm, ByteView data) const;
+
+  // Security keys only: the key handle record, or null for every other key.
+  const SkKeyHandle* security_key() const { return m_sk.get(); }
+  // The SecurityKeyProvider middleware (sk-api) a security key signs through; without one, its
+  // sign() fails.
+  void set_security_key_provider(std::string path) { m_sk_provider = std::move(path); }
 
  private:
   PrivateKey(PublicKey pub, EvpPkeyPtr key);
+  PrivateKey(PublicKey pub, SkKeyHandle sk);
+  Result<Bytes> sign_with_security_key(ByteView data) const;
   PublicKey m_public;
   std::shared_ptr<EVP_PKEY> m_pkey;
   ExternalSigner m_external;  // set only for a key held elsewhere (then m_pkey is null)
+  std::shared_ptr<const SkKeyHandle> m_sk;
+  std::string m_sk_provider;
 };
 
 }  // namespace postern

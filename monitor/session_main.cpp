@@ -239,6 +239,9 @@ int run() {
       log_error("Unable to load host key \"%s\": %s", path.c_str(), k.error().message.c_str());
       continue;
     }
+    // PROTOCOL.u2f: a security host key signs through the SecurityKeyProvider, dlopen'ed here in
+    // the monitor when it signs (common/sk_provider.h checks the path first).
+    if (k->security_key()) k->set_security_key_provider(cfg.security_key_provider);
     keys.push_back(std::make_shared<const PrivateKey>(std::move(*k)));
   }
   if (keys.empty()) fatal("sshd: no hostkeys available -- exiting.");
