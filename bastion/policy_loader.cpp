@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <toml++/toml.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -19,6 +18,7 @@
 #include "bastion/policy_table_reader.h"
 #include "bastion/policy_values.h"
 #include "bastion/templates_loader.h"
+#include "bastion/toml.h"
 #include "bastion/totp.h"
 #include "common/unique_fd.h"
 
@@ -338,7 +338,11 @@ class PolicyBuilder {
 // toml++'s own message, at the file, line and column it gives.
 Result<toml::table> parse_toml(std::string_view text, const std::string& path) {
   try {
-    return toml::parse(text, path);
+    toml_internal_check_failed = false;
+    toml::table table = toml::parse(text, path);
+    if (toml_internal_check_failed)
+      return Unexpected(path + ": malformed TOML (toml++ rejected it in an internal check)");
+    return table;
   } catch (const toml::parse_error& e) {
     return Unexpected(path + ":" + std::to_string(e.source().begin.line) + ":" +
                       std::to_string(e.source().begin.column) + ": " +

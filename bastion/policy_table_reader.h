@@ -4,13 +4,14 @@
 // LoadError; policy_loader.cpp's parse_policy turns them into a Result, the one boundary.
 #pragma once
 
-#include <toml++/toml.h>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "bastion/toml.h"
 
 namespace postern::bastion::detail {
 

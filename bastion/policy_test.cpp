@@ -165,6 +165,16 @@ TEST(PolicyLoader, EmptyFilesAreAnEmptyPolicy) {
 
 // ---- broken files: each error names the file, the line and the key ----
 
+// Table headers toml++'s parser checks with an internal assertion (found by the bastion_policy
+// fuzzer): a typo like `[=]` aborted the monitor; now it is the file's error (bastion/toml.h).
+TEST(PolicyLoader, HeadersTomlxxAssertsOnAreErrors) {
+  for (const char* toml : {"[=]\n", "[.a]\n", "[\x01]\n", "[[=]]\n"}) {
+    auto p = parse_policy(toml, "b.toml", "[]", "t.json");
+    ASSERT_FALSE(p) << toml;
+    EXPECT_NE(p.error().message.find("b.toml"), std::string::npos) << p.error().message;
+  }
+}
+
 // A valid role at lines 6-12 (channels on line 12) and `extra` on line 13.
 std::string role_with(const std::string& extra,
                       const std::string& channels = "channels = [\"shell\"]") {
