@@ -36,6 +36,7 @@
 #include "common/ssh_key.h"
 #include "monitor/bastion_policy_blob.h"
 #include "monitor/command_line.h"
+#include "monitor/daemon_files.h"
 #include "monitor/helper_path.h"
 #include "monitor/host_key_agent.h"
 #include "monitor/listener.h"
@@ -81,23 +82,6 @@ LogLevel effective_level(const CommandLine& cl, LogLevel configured) {
 
 // The privilege separation directory must exist, be root's and not writable by others
 // (docs/architecture.md; the pre-auth child is chrooted there). Created when missing.
-bool ensure_privsep_dir() {
-  const char* dir = POSTERN_PRIVSEP_PATH;
-  struct stat st {};
-  if (::stat(dir, &st) != 0) {
-    if (::mkdir(dir, 0755) != 0 && errno != EEXIST) {
-      log_error("Missing privilege separation directory: %s", dir);
-      return false;
-    }
-    if (::stat(dir, &st) != 0) return false;
-  }
-  if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022) != 0) {
-    log_error("%s must be owned by root and not group or world-writable.", dir);
-    return false;
-  }
-  return true;
-}
-
 // Starts sshd-session for one connection: socket on fds 0 and 1, setup datagram on fd 3, and
 // the write end of its startup pipe on fd 4 (closed once the user has authenticated).
 // With sshd -B, the sealed policy memfd is its fd 5 (monitor/bastion_policy_blob.h).
@@ -139,18 +123,6 @@ bool drop_connection(const config::ServerConfig& cfg, size_t startups) {
   char* envp[] = {nullptr};
   ::execve(path.c_str(), argv, envp);
   fatal("exec %s: %s", path.c_str(), std::strerror(errno));
-}
-
-bool write_pid_file(const std::string& path) {
-  if (path.empty()) return true;
-  FILE* f = std::fopen(path.c_str(), "w");
-  if (f == nullptr) {
-    log_error("Couldn't create pid file \"%s\": %s", path.c_str(), std::strerror(errno));
-    return false;
-  }
-  std::fprintf(f, "%ld\n", long(::getpid()));
-  std::fclose(f);
-  return true;
 }
 
 int check_host_keys(const config::ServerConfig& cfg) {
